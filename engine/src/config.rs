@@ -1,0 +1,173 @@
+//! `config.json` of a Dream checkpoint, parsed into a typed, validated [`DreamConfig`].
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Dream-v0 was trained on sequences of 2048 tokens; its `max_position_embeddings` (131072) is
+/// inherited from Qwen2.5 and is not a usable context. Requests are windowed to the smaller of
+/// the two.
+pub const TRAINED_CONTEXT: usize = 2048;
+
+/// The architecture and special tokens of a Dream checkpoint.
+///
+/// Every field of Dream-v0's `config.json` is read. Shape fields are required; the special-token
+/// ids default to Dream-v0's when absent. Sliding-window fields (`use_sliding_window`,
+/// `sliding_window`, `max_window_layers`) are accepted and ignored: Dream attends over the whole
+/// (bidirectional) sequence, and the official code never applies a window.
+///
+/// ```
+/// let json = r#"{"vocab_size": 1000, "hidden_size": 64, "intermediate_size": 176,
+///   "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+///   "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "max_position_embeddings": 2048,
+///   "mask_token_id": 997, "pad_token_id": 995, "bos_token_id": 996, "eos_token_id": 995}"#;
+/// let cfg = dream_engine::DreamConfig::from_json_str(json, "config.json".as_ref()).unwrap();
+/// assert_eq!(cfg.head_dim(), 16);
+/// assert_eq!(cfg.context_limit(), 2048);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DreamConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub num_key_value_heads: usize,
+    pub max_position_embeddings: usize,
+    pub rms_norm_eps: f64,
+    pub rope_theta: f64,
+    pub tie_word_embeddings: bool,
+    pub mask_token_id: u32,
+    pub pad_token_id: u32,
+    pub bos_token_id: u32,
+    pub eos_token_id: u32,
+}
+
+/// `config.json` as written by the official `DreamConfig`; optional where the official class
+/// has a default that is safe to assume.
+#[derive(Deserialize)]
+struct RawConfig {
+    vocab_size: Option<usize>,
+    hidden_size: Option<usize>,
+    intermediate_size: Option<usize>,
+    num_hidden_layers: Option<usize>,
+    num_attention_heads: Option<usize>,
+    num_key_value_heads: Option<usize>,
+    max_position_embeddings: Option<usize>,
+    rms_norm_eps: Option<f64>,
+    rope_theta: Option<f64>,
+    #[serde(default)]
+    tie_word_embeddings: bool,
+    hidden_act: Option<String>,
+    rope_scaling: Option<serde_json::Value>,
+    mask_token_id: Option<u32>,
+    pad_token_id: Option<u32>,
+    bos_token_id: Option<u32>,
+    eos_token_id: Option<u32>,
+}
+
+impl DreamConfig {
+    /// Reads and validates `config.json`.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_json_str(&text, path)
+    }
+
+    /// Parses and validates the JSON text of a `config.json`; `path` is only used in errors.
+    pub fn from_json_str(text: &str, path: &Path) -> Result<Self> {
+        let raw: RawConfig = serde_json::from_str(text)
+            .map_err(|source| Error::Json { path: path.to_owned(), source })?;
+        let bad = |field: &'static str, reason: &str| Error::Config {
+            path: path.to_owned(),
+            field,
+            reason: reason.to_owned(),
+        };
+        let need = |v: Option<usize>, field: &'static str| match v {
+            Some(0) => Err(bad(field, "must be positive")),
+            Some(v) => Ok(v),
+            None => Err(bad(field, "missing")),
+        };
+        if let Some(act) = raw.hidden_act.as_deref() {
+            if act != "silu" {
+                return Err(bad("hidden_act", &format!("`{act}` is not supported (Dream uses silu)")));
+            }
+        }
+        if raw.rope_scaling.as_ref().is_some_and(|v| !v.is_null()) {
+            return Err(bad("rope_scaling", "RoPE scaling is not supported (Dream-v0 has none)"));
+        }
+        let cfg = DreamConfig {
+            vocab_size: need(raw.vocab_size, "vocab_size")?,
+            hidden_size: need(raw.hidden_size, "hidden_size")?,
+            intermediate_size: need(raw.intermediate_size, "intermediate_size")?,
+            num_hidden_layers: need(raw.num_hidden_layers, "num_hidden_layers")?,
+            num_attention_heads: need(raw.num_attention_heads, "num_attention_heads")?,
+            num_key_value_heads: need(raw.num_key_value_heads, "num_key_value_heads")?,
+            max_position_embeddings: need(raw.max_position_embeddings, "max_position_embeddings")?,
+            rms_norm_eps: raw.rms_norm_eps.unwrap_or(1e-6),
+            rope_theta: raw.rope_theta.unwrap_or(10_000.0),
+            tie_word_embeddings: raw.tie_word_embeddings,
+            // Dream-v0's ids, the defaults of the official DreamConfig.
+            mask_token_id: raw.mask_token_id.unwrap_or(151_666),
+            pad_token_id: raw.pad_token_id.unwrap_or(151_643),
+            bos_token_id: raw.bos_token_id.unwrap_or(151_665),
+            eos_token_id: raw.eos_token_id.unwrap_or(151_643),
+        };
+        if cfg.hidden_size % cfg.num_attention_heads != 0 || cfg.head_dim() % 2 != 0 {
+            return Err(bad("num_attention_heads", "must divide hidden_size into even head sizes"));
+        }
+        if cfg.num_attention_heads % cfg.num_key_value_heads != 0 {
+            return Err(bad("num_key_value_heads", "must divide num_attention_heads"));
+        }
+        if !(cfg.rms_norm_eps > 0.0) {
+            return Err(bad("rms_norm_eps", "must be positive"));
+        }
+        if !(cfg.rope_theta > 0.0) {
+            return Err(bad("rope_theta", "must be positive"));
+        }
+        if cfg.mask_token_id as usize >= cfg.vocab_size {
+            return Err(bad("mask_token_id", "is outside the vocabulary"));
+        }
+        Ok(cfg)
+    }
+
+    /// Size of one attention head.
+    pub fn head_dim(&self) -> usize {
+        self.hidden_size / self.num_attention_heads
+    }
+
+    /// The longest sequence a request may use (see [`TRAINED_CONTEXT`]).
+    pub fn context_limit(&self) -> usize {
+        self.max_position_embeddings.min(TRAINED_CONTEXT)
+    }
+
+    /// The shape of Dream-v0-7B (Base and Instruct share it).
+    pub fn dream_v0_7b() -> Self {
+        Self::qwen2_shape(152_064, 3584, 18_944, 28, 28, 4)
+    }
+
+    /// A random-weight stand-in shaped like Qwen2.5-0.5B, for benchmarks without downloads.
+    pub fn qwen2_5_0_5b_shape() -> Self {
+        Self::qwen2_shape(151_936, 896, 4864, 24, 14, 2)
+    }
+
+    fn qwen2_shape(vocab: usize, hidden: usize, inter: usize, layers: usize, heads: usize, kv: usize) -> Self {
+        DreamConfig {
+            vocab_size: vocab,
+            hidden_size: hidden,
+            intermediate_size: inter,
+            num_hidden_layers: layers,
+            num_attention_heads: heads,
+            num_key_value_heads: kv,
+            max_position_embeddings: 131_072,
+            rms_norm_eps: 1e-6,
+            rope_theta: 1_000_000.0,
+            tie_word_embeddings: false,
+            mask_token_id: 151_666,
+            pad_token_id: 151_643,
+            bos_token_id: 151_665,
+            eos_token_id: 151_643,
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! The Dream transformer: Qwen2.5's architecture with bidirectional attention.
+//!
+//! Per layer: RMSNorm -> grouped-query attention (q/k/v with bias, RoPE, no causal mask) ->
+//! residual -> RMSNorm -> SwiGLU MLP -> residual; then a final RMSNorm and an untied `lm_head`.
+//!
+//! The forward pass is split into [`DreamModel::hidden_states`] and [`DreamModel::logits`] so a
+//! caller can project only the positions it needs to the vocabulary (a 7B step over 512
+//! positions would otherwise produce ~0.3 GB of logits), and attention computes queries and
+//! keys/values in separate calls so a later span-local decoder can run only some positions
+//! against cached keys/values of the rest.
+
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::{Embedding, Linear};
+
+use crate::config::DreamConfig;
+use crate::error::{Error, Result};
+use crate::weights::Weights;
+
+/// Token ids of a batch plus the positions and attention pattern the official code derives
+/// from its 2-D attention mask.
+#[derive(Debug, Clone)]
+pub struct ModelInput {
+    /// `[B, L]` u32 token ids.
+    pub ids: Tensor,
+    /// `[B, L]` position ids (u32).
+    positions: Tensor,
+    /// `[B, 1, L, L]` additive f32 bias (0 or a large negative) and `[B, 1, L, 1]` 0/1 row
+    /// validity, only when some position is padding.
+    padding: Option<(Tensor, Tensor)>,
+}
+
+/// Large enough that `exp` underflows to exactly 0 next to any real score, yet finite so a row
+/// with no visible key does not produce NaN.
+const MASKED: f32 = -1.0e30;
+
+impl ModelInput {
+    /// Builds the input for rows of equal length. With `attention_mask` (1 = real token, 0 =
+    /// padding), positions are `cumsum(mask) - 1` (1 at padding) and a position sees only real
+    /// positions, exactly as the official `_sample`; padding rows attend to nothing and yield
+    /// zeros like torch's SDPA. Without padding every position sees every other one.
+    pub fn new(rows: &[Vec<u32>], attention_mask: Option<&[Vec<bool>]>, device: &Device) -> Result<Self> {
+        let b = rows.len();
+        let l = rows.first().map_or(0, Vec::len);
+        if b == 0 || l == 0 || rows.iter().any(|r| r.len() != l) {
+            return Err(Error::invalid("ids", "rows must be non-empty and of equal length"));
+        }
+        let flat: Vec<u32> = rows.concat();
+        let ids = Tensor::from_vec(flat, (b, l), device)?;
+        let padded = attention_mask.filter(|m| m.iter().flatten().any(|&v| !v));
+        let Some(mask) = padded else {
+            let positions = Tensor::arange(0u32, l as u32, device)?.unsqueeze(0)?.repeat((b, 1))?;
+            return Ok(ModelInput { ids, positions, padding: None });
+        };
+        if mask.len() != b || mask.iter().any(|r| r.len() != l) {
+            return Err(Error::invalid("attention_mask", "must have the shape of the ids"));
+        }
+        let mut positions = Vec::with_capacity(b * l);
+        let mut bias = Vec::with_capacity(b * l * l);
+        let mut valid = Vec::with_capacity(b * l);
+        for row in mask {
+            let mut seen = 0u32;
+            for &m in row {
+                seen += m as u32;
+                positions.push(if m { seen - 1 } else { 1 });
+                valid.push(if m { 1f32 } else { 0f32 });
+            }
+            for &q in row {
+                bias.extend(row.iter().map(|&k| if q && k { 0f32 } else { MASKED }));
+            }
+        }
+        Ok(ModelInput {
+            ids,
+            positions: Tensor::from_vec(positions, (b, l), device)?,
+            padding: Some((
+                Tensor::from_vec(bias, (b, 1, l, l), device)?,
+                Tensor::from_vec(valid, (b, 1, l, 1), device)?,
+            )),
+        })
+    }
+
+    pub fn dims(&self) -> Result<(usize, usize)> {
+        Ok(self.ids.dims2()?)
+    }
+}
+
+/// RoPE tables, computed per forward from the position ids (cheap next to the layers).
+struct Rope {
+    inv_freq: Vec<f32>,
+}
+
+impl Rope {
+    fn new(cfg: &DreamConfig) -> Self {
+        let d = cfg.head_dim();
+        // Like the official code: inv_freq in f32, freqs = f32(pos) * inv_freq in f32.
+        let inv_freq = (0..d / 2).map(|i| (1.0 / cfg.rope_theta.powf((2 * i) as f64 / d as f64)) as f32).collect();
+        Rope { inv_freq }
+    }
+
+    /// `[B, L, D/2]` cos and sin for the given positions, in `dtype`.
+    fn tables(&self, positions: &Tensor, dtype: DType) -> Result<(Tensor, Tensor)> {
+        let (b, l) = positions.dims2()?;
+        let pos = positions.to_vec2::<u32>()?;
+        let half = self.inv_freq.len();
+        let mut cos = Vec::with_capacity(b * l * half);
+        let mut sin = Vec::with_capacity(b * l * half);
+        for &p in pos.iter().flatten() {
+            for &f in &self.inv_freq {
+                let angle = (p as f32 * f) as f64;
+                cos.push(angle.cos() as f32);
+                sin.push(angle.sin() as f32);
+            }
+        }
+        let dev = positions.device();
+        Ok((
+            Tensor::from_vec(cos, (b, l, half), dev)?.to_dtype(dtype)?,
+            Tensor::from_vec(sin, (b, l, half), dev)?.to_dtype(dtype)?,
+        ))
+    }
+}
+
+struct RmsNorm {
+    weight: Tensor,
+    eps: f32,
+}
+
+impl RmsNorm {
+    fn load(w: &Weights, size: usize, eps: f64) -> Result<Self> {
+        Ok(RmsNorm { weight: w.get(&[size], "weight")?, eps: eps as f32 })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(candle_nn::ops::rms_norm(x, &self.weight, self.eps)?)
+    }
+}
+
+fn linear(w: &Weights, out_dim: usize, in_dim: usize, bias: bool) -> Result<Linear> {
+    let weight = w.get(&[out_dim, in_dim], "weight")?;
+    let bias = if bias { Some(w.get(&[out_dim], "bias")?) } else { None };
+    Ok(Linear::new(weight, bias))
+}
+
+struct Attention {
+    q_proj: Linear,
+    k_proj: Linear,
+    v_proj: Linear,
+    o_proj: Linear,
+    heads: usize,
+    kv_heads: usize,
+    head_dim: usize,
+}
+
+impl Attention {
+    fn load(w: &Weights, cfg: &DreamConfig) -> Result<Self> {
+        let (h, d) = (cfg.hidden_size, cfg.head_dim());
+        let (heads, kv_heads) = (cfg.num_attention_heads, cfg.num_key_value_heads);
+        Ok(Attention {
+            q_proj: linear(&w.pp("q_proj"), heads * d, h, true)?,
+            k_proj: linear(&w.pp("k_proj"), kv_heads * d, h, true)?,
+            v_proj: linear(&w.pp("v_proj"), kv_heads * d, h, true)?,
+            o_proj: linear(&w.pp("o_proj"), h, heads * d, false)?,
+            heads,
+            kv_heads,
+            head_dim: d,
+        })
+    }
+
+    /// Projects `x [B, L, H]` to `[B, heads, L, D]` with RoPE applied.
+    fn project(&self, proj: &Linear, x: &Tensor, heads: usize, rope: &(Tensor, Tensor)) -> Result<Tensor> {
+        let (b, l, _) = x.dims3()?;
+        let y = proj.forward(x)?.reshape((b, l, heads, self.head_dim))?.transpose(1, 2)?.contiguous()?;
+        Ok(candle_nn::rotary_emb::rope(&y, &rope.0, &rope.1)?)
+    }
+
+    /// Keys and values `[B, kv_heads, L, D]` of `x`: what a span-local decoder would cache.
+    fn keys_values(&self, x: &Tensor, rope: &(Tensor, Tensor)) -> Result<(Tensor, Tensor)> {
+        let (b, l, _) = x.dims3()?;
+        let k = self.project(&self.k_proj, x, self.kv_heads, rope)?;
+        let v = self.v_proj.forward(x)?.reshape((b, l, self.kv_heads, self.head_dim))?.transpose(1, 2)?.contiguous()?;
+        Ok((k, v))
+    }
+
+    /// Attention of the queries of `x` over keys/values `kv`, with an optional padding mask.
+    fn attend(&self, x: &Tensor, kv: &(Tensor, Tensor), rope: &(Tensor, Tensor), padding: Option<&(Tensor, Tensor)>) -> Result<Tensor> {
+        let (b, l, _) = x.dims3()?;
+        let lk = kv.0.dim(2)?;
+        let group = self.heads / self.kv_heads;
+        let q = self.project(&self.q_proj, x, self.heads, rope)?;
+        // Grouped-query attention without copying K/V per head: the `group` query heads that
+        // share a KV head are consecutive, so fold them into the query length.
+        let q = q.reshape((b, self.kv_heads, group * l, self.head_dim))?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let scores = (q.matmul(&kv.0.t()?)? * scale)?;
+        let mut scores = scores.to_dtype(DType::F32)?.reshape((b, self.heads, l, lk))?;
+        if let Some((bias, _)) = padding {
+            scores = scores.broadcast_add(bias)?;
+        }
+        let mut probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        if let Some((_, valid)) = padding {
+            // A query row that sees no key gets zero output, as torch's SDPA gives.
+            probs = probs.broadcast_mul(valid)?;
+        }
+        let probs = probs.to_dtype(kv.1.dtype())?.reshape((b, self.kv_heads, group * l, lk))?;
+        let out = probs.matmul(&kv.1)?.reshape((b, self.heads, l, self.head_dim))?;
+        let out = out.transpose(1, 2)?.reshape((b, l, self.heads * self.head_dim))?;
+        Ok(self.o_proj.forward(&out)?)
+    }
+}
+
+struct Mlp {
+    gate_proj: Linear,
+    up_proj: Linear,
+    down_proj: Linear,
+}
+
+impl Mlp {
+    fn load(w: &Weights, cfg: &DreamConfig) -> Result<Self> {
+        let (h, i) = (cfg.hidden_size, cfg.intermediate_size);
+        Ok(Mlp {
+            gate_proj: linear(&w.pp("gate_proj"), i, h, false)?,
+            up_proj: linear(&w.pp("up_proj"), i, h, false)?,
+            down_proj: linear(&w.pp("down_proj"), h, i, false)?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let gate = candle_nn::ops::silu(&self.gate_proj.forward(x)?)?;
+        Ok(self.down_proj.forward(&(gate * self.up_proj.forward(x)?)?)?)
+    }
+}
+
+struct DecoderLayer {
+    input_layernorm: RmsNorm,
+    self_attn: Attention,
+    post_attention_layernorm: RmsNorm,
+    mlp: Mlp,
+}
+
+impl DecoderLayer {
+    fn load(w: &Weights, cfg: &DreamConfig) -> Result<Self> {
+        Ok(DecoderLayer {
+            input_layernorm: RmsNorm::load(&w.pp("input_layernorm"), cfg.hidden_size, cfg.rms_norm_eps)?,
+            self_attn: Attention::load(&w.pp("self_attn"), cfg)?,
+            post_attention_layernorm: RmsNorm::load(&w.pp("post_attention_layernorm"), cfg.hidden_size, cfg.rms_norm_eps)?,
+            mlp: Mlp::load(&w.pp("mlp"), cfg)?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, rope: &(Tensor, Tensor), padding: Option<&(Tensor, Tensor)>) -> Result<Tensor> {
+        let normed = self.input_layernorm.forward(x)?;
+        let kv = self.self_attn.keys_values(&normed, rope)?;
+        let x = (x + self.self_attn.attend(&normed, &kv, rope, padding)?)?;
+        let normed = self.post_attention_layernorm.forward(&x)?;
+        Ok((&x + self.mlp.forward(&normed)?)?)
+    }
+}
+
+/// A loaded Dream model.
+///
+/// ```
+/// # fn main() -> dream_engine::Result<()> {
+/// use dream_engine::{DreamModel, ModelInput, Weights, DreamConfig};
+/// use candle_core::{DType, Device};
+/// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/dream-tiny");
+/// let cfg = DreamConfig::from_file(&dir.join("config.json"))?;
+/// let weights = Weights::from_safetensors(&[dir.join("model.safetensors")], DType::F32, &Device::Cpu)?;
+/// let model = DreamModel::load(&weights, &cfg)?;
+/// let input = ModelInput::new(&[vec![5, 17, 997, 3]], None, &Device::Cpu)?;
+/// let logits = model.forward(&input)?;
+/// assert_eq!(logits.dims(), &[1, 4, 1000]);
+/// # Ok(()) }
+/// ```
+pub struct DreamModel {
+    embed_tokens: Embedding,
+    layers: Vec<DecoderLayer>,
+    norm: RmsNorm,
+    lm_head: Linear,
+    rope: Rope,
+    config: DreamConfig,
+}
+
+impl DreamModel {
+    /// Builds the model from checkpoint weights (official state-dict names).
+    pub fn load(weights: &Weights, cfg: &DreamConfig) -> Result<Self> {
+        let m = weights.pp("model");
+        let embed = m.get(&[cfg.vocab_size, cfg.hidden_size], "embed_tokens.weight")?;
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|i| DecoderLayer::load(&m.pp(format!("layers.{i}")), cfg))
+            .collect::<Result<Vec<_>>>()?;
+        let lm_head = if cfg.tie_word_embeddings {
+            Linear::new(embed.clone(), None)
+        } else {
+            linear(&weights.pp("lm_head"), cfg.vocab_size, cfg.hidden_size, false)?
+        };
+        Ok(DreamModel {
+            embed_tokens: Embedding::new(embed, cfg.hidden_size),
+            layers,
+            norm: RmsNorm::load(&m.pp("norm"), cfg.hidden_size, cfg.rms_norm_eps)?,
+            lm_head,
+            rope: Rope::new(cfg),
+            config: cfg.clone(),
+        })
+    }
+
+    pub fn config(&self) -> &DreamConfig {
+        &self.config
+    }
+
+    pub fn device(&self) -> &Device {
+        self.lm_head.weight().device()
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.lm_head.weight().dtype()
+    }
+
+    /// Final-norm hidden states `[B, L, hidden]` in the model's dtype.
+    pub fn hidden_states(&self, input: &ModelInput) -> Result<Tensor> {
+        let mut x = self.embed_tokens.forward(&input.ids)?;
+        let rope = self.rope.tables(&input.positions, x.dtype())?;
+        for layer in &self.layers {
+            x = layer.forward(&x, &rope, input.padding.as_ref())?;
+        }
+        self.norm.forward(&x)
+    }
+
+    /// Vocabulary logits (f32) of hidden states `[..., hidden]`.
+    pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
+        Ok(self.lm_head.forward(hidden)?.to_dtype(DType::F32)?)
+    }
+
+    /// Raw logits `[B, L, vocab]` (f32) for every position, before the sampler's shift.
+    pub fn forward(&self, input: &ModelInput) -> Result<Tensor> {
+        self.logits(&self.hidden_states(input)?)
+    }
+}
