@@ -12,3 +12,7 @@ pub use config::DreamConfig;
 pub use error::{Error, Result};
 pub use model::{DreamModel, ModelInput};
 pub use weights::Weights;
+pub mod request;
+pub mod sampler;
+
+pub use sampler::{generate, Alg, Canvas, Generation, SamplingSettings, StepEvent};

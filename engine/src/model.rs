@@ -78,6 +78,13 @@ impl ModelInput {
         })
     }
 
+    /// Replaces the token ids, keeping positions and padding (the sampler's per-step update).
+    pub fn set_ids(&mut self, rows: &[Vec<u32>]) -> Result<()> {
+        let shape = self.ids.shape().clone();
+        self.ids = Tensor::from_vec(rows.concat(), shape, self.ids.device())?;
+        Ok(())
+    }
+
     pub fn dims(&self) -> Result<(usize, usize)> {
         Ok(self.ids.dims2()?)
     }

@@ -1,0 +1,98 @@
+//! Sampling settings with the official defaults, validated before a run.
+
+use serde::{Deserialize, Serialize};
+
+use super::logits::Confidence;
+use crate::error::{Error, Result};
+
+/// How the next positions to reveal are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Alg {
+    /// Each masked token is revealed at random with probability `1 - s/t`.
+    Origin,
+    /// The most probable tokens first.
+    MaskgitPlus,
+    /// The largest top-1/top-2 probability margins first.
+    TopkMargin,
+    /// The lowest-entropy positions first (Dream's recommended default).
+    #[default]
+    Entropy,
+}
+
+impl Alg {
+    pub(crate) fn confidence(self) -> Confidence {
+        match self {
+            Alg::Origin | Alg::MaskgitPlus => Confidence::Probability,
+            Alg::TopkMargin => Confidence::Margin,
+            Alg::Entropy => Confidence::NegEntropy,
+        }
+    }
+}
+
+impl std::str::FromStr for Alg {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned()))
+            .map_err(|_| Error::invalid("alg", format!("`{s}` is not one of origin, maskgit_plus, topk_margin, entropy")))
+    }
+}
+
+/// The knobs of one generation, named as in the official `diffusion_generate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SamplingSettings {
+    pub steps: usize,
+    pub alg: Alg,
+    pub temperature: f32,
+    pub top_p: Option<f32>,
+    pub top_k: Option<usize>,
+    pub alg_temp: Option<f32>,
+    pub eps: f32,
+    pub seed: u64,
+}
+
+impl Default for SamplingSettings {
+    fn default() -> Self {
+        SamplingSettings {
+            steps: 64,
+            alg: Alg::Entropy,
+            temperature: 0.0,
+            top_p: None,
+            top_k: None,
+            alg_temp: None,
+            eps: 1e-3,
+            seed: 0,
+        }
+    }
+}
+
+impl SamplingSettings {
+    /// Rejects settings the sampler cannot honour, naming the field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: &str, reason: String| Err(Error::invalid(field, reason));
+        if self.steps == 0 {
+            return bad("steps", "must be at least 1".into());
+        }
+        if !(self.temperature >= 0.0) || !self.temperature.is_finite() {
+            return bad("temperature", format!("{} is not a finite number >= 0", self.temperature));
+        }
+        if let Some(p) = self.top_p {
+            if !(p > 0.0 && p <= 1.0) {
+                return bad("top_p", format!("{p} is outside (0, 1]"));
+            }
+        }
+        if self.top_k == Some(0) {
+            return bad("top_k", "must be at least 1".into());
+        }
+        if let Some(t) = self.alg_temp {
+            if !(t >= 0.0) || !t.is_finite() {
+                return bad("alg_temp", format!("{t} is not a finite number >= 0"));
+            }
+        }
+        if !(self.eps > 0.0 && self.eps < 1.0) {
+            return bad("eps", format!("{} is outside (0, 1)", self.eps));
+        }
+        Ok(())
+    }
+}
