@@ -11,8 +11,10 @@ pub mod weights;
 pub use config::DreamConfig;
 pub use error::{Error, Result};
 pub use model::{DreamModel, ModelInput};
+pub use tokenizer::DreamTokenizer;
 pub use weights::Weights;
 pub mod request;
+pub mod tokenizer;
 pub mod sampler;
 
 pub use sampler::{generate, Alg, Canvas, Generation, SamplingSettings, StepEvent};

@@ -1,0 +1,190 @@
+//! Dream's tokenizer: `tokenizer.json` when the checkpoint has one, otherwise Qwen2's
+//! byte-level BPE assembled from `vocab.json` + `merges.txt` + `tokenizer_config.json` (the
+//! layout the official Dream-v0 repos ship).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
+use tokenizers::models::bpe::BPE;
+use tokenizers::normalizers::unicode::NFC;
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
+use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
+
+use crate::config::DreamConfig;
+use crate::error::{Error, Result};
+
+/// Qwen2's pre-tokenizer split (the same pattern as `Qwen2Tokenizer`'s `PRETOKENIZE_REGEX`).
+const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+/// The tokenizer of a Dream checkpoint, with the ids the sampler needs.
+///
+/// ```
+/// # fn main() -> dream_engine::Result<()> {
+/// use dream_engine::{DreamConfig, DreamTokenizer};
+/// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/dream-tiny");
+/// let cfg = DreamConfig::from_file(&dir.join("config.json"))?;
+/// let tok = DreamTokenizer::from_dir(&dir, &cfg)?;
+/// // The mask token written literally is one masked position.
+/// assert_eq!(tok.encode("w5 w17 <|mask|> w3")?, vec![5, 17, 997, 3]);
+/// # Ok(()) }
+/// ```
+pub struct DreamTokenizer {
+    inner: Tokenizer,
+    mask_id: u32,
+    /// Ids that end a text (eos, pad): dropped when a span's tokens become text.
+    end_ids: Vec<u32>,
+}
+
+/// One entry of `added_tokens_decoder` in `tokenizer_config.json`.
+#[derive(Deserialize)]
+struct AddedTokenEntry {
+    content: String,
+    #[serde(default)]
+    lstrip: bool,
+    #[serde(default)]
+    rstrip: bool,
+    #[serde(default)]
+    normalized: bool,
+    #[serde(default)]
+    single_word: bool,
+    #[serde(default)]
+    special: bool,
+}
+
+impl DreamTokenizer {
+    /// Loads the tokenizer of checkpoint folder `dir`, preferring `tokenizer.json`.
+    pub fn from_dir(dir: &Path, cfg: &DreamConfig) -> Result<Self> {
+        let json = dir.join("tokenizer.json");
+        let inner = if json.is_file() {
+            Tokenizer::from_file(&json).map_err(|e| Error::Tokenizer { path: json.clone(), reason: e.to_string() })?
+        } else {
+            let (vocab, merges, config) = (dir.join("vocab.json"), dir.join("merges.txt"), dir.join("tokenizer_config.json"));
+            if !vocab.is_file() && !merges.is_file() {
+                return Err(Error::TokenizerMissing { dir: dir.to_owned() });
+            }
+            Self::assemble_bpe(&vocab, &merges, &config)?
+        };
+        Self::new(inner, cfg)
+    }
+
+    /// Wraps a ready `tokenizers::Tokenizer`, checking that it knows the config's mask token.
+    pub fn new(inner: Tokenizer, cfg: &DreamConfig) -> Result<Self> {
+        let mask_id = cfg.mask_token_id;
+        match inner.id_to_token(mask_id) {
+            Some(token) if inner.get_added_vocabulary().is_special_token(&token) => {}
+            other => {
+                return Err(Error::NoMaskToken {
+                    token: other.unwrap_or_else(|| "<|mask|>".into()),
+                    id: mask_id,
+                })
+            }
+        }
+        let mut end_ids = vec![cfg.eos_token_id, cfg.pad_token_id];
+        end_ids.dedup();
+        Ok(DreamTokenizer { inner, mask_id, end_ids })
+    }
+
+    /// Qwen2's byte-level BPE from `vocab.json` and `merges.txt`, with the added and special
+    /// tokens of `tokenizer_config.json` at exactly the ids it lists.
+    fn assemble_bpe(vocab: &Path, merges: &Path, config: &Path) -> Result<Tokenizer> {
+        for f in [vocab, merges, config] {
+            if !f.is_file() {
+                return Err(Error::FileMissing { path: f.to_owned() });
+            }
+        }
+        let err = |path: &Path, reason: String| Error::Tokenizer { path: path.to_owned(), reason };
+        let bpe = BPE::from_file(&vocab.to_string_lossy(), &merges.to_string_lossy())
+            .build()
+            .map_err(|e| err(vocab, format!("with {}: {e}", merges.display())))?;
+        let mut tok = Tokenizer::new(bpe);
+        let split = Split::new(SplitPattern::Regex(QWEN2_SPLIT.into()), SplitDelimiterBehavior::Isolated, false)
+            .map_err(|e| err(vocab, e.to_string()))?;
+        tok.with_normalizer(Some(NFC)).map_err(|e| err(vocab, e.to_string()))?;
+        tok.with_pre_tokenizer(Some(Sequence::new(vec![split.into(), ByteLevel::new(false, false, false).into()])));
+        tok.with_post_processor(Some(ByteLevel::new(false, false, false)));
+        tok.with_decoder(Some(ByteLevelDecoder::new(false, false, false)));
+
+        let text = std::fs::read_to_string(config).map_err(|e| Error::io(config, e))?;
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|source| Error::Json { path: config.to_owned(), source })?;
+        let decoder = json.get("added_tokens_decoder").cloned().unwrap_or_default();
+        let entries: std::collections::BTreeMap<String, AddedTokenEntry> = serde_json::from_value(decoder)
+            .map_err(|e| Error::Config { path: config.to_owned(), field: "added_tokens_decoder", reason: e.to_string() })?;
+        let mut by_id: Vec<(u32, AddedTokenEntry)> = entries
+            .into_iter()
+            .map(|(id, e)| {
+                id.parse::<u32>().map(|id| (id, e)).map_err(|_| Error::Config {
+                    path: config.to_owned(),
+                    field: "added_tokens_decoder",
+                    reason: format!("key `{id}` is not a token id"),
+                })
+            })
+            .collect::<Result<_>>()?;
+        // The tokenizers crate gives added tokens the next free ids, so add them in id order
+        // and check each landed where the config says.
+        by_id.sort_by_key(|(id, _)| *id);
+        for (id, e) in by_id {
+            let token = AddedToken::from(e.content.clone(), e.special)
+                .lstrip(e.lstrip)
+                .rstrip(e.rstrip)
+                .normalized(e.normalized)
+                .single_word(e.single_word);
+            if e.special {
+                tok.add_special_tokens([token]).map_err(|x| err(config, x.to_string()))?;
+            } else {
+                tok.add_tokens([token]).map_err(|x| err(config, x.to_string()))?;
+            }
+            let got = tok.token_to_id(&e.content);
+            if got != Some(id) {
+                return Err(Error::Config {
+                    path: config.to_owned(),
+                    field: "added_tokens_decoder",
+                    reason: format!("token `{}` should have id {id} but got {got:?} (ids must follow the vocabulary without gaps)", e.content),
+                });
+            }
+        }
+        Ok(tok)
+    }
+
+    /// Token ids of `text`, with no BOS/EOS added; special tokens written literally (such as
+    /// `<|mask|>`) become their ids.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let enc = self.inner.encode(text, false).map_err(|e| Error::Encode(e.to_string()))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// The text of `ids`, special tokens included (drop them first where unwanted).
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.inner.decode(ids, false).map_err(|e| Error::Encode(e.to_string()))
+    }
+
+    pub fn mask_id(&self) -> u32 {
+        self.mask_id
+    }
+
+    /// Whether `id` ends a text (eos or pad), so it is dropped from generated spans.
+    pub fn is_end(&self, id: u32) -> bool {
+        self.end_ids.contains(&id)
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    /// The underlying `tokenizers` tokenizer.
+    pub fn inner(&self) -> &Tokenizer {
+        &self.inner
+    }
+}
+
+/// Which tokenizer files a checkpoint folder provides, in order of preference.
+pub fn tokenizer_files(dir: &Path) -> Option<Vec<PathBuf>> {
+    let json = dir.join("tokenizer.json");
+    if json.is_file() {
+        return Some(vec![json]);
+    }
+    let files: Vec<PathBuf> = ["vocab.json", "merges.txt", "tokenizer_config.json"].iter().map(|f| dir.join(f)).collect();
+    files.iter().all(|f| f.is_file()).then_some(files)
+}
