@@ -1,20 +1,26 @@
 //! The Dream diffusion language model engine.
 //!
 //! Loads a Dream checkpoint (config, tokenizer, safetensors) with candle and samples from it
-//! exactly as the official implementation does, one denoising step at a time.
+//! exactly as the official implementation does, one denoising step at a time: masked spans
+//! anywhere in a text, a continuation, a pinned ending. The `dream` CLI and the Dream Writer
+//! app are thin layers over [`Dream`].
 
 pub mod config;
+pub mod device;
+pub mod engine;
 pub mod error;
 pub mod model;
+pub mod request;
+pub mod sampler;
+pub mod tokenizer;
 pub mod weights;
 
 pub use config::DreamConfig;
+pub use device::DeviceChoice;
+pub use engine::{Dream, Infilled};
 pub use error::{Error, Result};
 pub use model::{DreamModel, ModelInput};
+pub use request::{InfillRequest, InfillResult, Span};
+pub use sampler::{generate, Alg, Canvas, Generation, SamplingSettings, StepEvent};
 pub use tokenizer::DreamTokenizer;
 pub use weights::Weights;
-pub mod request;
-pub mod tokenizer;
-pub mod sampler;
-
-pub use sampler::{generate, Alg, Canvas, Generation, SamplingSettings, StepEvent};

@@ -1,9 +1,327 @@
-//! Requests over real text (placeholder; filled in below).
+//! Requests over real text: a document plus masked spans, a continuation and a pinned ending,
+//! turned into a token canvas and mapped back to text.
+
+use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-/// The live text of one masked span.
+use crate::error::{Error, Result};
+use crate::sampler::SamplingSettings;
+use crate::tokenizer::DreamTokenizer;
+
+/// Replace the characters `start..end` of the text with `tokens` masks; `start == end` inserts
+/// them at that point. Offsets count Unicode scalar values (Rust `char`s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub tokens: usize,
+}
+
+/// What to generate: masked spans anywhere in `text`, optionally `continuation` masks after
+/// it, and an optional pinned `ending` after those that the generated text must lead into.
+///
+/// The model's mask token written literally in `text` (`<|mask|>` for Dream) is one more masked
+/// position, as in the official code.
+///
+/// ```
+/// let req: dream_engine::InfillRequest = serde_json::from_str(r#"{
+///     "text": "The storm broke at dawn.",
+///     "spans": [{"start": 4, "end": 9, "tokens": 3}],
+///     "continuation": 16,
+///     "ending": " And then there was silence.",
+///     "settings": {"steps": 8, "alg": "entropy"}
+/// }"#).unwrap();
+/// assert_eq!(req.spans[0].tokens, 3);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InfillRequest {
+    pub text: String,
+    #[serde(default)]
+    pub spans: Vec<Span>,
+    #[serde(default)]
+    pub continuation: usize,
+    #[serde(default)]
+    pub ending: Option<String>,
+    #[serde(default)]
+    pub settings: SamplingSettings,
+}
+
+/// A text piece of one mask slot of a span.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slot {
+    /// `None` while the slot is still masked.
+    pub token: Option<u32>,
+    /// The text this token adds ("" while masked, for an end-of-text token, or for a token
+    /// whose UTF-8 character completes in a later slot).
+    pub text: String,
+    pub confidence: Option<f32>,
+}
+
+/// The live state of one masked span.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpanView {
+    /// Index of the span: the request's spans in order, then the continuation, then literal
+    /// mask tokens in text order.
     pub span: usize,
+    /// Where the span starts in the request's text (chars); the continuation starts at its end.
+    pub start: usize,
+    pub slots: Vec<Slot>,
+}
+
+impl SpanView {
+    /// The span's current text (masked slots contribute nothing).
+    pub fn text(&self) -> String {
+        self.slots.iter().map(|s| s.text.as_str()).collect()
+    }
+}
+
+/// The finished document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InfillResult {
+    /// The whole text with every span filled in (and the ending, if pinned).
+    pub text: String,
+    /// Each span's place in `text` (chars) and its content.
+    pub spans: Vec<FilledSpan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilledSpan {
+    pub span: usize,
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    pub slots: Vec<Slot>,
+}
+
+enum Piece {
+    Text(String),
+    Masks { span: usize, start: usize, len: usize },
+}
+
+/// A request tokenised into the canvas the model sees, with what is needed to map tokens back.
+pub struct Prepared {
+    /// The token window fed to the model.
+    pub canvas: Vec<u32>,
+    /// Settings with `steps` clamped to the number of masks.
+    pub settings: SamplingSettings,
+    /// Adjustments the engine made (for the user to see).
+    pub warnings: Vec<String>,
+    pieces: Vec<Piece>,
+    /// Canvas positions of each piece of `pieces` that holds masks, in piece order.
+    mask_positions: Vec<Range<usize>>,
+}
+
+impl InfillRequest {
+    /// Tokenises the request around its spans (each text piece on its own, so span boundaries
+    /// are token boundaries and the text is never re-tokenised across them) and windows it to
+    /// `context` tokens, keeping the text nearest the spans.
+    pub fn prepare(&self, tok: &DreamTokenizer, context: usize) -> Result<Prepared> {
+        self.settings.validate()?;
+        let pieces = self.pieces(tok)?;
+        let mut tokens: Vec<u32> = Vec::new();
+        let mut ranges = Vec::new();
+        for piece in &pieces {
+            let start = tokens.len();
+            match piece {
+                Piece::Text(t) => tokens.extend(tok.encode(t)?),
+                Piece::Masks { len, .. } => {
+                    tokens.extend(std::iter::repeat_n(tok.mask_id(), *len));
+                    ranges.push(start..tokens.len());
+                }
+            }
+        }
+        let masks: usize = ranges.iter().map(|r| r.len()).sum();
+        if masks == 0 {
+            return Err(Error::invalid("spans", "nothing to generate: no span, no continuation and no mask token"));
+        }
+        // The masks and the pinned ending must be in the window; context fills the rest.
+        let ending = match &self.ending {
+            Some(e) if !e.is_empty() => tok.encode(e)?.len(),
+            _ => 0,
+        };
+        let first = ranges[0].start;
+        let last = if ending > 0 { tokens.len() } else { ranges[ranges.len() - 1].end };
+        let needed = last - first;
+        if needed > context {
+            return Err(Error::ContextOverflow { needed, limit: context });
+        }
+        let spare = context.saturating_sub(needed);
+        let (before, after) = (first, tokens.len() - last);
+        let take_before = before.min(spare.saturating_sub(after.min(spare / 2)));
+        let take_after = after.min(spare - take_before);
+        let window = first - take_before..last + take_after;
+        let mut warnings = Vec::new();
+        if window.len() < tokens.len() {
+            warnings.push(format!(
+                "the document is {} tokens; the model sees the {} nearest the spans",
+                tokens.len(),
+                window.len()
+            ));
+        }
+        let mut settings = self.settings.clone();
+        if settings.steps > masks {
+            warnings.push(format!("steps {} > {masks} masked tokens: using {masks} steps", settings.steps));
+            settings.steps = masks;
+        }
+        let mask_positions = ranges.iter().map(|r| r.start - window.start..r.end - window.start).collect();
+        Ok(Prepared { canvas: tokens[window].to_vec(), settings, warnings, pieces, mask_positions })
+    }
+
+    /// Splits the request into text pieces and mask runs, validating the spans.
+    fn pieces(&self, tok: &DreamTokenizer) -> Result<Vec<Piece>> {
+        let n_chars = self.text.chars().count();
+        let mut order: Vec<usize> = (0..self.spans.len()).collect();
+        order.sort_by_key(|&i| (self.spans[i].start, self.spans[i].end));
+        for (i, s) in self.spans.iter().enumerate() {
+            let field = format!("spans[{i}]");
+            if s.start > s.end {
+                return Err(Error::invalid(field, format!("start {} is after end {}", s.start, s.end)));
+            }
+            if s.end > n_chars {
+                return Err(Error::invalid(field, format!("end {} is past the text's {n_chars} characters", s.end)));
+            }
+            if s.tokens == 0 {
+                return Err(Error::invalid(field, "a span needs at least 1 token"));
+            }
+        }
+        for pair in order.windows(2) {
+            let (a, b) = (&self.spans[pair[0]], &self.spans[pair[1]]);
+            if b.start < a.end || (a.start == b.start && a.end == b.end) {
+                return Err(Error::invalid(format!("spans[{}]", pair[1]), format!("overlaps spans[{}]", pair[0])));
+            }
+        }
+        let chars: Vec<char> = self.text.chars().collect();
+        let text_of = |r: Range<usize>| chars[r].iter().collect::<String>();
+        let mask_token = tok.inner().id_to_token(tok.mask_id()).unwrap_or_default();
+        let mut literal = self.spans.len() + usize::from(self.continuation > 0);
+        let mut pieces = Vec::new();
+        let mut push_text = |pieces: &mut Vec<Piece>, text: String, offset: usize| {
+            // Literal mask tokens become one-token spans of their own.
+            let mut rest = text.as_str();
+            let mut at = offset;
+            while let Some(idx) = (!mask_token.is_empty()).then(|| rest.find(&mask_token)).flatten() {
+                let head = &rest[..idx];
+                if !head.is_empty() {
+                    pieces.push(Piece::Text(head.to_owned()));
+                }
+                at += head.chars().count();
+                pieces.push(Piece::Masks { span: literal, start: at, len: 1 });
+                literal += 1;
+                at += mask_token.chars().count();
+                rest = &rest[idx + mask_token.len()..];
+            }
+            if !rest.is_empty() {
+                pieces.push(Piece::Text(rest.to_owned()));
+            }
+        };
+        let mut cursor = 0;
+        for &i in &order {
+            let s = self.spans[i];
+            push_text(&mut pieces, text_of(cursor..s.start), cursor);
+            pieces.push(Piece::Masks { span: i, start: s.start, len: s.tokens });
+            cursor = s.end;
+        }
+        push_text(&mut pieces, text_of(cursor..n_chars), cursor);
+        if self.continuation > 0 {
+            pieces.push(Piece::Masks { span: self.spans.len(), start: n_chars, len: self.continuation });
+        }
+        if let Some(ending) = self.ending.as_ref().filter(|e| !e.is_empty()) {
+            if ending.contains(&mask_token) {
+                return Err(Error::invalid("ending", "the pinned ending cannot contain mask tokens"));
+            }
+            pieces.push(Piece::Text(ending.clone()));
+        }
+        Ok(pieces)
+    }
+}
+
+impl Prepared {
+    /// The text view of every span for a canvas state (`ids` is the window) and the
+    /// confidence each position was revealed with.
+    pub fn span_views(&self, tok: &DreamTokenizer, ids: &[u32], confidence: &[Option<f32>]) -> Result<Vec<SpanView>> {
+        let mut views = Vec::new();
+        let mut ranges = self.mask_positions.iter();
+        for piece in &self.pieces {
+            let Piece::Masks { span, start, .. } = piece else { continue };
+            let range = ranges.next().expect("one range per mask piece").clone();
+            views.push(SpanView {
+                span: *span,
+                start: *start,
+                slots: slots(tok, &ids[range.clone()], &confidence[range])?,
+            });
+        }
+        views.sort_by_key(|v| v.span);
+        Ok(views)
+    }
+
+    /// The finished document for the final canvas.
+    pub fn result(&self, tok: &DreamTokenizer, ids: &[u32], confidence: &[Option<f32>]) -> Result<InfillResult> {
+        let views = self.span_views(tok, ids, confidence)?;
+        let mut text = String::new();
+        let mut chars = 0;
+        let mut spans = Vec::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(t) => {
+                    text.push_str(t);
+                    chars += t.chars().count();
+                }
+                Piece::Masks { span, .. } => {
+                    let view = views.iter().find(|v| v.span == *span).expect("a view per span");
+                    let filled = view.text();
+                    let len = filled.chars().count();
+                    text.push_str(&filled);
+                    spans.push(FilledSpan { span: *span, start: chars, end: chars + len, text: filled, slots: view.slots.clone() });
+                    chars += len;
+                }
+            }
+        }
+        spans.sort_by_key(|s| s.span);
+        Ok(InfillResult { text, spans })
+    }
+}
+
+/// Per-slot text of a span: each run of revealed tokens is decoded incrementally, so a token
+/// whose character is completed by the next token shows nothing until then, and end-of-text
+/// tokens add nothing.
+fn slots(tok: &DreamTokenizer, ids: &[u32], confidence: &[Option<f32>]) -> Result<Vec<Slot>> {
+    let mask = tok.mask_id();
+    let mut out: Vec<Slot> = ids
+        .iter()
+        .zip(confidence)
+        .map(|(&id, &c)| Slot { token: (id != mask).then_some(id), text: String::new(), confidence: c.filter(|_| id != mask) })
+        .collect();
+    let mut i = 0;
+    while i < ids.len() {
+        if ids[i] == mask {
+            i += 1;
+            continue;
+        }
+        let run_start = i;
+        while i < ids.len() && ids[i] != mask {
+            i += 1;
+        }
+        let run: Vec<usize> = (run_start..i).filter(|&j| !tok.is_end(ids[j])).collect();
+        let mut pending: usize = 0; // index into `run` of the first token not yet emitted
+        for k in 0..run.len() {
+            let context = pending.checked_sub(1);
+            let from = context.unwrap_or(pending);
+            let window: Vec<u32> = run[from..=k].iter().map(|&j| ids[j]).collect();
+            let full = tok.decode(&window)?;
+            if full.ends_with('\u{FFFD}') && k + 1 < run.len() {
+                continue; // the character completes in a later token of this run
+            }
+            let prefix = match context {
+                Some(c) => tok.decode(&[ids[run[c]]])?,
+                None => String::new(),
+            };
+            let piece = full.strip_prefix(prefix.as_str()).unwrap_or(&full);
+            out[run[k]].text = piece.trim_end_matches('\u{FFFD}').to_owned();
+            pending = k + 1;
+        }
+    }
+    Ok(out)
 }

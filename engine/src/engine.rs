@@ -1,0 +1,87 @@
+//! [`Dream`]: a loaded checkpoint (config, tokenizer, model) that serves infill requests.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use candle_core::{DType, Device};
+
+use crate::config::DreamConfig;
+use crate::error::{Error, Result};
+use crate::model::DreamModel;
+use crate::request::{InfillRequest, InfillResult};
+use crate::sampler::{generate, Canvas, StepEvent};
+use crate::tokenizer::DreamTokenizer;
+use crate::weights::{weight_files, Weights};
+
+/// A Dream checkpoint ready to generate.
+///
+/// ```
+/// # fn main() -> dream_engine::Result<()> {
+/// use std::sync::atomic::AtomicBool;
+/// use dream_engine::{Dream, InfillRequest};
+/// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/dream-tiny");
+/// let dream = Dream::load(&dir, &candle_core::Device::Cpu, None)?;
+/// let mut request: InfillRequest = serde_json::from_str(r#"{"text": "w5 w17 <|mask|> w3"}"#).unwrap();
+/// request.settings.steps = 1;
+/// let mut steps = 0;
+/// let done = dream.infill(&request, &AtomicBool::new(false), &mut |_| steps += 1)?;
+/// assert_eq!(steps, 1);
+/// assert!(done.result.text.starts_with("w5 w17 w") && done.result.text.ends_with(" w3"));
+/// # Ok(()) }
+/// ```
+pub struct Dream {
+    pub config: DreamConfig,
+    pub tokenizer: DreamTokenizer,
+    pub model: DreamModel,
+}
+
+/// The outcome of [`Dream::infill`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Infilled {
+    /// The final canvas the model saw (the window of the document).
+    pub ids: Vec<u32>,
+    pub result: InfillResult,
+    pub warnings: Vec<String>,
+}
+
+impl Dream {
+    /// Loads the checkpoint in folder `dir` on `device`, in `dtype` (default: see
+    /// [`crate::device::default_dtype`]).
+    pub fn load(dir: &Path, device: &Device, dtype: Option<DType>) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(Error::ModelDirMissing(dir.to_owned()));
+        }
+        let config = DreamConfig::from_file(&dir.join("config.json"))?;
+        let tokenizer = DreamTokenizer::from_dir(dir, &config)?;
+        let dtype = dtype.unwrap_or_else(|| crate::device::default_dtype(device));
+        let weights = Weights::from_safetensors(&weight_files(dir)?, dtype, device)?;
+        let model = DreamModel::load(&weights, &config)?;
+        Ok(Dream { config, tokenizer, model })
+    }
+
+    /// Runs `request`, calling `on_step` after every denoising step with the token state and
+    /// each span's live text. Returns [`Error::Cancelled`] if `cancel` is set before a step.
+    pub fn infill(&self, request: &InfillRequest, cancel: &AtomicBool, on_step: &mut dyn FnMut(StepEvent)) -> Result<Infilled> {
+        let prepared = request.prepare(&self.tokenizer, self.config.context_limit())?;
+        let mut confidence = vec![None; prepared.canvas.len()];
+        let mut view_error = None;
+        let canvas = Canvas { rows: vec![prepared.canvas.clone()], attention_mask: None };
+        let generation = generate(&self.model, canvas, &prepared.settings, cancel, &mut |mut event| {
+            for r in &event.revealed {
+                confidence[r.position] = Some(r.confidence);
+            }
+            match prepared.span_views(&self.tokenizer, &event.ids[0], &confidence) {
+                Ok(views) => event.spans = views,
+                Err(e) => view_error = Some(e),
+            }
+            on_step(event);
+        })?;
+        if let Some(e) = view_error {
+            return Err(e);
+        }
+        let ids = generation.ids.into_iter().next().expect("one row");
+        let confidence: Vec<Option<f32>> = generation.confidence.into_iter().next().expect("one row");
+        let result = prepared.result(&self.tokenizer, &ids, &confidence)?;
+        Ok(Infilled { ids, result, warnings: prepared.warnings })
+    }
+}

@@ -1,0 +1,237 @@
+//! Requests over real text: tokenising around spans, windowing, mapping tokens back to text,
+//! and the official trajectories reached through text requests.
+mod common;
+
+use std::sync::atomic::AtomicBool;
+
+use dream_engine::{Alg, Dream, Error, InfillRequest, SamplingSettings, Span};
+
+fn dream() -> Dream {
+    Dream::load(&common::fixture_dir(), &candle_core::Device::Cpu, None).unwrap()
+}
+
+fn words(ids: &[u32]) -> String {
+    ids.iter().map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ")
+}
+
+fn settings(steps: usize) -> SamplingSettings {
+    SamplingSettings { steps, alg: Alg::Entropy, ..Default::default() }
+}
+
+fn official_final(case: &str, alg: &str) -> Vec<u32> {
+    common::ids(&common::reference()["sampler"][case]["runs"][alg]["final"]).remove(0)
+}
+
+fn official_input(case: &str) -> Vec<u32> {
+    common::ids(&common::reference()["sampler"][case]["input_ids"]).remove(0)
+}
+
+#[test]
+fn middle_infill_through_text_matches_official_b4() {
+    let ids = official_input("B4_infill_steps8");
+    let (before, after) = (words(&ids[..6]), words(&ids[14..]));
+    // A placeholder word that the span replaces.
+    let text = format!("{before} XXXX {after}");
+    let at = before.chars().count() + 1;
+    let req = InfillRequest {
+        text: text.clone(),
+        spans: vec![Span { start: at, end: at + 4, tokens: 8 }],
+        continuation: 0,
+        ending: None,
+        settings: settings(8),
+    };
+    let d = dream();
+    let mut events = Vec::new();
+    let out = d.infill(&req, &AtomicBool::new(false), &mut |e| events.push(e)).unwrap();
+    let want = official_final("B4_infill_steps8", "entropy");
+    assert_eq!(out.ids, want);
+    assert_eq!(events.len(), 8);
+    // The filled span is placed exactly in the returned text.
+    let span = &out.result.spans[0];
+    let chars: Vec<char> = out.result.text.chars().collect();
+    assert_eq!(chars[span.start..span.end].iter().collect::<String>(), span.text);
+    assert_eq!(span.text, words(&want[6..14]));
+    assert_eq!(out.result.text, format!("{before} {} {after}", words(&want[6..14])));
+    // Live views: one slot per mask, revealed ones carry text and confidence.
+    let step3 = &events[3].spans[0];
+    assert_eq!(step3.slots.len(), 8);
+    let revealed = step3.slots.iter().filter(|s| s.token.is_some()).count();
+    assert_eq!(revealed, 3, "transfer counts [0, 1, 1, 1, ...]");
+    assert!(step3.slots.iter().all(|s| s.token.is_some() == s.confidence.is_some()));
+}
+
+#[test]
+fn pinned_ending_matches_official_b5_and_is_never_changed() {
+    let case = &common::reference()["sampler"]["B5_pinned_end_steps6"];
+    let end: Vec<u32> = serde_json::from_value(case["hook"]["end_ids"].clone()).unwrap();
+    let prompt = official_input("B5_pinned_end_steps6");
+    let ending = format!(" {}", words(&end));
+    let req = InfillRequest {
+        text: words(&prompt),
+        spans: vec![],
+        continuation: 8,
+        ending: Some(ending.clone()),
+        settings: SamplingSettings { steps: 6, alg: Alg::MaskgitPlus, ..Default::default() },
+    };
+    let d = dream();
+    let mut events = Vec::new();
+    let out = d.infill(&req, &AtomicBool::new(false), &mut |e| events.push(e)).unwrap();
+    assert_eq!(out.ids, official_final("B5_pinned_end_steps6", "maskgit_plus"));
+    for e in &events {
+        assert_eq!(e.ids[0][14..], end[..], "step {}", e.step);
+    }
+    assert!(out.result.text.ends_with(&ending));
+}
+
+#[test]
+fn two_spans_replacing_text_match_official_b6() {
+    let ids = official_input("B6_two_spans_steps4");
+    // 4 words, 5 masks, 4 words, 3 masks, 3 words: write placeholders that the spans replace.
+    let text = format!("{} XXXX {} YY {}", words(&ids[..4]), words(&ids[9..13]), words(&ids[16..]));
+    let x = text.find("XXXX").unwrap();
+    let y = text.find("YY").unwrap();
+    let req = InfillRequest {
+        text,
+        // Given out of order: span indices follow the request, placement follows the text.
+        spans: vec![Span { start: y, end: y + 2, tokens: 3 }, Span { start: x, end: x + 4, tokens: 5 }],
+        continuation: 0,
+        ending: None,
+        settings: SamplingSettings { steps: 4, alg: Alg::TopkMargin, ..Default::default() },
+    };
+    let out = dream().infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    let want = official_final("B6_two_spans_steps4", "topk_margin");
+    assert_eq!(out.ids, want);
+    assert_eq!(out.result.spans[0].text, words(&want[13..16]));
+    assert_eq!(out.result.spans[1].text, words(&want[4..9]));
+    assert!(out.result.spans[1].end < out.result.spans[0].start);
+}
+
+#[test]
+fn literal_mask_tokens_in_text_are_masked_positions() {
+    let ids = official_input("B4_infill_steps8");
+    let text = format!("{} {} {}", words(&ids[..6]), vec!["<|mask|>"; 8].join(" "), words(&ids[14..]));
+    let req = InfillRequest { text, spans: vec![], continuation: 0, ending: None, settings: settings(8) };
+    let out = dream().infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    assert_eq!(out.ids, official_final("B4_infill_steps8", "entropy"));
+    assert_eq!(out.result.spans.len(), 8);
+    assert!(!out.result.text.contains("<|mask|>"));
+}
+
+#[test]
+fn steps_beyond_the_masks_are_clamped_with_a_warning() {
+    let req = InfillRequest { text: "w1 w2".into(), spans: vec![], continuation: 3, ending: None, settings: settings(50) };
+    let mut n = 0;
+    let out = dream().infill(&req, &AtomicBool::new(false), &mut |_| n += 1).unwrap();
+    assert_eq!(n, 3);
+    assert!(out.warnings.iter().any(|w| w.contains("steps 50")), "{:?}", out.warnings);
+}
+
+#[test]
+fn long_documents_are_windowed_around_the_spans() {
+    let d = dream();
+    let text: String = (0..300).map(|i| format!("w{i} ")).collect();
+    let at = text.find("w150 ").unwrap();
+    let req = InfillRequest {
+        text: text.clone(),
+        spans: vec![Span { start: at, end: at + 4, tokens: 4 }],
+        continuation: 0,
+        ending: None,
+        settings: settings(4),
+    };
+    let p = req.prepare(&d.tokenizer, 40).unwrap();
+    assert_eq!(p.canvas.len(), 40);
+    let first = p.canvas.iter().position(|&t| t == 997).unwrap();
+    assert!((17..=19).contains(&first), "masks centred, at {first}");
+    assert!(p.warnings.iter().any(|w| w.contains("303 tokens") && w.contains("the 40 nearest")));
+    // The text outside the window comes back verbatim around the filled span.
+    let mut filled = p.canvas.clone();
+    filled[first..first + 4].copy_from_slice(&[7, 8, 9, 10]);
+    let result = p.result(&d.tokenizer, &filled, &vec![None; 40]).unwrap();
+    assert_eq!(result.text, text.replacen("w150", "w7 w8 w9 w10", 1));
+    let prepared = req.prepare(&d.tokenizer, 2048).unwrap();
+    assert_eq!(prepared.canvas.len(), 303);
+    let err = req.prepare(&d.tokenizer, 3).err().unwrap();
+    assert!(matches!(err, Error::ContextOverflow { needed: 4, limit: 3 }), "{err}");
+}
+
+#[test]
+fn cancel_stops_before_the_next_step() {
+    let cancel = AtomicBool::new(false);
+    let req = InfillRequest { text: "w1".into(), spans: vec![], continuation: 8, ending: None, settings: settings(8) };
+    let mut n = 0;
+    let err = dream()
+        .infill(&req, &cancel, &mut |_| {
+            n += 1;
+            if n == 2 {
+                cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+        .err()
+        .unwrap();
+    assert!(matches!(err, Error::Cancelled));
+    assert_eq!(n, 2);
+}
+
+/// The real byte-level BPE: per-slot text of tokens that end mid-character and of EOS.
+#[test]
+fn slots_hold_back_partial_characters_and_drop_end_tokens() {
+    let tok = common::qwen::bpe_tokenizer();
+    let mut ids = tok.encode(" 龘 fin").unwrap();
+    assert!(ids.len() >= 4, "{ids:?}");
+    ids.push(151_643); // <|endoftext|>
+    let req = InfillRequest { text: "Start:".into(), spans: vec![], continuation: ids.len(), ending: Some(".".into()), settings: settings(1) };
+    let p = req.prepare(&tok, 2048).unwrap();
+    let base = p.canvas.iter().position(|&t| t == tok.mask_id()).unwrap();
+    let mut canvas = p.canvas.clone();
+    let conf = vec![Some(0.5f32); canvas.len()];
+    // Reveal only the first byte-piece of the character: nothing readable yet, no U+FFFD.
+    let dragon = tok.encode(" 龘").unwrap();
+    canvas[base] = ids[0];
+    let view = &p.span_views(&tok, &canvas, &conf).unwrap()[0];
+    assert!(!view.text().contains('\u{FFFD}'), "{:?}", view.text());
+    // Reveal everything: the character appears whole, the EOS adds nothing.
+    canvas[base..base + ids.len()].copy_from_slice(&ids);
+    let view = &p.span_views(&tok, &canvas, &conf).unwrap()[0];
+    assert_eq!(view.text(), " 龘 fin");
+    assert_eq!(view.slots[dragon.len() - 2].text, "", "partial token shows nothing");
+    assert!(view.slots[dragon.len() - 1].text.contains('龘'));
+    assert_eq!(view.slots.last().unwrap().text, "");
+    let result = p.result(&tok, &canvas, &conf).unwrap();
+    assert_eq!(result.text, "Start: 龘 fin.");
+    assert_eq!((result.spans[0].start, result.spans[0].end), (6, 12));
+}
+
+#[test]
+fn invalid_requests_name_the_field() {
+    let d = dream();
+    let base = InfillRequest { text: "w1 w2 w3".into(), spans: vec![], continuation: 2, ending: None, settings: settings(2) };
+    let check = |req: InfillRequest, field: &str| {
+        let err = req.prepare(&d.tokenizer, 2048).err().unwrap_or_else(|| panic!("{field}: accepted"));
+        match err {
+            Error::InvalidRequest { field: f, .. } => assert_eq!(f, field),
+            other => panic!("{field}: {other}"),
+        }
+    };
+    let span = |start, end, tokens| InfillRequest { spans: vec![Span { start, end, tokens }], ..base.clone() };
+    check(span(0, 2, 0), "spans[0]"); // empty span
+    check(span(3, 1, 2), "spans[0]"); // start after end
+    check(span(0, 99, 2), "spans[0]"); // out of range
+    check(InfillRequest { spans: vec![Span { start: 0, end: 4, tokens: 1 }, Span { start: 2, end: 6, tokens: 1 }], ..base.clone() }, "spans[1]");
+    check(InfillRequest { continuation: 0, ..base.clone() }, "spans"); // nothing to generate
+    let with = |f: fn(&mut SamplingSettings)| {
+        let mut r = base.clone();
+        f(&mut r.settings);
+        r
+    };
+    check(with(|s| s.steps = 0), "steps");
+    check(with(|s| s.temperature = f32::NAN), "temperature");
+    check(with(|s| s.temperature = -0.5), "temperature");
+    check(with(|s| s.top_p = Some(0.0)), "top_p");
+    check(with(|s| s.top_p = Some(1.5)), "top_p");
+    check(with(|s| s.top_k = Some(0)), "top_k");
+    let too_many = InfillRequest { continuation: 5000, ..base.clone() };
+    assert!(matches!(too_many.prepare(&d.tokenizer, 2048), Err(Error::ContextOverflow { needed: 5000, limit: 2048 })));
+    // Unknown JSON fields are refused, naming the field.
+    let err = serde_json::from_str::<InfillRequest>(r#"{"text": "x", "contination": 3}"#).unwrap_err();
+    assert!(err.to_string().contains("contination"));
+}
