@@ -9,6 +9,7 @@ pub mod config;
 pub mod device;
 pub mod engine;
 pub mod error;
+pub mod hub;
 pub mod model;
 pub mod request;
 pub mod sampler;

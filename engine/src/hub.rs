@@ -1,0 +1,205 @@
+//! Getting a model: a local folder, or a Hugging Face Hub repo id resolved through the standard
+//! Hugging Face cache (`HF_HOME`, shared with Python tools), downloaded with `hf-hub` when it is
+//! not complete there (resumable; `HF_ENDPOINT` respected), and never from the network when
+//! `HF_HUB_OFFLINE=1`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hf_hub::api::tokio::{ApiBuilder, Progress};
+use hf_hub::{Cache, Repo};
+
+use crate::error::{Error, Result};
+
+/// The official Dream checkpoints.
+pub const KNOWN_MODELS: [&str; 2] = ["Dream-org/Dream-v0-Instruct-7B", "Dream-org/Dream-v0-Base-7B"];
+
+const TOKENIZER_JSON: &[&str] = &["tokenizer.json"];
+const TOKENIZER_BPE: &[&str] = &["vocab.json", "merges.txt", "tokenizer_config.json"];
+
+/// Where `--model` points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelSource {
+    Local(PathBuf),
+    Hub(String),
+}
+
+impl ModelSource {
+    /// An existing path is a local folder; otherwise `owner/name` is a Hub repo id.
+    ///
+    /// ```
+    /// use dream_engine::hub::ModelSource;
+    /// assert_eq!(ModelSource::parse("Dream-org/Dream-v0-Base-7B"), ModelSource::Hub("Dream-org/Dream-v0-Base-7B".into()));
+    /// assert!(matches!(ModelSource::parse("/no/such/dir"), ModelSource::Local(_)));
+    /// ```
+    pub fn parse(spec: &str) -> Self {
+        let path = Path::new(spec);
+        let parts: Vec<&str> = spec.split('/').collect();
+        let repo_like = parts.len() == 2
+            && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+            && !spec.starts_with('.');
+        if path.exists() || !repo_like {
+            ModelSource::Local(path.to_owned())
+        } else {
+            ModelSource::Hub(spec.to_owned())
+        }
+    }
+}
+
+/// Download progress of one file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DownloadProgress {
+    pub file: String,
+    pub downloaded: u64,
+    pub total: u64,
+}
+
+/// A callback told about download progress.
+pub type ProgressFn = Arc<dyn Fn(&DownloadProgress) + Send + Sync>;
+
+/// Whether `HF_HUB_OFFLINE` asks for no network access.
+pub fn offline_from_env() -> bool {
+    std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+}
+
+/// The Hugging Face cache the Python tools use: `HF_HUB_CACHE`, else `HF_HOME/hub`, else
+/// `~/.cache/huggingface/hub`.
+pub fn cache_from_env() -> Cache {
+    match std::env::var_os("HF_HUB_CACHE") {
+        Some(dir) if !dir.is_empty() => Cache::new(dir.into()),
+        _ => Cache::from_env(),
+    }
+}
+
+/// The files a complete checkpoint needs in a snapshot, or the first missing one.
+fn snapshot_complete(dir: &Path) -> std::result::Result<(), String> {
+    if !dir.join("config.json").is_file() {
+        return Err("config.json".into());
+    }
+    if crate::tokenizer::tokenizer_files(dir).is_none() {
+        return Err("tokenizer.json (or vocab.json + merges.txt + tokenizer_config.json)".into());
+    }
+    match crate::weights::weight_files(dir) {
+        Ok(files) => match files.iter().find(|f| !f.is_file()) {
+            Some(f) => Err(f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
+            None => Ok(()),
+        },
+        Err(_) => Err("model.safetensors (or model.safetensors.index.json)".into()),
+    }
+}
+
+/// The snapshot folder of `repo` in `cache` if it holds a complete checkpoint; otherwise the
+/// name of the first file it lacks.
+pub fn cached_snapshot(cache: &Cache, repo: &str) -> std::result::Result<PathBuf, String> {
+    let config = cache.repo(Repo::model(repo.to_owned())).get("config.json").ok_or_else(|| "config.json".to_string())?;
+    let dir = config.parent().expect("a cached file lives in a snapshot folder").to_owned();
+    snapshot_complete(&dir).map(|()| dir)
+}
+
+/// Resolves `source` to a checkpoint folder: a local folder as is; a Hub repo from the cache
+/// when complete there, else (unless `offline`) downloaded into it.
+pub async fn resolve(source: &ModelSource, cache: Cache, offline: bool, progress: Option<ProgressFn>) -> Result<PathBuf> {
+    let repo = match source {
+        ModelSource::Local(dir) => {
+            return if dir.is_dir() { Ok(dir.clone()) } else { Err(Error::ModelDirMissing(dir.clone())) };
+        }
+        ModelSource::Hub(repo) => repo,
+    };
+    let missing = match cached_snapshot(&cache, repo) {
+        Ok(dir) => return Ok(dir),
+        Err(missing) => missing,
+    };
+    if offline {
+        return Err(Error::Hub {
+            repo: repo.clone(),
+            reason: format!(
+                "offline (HF_HUB_OFFLINE) and the cache at {} lacks {missing}",
+                cache.path().display()
+            ),
+        });
+    }
+    download(repo, cache, progress).await
+}
+
+/// [`resolve`] with the cache and offline mode from the environment, on a private runtime.
+pub fn resolve_blocking(spec: &str, progress: Option<ProgressFn>) -> Result<PathBuf> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::io("<tokio runtime>", e))?;
+    rt.block_on(resolve(&ModelSource::parse(spec), cache_from_env(), offline_from_env(), progress))
+}
+
+/// Downloads every file a checkpoint needs into the cache and returns its snapshot folder.
+async fn download(repo: &str, cache: Cache, progress: Option<ProgressFn>) -> Result<PathBuf> {
+    let hub_err = |reason: String| Error::Hub { repo: repo.to_owned(), reason };
+    let mut builder = ApiBuilder::from_cache(cache.clone()).with_progress(false);
+    if let Ok(endpoint) = std::env::var("HF_ENDPOINT") {
+        builder = builder.with_endpoint(endpoint);
+    }
+    let api = builder.build().map_err(|e| hub_err(e.to_string()))?;
+    let remote = api.model(repo.to_owned());
+    let info = remote.info().await.map_err(|e| hub_err(format!("cannot list the repository: {e}")))?;
+    let has = |f: &str| info.siblings.iter().any(|s| s.rfilename == f);
+    let mut files: Vec<String> = vec!["config.json".into()];
+    let tokenizer = if has("tokenizer.json") { TOKENIZER_JSON } else { TOKENIZER_BPE };
+    files.extend(tokenizer.iter().map(|f| f.to_string()));
+    for extra in ["generation_config.json", "special_tokens_map.json"] {
+        if has(extra) {
+            files.push(extra.into());
+        }
+    }
+    let index = "model.safetensors.index.json";
+    let weights_in_index = has(index);
+    files.push(if weights_in_index { index.into() } else { "model.safetensors".into() });
+    let mut snapshot = None;
+    let mut i = 0;
+    while i < files.len() {
+        let file = files[i].clone();
+        let sink = Sink { file: file.clone(), downloaded: 0, total: 0, callback: progress.clone() };
+        let path = match cache.repo(Repo::model(repo.to_owned())).get(&file) {
+            Some(p) => p,
+            None => remote.download_with_progress(&file, sink).await.map_err(|e| hub_err(format!("downloading {file}: {e}")))?,
+        };
+        if file == index {
+            let dir = path.parent().expect("snapshot folder");
+            for shard in crate::weights::weight_files(dir)? {
+                files.push(shard.file_name().expect("shard name").to_string_lossy().into_owned());
+            }
+        }
+        snapshot = path.parent().map(Path::to_owned);
+        i += 1;
+    }
+    let dir = snapshot.expect("config.json was fetched");
+    snapshot_complete(&dir).map_err(|m| hub_err(format!("downloaded snapshot lacks {m}")))?;
+    Ok(dir)
+}
+
+/// Adapts hf-hub's progress trait to a plain callback.
+#[derive(Clone)]
+struct Sink {
+    file: String,
+    downloaded: u64,
+    total: u64,
+    callback: Option<ProgressFn>,
+}
+
+impl Sink {
+    fn emit(&self) {
+        if let Some(cb) = &self.callback {
+            cb(&DownloadProgress { file: self.file.clone(), downloaded: self.downloaded, total: self.total });
+        }
+    }
+}
+
+impl Progress for Sink {
+    async fn init(&mut self, size: usize, _filename: &str) {
+        self.total = size as u64;
+        self.emit();
+    }
+    async fn update(&mut self, size: usize) {
+        self.downloaded += size as u64;
+        self.emit();
+    }
+    async fn finish(&mut self) {
+        self.downloaded = self.total;
+        self.emit();
+    }
+}
