@@ -8,7 +8,7 @@ use candle_core::{DType, Device};
 use crate::config::DreamConfig;
 use crate::error::{Error, Result};
 use crate::model::DreamModel;
-use crate::request::{InfillRequest, InfillResult};
+use crate::request::{InfillRequest, InfillResult, Prepared};
 use crate::sampler::{generate, Canvas, StepEvent};
 use crate::tokenizer::DreamTokenizer;
 use crate::weights::{weight_files, Weights};
@@ -36,12 +36,22 @@ pub struct Dream {
 }
 
 /// The outcome of [`Dream::infill`].
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Infilled {
     /// The final canvas the model saw (the window of the document).
     pub ids: Vec<u32>,
+    #[serde(flatten)]
     pub result: InfillResult,
     pub warnings: Vec<String>,
+}
+
+/// What a streaming consumer (the CLI's JSON lines, the app's channel) receives: one `step`
+/// per denoising step, then `done`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum InfillEvent {
+    Step(StepEvent),
+    Done(Infilled),
 }
 
 impl Dream {
@@ -62,7 +72,16 @@ impl Dream {
     /// Runs `request`, calling `on_step` after every denoising step with the token state and
     /// each span's live text. Returns [`Error::Cancelled`] if `cancel` is set before a step.
     pub fn infill(&self, request: &InfillRequest, cancel: &AtomicBool, on_step: &mut dyn FnMut(StepEvent)) -> Result<Infilled> {
-        let prepared = request.prepare(&self.tokenizer, self.config.context_limit())?;
+        self.run(&self.prepare(request)?, cancel, on_step)
+    }
+
+    /// Tokenises and windows `request` for this model (see [`InfillRequest::prepare`]).
+    pub fn prepare(&self, request: &InfillRequest) -> Result<Prepared> {
+        request.prepare(&self.tokenizer, self.config.context_limit())
+    }
+
+    /// Denoises a prepared request (see [`Dream::infill`]).
+    pub fn run(&self, prepared: &Prepared, cancel: &AtomicBool, on_step: &mut dyn FnMut(StepEvent)) -> Result<Infilled> {
         let mut confidence = vec![None; prepared.canvas.len()];
         let mut view_error = None;
         let canvas = Canvas { rows: vec![prepared.canvas.clone()], attention_mask: None };
@@ -82,6 +101,6 @@ impl Dream {
         let ids = generation.ids.into_iter().next().expect("one row");
         let confidence: Vec<Option<f32>> = generation.confidence.into_iter().next().expect("one row");
         let result = prepared.result(&self.tokenizer, &ids, &confidence)?;
-        Ok(Infilled { ids, result, warnings: prepared.warnings })
+        Ok(Infilled { ids, result, warnings: prepared.warnings.clone() })
     }
 }

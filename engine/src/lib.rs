@@ -5,6 +5,7 @@
 //! anywhere in a text, a continuation, a pinned ending. The `dream` CLI and the Dream Writer
 //! app are thin layers over [`Dream`].
 
+pub mod bench;
 pub mod config;
 pub mod device;
 pub mod engine;
@@ -18,7 +19,7 @@ pub mod weights;
 
 pub use config::DreamConfig;
 pub use device::DeviceChoice;
-pub use engine::{Dream, Infilled};
+pub use engine::{Dream, InfillEvent, Infilled};
 pub use error::{Error, Result};
 pub use model::{DreamModel, ModelInput};
 pub use request::{InfillRequest, InfillResult, Span};

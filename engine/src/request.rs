@@ -257,6 +257,23 @@ impl Prepared {
         Ok(views)
     }
 
+    /// The whole document as it stands: text pieces, revealed slots' text, and `masked` for
+    /// each slot still masked (a live view).
+    pub fn preview(&self, views: &[SpanView], masked: &str) -> String {
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Masks { span, .. } => {
+                    for slot in views.iter().filter(|v| v.span == *span).flat_map(|v| &v.slots) {
+                        out.push_str(if slot.token.is_some() { &slot.text } else { masked });
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The finished document for the final canvas.
     pub fn result(&self, tok: &DreamTokenizer, ids: &[u32], confidence: &[Option<f32>]) -> Result<InfillResult> {
         let views = self.span_views(tok, ids, confidence)?;

@@ -1,0 +1,184 @@
+//! `dream infill`: a request from JSON or flags, streamed as JSON lines or a live view.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use dream_engine::hub::{resolve_blocking, DownloadProgress, ProgressFn};
+use dream_engine::{Alg, Dream, Error, InfillEvent, InfillRequest, Result, Span};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::DeviceArgs;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A local checkpoint folder or a Hub repo id (e.g. Dream-org/Dream-v0-Instruct-7B).
+    #[arg(long, env = "DREAM_MODEL")]
+    model: String,
+    /// The request as JSON (see `InfillRequest`): a file, or `-` for stdin. Flags below
+    /// override its fields.
+    #[arg(long, value_name = "FILE")]
+    request: Option<PathBuf>,
+    /// The text; `<|mask|>` written in it is one masked position.
+    #[arg(long)]
+    text: Option<String>,
+    /// Masked tokens to generate after the text (before the ending).
+    #[arg(long, value_name = "N")]
+    mask: Option<usize>,
+    /// Replace characters START..END of the text with TOKENS masks (repeatable).
+    #[arg(long, value_name = "START:END:TOKENS", value_parser = parse_span)]
+    span: Vec<Span>,
+    /// Pinned text the generated passage must lead into.
+    #[arg(long)]
+    ending: Option<String>,
+    #[arg(long)]
+    steps: Option<usize>,
+    #[arg(long)]
+    alg: Option<Alg>,
+    #[arg(long)]
+    temperature: Option<f32>,
+    #[arg(long)]
+    top_p: Option<f32>,
+    #[arg(long)]
+    top_k: Option<usize>,
+    #[arg(long)]
+    alg_temp: Option<f32>,
+    #[arg(long)]
+    seed: Option<u64>,
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// `jsonl`: one JSON object per step, then the result.
+    #[arg(long, value_parser = ["jsonl"])]
+    events: Option<String>,
+}
+
+fn parse_span(s: &str) -> std::result::Result<Span, String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let [start, end, tokens] = parts.as_slice() else {
+        return Err(format!("`{s}` is not START:END:TOKENS"));
+    };
+    let num = |v: &str| v.parse::<usize>().map_err(|_| format!("`{v}` in `{s}` is not a number"));
+    Ok(Span { start: num(start)?, end: num(end)?, tokens: num(tokens)? })
+}
+
+impl Args {
+    fn request(&self) -> Result<InfillRequest> {
+        let mut req = match &self.request {
+            Some(path) => {
+                let mut text = String::new();
+                if path.as_os_str() == "-" {
+                    std::io::stdin().read_to_string(&mut text).map_err(|e| Error::io("<stdin>", e))?;
+                } else {
+                    text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+                }
+                serde_json::from_str(&text).map_err(|source| Error::Json { path: path.clone(), source })?
+            }
+            None => InfillRequest {
+                text: String::new(),
+                spans: vec![],
+                continuation: 0,
+                ending: None,
+                settings: Default::default(),
+            },
+        };
+        if let Some(t) = &self.text {
+            req.text = t.clone();
+        }
+        if self.request.is_none() && self.text.is_none() {
+            return Err(Error::invalid("text", "give --text or --request"));
+        }
+        if let Some(n) = self.mask {
+            req.continuation = n;
+        }
+        req.spans.extend(self.span.iter().copied());
+        if self.ending.is_some() {
+            req.ending = self.ending.clone();
+        }
+        let s = &mut req.settings;
+        macro_rules! set {
+            ($field:ident) => {
+                if let Some(v) = self.$field {
+                    s.$field = v;
+                }
+            };
+            (opt $field:ident) => {
+                if self.$field.is_some() {
+                    s.$field = self.$field;
+                }
+            };
+        }
+        set!(steps);
+        set!(alg);
+        set!(temperature);
+        set!(seed);
+        set!(opt top_p);
+        set!(opt top_k);
+        set!(opt alg_temp);
+        Ok(req)
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let request = args.request()?;
+    let dir = resolve_blocking(&args.model, Some(download_bars()))?;
+    let device = args.device.device.open()?;
+    let dream = Dream::load(&dir, &device, args.device.dtype)?;
+    let prepared = dream.prepare(&request)?;
+    for w in &prepared.warnings {
+        eprintln!("note: {w}");
+    }
+    let cancel = AtomicBool::new(false);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let jsonl = args.events.is_some();
+    let live = !jsonl && stdout.is_terminal();
+    let mut write_err = None;
+    let done = dream.run(&prepared, &cancel, &mut |event| {
+        let written = if jsonl {
+            serde_json::to_writer(&mut out, &InfillEvent::Step(event)).map_err(std::io::Error::from).and_then(|()| writeln!(out))
+        } else if live {
+            // Redraw the document with the masks still to fill shown as shaded blocks.
+            let text = prepared.preview(&event.spans, "\x1b[2m░\x1b[0m");
+            write!(out, "\x1b[2J\x1b[H{text}\n\n\x1b[2mstep {}/{}\x1b[0m\n", event.step + 1, event.steps).and_then(|()| out.flush())
+        } else {
+            Ok(())
+        };
+        if let Err(e) = written {
+            write_err.get_or_insert(e);
+        }
+    })?;
+    if let Some(e) = write_err {
+        return Err(Error::io("<stdout>", e));
+    }
+    let written = if jsonl {
+        serde_json::to_writer(&mut out, &InfillEvent::Done(done)).map_err(std::io::Error::from).and_then(|()| writeln!(out))
+    } else {
+        if live {
+            write!(out, "\x1b[2J\x1b[H").ok();
+        }
+        writeln!(out, "{}", done.result.text)
+    };
+    written.map_err(|e| Error::io("<stdout>", e))
+}
+
+/// One progress bar per downloaded file, on stderr.
+fn download_bars() -> ProgressFn {
+    let bars = MultiProgress::new();
+    let style = ProgressStyle::with_template("{msg:30} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+        .expect("valid template");
+    let open = std::sync::Mutex::new(std::collections::HashMap::<String, ProgressBar>::new());
+    std::sync::Arc::new(move |p: &DownloadProgress| {
+        let mut open = open.lock().expect("progress lock");
+        let bar = open.entry(p.file.clone()).or_insert_with(|| {
+            let b = bars.add(ProgressBar::new(p.total));
+            b.set_style(style.clone());
+            b.set_message(p.file.clone());
+            b
+        });
+        bar.set_length(p.total);
+        bar.set_position(p.downloaded);
+        if p.total > 0 && p.downloaded >= p.total {
+            bar.finish();
+        }
+    })
+}

@@ -1,0 +1,53 @@
+//! `dream`: the Dream engine from the command line.
+
+mod bench;
+mod infill;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "dream", version, about = "Dream diffusion language model: infill text and benchmark the engine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fill masked spans, continue a text, or write towards a pinned ending.
+    Infill(infill::Args),
+    /// Measure per-step latency, throughput and peak memory.
+    Bench(bench::Args),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Infill(args) => infill::run(args),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--device` and `--dtype`, shared by the subcommands.
+#[derive(clap::Args, Clone)]
+pub struct DeviceArgs {
+    /// auto (CUDA, then Metal, else CPU), cpu, cuda or metal.
+    #[arg(long, default_value = "auto")]
+    pub device: dream_engine::DeviceChoice,
+    /// f32, bf16 or f16 (default: bf16 on a GPU, f32 on the CPU).
+    #[arg(long, value_parser = dream_engine::device::parse_dtype)]
+    pub dtype: Option<candle_core::DType>,
+}

@@ -1,0 +1,83 @@
+//! The `dream` binary end to end on the fixture checkpoint.
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use dream_engine::{InfillEvent, StepEvent};
+
+fn dream(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dream"))
+        .args(args)
+        .env("HF_HUB_OFFLINE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn lines(out: &Output) -> Vec<InfillEvent> {
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// The official B4 call (an input with 8 mask ids, `_sample`, entropy, 8 steps) replayed
+/// from the shell by writing `<|mask|>` in the text.
+#[test]
+fn replays_an_official_run_from_the_shell_as_json_lines() {
+    let r = common::reference();
+    let case = &r["sampler"]["B4_infill_steps8"];
+    let input = common::ids(&case["input_ids"]).remove(0);
+    let text: Vec<String> = input.iter().map(|&i| if i == 997 { "<|mask|>".into() } else { format!("w{i}") }).collect();
+    let model = common::fixture_dir();
+    let out = dream(
+        &["infill", "--model", model.to_str().unwrap(), "--text", &text.join(" "), "--steps", "8", "--alg", "entropy", "--events", "jsonl"],
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let events = lines(&out);
+    assert_eq!(events.len(), 9, "8 steps and the result");
+    let history: Vec<Vec<Vec<u32>>> = serde_json::from_value(case["runs"]["entropy"]["history"].clone()).unwrap();
+    for (i, e) in events[..8].iter().enumerate() {
+        let InfillEvent::Step(StepEvent { step, ids, .. }) = e else { panic!("line {i} is not a step") };
+        assert_eq!(*step, i);
+        assert_eq!(ids, &history[i]);
+    }
+    let InfillEvent::Done(done) = &events[8] else { panic!("last line is not the result") };
+    assert_eq!(done.ids, common::ids(&case["runs"]["entropy"]["final"])[0]);
+    assert!(!done.result.text.contains("<|mask|>"));
+}
+
+#[test]
+fn takes_a_json_request_on_stdin_and_prints_the_text() {
+    let model = common::fixture_dir();
+    let request = r#"{"text": "w1 w2 XX w9", "spans": [{"start": 6, "end": 8, "tokens": 2}], "ending": " w4", "settings": {"steps": 2}}"#;
+    let out = dream(&["infill", "--model", model.to_str().unwrap(), "--request", "-"], Some(request));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let text = text.trim_end();
+    assert!(text.starts_with("w1 w2 w") && text.ends_with(" w9 w4"), "{text}");
+    assert!(!text.contains("XX"));
+}
+
+#[test]
+fn errors_go_to_stderr_with_a_failing_exit() {
+    let model = common::fixture_dir();
+    let m = model.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["infill", "--model", m, "--text", "w1", "--mask", "3", "--top-p", "1.5"], "top_p"),
+        (vec!["infill", "--model", m, "--text", "w1", "--mask", "3", "--steps", "0"], "steps"),
+        (vec!["infill", "--model", m, "--text", "w1", "--span", "0:9:2"], "spans[0]"),
+        (vec!["infill", "--model", "/no/such/model", "--text", "w1", "--mask", "2"], "/no/such/model"),
+        (vec!["infill", "--model", "Dream-org/Dream-v0-Base-7B", "--text", "w1", "--mask", "2"], "offline"),
+        (vec!["infill", "--model", m, "--text", "w1", "--mask", "2", "--device", "cuda"], "--features cuda"),
+    ] {
+        let out = dream(&args, None);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}
