@@ -76,14 +76,19 @@ pub struct BenchReport {
     pub peak_rss_bytes: Option<u64>,
 }
 
-/// Loads a model of shape `cfg` with random weights and times `steps` denoising steps over a
-/// sequence of `seq_len` tokens whose last `masked` are masks (after one warm-up step), plus
-/// `steps` full forward passes.
-pub fn run(cfg: &DreamConfig, shape: &str, seq_len: usize, masked: usize, steps: usize, dtype: DType, device: &Device) -> Result<BenchReport> {
-    let start = Instant::now();
-    let weights = random_weights(cfg, dtype, device)?;
-    let model = DreamModel::load(&weights, cfg)?;
-    let load_seconds = start.elapsed().as_secs_f64();
+/// Times `steps` denoising steps of `model` over a sequence of `seq_len` tokens whose last
+/// `masked` are masks (after one warm-up step), plus `steps` full forward passes.
+/// `load_seconds` is how long the caller took to load the model.
+pub fn run(
+    model: &DreamModel,
+    label: &str,
+    load_seconds: f64,
+    seq_len: usize,
+    masked: usize,
+    steps: usize,
+) -> Result<BenchReport> {
+    let cfg = model.config();
+    let (device, dtype) = (model.device(), model.dtype());
     let parameters = parameter_count(cfg);
 
     let masked = masked.clamp(1, seq_len);
@@ -103,14 +108,14 @@ pub fn run(cfg: &DreamConfig, shape: &str, seq_len: usize, masked: usize, steps:
     // One warm-up step, then `steps` timed ones; a step ends when its event arrives.
     let settings = SamplingSettings { steps: (steps + 1).min(masked), alg: Alg::Entropy, ..Default::default() };
     let mut marks = vec![Instant::now()];
-    generate(&model, Canvas { rows: vec![row], attention_mask: None }, &settings, &AtomicBool::new(false), &mut |_| {
+    generate(model, Canvas { rows: vec![row], attention_mask: None }, &settings, &AtomicBool::new(false), &mut |_| {
         marks.push(Instant::now())
     })?;
     let step_times: Vec<Duration> = marks.windows(2).skip(1).map(|w| w[1] - w[0]).collect();
     let step_seconds_all: Vec<f64> = step_times.iter().map(Duration::as_secs_f64).collect();
     let step_median = median(&step_seconds_all);
     Ok(BenchReport {
-        shape: shape.to_owned(),
+        shape: label.to_owned(),
         parameters,
         device: crate::device::describe(device),
         dtype: format!("{dtype:?}").to_lowercase(),
@@ -170,7 +175,8 @@ mod tests {
     fn random_weights_build_a_model_that_runs() {
         let mut cfg = DreamConfig::qwen2_5_0_5b_shape();
         (cfg.vocab_size, cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers) = (151_700, 56, 64, 2);
-        let report = run(&cfg, "tiny", 16, 4, 2, DType::F32, &Device::Cpu).unwrap();
+        let model = DreamModel::load(&random_weights(&cfg, DType::F32, &Device::Cpu).unwrap(), &cfg).unwrap();
+        let report = run(&model, "tiny", 0.0, 16, 4, 2).unwrap();
         assert_eq!(report.step_seconds_all.len(), 2, "warm-up step excluded");
         assert!(report.step_seconds_median > 0.0 && report.tokens_per_second > 0.0);
         assert_eq!(report.parameters, parameter_count(&cfg));

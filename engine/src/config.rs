@@ -77,8 +77,8 @@ impl DreamConfig {
 
     /// Parses and validates the JSON text of a `config.json`; `path` is only used in errors.
     pub fn from_json_str(text: &str, path: &Path) -> Result<Self> {
-        let raw: RawConfig = serde_json::from_str(text)
-            .map_err(|source| Error::Json { path: path.to_owned(), source })?;
+        let raw: RawConfig =
+            serde_json::from_str(text).map_err(|source| Error::Json { path: path.to_owned(), source })?;
         let bad = |field: &'static str, reason: &str| Error::Config {
             path: path.to_owned(),
             field,
@@ -120,10 +120,10 @@ impl DreamConfig {
         if cfg.num_attention_heads % cfg.num_key_value_heads != 0 {
             return Err(bad("num_key_value_heads", "must divide num_attention_heads"));
         }
-        if !(cfg.rms_norm_eps > 0.0) {
+        if cfg.rms_norm_eps.is_nan() || cfg.rms_norm_eps <= 0.0 {
             return Err(bad("rms_norm_eps", "must be positive"));
         }
-        if !(cfg.rope_theta > 0.0) {
+        if cfg.rope_theta.is_nan() || cfg.rope_theta <= 0.0 {
             return Err(bad("rope_theta", "must be positive"));
         }
         if cfg.mask_token_id as usize >= cfg.vocab_size {
@@ -169,5 +169,53 @@ impl DreamConfig {
             bos_token_id: 151_665,
             eos_token_id: 151_643,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `config.json` of Dream-org/Dream-v0-Base-7B (and -Instruct-7B).
+    const DREAM_V0_7B: &str = r#"{
+      "architectures": ["DreamModel"], "attention_dropout": 0.0,
+      "auto_map": {"AutoConfig": "configuration_dream.DreamConfig", "AutoModel": "modeling_dream.DreamModel"},
+      "bos_token_id": 151665, "eos_token_id": 151643, "hidden_act": "silu", "hidden_size": 3584,
+      "initializer_range": 0.02, "intermediate_size": 18944, "mask_token_id": 151666,
+      "max_position_embeddings": 131072, "max_window_layers": 28, "model_type": "Dream",
+      "num_attention_heads": 28, "num_hidden_layers": 28, "num_key_value_heads": 4,
+      "pad_token_id": 151643, "rms_norm_eps": 1e-06, "rope_scaling": null, "rope_theta": 1000000.0,
+      "sliding_window": 131072, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
+      "transformers_version": "4.46.2", "use_cache": true, "use_sliding_window": false,
+      "vocab_size": 152064
+    }"#;
+
+    #[test]
+    fn parses_the_official_7b_config() {
+        let cfg = DreamConfig::from_json_str(DREAM_V0_7B, Path::new("config.json")).unwrap();
+        assert_eq!(cfg, DreamConfig::dream_v0_7b());
+        assert_eq!(cfg.head_dim(), 128);
+        assert_eq!(cfg.context_limit(), TRAINED_CONTEXT);
+    }
+
+    #[test]
+    fn missing_token_ids_default_to_dream_v0() {
+        let mut json: serde_json::Value = serde_json::from_str(DREAM_V0_7B).unwrap();
+        for k in ["mask_token_id", "pad_token_id", "bos_token_id", "eos_token_id"] {
+            json.as_object_mut().unwrap().remove(k);
+        }
+        let cfg = DreamConfig::from_json_str(&json.to_string(), Path::new("config.json")).unwrap();
+        assert_eq!(
+            (cfg.mask_token_id, cfg.pad_token_id, cfg.bos_token_id, cfg.eos_token_id),
+            (151_666, 151_643, 151_665, 151_643)
+        );
+    }
+
+    #[test]
+    fn unsupported_activation_is_named() {
+        let json = DREAM_V0_7B.replace("\"silu\"", "\"gelu\"");
+        let err = DreamConfig::from_json_str(&json, Path::new("x/config.json")).unwrap_err();
+        assert!(matches!(err, Error::Config { field: "hidden_act", .. }), "{err}");
+        assert!(err.to_string().contains("x/config.json"));
     }
 }

@@ -71,7 +71,12 @@ impl Dream {
 
     /// Runs `request`, calling `on_step` after every denoising step with the token state and
     /// each span's live text. Returns [`Error::Cancelled`] if `cancel` is set before a step.
-    pub fn infill(&self, request: &InfillRequest, cancel: &AtomicBool, on_step: &mut dyn FnMut(StepEvent)) -> Result<Infilled> {
+    pub fn infill(
+        &self,
+        request: &InfillRequest,
+        cancel: &AtomicBool,
+        on_step: &mut dyn FnMut(StepEvent),
+    ) -> Result<Infilled> {
         self.run(&self.prepare(request)?, cancel, on_step)
     }
 
@@ -81,7 +86,12 @@ impl Dream {
     }
 
     /// Denoises a prepared request (see [`Dream::infill`]).
-    pub fn run(&self, prepared: &Prepared, cancel: &AtomicBool, on_step: &mut dyn FnMut(StepEvent)) -> Result<Infilled> {
+    pub fn run(
+        &self,
+        prepared: &Prepared,
+        cancel: &AtomicBool,
+        on_step: &mut dyn FnMut(StepEvent),
+    ) -> Result<Infilled> {
         let mut confidence = vec![None; prepared.canvas.len()];
         let mut view_error = None;
         let canvas = Canvas { rows: vec![prepared.canvas.clone()], attention_mask: None };

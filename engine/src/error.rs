@@ -30,11 +30,7 @@ pub enum Error {
     },
 
     #[error("{path}: field `{field}`: {reason}")]
-    Config {
-        path: PathBuf,
-        field: &'static str,
-        reason: String,
-    },
+    Config { path: PathBuf, field: &'static str, reason: String },
 
     #[error("{path}: not a valid safetensors file: {reason}")]
     CorruptWeights { path: PathBuf, reason: String },
@@ -43,12 +39,7 @@ pub enum Error {
     MissingTensor { name: String, files: String },
 
     #[error("tensor `{name}` in {path} has shape {actual:?}, expected {expected:?}")]
-    TensorShape {
-        name: String,
-        path: PathBuf,
-        expected: Vec<usize>,
-        actual: Vec<usize>,
-    },
+    TensorShape { name: String, path: PathBuf, expected: Vec<usize>, actual: Vec<usize> },
 
     #[error("{dir}: no tokenizer found: need tokenizer.json, or vocab.json + merges.txt + tokenizer_config.json")]
     TokenizerMissing { dir: PathBuf },
@@ -88,12 +79,8 @@ impl Error {
             Error::ModelDirMissing(_) | Error::FileMissing { .. } => "model_file_missing",
             Error::Io { .. } => "io",
             Error::Json { .. } | Error::Config { .. } => "bad_config",
-            Error::CorruptWeights { .. } | Error::MissingTensor { .. } | Error::TensorShape { .. } => {
-                "bad_weights"
-            }
-            Error::TokenizerMissing { .. } | Error::Tokenizer { .. } | Error::NoMaskToken { .. } => {
-                "bad_tokenizer"
-            }
+            Error::CorruptWeights { .. } | Error::MissingTensor { .. } | Error::TensorShape { .. } => "bad_weights",
+            Error::TokenizerMissing { .. } | Error::Tokenizer { .. } | Error::NoMaskToken { .. } => "bad_tokenizer",
             Error::Encode(_) => "encode",
             Error::InvalidRequest { .. } => "invalid_request",
             Error::ContextOverflow { .. } => "context_overflow",

@@ -59,7 +59,8 @@ pub type ProgressFn = Arc<dyn Fn(&DownloadProgress) + Send + Sync>;
 
 /// Whether `HF_HUB_OFFLINE` asks for no network access.
 pub fn offline_from_env() -> bool {
-    std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+    std::env::var("HF_HUB_OFFLINE")
+        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
 }
 
 /// The Hugging Face cache the Python tools use: `HF_HUB_CACHE`, else `HF_HOME/hub`, else
@@ -91,14 +92,20 @@ fn snapshot_complete(dir: &Path) -> std::result::Result<(), String> {
 /// The snapshot folder of `repo` in `cache` if it holds a complete checkpoint; otherwise the
 /// name of the first file it lacks.
 pub fn cached_snapshot(cache: &Cache, repo: &str) -> std::result::Result<PathBuf, String> {
-    let config = cache.repo(Repo::model(repo.to_owned())).get("config.json").ok_or_else(|| "config.json".to_string())?;
+    let config =
+        cache.repo(Repo::model(repo.to_owned())).get("config.json").ok_or_else(|| "config.json".to_string())?;
     let dir = config.parent().expect("a cached file lives in a snapshot folder").to_owned();
     snapshot_complete(&dir).map(|()| dir)
 }
 
 /// Resolves `source` to a checkpoint folder: a local folder as is; a Hub repo from the cache
 /// when complete there, else (unless `offline`) downloaded into it.
-pub async fn resolve(source: &ModelSource, cache: Cache, offline: bool, progress: Option<ProgressFn>) -> Result<PathBuf> {
+pub async fn resolve(
+    source: &ModelSource,
+    cache: Cache,
+    offline: bool,
+    progress: Option<ProgressFn>,
+) -> Result<PathBuf> {
     let repo = match source {
         ModelSource::Local(dir) => {
             return if dir.is_dir() { Ok(dir.clone()) } else { Err(Error::ModelDirMissing(dir.clone())) };
@@ -112,10 +119,7 @@ pub async fn resolve(source: &ModelSource, cache: Cache, offline: bool, progress
     if offline {
         return Err(Error::Hub {
             repo: repo.clone(),
-            reason: format!(
-                "offline (HF_HUB_OFFLINE) and the cache at {} lacks {missing}",
-                cache.path().display()
-            ),
+            reason: format!("offline (HF_HUB_OFFLINE) and the cache at {} lacks {missing}", cache.path().display()),
         });
     }
     download(repo, cache, progress).await
@@ -123,7 +127,10 @@ pub async fn resolve(source: &ModelSource, cache: Cache, offline: bool, progress
 
 /// [`resolve`] with the cache and offline mode from the environment, on a private runtime.
 pub fn resolve_blocking(spec: &str, progress: Option<ProgressFn>) -> Result<PathBuf> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::io("<tokio runtime>", e))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("<tokio runtime>", e))?;
     rt.block_on(resolve(&ModelSource::parse(spec), cache_from_env(), offline_from_env(), progress))
 }
 
@@ -156,7 +163,10 @@ async fn download(repo: &str, cache: Cache, progress: Option<ProgressFn>) -> Res
         let sink = Sink { file: file.clone(), downloaded: 0, total: 0, callback: progress.clone() };
         let path = match cache.repo(Repo::model(repo.to_owned())).get(&file) {
             Some(p) => p,
-            None => remote.download_with_progress(&file, sink).await.map_err(|e| hub_err(format!("downloading {file}: {e}")))?,
+            None => remote
+                .download_with_progress(&file, sink)
+                .await
+                .map_err(|e| hub_err(format!("downloading {file}: {e}")))?,
         };
         if file == index {
             let dir = path.parent().expect("snapshot folder");

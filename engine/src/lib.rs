@@ -17,6 +17,8 @@ pub mod sampler;
 pub mod tokenizer;
 pub mod weights;
 
+/// The candle version the engine is built on, for crates that pass tensors or devices in.
+pub use candle_core;
 pub use config::DreamConfig;
 pub use device::DeviceChoice;
 pub use engine::{Dream, InfillEvent, Infilled};

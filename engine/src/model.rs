@@ -187,7 +187,13 @@ impl Attention {
     }
 
     /// Attention of the queries of `x` over keys/values `kv`, with an optional padding mask.
-    fn attend(&self, x: &Tensor, kv: &(Tensor, Tensor), rope: &(Tensor, Tensor), padding: Option<&(Tensor, Tensor)>) -> Result<Tensor> {
+    fn attend(
+        &self,
+        x: &Tensor,
+        kv: &(Tensor, Tensor),
+        rope: &(Tensor, Tensor),
+        padding: Option<&(Tensor, Tensor)>,
+    ) -> Result<Tensor> {
         let (b, l, _) = x.dims3()?;
         let lk = kv.0.dim(2)?;
         let group = self.heads / self.kv_heads;
@@ -247,7 +253,11 @@ impl DecoderLayer {
         Ok(DecoderLayer {
             input_layernorm: RmsNorm::load(&w.pp("input_layernorm"), cfg.hidden_size, cfg.rms_norm_eps)?,
             self_attn: Attention::load(&w.pp("self_attn"), cfg)?,
-            post_attention_layernorm: RmsNorm::load(&w.pp("post_attention_layernorm"), cfg.hidden_size, cfg.rms_norm_eps)?,
+            post_attention_layernorm: RmsNorm::load(
+                &w.pp("post_attention_layernorm"),
+                cfg.hidden_size,
+                cfg.rms_norm_eps,
+            )?,
             mlp: Mlp::load(&w.pp("mlp"), cfg)?,
         })
     }

@@ -291,7 +291,13 @@ impl Prepared {
                     let filled = view.text();
                     let len = filled.chars().count();
                     text.push_str(&filled);
-                    spans.push(FilledSpan { span: *span, start: chars, end: chars + len, text: filled, slots: view.slots.clone() });
+                    spans.push(FilledSpan {
+                        span: *span,
+                        start: chars,
+                        end: chars + len,
+                        text: filled,
+                        slots: view.slots.clone(),
+                    });
                     chars += len;
                 }
             }
@@ -309,7 +315,11 @@ fn slots(tok: &DreamTokenizer, ids: &[u32], confidence: &[Option<f32>]) -> Resul
     let mut out: Vec<Slot> = ids
         .iter()
         .zip(confidence)
-        .map(|(&id, &c)| Slot { token: (id != mask).then_some(id), text: String::new(), confidence: c.filter(|_| id != mask) })
+        .map(|(&id, &c)| Slot {
+            token: (id != mask).then_some(id),
+            text: String::new(),
+            confidence: c.filter(|_| id != mask),
+        })
         .collect();
     let mut i = 0;
     while i < ids.len() {

@@ -17,7 +17,8 @@ use crate::config::DreamConfig;
 use crate::error::{Error, Result};
 
 /// Qwen2's pre-tokenizer split (the same pattern as `Qwen2Tokenizer`'s `PRETOKENIZE_REGEX`).
-const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN2_SPLIT: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 /// The tokenizer of a Dream checkpoint, with the ids the sampler needs.
 ///
@@ -61,7 +62,8 @@ impl DreamTokenizer {
         let inner = if json.is_file() {
             Tokenizer::from_file(&json).map_err(|e| Error::Tokenizer { path: json.clone(), reason: e.to_string() })?
         } else {
-            let (vocab, merges, config) = (dir.join("vocab.json"), dir.join("merges.txt"), dir.join("tokenizer_config.json"));
+            let (vocab, merges, config) =
+                (dir.join("vocab.json"), dir.join("merges.txt"), dir.join("tokenizer_config.json"));
             if !vocab.is_file() && !merges.is_file() {
                 return Err(Error::TokenizerMissing { dir: dir.to_owned() });
             }
@@ -75,12 +77,7 @@ impl DreamTokenizer {
         let mask_id = cfg.mask_token_id;
         match inner.id_to_token(mask_id) {
             Some(token) if inner.get_added_vocabulary().is_special_token(&token) => {}
-            other => {
-                return Err(Error::NoMaskToken {
-                    token: other.unwrap_or_else(|| "<|mask|>".into()),
-                    id: mask_id,
-                })
-            }
+            other => return Err(Error::NoMaskToken { token: other.unwrap_or_else(|| "<|mask|>".into()), id: mask_id }),
         }
         let mut end_ids = vec![cfg.eos_token_id, cfg.pad_token_id];
         end_ids.dedup();
@@ -108,10 +105,15 @@ impl DreamTokenizer {
         tok.with_decoder(Some(ByteLevelDecoder::new(false, false, false)));
 
         let text = std::fs::read_to_string(config).map_err(|e| Error::io(config, e))?;
-        let json: serde_json::Value = serde_json::from_str(&text).map_err(|source| Error::Json { path: config.to_owned(), source })?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|source| Error::Json { path: config.to_owned(), source })?;
         let decoder = json.get("added_tokens_decoder").cloned().unwrap_or_default();
-        let entries: std::collections::BTreeMap<String, AddedTokenEntry> = serde_json::from_value(decoder)
-            .map_err(|e| Error::Config { path: config.to_owned(), field: "added_tokens_decoder", reason: e.to_string() })?;
+        let entries: std::collections::BTreeMap<String, AddedTokenEntry> =
+            serde_json::from_value(decoder).map_err(|e| Error::Config {
+                path: config.to_owned(),
+                field: "added_tokens_decoder",
+                reason: e.to_string(),
+            })?;
         let mut by_id: Vec<(u32, AddedTokenEntry)> = entries
             .into_iter()
             .map(|(id, e)| {
@@ -141,7 +143,10 @@ impl DreamTokenizer {
                 return Err(Error::Config {
                     path: config.to_owned(),
                     field: "added_tokens_decoder",
-                    reason: format!("token `{}` should have id {id} but got {got:?} (ids must follow the vocabulary without gaps)", e.content),
+                    reason: format!(
+                        "token `{}` should have id {id} but got {got:?} (ids must follow the vocabulary without gaps)",
+                        e.content
+                    ),
                 });
             }
         }
@@ -185,6 +190,7 @@ pub fn tokenizer_files(dir: &Path) -> Option<Vec<PathBuf>> {
     if json.is_file() {
         return Some(vec![json]);
     }
-    let files: Vec<PathBuf> = ["vocab.json", "merges.txt", "tokenizer_config.json"].iter().map(|f| dir.join(f)).collect();
+    let files: Vec<PathBuf> =
+        ["vocab.json", "merges.txt", "tokenizer_config.json"].iter().map(|f| dir.join(f)).collect();
     files.iter().all(|f| f.is_file()).then_some(files)
 }

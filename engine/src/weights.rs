@@ -19,8 +19,8 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let index = dir.join(INDEX);
     if index.is_file() {
         let text = std::fs::read_to_string(&index).map_err(|e| Error::io(&index, e))?;
-        let json: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|source| Error::Json { path: index.clone(), source })?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|source| Error::Json { path: index.clone(), source })?;
         let map = json.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| Error::Config {
             path: index.clone(),
             field: "weight_map",
@@ -48,13 +48,15 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
     }
 }
 
+/// Tensor name -> (shape on disk, file it lives in).
+type ShapeIndex = HashMap<String, (Vec<usize>, Arc<Path>)>;
+
 /// Memory-mapped weights with a name prefix, in the spirit of candle's `VarBuilder::pp`, that
 /// check every tensor's presence and shape and say which file is at fault.
 #[derive(Clone)]
 pub struct Weights {
     vb: VarBuilder<'static>,
-    /// Tensor name -> (shape on disk, file it lives in).
-    shapes: Arc<HashMap<String, (Vec<usize>, Arc<Path>)>>,
+    shapes: Arc<ShapeIndex>,
     files: Arc<str>,
     prefix: String,
 }
@@ -86,24 +88,17 @@ impl Weights {
     /// In-memory tensors, e.g. random weights for benchmarks.
     pub fn from_tensors(tensors: HashMap<String, Tensor>, dtype: DType, device: &Device) -> Self {
         let origin: Arc<Path> = Arc::from(Path::new("<memory>"));
-        let shapes = tensors
-            .iter()
-            .map(|(name, t)| (name.clone(), (t.dims().to_vec(), origin.clone())))
-            .collect();
+        let shapes = tensors.iter().map(|(name, t)| (name.clone(), (t.dims().to_vec(), origin.clone()))).collect();
         Self::new(VarBuilder::from_tensors(tensors, dtype, device), shapes, "<memory>".into())
     }
 
-    fn new(vb: VarBuilder<'static>, shapes: HashMap<String, (Vec<usize>, Arc<Path>)>, files: String) -> Self {
+    fn new(vb: VarBuilder<'static>, shapes: ShapeIndex, files: String) -> Self {
         Weights { vb, shapes: Arc::new(shapes), files: files.into(), prefix: String::new() }
     }
 
     /// The same weights seen under `prefix.`.
     pub fn pp(&self, prefix: impl std::fmt::Display) -> Self {
-        let prefix = if self.prefix.is_empty() {
-            prefix.to_string()
-        } else {
-            format!("{}.{prefix}", self.prefix)
-        };
+        let prefix = if self.prefix.is_empty() { prefix.to_string() } else { format!("{}.{prefix}", self.prefix) };
         Weights { prefix, ..self.clone() }
     }
 

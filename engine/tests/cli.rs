@@ -33,7 +33,19 @@ fn replays_an_official_run_from_the_shell_as_json_lines() {
     let text: Vec<String> = input.iter().map(|&i| if i == 997 { "<|mask|>".into() } else { format!("w{i}") }).collect();
     let model = common::fixture_dir();
     let out = dream(
-        &["infill", "--model", model.to_str().unwrap(), "--text", &text.join(" "), "--steps", "8", "--alg", "entropy", "--events", "jsonl"],
+        &[
+            "infill",
+            "--model",
+            model.to_str().unwrap(),
+            "--text",
+            &text.join(" "),
+            "--steps",
+            "8",
+            "--alg",
+            "entropy",
+            "--events",
+            "jsonl",
+        ],
         None,
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

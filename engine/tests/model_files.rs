@@ -103,7 +103,10 @@ fn missing_tensor() {
         t.remove("model.layers.1.self_attn.k_proj.bias");
     });
     let err = load(&dir);
-    assert!(matches!(err, Error::MissingTensor { ref name, .. } if name == "model.layers.1.self_attn.k_proj.bias"), "{err}");
+    assert!(
+        matches!(err, Error::MissingTensor { ref name, .. } if name == "model.layers.1.self_attn.k_proj.bias"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -133,18 +136,29 @@ fn sharded_checkpoints_load_through_the_index() {
     for (name, t) in all {
         let shard = if name.contains("layers.1") || name == "lm_head.weight" { 2 } else { 1 };
         map.insert(name.clone(), format!("model-0000{shard}-of-00002.safetensors").into());
-        if shard == 1 { a.insert(name, t) } else { b.insert(name, t) };
+        if shard == 1 {
+            a.insert(name, t)
+        } else {
+            b.insert(name, t)
+        };
     }
     candle_core::safetensors::save(&a, dir.join("model-00001-of-00002.safetensors")).unwrap();
     candle_core::safetensors::save(&b, dir.join("model-00002-of-00002.safetensors")).unwrap();
-    std::fs::write(dir.join("model.safetensors.index.json"), serde_json::json!({"metadata": {}, "weight_map": map}).to_string()).unwrap();
+    std::fs::write(
+        dir.join("model.safetensors.index.json"),
+        serde_json::json!({"metadata": {}, "weight_map": map}).to_string(),
+    )
+    .unwrap();
     let dream = Dream::load(&dir, &Device::Cpu, None).unwrap();
     let input = dream_engine::ModelInput::new(&[vec![5, 17, 997, 3]], None, &Device::Cpu).unwrap();
     assert_eq!(dream.model.forward(&input).unwrap().dims(), &[1, 4, 1000]);
     // A shard named in the index but absent is reported by name.
     std::fs::remove_file(dir.join("model-00002-of-00002.safetensors")).unwrap();
     let err = load(&dir);
-    assert!(matches!(err, Error::FileMissing { ref path } if path.ends_with("model-00002-of-00002.safetensors")), "{err}");
+    assert!(
+        matches!(err, Error::FileMissing { ref path } if path.ends_with("model-00002-of-00002.safetensors")),
+        "{err}"
+    );
 }
 
 #[test]

@@ -46,7 +46,8 @@ fn every_trajectory_matches_official_token_for_token() {
             let run = &case["runs"][alg_name];
             let c = canvas(case, mask);
             assert_eq!(c.rows, common::ids(&run["x_init"]), "{name}/{alg_name}: x_init");
-            let settings = SamplingSettings { steps: case["steps"].as_u64().unwrap() as usize, alg, ..Default::default() };
+            let settings =
+                SamplingSettings { steps: case["steps"].as_u64().unwrap() as usize, alg, ..Default::default() };
             let mut history = Vec::new();
             let out = generate(&model, c, &settings, &AtomicBool::new(false), &mut |e| history.push(e)).unwrap();
             let expected: Vec<Vec<Vec<u32>>> = serde_json::from_value(run["history"].clone()).unwrap();
@@ -55,7 +56,11 @@ fn every_trajectory_matches_official_token_for_token() {
                 assert_eq!(&got.ids, want, "{name}/{alg_name}: step {i}");
                 let counts: Vec<usize> = serde_json::from_value(run["transfer_counts"][i].clone()).unwrap();
                 for (row, &n) in counts.iter().enumerate() {
-                    assert_eq!(got.revealed.iter().filter(|v| v.row == row).count(), n, "{name}/{alg_name}: step {i} row {row} count");
+                    assert_eq!(
+                        got.revealed.iter().filter(|v| v.row == row).count(),
+                        n,
+                        "{name}/{alg_name}: step {i} row {row} count"
+                    );
                 }
             }
             assert_eq!(out.ids, common::ids(&run["final"]), "{name}/{alg_name}: final");
@@ -75,7 +80,8 @@ fn revealed_confidences_match_official() {
         for (alg_name, alg) in ALGS {
             let run = &case["runs"][alg_name];
             let conf = &t[run["confidence_tensor"].as_str().unwrap()];
-            let settings = SamplingSettings { steps: case["steps"].as_u64().unwrap() as usize, alg, ..Default::default() };
+            let settings =
+                SamplingSettings { steps: case["steps"].as_u64().unwrap() as usize, alg, ..Default::default() };
             let mut worst = 0f32;
             generate(&model, canvas(case, mask), &settings, &AtomicBool::new(false), &mut |e| {
                 for v in &e.revealed {

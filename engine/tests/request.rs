@@ -109,7 +109,7 @@ fn two_spans_replacing_text_match_official_b6() {
 #[test]
 fn literal_mask_tokens_in_text_are_masked_positions() {
     let ids = official_input("B4_infill_steps8");
-    let text = format!("{} {} {}", words(&ids[..6]), vec!["<|mask|>"; 8].join(" "), words(&ids[14..]));
+    let text = format!("{} {} {}", words(&ids[..6]), ["<|mask|>"; 8].join(" "), words(&ids[14..]));
     let req = InfillRequest { text, spans: vec![], continuation: 0, ending: None, settings: settings(8) };
     let out = dream().infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
     assert_eq!(out.ids, official_final("B4_infill_steps8", "entropy"));
@@ -119,7 +119,8 @@ fn literal_mask_tokens_in_text_are_masked_positions() {
 
 #[test]
 fn steps_beyond_the_masks_are_clamped_with_a_warning() {
-    let req = InfillRequest { text: "w1 w2".into(), spans: vec![], continuation: 3, ending: None, settings: settings(50) };
+    let req =
+        InfillRequest { text: "w1 w2".into(), spans: vec![], continuation: 3, ending: None, settings: settings(50) };
     let mut n = 0;
     let out = dream().infill(&req, &AtomicBool::new(false), &mut |_| n += 1).unwrap();
     assert_eq!(n, 3);
@@ -179,7 +180,13 @@ fn slots_hold_back_partial_characters_and_drop_end_tokens() {
     let mut ids = tok.encode(" 龘 fin").unwrap();
     assert!(ids.len() >= 4, "{ids:?}");
     ids.push(151_643); // <|endoftext|>
-    let req = InfillRequest { text: "Start:".into(), spans: vec![], continuation: ids.len(), ending: Some(".".into()), settings: settings(1) };
+    let req = InfillRequest {
+        text: "Start:".into(),
+        spans: vec![],
+        continuation: ids.len(),
+        ending: Some(".".into()),
+        settings: settings(1),
+    };
     let p = req.prepare(&tok, 2048).unwrap();
     let base = p.canvas.iter().position(|&t| t == tok.mask_id()).unwrap();
     let mut canvas = p.canvas.clone();
@@ -204,7 +211,8 @@ fn slots_hold_back_partial_characters_and_drop_end_tokens() {
 #[test]
 fn invalid_requests_name_the_field() {
     let d = dream();
-    let base = InfillRequest { text: "w1 w2 w3".into(), spans: vec![], continuation: 2, ending: None, settings: settings(2) };
+    let base =
+        InfillRequest { text: "w1 w2 w3".into(), spans: vec![], continuation: 2, ending: None, settings: settings(2) };
     let check = |req: InfillRequest, field: &str| {
         let err = req.prepare(&d.tokenizer, 2048).err().unwrap_or_else(|| panic!("{field}: accepted"));
         match err {
@@ -216,7 +224,13 @@ fn invalid_requests_name_the_field() {
     check(span(0, 2, 0), "spans[0]"); // empty span
     check(span(3, 1, 2), "spans[0]"); // start after end
     check(span(0, 99, 2), "spans[0]"); // out of range
-    check(InfillRequest { spans: vec![Span { start: 0, end: 4, tokens: 1 }, Span { start: 2, end: 6, tokens: 1 }], ..base.clone() }, "spans[1]");
+    check(
+        InfillRequest {
+            spans: vec![Span { start: 0, end: 4, tokens: 1 }, Span { start: 2, end: 6, tokens: 1 }],
+            ..base.clone()
+        },
+        "spans[1]",
+    );
     check(InfillRequest { continuation: 0, ..base.clone() }, "spans"); // nothing to generate
     let with = |f: fn(&mut SamplingSettings)| {
         let mut r = base.clone();

@@ -20,9 +20,13 @@ fn canvas() -> Vec<u32> {
 fn run(settings: &SamplingSettings) -> (Vec<u32>, Vec<StepEvent>) {
     let model = common::model();
     let mut events = Vec::new();
-    let out = generate(&model, Canvas { rows: vec![canvas()], attention_mask: None }, settings, &AtomicBool::new(false), &mut |e| {
-        events.push(e)
-    })
+    let out = generate(
+        &model,
+        Canvas { rows: vec![canvas()], attention_mask: None },
+        settings,
+        &AtomicBool::new(false),
+        &mut |e| events.push(e),
+    )
     .unwrap();
     (out.ids[0].clone(), events)
 }
@@ -39,7 +43,15 @@ fn pinned_kept(ids: &[u32]) {
 #[test]
 fn temperature_sampling_follows_the_schedule_and_is_seeded() {
     for alg in [Alg::MaskgitPlus, Alg::TopkMargin, Alg::Entropy] {
-        let s = SamplingSettings { steps: 5, alg, temperature: 1.0, top_p: Some(0.95), top_k: Some(50), seed: 11, ..Default::default() };
+        let s = SamplingSettings {
+            steps: 5,
+            alg,
+            temperature: 1.0,
+            top_p: Some(0.95),
+            top_k: Some(50),
+            seed: 11,
+            ..Default::default()
+        };
         let (ids, events) = run(&s);
         pinned_kept(&ids);
         let ts = timesteps(5, 1e-3);
@@ -74,7 +86,8 @@ fn origin_reveals_at_random_and_finishes_on_the_last_step() {
         state = e.ids[0].clone();
     }
     assert_eq!(run(&s).0, ids);
-    let counts = |seed| run(&SamplingSettings { seed, ..s.clone() }).1.iter().map(|e| e.revealed.len()).collect::<Vec<_>>();
+    let counts =
+        |seed| run(&SamplingSettings { seed, ..s.clone() }).1.iter().map(|e| e.revealed.len()).collect::<Vec<_>>();
     assert!((4..12).any(|seed| counts(seed) != counts(3)), "origin's per-step counts should vary with the seed");
 }
 
@@ -88,6 +101,8 @@ fn alg_temp_draws_positions_but_keeps_the_counts() {
         assert_eq!(a.revealed.len(), b.revealed.len(), "same schedule at step {}", a.step);
     }
     assert_eq!(run(&s).0, ids);
-    let positions = |e: &[StepEvent]| e.iter().map(|e| e.revealed.iter().map(|r| r.position).collect::<Vec<_>>()).collect::<Vec<_>>();
+    let positions = |e: &[StepEvent]| {
+        e.iter().map(|e| e.revealed.iter().map(|r| r.position).collect::<Vec<_>>()).collect::<Vec<_>>()
+    };
     assert!((6..14).any(|seed| positions(&run(&SamplingSettings { seed, ..s.clone() }).1) != positions(&events)));
 }

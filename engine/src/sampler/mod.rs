@@ -95,10 +95,8 @@ pub fn generate(
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
-        let masked: Vec<(usize, usize)> = (0..b)
-            .flat_map(|r| (0..l).map(move |p| (r, p)))
-            .filter(|&(r, p)| rows[r][p] == mask_id)
-            .collect();
+        let masked: Vec<(usize, usize)> =
+            (0..b).flat_map(|r| (0..l).map(move |p| (r, p))).filter(|&(r, p)| rows[r][p] == mask_id).collect();
         let mut revealed = Vec::new();
         if !masked.is_empty() {
             input.set_ids(&rows)?;

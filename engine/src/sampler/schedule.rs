@@ -10,13 +10,7 @@ pub fn timesteps(steps: usize, eps: f32) -> Vec<f32> {
     }
     let step = (eps - 1.0) / (n - 1) as f32;
     (0..n)
-        .map(|i| {
-            if i < n / 2 {
-                step.mul_add(i as f32, 1.0)
-            } else {
-                (-step).mul_add((n - 1 - i) as f32, eps)
-            }
-        })
+        .map(|i| if i < n / 2 { step.mul_add(i as f32, 1.0) } else { (-step).mul_add((n - 1 - i) as f32, eps) })
         .collect()
 }
 

@@ -33,8 +33,9 @@ impl Alg {
 impl std::str::FromStr for Alg {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        serde_json::from_value(serde_json::Value::String(s.to_owned()))
-            .map_err(|_| Error::invalid("alg", format!("`{s}` is not one of origin, maskgit_plus, topk_margin, entropy")))
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
+            Error::invalid("alg", format!("`{s}` is not one of origin, maskgit_plus, topk_margin, entropy"))
+        })
     }
 }
 
@@ -74,7 +75,7 @@ impl SamplingSettings {
         if self.steps == 0 {
             return bad("steps", "must be at least 1".into());
         }
-        if !(self.temperature >= 0.0) || !self.temperature.is_finite() {
+        if !self.temperature.is_finite() || self.temperature < 0.0 {
             return bad("temperature", format!("{} is not a finite number >= 0", self.temperature));
         }
         if let Some(p) = self.top_p {
@@ -86,7 +87,7 @@ impl SamplingSettings {
             return bad("top_k", "must be at least 1".into());
         }
         if let Some(t) = self.alg_temp {
-            if !(t >= 0.0) || !t.is_finite() {
+            if !t.is_finite() || t < 0.0 {
                 return bad("alg_temp", format!("{t} is not a finite number >= 0"));
             }
         }

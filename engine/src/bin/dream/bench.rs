@@ -1,7 +1,9 @@
 //! `dream bench`: per-step latency, throughput and peak memory.
 
 use dream_engine::bench::{self, BenchReport};
-use dream_engine::{DreamConfig, Error, Result};
+use std::time::Instant;
+
+use dream_engine::{Dream, DreamConfig, DreamModel, Error, Result};
 
 use crate::DeviceArgs;
 
@@ -10,7 +12,7 @@ pub struct Args {
     /// Random weights of a known shape instead of a checkpoint: qwen2.5-0.5b or dream-7b.
     #[arg(long, value_name = "SHAPE")]
     random_shape: Option<String>,
-    /// A checkpoint folder or Hub repo id whose config.json gives the shape (weights random).
+    /// A checkpoint folder or Hub repo id to measure.
     #[arg(long, conflicts_with = "random_shape")]
     model: Option<String>,
     /// Sequence lengths to measure.
@@ -30,18 +32,23 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let (cfg, shape) = match (&args.random_shape, &args.model) {
-        (Some(s), _) => (shape(s)?, s.clone()),
+    let device = args.device.device.open()?;
+    let dtype = args.device.dtype.unwrap_or_else(|| dream_engine::device::default_dtype(&device));
+    let start = Instant::now();
+    let (model, label) = match (&args.random_shape, &args.model) {
+        (Some(s), _) => {
+            let cfg = shape(s)?;
+            (DreamModel::load(&bench::random_weights(&cfg, dtype, &device)?, &cfg)?, format!("random {s}"))
+        }
         (None, Some(m)) => {
             let dir = dream_engine::hub::resolve_blocking(m, None)?;
-            (DreamConfig::from_file(&dir.join("config.json"))?, m.clone())
+            (Dream::load(&dir, &device, Some(dtype))?.model, m.clone())
         }
         (None, None) => return Err(Error::invalid("random_shape", "give --random-shape or --model")),
     };
-    let device = args.device.device.open()?;
-    let dtype = args.device.dtype.unwrap_or_else(|| dream_engine::device::default_dtype(&device));
+    let load_seconds = start.elapsed().as_secs_f64();
     for &len in &args.seq_len {
-        let report = bench::run(&cfg, &shape, len, args.masked.unwrap_or(len / 4), args.steps, dtype, &device)?;
+        let report = bench::run(&model, &label, load_seconds, len, args.masked.unwrap_or(len / 4), args.steps)?;
         if args.json {
             println!("{}", serde_json::to_string(&report).expect("serialisable report"));
         } else {

@@ -135,11 +135,14 @@ pub fn run(args: Args) -> Result<()> {
     let mut write_err = None;
     let done = dream.run(&prepared, &cancel, &mut |event| {
         let written = if jsonl {
-            serde_json::to_writer(&mut out, &InfillEvent::Step(event)).map_err(std::io::Error::from).and_then(|()| writeln!(out))
+            serde_json::to_writer(&mut out, &InfillEvent::Step(event))
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
         } else if live {
             // Redraw the document with the masks still to fill shown as shaded blocks.
             let text = prepared.preview(&event.spans, "\x1b[2m░\x1b[0m");
-            write!(out, "\x1b[2J\x1b[H{text}\n\n\x1b[2mstep {}/{}\x1b[0m\n", event.step + 1, event.steps).and_then(|()| out.flush())
+            write!(out, "\x1b[2J\x1b[H{text}\n\n\x1b[2mstep {}/{}\x1b[0m\n", event.step + 1, event.steps)
+                .and_then(|()| out.flush())
         } else {
             Ok(())
         };
@@ -151,7 +154,9 @@ pub fn run(args: Args) -> Result<()> {
         return Err(Error::io("<stdout>", e));
     }
     let written = if jsonl {
-        serde_json::to_writer(&mut out, &InfillEvent::Done(done)).map_err(std::io::Error::from).and_then(|()| writeln!(out))
+        serde_json::to_writer(&mut out, &InfillEvent::Done(done))
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
     } else {
         if live {
             write!(out, "\x1b[2J\x1b[H").ok();

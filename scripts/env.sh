@@ -1,0 +1,4 @@
+# Sourced by the scripts: a build folder outside the clone that survives fresh checkouts.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dream-writer/target}"
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-$(nproc)}"
