@@ -16,6 +16,17 @@ use crate::weights::Weights;
 /// Random weights with the official tensor names and shapes for `cfg` (normal, std 0.02;
 /// norms 1), so speed can be measured without downloading a checkpoint.
 pub fn random_weights(cfg: &DreamConfig, dtype: DType, device: &Device) -> Result<Weights> {
+    random_weights_with(cfg, dtype, device, &mut |shape, std| Tensor::randn(0f32, std, shape, &Device::Cpu))
+}
+
+/// Weights named and shaped for `cfg`, each matrix drawn by `draw(shape, std)` (f32, CPU);
+/// norms are 1.
+pub fn random_weights_with(
+    cfg: &DreamConfig,
+    dtype: DType,
+    device: &Device,
+    draw: &mut dyn FnMut(&[usize], f32) -> candle_core::Result<Tensor>,
+) -> Result<Weights> {
     let (h, i, d) = (cfg.hidden_size, cfg.intermediate_size, cfg.head_dim());
     let (q, kv) = (cfg.num_attention_heads * d, cfg.num_key_value_heads * d);
     let mut shapes: Vec<(String, Vec<usize>)> = vec![
@@ -47,7 +58,7 @@ pub fn random_weights(cfg: &DreamConfig, dtype: DType, device: &Device) -> Resul
         let t = if name.ends_with("norm.weight") {
             Tensor::ones(shape, dtype, device)?
         } else {
-            Tensor::randn(0f32, 0.02, shape, device)?.to_dtype(dtype)?
+            draw(&shape, 0.02)?.to_dtype(dtype)?.to_device(device)?
         };
         tensors.insert(name, t);
     }

@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod config;
+pub mod demo;
 pub mod device;
 pub mod engine;
 pub mod error;

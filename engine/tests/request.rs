@@ -249,3 +249,24 @@ fn invalid_requests_name_the_field() {
     let err = serde_json::from_str::<InfillRequest>(r#"{"text": "x", "contination": 3}"#).unwrap_err();
     assert!(err.to_string().contains("contination"));
 }
+
+/// The built-in demo model: any typed text (accents, emoji) goes through, masks get filled.
+#[test]
+fn the_demo_model_fills_spans_in_any_text() {
+    let demo = dream_engine::demo::demo(&candle_core::Device::Cpu).unwrap();
+    let text = "Café ☕ — the dream began here.";
+    let req = InfillRequest {
+        text: text.into(),
+        spans: vec![Span { start: 9, end: 12, tokens: 5 }],
+        continuation: 4,
+        ending: Some(" Fin.".into()),
+        settings: settings(3),
+    };
+    let out = demo.infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    assert!(out.result.text.starts_with("Café ☕ — ") && out.result.text.ends_with(" Fin."), "{}", out.result.text);
+    assert!(out.result.text.contains(" dream began here."));
+    assert_eq!(out.result.spans.len(), 2);
+    // Same seed, same weights: the demo is reproducible across loads.
+    let again = dream_engine::demo::demo(&candle_core::Device::Cpu).unwrap();
+    assert_eq!(again.infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap().ids, out.ids);
+}
