@@ -100,7 +100,7 @@ pub fn run(
 ) -> Result<BenchReport> {
     let cfg = model.config();
     let (device, dtype) = (model.device(), model.dtype());
-    let parameters = parameter_count(cfg);
+    let parameters = cfg.parameter_count();
 
     let masked = masked.clamp(1, seq_len);
     let mut row: Vec<u32> = (0..seq_len as u32).map(|i| (i * 7919) % 150_000).collect();
@@ -141,15 +141,6 @@ pub fn run(
     })
 }
 
-/// Number of weights of a Dream model of shape `cfg`.
-pub fn parameter_count(cfg: &DreamConfig) -> usize {
-    let (h, i, d) = (cfg.hidden_size, cfg.intermediate_size, cfg.head_dim());
-    let (q, kv) = (cfg.num_attention_heads * d, cfg.num_key_value_heads * d);
-    let layer = (q * h + q) + 2 * (kv * h + kv) + h * q + 3 * h * i + 2 * h;
-    let lm_head = if cfg.tie_word_embeddings { 0 } else { cfg.vocab_size * h };
-    cfg.vocab_size * h + lm_head + h + cfg.num_hidden_layers * layer
-}
-
 fn median(values: &[f64]) -> f64 {
     if values.is_empty() {
         return f64::NAN;
@@ -179,7 +170,7 @@ mod tests {
     #[test]
     fn parameter_count_matches_the_official_0_5b_figure() {
         // `model.parameters` of the official bench's random Qwen2.5-0.5B-shaped Dream.
-        assert_eq!(parameter_count(&DreamConfig::qwen2_5_0_5b_shape()), 630_167_424);
+        assert_eq!(DreamConfig::qwen2_5_0_5b_shape().parameter_count(), 630_167_424);
     }
 
     #[test]
@@ -190,6 +181,6 @@ mod tests {
         let report = run(&model, "tiny", 0.0, 16, 4, 2).unwrap();
         assert_eq!(report.step_seconds_all.len(), 2, "warm-up step excluded");
         assert!(report.step_seconds_median > 0.0 && report.tokens_per_second > 0.0);
-        assert_eq!(report.parameters, parameter_count(&cfg));
+        assert_eq!(report.parameters, cfg.parameter_count());
     }
 }

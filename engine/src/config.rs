@@ -137,6 +137,15 @@ impl DreamConfig {
         self.hidden_size / self.num_attention_heads
     }
 
+    /// Number of weights of a model of this shape.
+    pub fn parameter_count(&self) -> usize {
+        let (h, i, d) = (self.hidden_size, self.intermediate_size, self.head_dim());
+        let (q, kv) = (self.num_attention_heads * d, self.num_key_value_heads * d);
+        let layer = (q * h + q) + 2 * (kv * h + kv) + h * q + 3 * h * i + 2 * h;
+        let lm_head = if self.tie_word_embeddings { 0 } else { self.vocab_size * h };
+        self.vocab_size * h + lm_head + h + self.num_hidden_layers * layer
+    }
+
     /// The longest sequence a request may use (see [`TRAINED_CONTEXT`]).
     pub fn context_limit(&self) -> usize {
         self.max_position_embeddings.min(TRAINED_CONTEXT)

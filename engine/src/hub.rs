@@ -98,21 +98,38 @@ pub fn cached_snapshot(cache: &Cache, repo: &str) -> std::result::Result<PathBuf
     snapshot_complete(&dir).map(|()| dir)
 }
 
+/// Where and how Hub models are fetched.
+#[derive(Debug, Clone)]
+pub struct HubOptions {
+    pub cache: Cache,
+    /// Never touch the network; use only what the cache holds.
+    pub offline: bool,
+    /// A mirror of the Hub (`HF_ENDPOINT`), e.g. `https://hf-mirror.com`.
+    pub endpoint: Option<String>,
+}
+
+impl HubOptions {
+    /// The cache, offline mode and endpoint the Python tools would use.
+    pub fn from_env() -> Self {
+        HubOptions {
+            cache: cache_from_env(),
+            offline: offline_from_env(),
+            endpoint: std::env::var("HF_ENDPOINT").ok().filter(|e| !e.is_empty()),
+        }
+    }
+}
+
 /// Resolves `source` to a checkpoint folder: a local folder as is; a Hub repo from the cache
-/// when complete there, else (unless `offline`) downloaded into it.
-pub async fn resolve(
-    source: &ModelSource,
-    cache: Cache,
-    offline: bool,
-    progress: Option<ProgressFn>,
-) -> Result<PathBuf> {
+/// when complete there, else (unless offline) downloaded into it.
+pub async fn resolve(source: &ModelSource, options: &HubOptions, progress: Option<ProgressFn>) -> Result<PathBuf> {
+    let (cache, offline) = (&options.cache, options.offline);
     let repo = match source {
         ModelSource::Local(dir) => {
             return if dir.is_dir() { Ok(dir.clone()) } else { Err(Error::ModelDirMissing(dir.clone())) };
         }
         ModelSource::Hub(repo) => repo,
     };
-    let missing = match cached_snapshot(&cache, repo) {
+    let missing = match cached_snapshot(cache, repo) {
         Ok(dir) => return Ok(dir),
         Err(missing) => missing,
     };
@@ -122,7 +139,7 @@ pub async fn resolve(
             reason: format!("offline (HF_HUB_OFFLINE) and the cache at {} lacks {missing}", cache.path().display()),
         });
     }
-    download(repo, cache, progress).await
+    download(repo, options, progress).await
 }
 
 /// [`resolve`] with the cache and offline mode from the environment, on a private runtime.
@@ -131,15 +148,16 @@ pub fn resolve_blocking(spec: &str, progress: Option<ProgressFn>) -> Result<Path
         .enable_all()
         .build()
         .map_err(|e| Error::io("<tokio runtime>", e))?;
-    rt.block_on(resolve(&ModelSource::parse(spec), cache_from_env(), offline_from_env(), progress))
+    rt.block_on(resolve(&ModelSource::parse(spec), &HubOptions::from_env(), progress))
 }
 
 /// Downloads every file a checkpoint needs into the cache and returns its snapshot folder.
-async fn download(repo: &str, cache: Cache, progress: Option<ProgressFn>) -> Result<PathBuf> {
+async fn download(repo: &str, options: &HubOptions, progress: Option<ProgressFn>) -> Result<PathBuf> {
     let hub_err = |reason: String| Error::Hub { repo: repo.to_owned(), reason };
+    let cache = &options.cache;
     let mut builder = ApiBuilder::from_cache(cache.clone()).with_progress(false);
-    if let Ok(endpoint) = std::env::var("HF_ENDPOINT") {
-        builder = builder.with_endpoint(endpoint);
+    if let Some(endpoint) = &options.endpoint {
+        builder = builder.with_endpoint(endpoint.clone());
     }
     let api = builder.build().map_err(|e| hub_err(e.to_string()))?;
     let remote = api.model(repo.to_owned());

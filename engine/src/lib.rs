@@ -12,6 +12,7 @@ pub mod device;
 pub mod engine;
 pub mod error;
 pub mod hub;
+pub mod memory;
 pub mod model;
 pub mod request;
 pub mod sampler;

@@ -1,11 +1,17 @@
-//! Errors as the UI receives them: `{ code, message }`.
+//! Errors as the UI receives them: `{ code, message }`, in plain words.
 
 use serde::Serialize;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, PartialEq)]
 pub struct CommandError {
     pub code: &'static str,
     pub message: String,
+}
+
+impl CommandError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        CommandError { code, message: message.into() }
+    }
 }
 
 impl From<dream_engine::Error> for CommandError {
@@ -13,3 +19,5 @@ impl From<dream_engine::Error> for CommandError {
         CommandError { code: e.code(), message: e.to_string() }
     }
 }
+
+pub type CommandResult<T> = Result<T, CommandError>;

@@ -1,12 +1,50 @@
 //! Dream Writer: the desktop app, a thin Tauri layer over `dream-engine`.
 
 mod commands;
+mod documents;
 mod error;
+mod settings;
+mod state;
+
+use std::path::PathBuf;
+
+use state::AppState;
+
+/// The app's config and data folders: the platform's app dirs, or `$DREAM_WRITER_HOME/{config,
+/// data}` when set (tests and portable installs).
+fn app_dirs() -> (PathBuf, PathBuf) {
+    if let Some(home) = std::env::var_os("DREAM_WRITER_HOME").filter(|h| !h.is_empty()) {
+        let home = PathBuf::from(home);
+        return (home.join("config"), home.join("data"));
+    }
+    match directories::ProjectDirs::from("org", "dreamwriter", "Dream Writer") {
+        Some(dirs) => (dirs.config_dir().to_owned(), dirs.data_dir().to_owned()),
+        None => (std::env::temp_dir().join("dream-writer/config"), std::env::temp_dir().join("dream-writer/data")),
+    }
+}
 
 /// Starts the app.
 pub fn run() {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    let (config_dir, data_dir) = app_dirs();
     tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![commands::engine_info])
+        .manage(AppState::new(config_dir, data_dir))
+        .invoke_handler(tauri::generate_handler![
+            commands::model::model_status,
+            commands::model::list_models,
+            commands::model::system_info,
+            commands::model::estimate_fit,
+            commands::model::load_model,
+            commands::model::count_tokens,
+            commands::generate::infill,
+            commands::generate::cancel,
+            commands::settings::get_settings,
+            commands::settings::set_settings,
+            commands::document::open_document,
+            commands::document::save_document,
+            commands::document::autosave_document,
+            commands::document::last_document,
+        ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running Dream Writer");
 }

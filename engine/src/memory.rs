@@ -1,0 +1,43 @@
+//! Will it fit? Memory a model needs for a given context, and what the machine has.
+
+use candle_core::DType;
+use serde::Serialize;
+
+use crate::config::DreamConfig;
+
+/// Bytes a model needs to run one denoising step over `context` tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MemoryEstimate {
+    pub weights_bytes: u64,
+    /// The largest activations alive during a forward pass: hidden states and the MLP's
+    /// intermediate in the weights' dtype, one layer's f32 attention scores (and their
+    /// softmax), and f32 logits for every position (the worst case: all masked).
+    pub activation_bytes: u64,
+    pub total_bytes: u64,
+}
+
+/// Estimates the memory for `cfg` in `dtype` at `context` tokens (batch of one).
+///
+/// ```
+/// use dream_engine::{memory::estimate, DreamConfig};
+/// let e = estimate(&DreamConfig::dream_v0_7b(), candle_core::DType::BF16, 2048);
+/// // 7.6 billion bf16 weights, plus activations.
+/// assert!(e.weights_bytes > 15_000_000_000 && e.total_bytes < 19_000_000_000);
+/// ```
+pub fn estimate(cfg: &DreamConfig, dtype: DType, context: usize) -> MemoryEstimate {
+    let (c, size) = (context as u64, dtype.size_in_bytes() as u64);
+    let weights_bytes = cfg.parameter_count() as u64 * size;
+    let hidden = c * (4 * cfg.hidden_size as u64 + 3 * cfg.intermediate_size as u64) * size;
+    let scores = 2 * cfg.num_attention_heads as u64 * c * c * 4;
+    let logits = c * cfg.vocab_size as u64 * 4;
+    let activation_bytes = hidden + scores + logits;
+    MemoryEstimate { weights_bytes, activation_bytes, total_bytes: weights_bytes + activation_bytes }
+}
+
+/// Memory the OS could give this process now (`MemAvailable`, Linux), if known.
+pub fn available_system_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

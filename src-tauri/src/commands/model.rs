@@ -1,0 +1,231 @@
+//! Models: what is available, what fits, loading one (with progress).
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use dream_engine::hub::{self, DownloadProgress, HubOptions, ModelSource, KNOWN_MODELS};
+use dream_engine::memory::{self, MemoryEstimate};
+use dream_engine::{DeviceChoice, Dream, DreamConfig};
+use serde::{Deserialize, Serialize};
+use tauri::ipc::Channel;
+use tauri::State;
+
+use crate::error::{CommandError, CommandResult};
+use crate::state::{AppState, Loaded, ModelInfo};
+
+/// The name the UI uses for the built-in demo model.
+pub const DEMO: &str = "demo";
+
+#[derive(Debug, Serialize)]
+pub struct ModelStatus {
+    pub loaded: Option<ModelInfo>,
+    pub loading: bool,
+}
+
+#[tauri::command]
+pub fn model_status(state: State<'_, AppState>) -> ModelStatus {
+    ModelStatus { loaded: state.loaded().map(|l| l.info.clone()), loading: state.loading.load(Ordering::Relaxed) }
+}
+
+/// One entry of the model manager.
+#[derive(Debug, Serialize)]
+pub struct ModelEntry {
+    pub id: String,
+    pub description: String,
+    /// Whether it is complete in the Hugging Face cache (always true for the demo).
+    pub available: bool,
+    pub download_bytes: u64,
+}
+
+#[tauri::command]
+pub fn list_models() -> Vec<ModelEntry> {
+    let cache = hub::cache_from_env();
+    let mut out = vec![ModelEntry {
+        id: DEMO.into(),
+        description: "Built-in demo: random weights, instant, no download. Its output is noise.".into(),
+        available: true,
+        download_bytes: 0,
+    }];
+    for repo in KNOWN_MODELS {
+        let cfg = DreamConfig::dream_v0_7b();
+        out.push(ModelEntry {
+            id: repo.into(),
+            description: if repo.contains("Instruct") {
+                "Dream 7B tuned to follow instructions".into()
+            } else {
+                "Dream 7B base model: continues and infills text".into()
+            },
+            available: hub::cached_snapshot(&cache, repo).is_ok(),
+            // The checkpoints are stored in bf16.
+            download_bytes: cfg.parameter_count() as u64 * 2,
+        });
+    }
+    out
+}
+
+/// The device this machine would use and how much memory it has.
+#[derive(Debug, Serialize)]
+pub struct SystemInfo {
+    pub cuda: bool,
+    pub metal: bool,
+    /// What `auto` picks.
+    pub auto_device: String,
+    pub system_memory_available: Option<u64>,
+}
+
+#[tauri::command]
+pub fn system_info() -> SystemInfo {
+    let auto = DeviceChoice::Auto.open().map(|d| dream_engine::device::describe(&d)).unwrap_or_else(|_| "CPU".into());
+    SystemInfo {
+        cuda: dream_engine::candle_core::utils::cuda_is_available(),
+        metal: dream_engine::candle_core::utils::metal_is_available(),
+        auto_device: auto,
+        system_memory_available: memory::available_system_memory(),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadRequest {
+    /// "demo", a checkpoint folder, or a Hub repo id.
+    pub model: String,
+    #[serde(default)]
+    pub device: DeviceChoice,
+    pub dtype: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FitEstimate {
+    #[serde(flatten)]
+    pub estimate: MemoryEstimate,
+    pub available_bytes: Option<u64>,
+    /// `None` when the available memory is not known (a GPU).
+    pub fits: Option<bool>,
+    pub message: String,
+}
+
+fn config_of(model: &str) -> CommandResult<DreamConfig> {
+    if model == DEMO {
+        return Ok(dream_engine::demo::demo_config());
+    }
+    if KNOWN_MODELS.contains(&model) {
+        return Ok(DreamConfig::dream_v0_7b());
+    }
+    match ModelSource::parse(model) {
+        ModelSource::Local(dir) => Ok(DreamConfig::from_file(&dir.join("config.json"))?),
+        ModelSource::Hub(repo) => match hub::cached_snapshot(&hub::cache_from_env(), &repo) {
+            Ok(dir) => Ok(DreamConfig::from_file(&dir.join("config.json"))?),
+            Err(_) => Err(CommandError::new("unknown_model", format!("{repo} is not downloaded; its size is unknown"))),
+        },
+    }
+}
+
+/// Will `request.model` fit on its device at the full context?
+#[tauri::command]
+pub fn estimate_fit(request: LoadRequest) -> CommandResult<FitEstimate> {
+    let cfg = config_of(&request.model)?;
+    let device = request.device.open()?;
+    let dtype = match &request.dtype {
+        Some(d) => dream_engine::device::parse_dtype(d)?,
+        None => dream_engine::device::default_dtype(&device),
+    };
+    let estimate = memory::estimate(&cfg, dtype, cfg.context_limit());
+    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+    let available = if device.is_cpu() { memory::available_system_memory() } else { None };
+    let fits = available.map(|a| estimate.total_bytes <= a);
+    let message = match (fits, available) {
+        (Some(true), Some(a)) => format!("Needs about {:.1} GiB; {:.1} GiB free.", gib(estimate.total_bytes), gib(a)),
+        (Some(false), Some(a)) => format!(
+            "Needs about {:.1} GiB but only {:.1} GiB is free: close other programs, pick a smaller dtype, or use a GPU.",
+            gib(estimate.total_bytes),
+            gib(a)
+        ),
+        _ => format!("Needs about {:.1} GiB of GPU memory.", gib(estimate.total_bytes)),
+    };
+    Ok(FitEstimate { estimate, available_bytes: available, fits, message })
+}
+
+/// Progress of [`load_model`], streamed to the UI.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "stage", rename_all = "snake_case")]
+pub enum LoadEvent {
+    Download(DownloadProgress),
+    Loading { model: String },
+}
+
+#[tauri::command]
+pub async fn load_model(
+    state: State<'_, AppState>,
+    request: LoadRequest,
+    on_progress: Channel<LoadEvent>,
+) -> CommandResult<ModelInfo> {
+    if state.loading.swap(true, Ordering::SeqCst) {
+        return Err(CommandError::new("busy", "A model is already loading."));
+    }
+    let result = load(&state, request, on_progress).await;
+    state.loading.store(false, Ordering::SeqCst);
+    let loaded = result?;
+    let info = loaded.info.clone();
+    *state.model.lock().expect("model lock") = Some(loaded);
+    Ok(info)
+}
+
+async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEvent>) -> CommandResult<Arc<Loaded>> {
+    let dtype = request.dtype.as_deref().map(dream_engine::device::parse_dtype).transpose()?;
+    let dir = if request.model == DEMO {
+        None
+    } else {
+        let mut options = HubOptions::from_env();
+        if let Some(endpoint) = state.settings.lock().expect("settings lock").hf_endpoint.clone() {
+            options.endpoint = Some(endpoint);
+        }
+        let sink = progress.clone();
+        let on_download: hub::ProgressFn = Arc::new(move |p: &DownloadProgress| {
+            let _ = sink.send(LoadEvent::Download(p.clone()));
+        });
+        Some(hub::resolve(&ModelSource::parse(&request.model), &options, Some(on_download)).await?)
+    };
+    let _ = progress.send(LoadEvent::Loading { model: request.model.clone() });
+    let name = request.model.clone();
+    let device = request.device;
+    tauri::async_runtime::spawn_blocking(move || -> CommandResult<Arc<Loaded>> {
+        let device = device.open()?;
+        let dream = match &dir {
+            None => dream_engine::demo::demo(&device)?,
+            Some(dir) => Dream::load(dir, &device, dtype)?,
+        };
+        let info = ModelInfo {
+            name: if dir.is_none() { "Built-in demo".into() } else { display_name(&name) },
+            demo: dir.is_none(),
+            device: dream_engine::device::describe(&device),
+            dtype: format!("{:?}", dream.model.dtype()).to_lowercase(),
+            parameters: dream.config.parameter_count(),
+            context: dream.config.context_limit(),
+        };
+        Ok(Arc::new(Loaded { dream, info }))
+    })
+    .await
+    .map_err(|e| CommandError::new("internal", format!("loading stopped unexpectedly: {e}")))?
+}
+
+/// A folder's last component, or the repo id.
+fn display_name(model: &str) -> String {
+    match ModelSource::parse(model) {
+        ModelSource::Local(p) => {
+            Path::new(&p).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| model.into())
+        }
+        ModelSource::Hub(repo) => repo,
+    }
+}
+
+/// Tokens in `text` for the loaded model (span lengths in the editor).
+#[tauri::command]
+pub fn count_tokens(state: State<'_, AppState>, text: String) -> CommandResult<usize> {
+    let loaded = state.loaded().ok_or_else(no_model)?;
+    Ok(loaded.dream.tokenizer.encode(&text)?.len())
+}
+
+pub fn no_model() -> CommandError {
+    CommandError::new("no_model", "No model is loaded: open the model manager and load one (the demo needs no download).")
+}

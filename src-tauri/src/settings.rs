@@ -1,0 +1,81 @@
+//! The writer's settings, kept as JSON in the platform's config dir.
+
+use std::path::{Path, PathBuf};
+
+use dream_engine::{DeviceChoice, SamplingSettings};
+use serde::{Deserialize, Serialize};
+
+use crate::documents::write_atomic;
+use crate::error::{CommandError, CommandResult};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// "system", "light" or "dark".
+    pub theme: String,
+    pub sampling: SamplingSettings,
+    pub device: DeviceChoice,
+    /// "f32", "bf16", "f16", or none for the device's default.
+    pub dtype: Option<String>,
+    /// A Hub mirror (sets `HF_ENDPOINT` for downloads).
+    pub hf_endpoint: Option<String>,
+    /// The model to load at start: "demo", a folder, or a Hub repo id.
+    pub last_model: Option<String>,
+    /// What to do when a generation is asked for while one runs.
+    pub on_busy: OnBusy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBusy {
+    #[default]
+    Refuse,
+    CancelRunning,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            theme: "system".into(),
+            sampling: SamplingSettings { steps: 32, ..Default::default() },
+            device: DeviceChoice::Auto,
+            dtype: None,
+            hf_endpoint: None,
+            last_model: None,
+            on_busy: OnBusy::Refuse,
+        }
+    }
+}
+
+impl Settings {
+    fn path(dir: &Path) -> PathBuf {
+        dir.join("settings.json")
+    }
+
+    /// The saved settings, or the defaults when there are none or they cannot be read (a
+    /// broken settings file must not keep the app from opening).
+    pub fn load(dir: &Path) -> Self {
+        std::fs::read_to_string(Self::path(dir)).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+    }
+
+    pub fn validate(&self) -> CommandResult<()> {
+        if !["system", "light", "dark"].contains(&self.theme.as_str()) {
+            return Err(CommandError::new("invalid_settings", format!("theme `{}` is not system, light or dark", self.theme)));
+        }
+        if let Some(d) = &self.dtype {
+            dream_engine::device::parse_dtype(d)?;
+        }
+        if let Some(url) = &self.hf_endpoint {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(CommandError::new("invalid_settings", format!("mirror `{url}` is not an http(s) address")));
+            }
+        }
+        self.sampling.validate()?;
+        Ok(())
+    }
+
+    pub fn save(&self, dir: &Path) -> CommandResult<()> {
+        let json = serde_json::to_string_pretty(self).expect("settings serialise");
+        write_atomic(&Self::path(dir), json.as_bytes())
+    }
+}
