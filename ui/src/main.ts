@@ -1,5 +1,354 @@
-// Dream Writer's editor is built in its own issue; this page proves the UI toolchain builds.
-const app = document.querySelector<HTMLElement>("#app");
-if (app) {
-  app.textContent = "Dream Writer";
+// Dream Writer's window: the editor, the toolbar and the panels, wired to the app's commands.
+import { EditorState, type Extension } from "@codemirror/state";
+import { EditorView, keymap } from "@codemirror/view";
+import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
+import { markdown } from "@codemirror/lang-markdown";
+import { api, describeError, isCommandError, type Infilled, type SamplingSettings, type Settings } from "./ipc";
+import { addSpan, clampTokens, clearSpans, marked, newSpan, spans } from "./spans";
+import { endRun, liveField, reviewRun, startRun, stepRun, toggleHeat } from "./live";
+import { acceptChanges, lowConfidenceRuns, planRequest, type PinnedEnding, type Planned } from "./request";
+import { stepsLabel, StepTimer } from "./steps";
+import { setupModelDialog } from "./models";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+let settings: Settings | null = null;
+let currentPath: string | null = null;
+let last: { planned: Planned; result: Infilled } | null = null;
+let running = false;
+const timer = new StepTimer();
+
+function say(text: string, kind: "info" | "error" = "info") {
+  const m = $("message");
+  m.textContent = text;
+  m.className = kind;
 }
+
+// ---- The editor ----------------------------------------------------------------------------
+
+function extensions(): Extension[] {
+  return [
+    history(),
+    markdown(),
+    EditorView.lineWrapping,
+    spans(),
+    liveField,
+    keymap.of([
+      { key: "Mod-i", run: () => (markSelection(), true) },
+      { key: "Mod-Enter", run: () => (view.state.field(liveField)?.phase === "review" ? accept() : void run(), true) },
+      { key: "Escape", run: () => (running ? void stop() : view.state.field(liveField) ? reject() : null, true) },
+      { key: "Mod-s", run: () => (void save(), true) },
+      { key: "Mod-o", run: () => (void open(), true) },
+      ...defaultKeymap,
+      ...historyKeymap,
+    ]),
+    EditorView.updateListener.of((u) => {
+      if (u.docChanged) {
+        updateWords();
+        scheduleAutosave();
+      }
+      if (u.docChanged || u.transactions.some((t) => t.effects.length > 0)) updateSteps();
+    }),
+  ];
+}
+
+const view: EditorView = new EditorView({ parent: $("editor"), state: EditorState.create({ doc: "", extensions: extensions() }) });
+
+function setDocument(text: string, path: string | null) {
+  currentPath = path;
+  view.setState(EditorState.create({ doc: text, extensions: extensions() }));
+  document.title = path ? `${path.split("/").pop()} — Dream Writer` : "Dream Writer";
+  updateWords();
+  updateSteps();
+}
+
+function updateWords() {
+  const words = view.state.doc.toString().match(/\S+/g)?.length ?? 0;
+  $("words").textContent = `${words} ${words === 1 ? "word" : "words"}`;
+}
+
+// ---- Marks, ending, steps ---------------------------------------------------------------------
+
+/** Marks the selection (same length in tokens, refined by the model's tokenizer) or drops a hole. */
+function markSelection() {
+  if (view.state.field(liveField)) return;
+  const sel = view.state.selection.main;
+  const text = view.state.sliceDoc(sel.from, sel.to);
+  const span = newSpan(sel.from, sel.to, sel.empty ? 16 : Math.max(1, Math.ceil(text.length / 4)));
+  const before = marked(view.state).length;
+  view.dispatch({ effects: addSpan.of(span) });
+  if (marked(view.state).length === before) return say("That overlaps a mark already there.", "error");
+  if (!sel.empty) {
+    api.countTokens(text).then(
+      (n) => view.dispatch({ effects: addSpan.of({ ...span, tokens: clampTokens(n) }) }),
+      () => {},
+    );
+  }
+}
+
+function pinnedEnding(): PinnedEnding | null {
+  const text = $<HTMLInputElement>("ending").value;
+  if (!text.trim()) return null;
+  // The gap is at the cursor (or the end when the cursor is inside a mark).
+  const cursor = view.state.selection.main.head;
+  const inMark = marked(view.state).some((m) => m.from < cursor && cursor < m.to);
+  const at = inMark ? view.state.doc.length : cursor;
+  const lead = at > 0 && !/\s$/.test(view.state.sliceDoc(at - 1, at)) && !/^\s/.test(text) ? " " : "";
+  return { text: lead + text, at, gapTokens: clampTokens(Number($<HTMLInputElement>("gap").value) || 32) };
+}
+
+function totalTokens(): number {
+  const ending = pinnedEnding();
+  return marked(view.state).reduce((n, m) => n + m.tokens, 0) + (ending ? ending.gapTokens : 0);
+}
+
+function updateSteps() {
+  const slider = $<HTMLInputElement>("steps");
+  const max = Math.max(1, totalTokens());
+  const wanted = Number(slider.dataset.wanted ?? slider.value);
+  slider.max = String(max);
+  slider.value = String(Math.min(Math.max(1, wanted), max));
+  $("steps-out").textContent = stepsLabel(Number(slider.value), totalTokens(), timer.median());
+}
+
+// ---- Generation -------------------------------------------------------------------------------
+
+function sampling(): SamplingSettings {
+  const num = (id: string) => Number($<HTMLInputElement>(id).value);
+  const topP = num("top-p");
+  const topK = num("top-k");
+  return {
+    steps: num("steps"),
+    alg: $<HTMLSelectElement>("alg").value as SamplingSettings["alg"],
+    temperature: Math.max(0, num("temperature")),
+    top_p: topP > 0 && topP < 1 ? topP : null,
+    top_k: topK > 0 ? Math.round(topK) : null,
+    alg_temp: null,
+    eps: 1e-3,
+    seed: Math.max(0, Math.round(num("seed"))),
+  };
+}
+
+async function run() {
+  if (running || view.state.field(liveField)) return;
+  let planned: Planned;
+  try {
+    planned = planRequest(view.state.doc.toString(), marked(view.state), pinnedEnding(), sampling());
+  } catch (e) {
+    return say(describeError(e), "error");
+  }
+  if (planned.targets.length === 0) return say("Mark a span (Ctrl+I) or pin an ending first.", "error");
+  running = true;
+  setBusy(true);
+  timer.start();
+  view.dispatch({ effects: startRun.of({ targets: planned.targets, alg: planned.request.settings.alg }) });
+  say("Dream is writing…");
+  try {
+    const result = await api.infill(planned.request, (e) => {
+      if (e.event !== "step") return;
+      timer.mark();
+      view.dispatch({ effects: stepRun.of(e.spans ?? []) });
+      $("step-counter").textContent = `step ${e.step + 1} / ${e.steps}`;
+      $<HTMLProgressElement>("progress-bar").value = (e.step + 1) / e.steps;
+    });
+    last = { planned, result };
+    view.dispatch({ effects: reviewRun.of(result.spans.map((s) => ({ span: s.span, start: s.start, slots: s.slots }))) });
+    say(result.warnings.length ? result.warnings.join(" ") : "Accept, reject or regenerate.");
+  } catch (e) {
+    view.dispatch({ effects: endRun.of(null) });
+    if (isCommandError(e) && e.code === "cancelled") say("Stopped; the document is as it was.");
+    else say(describeError(e), "error");
+  } finally {
+    running = false;
+    setBusy(false);
+    updateSteps();
+  }
+}
+
+function setBusy(busy: boolean) {
+  $<HTMLButtonElement>("run").disabled = busy;
+  $<HTMLButtonElement>("stop").disabled = !busy;
+  $("progress").hidden = !busy;
+  $("review").hidden = busy || view.state.field(liveField)?.phase !== "review";
+}
+
+async function stop() {
+  await api.cancel();
+}
+
+function accept(): boolean {
+  const live = view.state.field(liveField);
+  if (!live || live.phase !== "review" || !last) return false;
+  view.dispatch({
+    changes: acceptChanges(last.planned.targets, last.result.spans),
+    effects: [endRun.of(null), clearSpans.of(null)],
+    userEvent: "input.dream",
+  });
+  if (last.planned.targets.some((t) => t.pinned)) $<HTMLInputElement>("ending").value = "";
+  $("review").hidden = true;
+  say("Accepted (Ctrl+Z undoes it).");
+  return true;
+}
+
+function reject() {
+  view.dispatch({ effects: endRun.of(null) });
+  $("review").hidden = true;
+  say("Rejected; the document is as it was.");
+}
+
+function regenerate() {
+  const seed = $<HTMLInputElement>("seed");
+  seed.value = String(Number(seed.value) + 1);
+  view.dispatch({ effects: endRun.of(null) });
+  void run();
+}
+
+/** Accepts, then marks the least confident words and writes just those again. */
+function remask() {
+  if (!last) return;
+  const threshold = Number($<HTMLInputElement>("remask-threshold").value) / 100;
+  const runs = lowConfidenceRuns(last.planned.targets, last.result.spans, last.planned.request.settings.alg, threshold);
+  accept();
+  if (runs.length === 0) return say(`Nothing below ${Math.round(threshold * 100)}%.`);
+  view.dispatch({ effects: runs.map((r) => addSpan.of(newSpan(r.from, r.to, r.tokens))) });
+  void run();
+}
+
+// ---- Documents ----------------------------------------------------------------------------------
+
+function askPath(label: string, initial: string): Promise<string | null> {
+  const dialog = $<HTMLDialogElement>("path-dialog");
+  $("path-label").textContent = label;
+  const input = $<HTMLInputElement>("path-input");
+  input.value = initial;
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok" && input.value.trim() ? input.value.trim() : null), { once: true });
+  });
+}
+
+async function open() {
+  const path = await askPath("Open a .md or .txt file", currentPath ?? "");
+  if (!path) return;
+  try {
+    const doc = await api.openDocument(path);
+    setDocument(doc.text, doc.path);
+    say(`Opened ${path}.`);
+  } catch (e) {
+    say(describeError(e), "error");
+  }
+}
+
+async function save() {
+  const path = currentPath ?? (await askPath("Save as (.md or .txt)", ""));
+  if (!path) return;
+  try {
+    await api.saveDocument(path, view.state.doc.toString());
+    currentPath = path;
+    document.title = `${path.split("/").pop()} — Dream Writer`;
+    say(`Saved ${path}.`);
+    void autosave();
+  } catch (e) {
+    say(describeError(e), "error");
+  }
+}
+
+let autosaveTimer: number | undefined;
+function scheduleAutosave() {
+  window.clearTimeout(autosaveTimer);
+  autosaveTimer = window.setTimeout(() => void autosave(), 1500);
+}
+
+async function autosave() {
+  try {
+    await api.autosave({ path: currentPath, text: view.state.doc.toString() });
+  } catch (e) {
+    say(`Autosave failed: ${describeError(e)}`, "error");
+  }
+}
+
+// ---- Settings and theme -------------------------------------------------------------------------
+
+function applyTheme(theme: Settings["theme"]) {
+  document.documentElement.dataset.theme = theme;
+}
+
+function showSampling(s: SamplingSettings) {
+  $<HTMLSelectElement>("alg").value = s.alg;
+  $<HTMLInputElement>("temperature").value = String(s.temperature);
+  $<HTMLInputElement>("top-p").value = String(s.top_p ?? 1);
+  $<HTMLInputElement>("top-k").value = String(s.top_k ?? 0);
+  $<HTMLInputElement>("seed").value = String(s.seed);
+  $<HTMLInputElement>("steps").dataset.wanted = String(s.steps);
+}
+
+async function persistSettings(change: (s: Settings) => void) {
+  if (!settings) return;
+  const next = structuredClone(settings);
+  change(next);
+  try {
+    settings = await api.setSettings(next);
+  } catch (e) {
+    say(describeError(e), "error");
+  }
+}
+
+// ---- Wiring ---------------------------------------------------------------------------------------
+
+$("mark").addEventListener("click", () => (markSelection(), view.focus()));
+$("clear-marks").addEventListener("click", () => view.dispatch({ effects: clearSpans.of(null) }));
+$("pin-selection").addEventListener("click", () => {
+  const sel = view.state.selection.main;
+  if (sel.empty) return say("Select the sentence to end on first.", "error");
+  $<HTMLInputElement>("ending").value = view.state.sliceDoc(sel.from, sel.to).trim();
+  // Dream writes towards the pinned sentence from where it stood: it moves out of the document.
+  view.dispatch({ changes: { from: sel.from, to: sel.to }, selection: { anchor: sel.from } });
+  updateSteps();
+});
+for (const id of ["ending", "gap"]) $(id).addEventListener("input", updateSteps);
+$("steps").addEventListener("input", () => {
+  const slider = $<HTMLInputElement>("steps");
+  slider.dataset.wanted = slider.value;
+  updateSteps();
+  void persistSettings((s) => (s.sampling.steps = Number(slider.value)));
+});
+for (const id of ["alg", "temperature", "top-p", "top-k", "seed"]) {
+  $(id).addEventListener("change", () => void persistSettings((s) => (s.sampling = { ...sampling(), steps: s.sampling.steps })));
+}
+$("run").addEventListener("click", () => void run());
+$("stop").addEventListener("click", () => void stop());
+$("accept").addEventListener("click", () => accept());
+$("reject").addEventListener("click", () => reject());
+$("regenerate").addEventListener("click", () => regenerate());
+$("remask").addEventListener("click", () => remask());
+$<HTMLInputElement>("heat").addEventListener("change", (e) => view.dispatch({ effects: toggleHeat.of((e.target as HTMLInputElement).checked) }));
+$("open").addEventListener("click", () => void open());
+$("save").addEventListener("click", () => void save());
+$("theme").addEventListener("click", () => {
+  const order: Settings["theme"][] = ["system", "light", "dark"];
+  const next = order[(order.indexOf(settings?.theme ?? "system") + 1) % order.length];
+  applyTheme(next);
+  void persistSettings((s) => (s.theme = next));
+});
+window.addEventListener("beforeunload", () => void autosave());
+
+async function start() {
+  try {
+    settings = await api.getSettings();
+    applyTheme(settings.theme);
+    showSampling(settings.sampling);
+    const lastDoc = await api.lastDocument();
+    if (lastDoc) setDocument(lastDoc.document.text, lastDoc.document.path);
+  } catch (e) {
+    say(describeError(e), "error");
+  }
+  updateSteps();
+  await setupModelDialog({
+    settings: () => settings,
+    persist: persistSettings,
+    say,
+  });
+  view.focus();
+}
+
+void start();

@@ -1,0 +1,169 @@
+// Typed access to the app's commands (src-tauri/src/commands). The types mirror the engine's
+// serde types (engine/src/request.rs, sampler/mod.rs, engine.rs).
+import { Channel, invoke } from "@tauri-apps/api/core";
+
+export type Alg = "origin" | "maskgit_plus" | "topk_margin" | "entropy";
+
+export interface SamplingSettings {
+  steps: number;
+  alg: Alg;
+  temperature: number;
+  top_p: number | null;
+  top_k: number | null;
+  alg_temp: number | null;
+  eps: number;
+  seed: number;
+}
+
+/** Char offsets count Unicode scalar values (see offsets.ts). */
+export interface Span {
+  start: number;
+  end: number;
+  tokens: number;
+}
+
+export interface InfillRequest {
+  text: string;
+  spans: Span[];
+  continuation: number;
+  ending: string | null;
+  settings: SamplingSettings;
+}
+
+export interface Slot {
+  token: number | null;
+  text: string;
+  confidence: number | null;
+}
+
+export interface SpanView {
+  span: number;
+  start: number;
+  slots: Slot[];
+}
+
+export interface StepEvent {
+  event: "step";
+  step: number;
+  steps: number;
+  ids: number[][];
+  revealed: { row: number; position: number; token: number; confidence: number }[];
+  spans?: SpanView[];
+}
+
+export interface FilledSpan {
+  span: number;
+  start: number;
+  end: number;
+  text: string;
+  slots: Slot[];
+}
+
+export interface Infilled {
+  ids: number[];
+  text: string;
+  spans: FilledSpan[];
+  warnings: string[];
+}
+
+export type InfillEvent = StepEvent | ({ event: "done" } & Infilled);
+
+export interface ModelInfo {
+  name: string;
+  demo: boolean;
+  device: string;
+  dtype: string;
+  parameters: number;
+  context: number;
+}
+
+export interface ModelEntry {
+  id: string;
+  description: string;
+  available: boolean;
+  download_bytes: number;
+}
+
+export type Device = "auto" | "cpu" | "cuda" | "metal";
+
+export interface LoadRequest {
+  model: string;
+  device: Device;
+  dtype: string | null;
+}
+
+export type LoadEvent =
+  | { stage: "download"; file: string; downloaded: number; total: number }
+  | { stage: "loading"; model: string };
+
+export interface FitEstimate {
+  weights_bytes: number;
+  activation_bytes: number;
+  total_bytes: number;
+  available_bytes: number | null;
+  fits: boolean | null;
+  message: string;
+}
+
+export interface SystemInfo {
+  cuda: boolean;
+  metal: boolean;
+  auto_device: string;
+  system_memory_available: number | null;
+}
+
+export interface Settings {
+  theme: "system" | "light" | "dark";
+  sampling: SamplingSettings;
+  device: Device;
+  dtype: string | null;
+  hf_endpoint: string | null;
+  last_model: string | null;
+  on_busy: "refuse" | "cancel_running";
+}
+
+export interface Document {
+  path: string | null;
+  text: string;
+}
+
+/** What every command rejects with. */
+export interface CommandError {
+  code: string;
+  message: string;
+}
+
+export function isCommandError(e: unknown): e is CommandError {
+  return typeof e === "object" && e !== null && "code" in e && "message" in e;
+}
+
+/** A plain sentence for any failure, for the status line. */
+export function describeError(e: unknown): string {
+  if (isCommandError(e)) return e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+export const api = {
+  modelStatus: () => invoke<{ loaded: ModelInfo | null; loading: boolean }>("model_status"),
+  listModels: () => invoke<ModelEntry[]>("list_models"),
+  systemInfo: () => invoke<SystemInfo>("system_info"),
+  estimateFit: (request: LoadRequest) => invoke<FitEstimate>("estimate_fit", { request }),
+  loadModel: (request: LoadRequest, onProgress: (e: LoadEvent) => void) => {
+    const channel = new Channel<LoadEvent>();
+    channel.onmessage = onProgress;
+    return invoke<ModelInfo>("load_model", { request, onProgress: channel });
+  },
+  countTokens: (text: string) => invoke<number>("count_tokens", { text }),
+  infill: (request: InfillRequest, onEvent: (e: InfillEvent) => void) => {
+    const channel = new Channel<InfillEvent>();
+    channel.onmessage = onEvent;
+    return invoke<Infilled>("infill", { request, onEvent: channel });
+  },
+  cancel: () => invoke<boolean>("cancel"),
+  getSettings: () => invoke<Settings>("get_settings"),
+  setSettings: (settings: Settings) => invoke<Settings>("set_settings", { settings }),
+  openDocument: (path: string) => invoke<Document>("open_document", { path }),
+  saveDocument: (path: string, text: string) => invoke<void>("save_document", { path, text }),
+  autosave: (document: Document) => invoke<void>("autosave_document", { document }),
+  lastDocument: () => invoke<{ document: Document; saved_at: number } | null>("last_document"),
+};

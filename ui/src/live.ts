@@ -1,0 +1,125 @@
+// The live view of a generation: each target is drawn as its mask slots, which turn into
+// words as steps arrive, shaded by confidence. The document itself is untouched until the
+// writer accepts.
+import { StateEffect, StateField, type Range } from "@codemirror/state";
+import { Decoration, EditorView, WidgetType, type DecorationSet } from "@codemirror/view";
+import type { Alg, Slot, SpanView } from "./ipc";
+import { displayConfidence, type Target } from "./request";
+
+export interface LiveRun {
+  phase: "running" | "review";
+  alg: Alg;
+  targets: Target[];
+  /** Slots per target index. */
+  slots: Map<number, Slot[]>;
+  /** Slots revealed by the latest step (target index -> slot indices), for the fade-in. */
+  fresh: Map<number, Set<number>>;
+  heat: boolean;
+}
+
+export const startRun = StateEffect.define<{ targets: Target[]; alg: Alg }>();
+export const stepRun = StateEffect.define<SpanView[]>();
+export const reviewRun = StateEffect.define<SpanView[]>();
+export const toggleHeat = StateEffect.define<boolean>();
+export const endRun = StateEffect.define<null>();
+
+function masked(n: number): Slot[] {
+  return Array.from({ length: n }, () => ({ token: null, text: "", confidence: null }));
+}
+
+function applyViews(run: LiveRun, views: SpanView[], phase: LiveRun["phase"]): LiveRun {
+  const slots = new Map(run.slots);
+  const fresh = new Map<number, Set<number>>();
+  for (const v of views) {
+    const before = slots.get(v.span) ?? [];
+    const now = new Set<number>();
+    v.slots.forEach((s, i) => {
+      if (s.token !== null && before[i]?.token == null) now.add(i);
+    });
+    fresh.set(v.span, now);
+    slots.set(v.span, v.slots);
+  }
+  return { ...run, slots, fresh, phase };
+}
+
+export const liveField = StateField.define<LiveRun | null>({
+  create: () => null,
+  update(run, tr) {
+    for (const e of tr.effects) {
+      if (e.is(startRun)) {
+        const slots = new Map(e.value.targets.map((t) => [t.index, masked(t.tokens)] as const));
+        run = { phase: "running", alg: e.value.alg, targets: e.value.targets, slots, fresh: new Map(), heat: true };
+      } else if (run && e.is(stepRun)) run = applyViews(run, e.value, "running");
+      else if (run && e.is(reviewRun)) run = { ...applyViews(run, e.value, "review"), fresh: new Map() };
+      else if (run && e.is(toggleHeat)) run = { ...run, heat: e.value };
+      else if (e.is(endRun)) run = null;
+    }
+    return run;
+  },
+  provide: (f) => [
+    EditorView.decorations.from(f, liveDecorations),
+    // Nothing may edit the document while Dream writes into it or the writer reviews.
+    EditorView.editable.from(f, (run) => run === null),
+  ],
+});
+
+/** Class names of a slot: masked, fresh, and a confidence band for the heat map. */
+export function slotClasses(slot: Slot, alg: Alg, fresh: boolean, heat: boolean): string {
+  if (slot.token === null) return "cm-slot cm-slot-masked";
+  const classes = ["cm-slot"];
+  if (fresh) classes.push("cm-slot-fresh");
+  const c = displayConfidence(slot.confidence, alg);
+  if (heat && c !== null) classes.push(c >= 0.66 ? "cm-conf-high" : c >= 0.33 ? "cm-conf-mid" : "cm-conf-low");
+  return classes.join(" ");
+}
+
+class TargetWidget extends WidgetType {
+  constructor(
+    readonly target: Target,
+    readonly slots: Slot[],
+    readonly run: LiveRun,
+  ) {
+    super();
+  }
+  eq(other: TargetWidget): boolean {
+    return other.slots === this.slots && other.run.heat === this.run.heat && other.run.phase === this.run.phase && other.run.fresh === this.run.fresh;
+  }
+  toDOM(): HTMLElement {
+    const el = document.createElement("span");
+    el.className = `cm-live cm-live-${this.run.phase}`;
+    el.dataset.target = String(this.target.index);
+    const fresh = this.run.fresh.get(this.target.index);
+    this.slots.forEach((slot, i) => {
+      const s = document.createElement("span");
+      s.className = slotClasses(slot, this.run.alg, fresh?.has(i) ?? false, this.run.heat);
+      s.dataset.slot = String(i);
+      if (slot.token === null) s.textContent = "\u2592";
+      else {
+        s.textContent = slot.text;
+        const c = displayConfidence(slot.confidence, this.run.alg);
+        if (c !== null) s.title = `${Math.round(c * 100)}% confident`;
+      }
+      el.append(s);
+    });
+    if (this.target.pinned) {
+      const p = document.createElement("span");
+      p.className = "cm-pinned";
+      p.textContent = this.target.pinned;
+      el.append(p);
+    }
+    return el;
+  }
+  ignoreEvent(): boolean {
+    return false;
+  }
+}
+
+function liveDecorations(run: LiveRun | null): DecorationSet {
+  if (!run) return Decoration.none;
+  const ranges: Range<Decoration>[] = [];
+  for (const t of run.targets) {
+    const widget = new TargetWidget(t, run.slots.get(t.index) ?? [], run);
+    ranges.push(t.to > t.from ? Decoration.replace({ widget }).range(t.from, t.to) : Decoration.widget({ widget, side: 1 }).range(t.from));
+  }
+  return Decoration.set(ranges, true);
+}

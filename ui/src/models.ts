@@ -1,0 +1,105 @@
+// The model manager: known models, a folder or repo, device and precision, a "will it fit"
+// estimate, loading with progress. With nothing chosen yet, the built-in demo loads.
+import { api, describeError, type Device, type LoadRequest, type ModelInfo, type Settings } from "./ipc";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+interface Hooks {
+  settings: () => Settings | null;
+  persist: (change: (s: Settings) => void) => Promise<void>;
+  say: (text: string, kind?: "info" | "error") => void;
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
+export async function setupModelDialog(hooks: Hooks) {
+  const dialog = $<HTMLDialogElement>("model-dialog");
+  const device = $<HTMLSelectElement>("device");
+  const dtype = $<HTMLSelectElement>("dtype");
+  const s = hooks.settings();
+  if (s) {
+    device.value = s.device;
+    dtype.value = s.dtype ?? "";
+  }
+  const request = (model: string): LoadRequest => ({ model, device: device.value as Device, dtype: dtype.value || null });
+
+  const showLoaded = (info: ModelInfo | null) => {
+    const button = $("model-button");
+    button.textContent = info ? `${info.name} · ${info.device}` : "No model";
+    $("model-note").textContent = info?.demo ? "Demo model: random weights, its text is noise." : "";
+  };
+
+  const fit = async (model: string) => {
+    try {
+      $("fit").textContent = (await api.estimateFit(request(model))).message;
+    } catch (e) {
+      $("fit").textContent = describeError(e);
+    }
+  };
+
+  const load = async (model: string) => {
+    const progress = $("load-progress");
+    progress.textContent = "Loading…";
+    $("model-button").textContent = "Loading…";
+    try {
+      const info = await api.loadModel(request(model), (e) => {
+        progress.textContent =
+          e.stage === "download"
+            ? `Downloading ${e.file}: ${e.total ? Math.round((100 * e.downloaded) / e.total) : 0}% of ${gib(e.total)}`
+            : `Loading ${e.model}…`;
+      });
+      progress.textContent = `Loaded ${info.name} on ${info.device} (${info.dtype}).`;
+      showLoaded(info);
+      hooks.say(info.demo ? "Demo model loaded: its output is noise; load Dream 7B for real text." : `${info.name} is ready.`);
+      await hooks.persist((st) => {
+        st.last_model = model;
+        st.device = device.value as Device;
+        st.dtype = dtype.value || null;
+      });
+    } catch (e) {
+      progress.textContent = describeError(e);
+      hooks.say(describeError(e), "error");
+      showLoaded((await api.modelStatus()).loaded);
+    }
+  };
+
+  const list = async () => {
+    const ul = $("model-list");
+    ul.replaceChildren();
+    for (const m of await api.listModels()) {
+      const li = document.createElement("li");
+      li.dataset.model = m.id;
+      const name = document.createElement("strong");
+      name.textContent = m.id === "demo" ? "Built-in demo" : m.id;
+      const about = document.createElement("span");
+      about.textContent = ` ${m.description}${m.download_bytes ? ` · ${gib(m.download_bytes)}${m.available ? ", downloaded" : ""}` : ""}`;
+      const b = document.createElement("button");
+      b.textContent = m.available || m.id === "demo" ? "Load" : "Download and load";
+      b.addEventListener("click", () => void load(m.id));
+      li.addEventListener("mouseenter", () => void fit(m.id));
+      li.append(name, about, b);
+      ul.append(li);
+    }
+  };
+
+  $("model-button").addEventListener("click", () => {
+    void list();
+    void api.systemInfo().then((info) => {
+      const gpus = [info.cuda && "CUDA", info.metal && "Metal"].filter(Boolean).join(", ") || "none in this build";
+      const mem = info.system_memory_available ? `, ${gib(info.system_memory_available)} RAM free` : "";
+      $("system").textContent = `auto → ${info.auto_device} (GPU support: ${gpus}${mem})`;
+    });
+    dialog.showModal();
+  });
+  $("model-path-load").addEventListener("click", () => {
+    const path = $<HTMLInputElement>("model-path").value.trim();
+    if (path) void load(path);
+  });
+  $("model-path").addEventListener("change", () => void fit($<HTMLInputElement>("model-path").value.trim()));
+
+  const status = await api.modelStatus();
+  showLoaded(status.loaded);
+  if (!status.loaded && !status.loading) await load(s?.last_model ?? "demo");
+}

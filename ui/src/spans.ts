@@ -1,0 +1,166 @@
+// Marked spans: ranges of the document (or holes at a point) that Dream will fill, kept as a
+// StateField mapped through every edit and drawn as decorations with their length.
+import { EditorState, StateEffect, StateField, type ChangeDesc, type Extension, type Range } from "@codemirror/state";
+import { Decoration, EditorView, WidgetType, type DecorationSet } from "@codemirror/view";
+import { invertedEffects } from "@codemirror/commands";
+import { liveField } from "./live";
+
+export interface MarkedSpan {
+  id: number;
+  /** UTF-16 offsets; `from == to` is a hole that inserts text. */
+  from: number;
+  to: number;
+  /** Masked tokens Dream generates for it. */
+  tokens: number;
+}
+
+export const MIN_TOKENS = 1;
+export const MAX_TOKENS = 1024;
+
+export const addSpan = StateEffect.define<MarkedSpan>({ map: (s, ch) => mapSpan(s, ch) ?? s });
+export const removeSpan = StateEffect.define<number>();
+export const setSpanTokens = StateEffect.define<{ id: number; tokens: number }>();
+export const clearSpans = StateEffect.define<null>();
+
+let nextId = 1;
+
+/** A new span for `from..to` (a hole when equal), with a fresh id. */
+export function newSpan(from: number, to: number, tokens: number): MarkedSpan {
+  return { id: nextId++, from, to, tokens: clampTokens(tokens) };
+}
+
+export function clampTokens(n: number): number {
+  return Math.max(MIN_TOKENS, Math.min(MAX_TOKENS, Math.round(n)));
+}
+
+/**
+ * Where a span lands after `changes`: text inserted at either edge stays outside it, edits
+ * inside it resize it, and a marked range whose text is all deleted disappears (`null`).
+ */
+export function mapSpan(s: MarkedSpan, changes: ChangeDesc): MarkedSpan | null {
+  if (s.from === s.to) {
+    // A hole moves with the text after it: typing at the hole writes before it.
+    const at = changes.mapPos(s.from, 1);
+    return { ...s, from: at, to: at };
+  }
+  const from = changes.mapPos(s.from, 1);
+  const to = changes.mapPos(s.to, -1);
+  return to > from ? { ...s, from, to } : null;
+}
+
+function overlaps(a: MarkedSpan, b: MarkedSpan): boolean {
+  if (a.from === a.to || b.from === b.to) return a.from === b.from && a.to === b.to ? true : a.from < b.to && b.from < a.to;
+  return a.from < b.to && b.from < a.to;
+}
+
+export const spansField = StateField.define<MarkedSpan[]>({
+  create: () => [],
+  update(spans, tr) {
+    let out = tr.docChanged ? spans.map((s) => mapSpan(s, tr.changes)).filter((s): s is MarkedSpan => s !== null) : spans;
+    for (const e of tr.effects) {
+      if (e.is(addSpan)) {
+        if (!out.some((s) => s.id === e.value.id || overlaps(s, e.value))) out = [...out, e.value];
+      } else if (e.is(removeSpan)) {
+        out = out.filter((s) => s.id !== e.value);
+      } else if (e.is(setSpanTokens)) {
+        out = out.map((s) => (s.id === e.value.id ? { ...s, tokens: clampTokens(e.value.tokens) } : s));
+      } else if (e.is(clearSpans)) {
+        out = [];
+      }
+    }
+    return out.slice().sort((a, b) => a.from - b.from || a.to - b.to);
+  },
+});
+
+/** Marks are drawn except while a run is shown over them. */
+const markDecorations = EditorView.decorations.compute([spansField, liveField], (state) =>
+  state.field(liveField) ? Decoration.none : spanDecorations(state.field(spansField)),
+);
+
+/** Undo/redo restore marks: undoing a mark removes it, undoing a deletion brings back the marks it removed. */
+const undoableMarks = invertedEffects.of((tr) => {
+  const inverse: StateEffect<unknown>[] = [];
+  const before = tr.startState.field(spansField, false) ?? [];
+  for (const e of tr.effects) {
+    if (e.is(addSpan)) inverse.push(removeSpan.of(e.value.id));
+    else if (e.is(removeSpan)) {
+      const s = before.find((x) => x.id === e.value);
+      if (s) inverse.push(addSpan.of(s));
+    } else if (e.is(setSpanTokens)) {
+      const s = before.find((x) => x.id === e.value.id);
+      if (s) inverse.push(setSpanTokens.of({ id: s.id, tokens: s.tokens }));
+    } else if (e.is(clearSpans)) {
+      before.forEach((s) => inverse.push(addSpan.of(s)));
+    }
+  }
+  if (tr.docChanged) {
+    const after = tr.state.field(spansField);
+    for (const s of before) if (!after.some((a) => a.id === s.id)) inverse.push(addSpan.of(s));
+  }
+  return inverse;
+});
+
+/** Words are a hint: English averages about 0.75 words per token. */
+export function wordsHint(tokens: number): number {
+  return Math.max(1, Math.round(tokens * 0.75));
+}
+
+class SpanBadge extends WidgetType {
+  constructor(readonly span: MarkedSpan) {
+    super();
+  }
+  eq(other: SpanBadge): boolean {
+    return other.span.id === this.span.id && other.span.tokens === this.span.tokens && (other.span.from === other.span.to) === (this.span.from === this.span.to);
+  }
+  toDOM(view: EditorView): HTMLElement {
+    const s = this.span;
+    const el = document.createElement("span");
+    el.className = s.from === s.to ? "cm-span-badge cm-hole" : "cm-span-badge";
+    el.dataset.span = String(s.id);
+    el.title = `Dream will write ${s.tokens} tokens here (about ${wordsHint(s.tokens)} words)`;
+    const button = (label: string, cls: string, title: string, act: () => StateEffect<unknown>) => {
+      const b = document.createElement("button");
+      b.textContent = label;
+      b.className = cls;
+      b.title = title;
+      b.addEventListener("mousedown", (ev) => {
+        ev.preventDefault();
+        view.dispatch({ effects: act() });
+      });
+      return b;
+    };
+    const count = document.createElement("span");
+    count.className = "cm-span-count";
+    count.textContent = `${s.tokens} tok · ~${wordsHint(s.tokens)} w`;
+    const step = Math.max(1, Math.round(s.tokens / 4));
+    el.append(
+      button("−", "cm-span-shorter", "Shorter", () => setSpanTokens.of({ id: s.id, tokens: s.tokens - step })),
+      count,
+      button("+", "cm-span-longer", "Longer", () => setSpanTokens.of({ id: s.id, tokens: s.tokens + step })),
+      button("×", "cm-span-remove", "Remove this mark", () => removeSpan.of(s.id)),
+    );
+    return el;
+  }
+  ignoreEvent(): boolean {
+    return true;
+  }
+}
+
+function spanDecorations(spans: MarkedSpan[]): DecorationSet {
+  const ranges: Range<Decoration>[] = [];
+  for (const s of spans) {
+    if (s.to > s.from) ranges.push(Decoration.mark({ class: "cm-span", attributes: { "data-span": String(s.id) } }).range(s.from, s.to));
+    ranges.push(Decoration.widget({ widget: new SpanBadge(s), side: 1 }).range(s.to));
+  }
+  return Decoration.set(ranges, true);
+}
+
+/** Everything the marks need in an editor. */
+export function spans(): Extension {
+  return [spansField, markDecorations, undoableMarks];
+}
+
+/** The marks of `state`, in document order. */
+export function marked(state: EditorState): MarkedSpan[] {
+  return state.field(spansField);
+}
