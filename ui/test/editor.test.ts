@@ -1,0 +1,214 @@
+// Span bookkeeping, pinned endings, the steps slider and event-to-decoration mapping, on real
+// CodeMirror states (no DOM needed).
+import { describe, expect, it } from "vitest";
+import { EditorState } from "@codemirror/state";
+import { history, redo, undo } from "@codemirror/commands";
+import { addSpan, clearSpans, marked, newSpan, removeSpan, setSpanTokens, spans, MAX_TOKENS } from "../src/spans";
+import { endRun, liveField, reviewRun, slotClasses, startRun, stepRun } from "../src/live";
+import { acceptChanges, displayConfidence, lowConfidenceRuns, planRequest } from "../src/request";
+import { clampSteps, stepsLabel, StepTimer } from "../src/steps";
+import { charLength, toCharOffset, toUtf16Offset } from "../src/offsets";
+import type { FilledSpan, SamplingSettings, SpanView } from "../src/ipc";
+
+const settings: SamplingSettings = { steps: 8, alg: "entropy", temperature: 0, top_p: null, top_k: null, alg_temp: null, eps: 1e-3, seed: 0 };
+
+function editor(doc: string) {
+  return EditorState.create({ doc, extensions: [history(), spans(), liveField] });
+}
+
+/** Runs a history command on a state and returns the new state. */
+function command(state: EditorState, cmd: typeof undo): EditorState {
+  let next = state;
+  cmd({ state, dispatch: (tr) => (next = tr.state) });
+  return next;
+}
+
+describe("marked spans follow the text", () => {
+  const doc = "The storm broke at dawn.";
+  const storm = () => newSpan(4, 9, 3); // "storm"
+
+  it("shift with edits before them and stay put for edits after", () => {
+    let s = editor(doc);
+    s = s.update({ effects: addSpan.of(storm()) }).state;
+    s = s.update({ changes: { from: 0, insert: "Oh. " } }).state;
+    expect(marked(s).map((m) => s.sliceDoc(m.from, m.to))).toEqual(["storm"]);
+    s = s.update({ changes: { from: s.doc.length, insert: " Then quiet." } }).state;
+    expect(marked(s)[0]).toMatchObject({ from: 8, to: 13, tokens: 3 });
+  });
+
+  it("grow and shrink with edits inside, and keep typing at their edges outside", () => {
+    let s = editor(doc).update({ effects: addSpan.of(storm()) }).state;
+    s = s.update({ changes: { from: 6, insert: "ooo" } }).state; // inside
+    expect(s.sliceDoc(marked(s)[0].from, marked(s)[0].to)).toBe("stoooorm");
+    s = s.update({ changes: { from: marked(s)[0].to, insert: "!" } }).state; // at the end: outside
+    s = s.update({ changes: { from: marked(s)[0].from, insert: "«" } }).state; // at the start: outside
+    expect(s.sliceDoc(marked(s)[0].from, marked(s)[0].to)).toBe("stoooorm");
+    expect(s.doc.toString()).toBe("The «stoooorm! broke at dawn.");
+  });
+
+  it("disappear when their text is deleted, and come back on undo", () => {
+    let s = editor(doc).update({ effects: addSpan.of(storm()) }).state;
+    s = s.update({ changes: { from: 2, to: 12 } }).state;
+    expect(marked(s)).toEqual([]);
+    s = command(s, undo);
+    expect(s.doc.toString()).toBe(doc);
+    expect(marked(s).map((m) => s.sliceDoc(m.from, m.to))).toEqual(["storm"]);
+    s = command(s, redo);
+    expect(marked(s)).toEqual([]);
+  });
+
+  it("undo and redo a mark itself and its length", () => {
+    let s = editor(doc).update({ effects: addSpan.of(storm()) }).state;
+    const id = marked(s)[0].id;
+    s = s.update({ effects: setSpanTokens.of({ id, tokens: 7 }) }).state;
+    expect(marked(s)[0].tokens).toBe(7);
+    s = command(s, undo);
+    expect(marked(s)[0].tokens).toBe(3);
+    s = command(s, undo);
+    expect(marked(s)).toEqual([]);
+    s = command(s, redo);
+    expect(marked(s)).toHaveLength(1);
+  });
+
+  it("hold several spans in order, refuse overlaps, remove one, clear all", () => {
+    let s = editor(doc);
+    s = s.update({ effects: [addSpan.of(newSpan(19, 23, 2)), addSpan.of(storm()), addSpan.of(newSpan(10, 10, 5))] }).state;
+    expect(marked(s).map((m) => [m.from, m.to])).toEqual([[4, 9], [10, 10], [19, 23]]);
+    s = s.update({ effects: addSpan.of(newSpan(6, 12, 2)) }).state; // overlaps "storm"
+    expect(marked(s)).toHaveLength(3);
+    s = s.update({ effects: removeSpan.of(marked(s)[0].id) }).state;
+    expect(marked(s)).toHaveLength(2);
+    s = s.update({ effects: clearSpans.of(null) }).state;
+    expect(marked(s)).toEqual([]);
+  });
+
+  it("holes move with the text after them and clamp their length", () => {
+    let s = editor(doc).update({ effects: addSpan.of(newSpan(9, 9, 5000)) }).state;
+    expect(marked(s)[0].tokens).toBe(MAX_TOKENS);
+    s = s.update({ changes: { from: 9, insert: "y" } }).state; // typing at the hole
+    expect(marked(s)[0]).toMatchObject({ from: 10, to: 10 });
+    s = s.update({ effects: setSpanTokens.of({ id: marked(s)[0].id, tokens: 0 }) }).state;
+    expect(marked(s)[0].tokens).toBe(1);
+  });
+});
+
+describe("requests", () => {
+  it("turn marks into char-offset spans, even after emoji", () => {
+    const doc = "🌙 The night was cold.";
+    const from = doc.indexOf("night");
+    const { request, targets } = planRequest(doc, [newSpan(from, from + 5, 4)], null, settings);
+    expect(request.spans).toEqual([{ start: 6, end: 11, tokens: 4 }]);
+    expect(targets).toEqual([{ index: 0, from, to: from + 5, tokens: 4 }]);
+  });
+
+  it("write the pinned ending after a gap at the cursor, shifting later marks", () => {
+    const doc = "Start. Middle. End.";
+    const mark = newSpan(15, 18, 2); // "End" after the gap
+    const ending = { text: " It was over.", at: 6, gapTokens: 10 };
+    const { request, targets } = planRequest(doc, [mark], ending, settings);
+    expect(request.text).toBe("Start. It was over. Middle. End.");
+    expect(request.spans).toEqual([
+      { start: 15 + 13, end: 18 + 13, tokens: 2 },
+      { start: 6, end: 6, tokens: 10 },
+    ]);
+    expect(targets[1]).toMatchObject({ from: 6, to: 6, pinned: " It was over." });
+    const filled: FilledSpan[] = [
+      { span: 0, start: 0, end: 0, text: "Finish", slots: [] },
+      { span: 1, start: 0, end: 0, text: " Then rain.", slots: [] },
+    ];
+    const s = EditorState.create({ doc }).update({ changes: acceptChanges(targets, filled) }).state;
+    expect(s.doc.toString()).toBe("Start. Then rain. It was over. Middle. Finish.");
+  });
+
+  it("refuse a gap inside a marked span", () => {
+    expect(() => planRequest("abcdef", [newSpan(1, 5, 2)], { text: "x", at: 3, gapTokens: 2 }, settings)).toThrow(/inside a marked span/);
+  });
+});
+
+describe("the steps slider", () => {
+  it("is bounded by 1 and one step per token", () => {
+    expect(clampSteps(0, 10)).toBe(1);
+    expect(clampSteps(50, 10)).toBe(10);
+    expect(clampSteps(5, 0)).toBe(1);
+    expect(stepsLabel(4, 16, null)).toBe("4 steps · 4 tok/step");
+    expect(stepsLabel(3, 16, 0.5)).toBe("3 steps · 5.3 tok/step · ~1.5 s");
+    expect(stepsLabel(1, 0, null)).toBe("mark text or pin an ending");
+  });
+
+  it("estimates from the median measured step, leaving out the first", () => {
+    const t = new StepTimer();
+    t.start(0);
+    [5000, 5200, 5500, 5700].forEach((ms) => t.mark(ms)); // first step includes start-up
+    expect(t.median()).toBeCloseTo(0.2);
+  });
+});
+
+describe("events become decorations", () => {
+  const doc = "She opened the door and saw nothing.";
+  const at = doc.indexOf("door");
+  const plan = () => planRequest(doc, [newSpan(at, at + 4, 3)], null, settings);
+  const view = (slots: [number | null, string, number | null][]): SpanView[] => [
+    { span: 0, start: 15, slots: slots.map(([token, text, confidence]) => ({ token, text, confidence })) },
+  ];
+
+  it("start all masked, reveal slots step by step, mark fresh ones, keep the document", () => {
+    let s = editor(doc);
+    s = s.update({ effects: startRun.of({ targets: plan().targets, alg: "entropy" }) }).state;
+    let live = s.field(liveField)!;
+    expect(live.slots.get(0)!.every((x) => x.token === null)).toBe(true);
+    s = s.update({ effects: stepRun.of(view([[null, "", null], [7, " window", -0.1], [null, "", null]])) }).state;
+    live = s.field(liveField)!;
+    expect(live.slots.get(0)![1].text).toBe(" window");
+    expect([...live.fresh.get(0)!]).toEqual([1]);
+    s = s.update({ effects: stepRun.of(view([[3, " back", -2.5], [7, " window", -0.1], [null, "", null]])) }).state;
+    expect([...s.field(liveField)!.fresh.get(0)!]).toEqual([0]);
+    expect(s.doc.toString()).toBe(doc);
+    s = s.update({ effects: reviewRun.of(view([[3, " back", -2.5], [7, " window", -0.1], [9, "", -0.05]])) }).state;
+    expect(s.field(liveField)!.phase).toBe("review");
+    s = s.update({ effects: endRun.of(null) }).state;
+    expect(s.field(liveField)).toBeNull();
+    expect(s.doc.toString()).toBe(doc);
+  });
+
+  it("shade slots by confidence for the heat map", () => {
+    const slot = (confidence: number) => ({ token: 1, text: "x", confidence });
+    expect(slotClasses({ token: null, text: "", confidence: null }, "entropy", false, true)).toBe("cm-slot cm-slot-masked");
+    expect(slotClasses(slot(-0.05), "entropy", true, true)).toBe("cm-slot cm-slot-fresh cm-conf-high");
+    expect(slotClasses(slot(0.5), "maskgit_plus", false, true)).toBe("cm-slot cm-conf-mid");
+    expect(slotClasses(slot(0.1), "topk_margin", false, true)).toBe("cm-slot cm-conf-low");
+    expect(slotClasses(slot(0.1), "topk_margin", false, false)).toBe("cm-slot");
+    expect(displayConfidence(Math.log(0.25), "entropy")).toBeCloseTo(0.25);
+  });
+
+  it("find the low-confidence runs to re-mask in the accepted text", () => {
+    const { targets } = plan();
+    const filled: FilledSpan[] = [
+      {
+        span: 0,
+        start: 0,
+        end: 0,
+        text: " back window frame",
+        slots: [
+          { token: 1, text: " back", confidence: 0.9 },
+          { token: 2, text: " window", confidence: 0.2 },
+          { token: 3, text: " frame", confidence: 0.1 },
+        ],
+      },
+    ];
+    const s = EditorState.create({ doc }).update({ changes: acceptChanges(targets, filled) }).state;
+    const runs = lowConfidenceRuns(targets, filled, "maskgit_plus", 0.4);
+    expect(runs).toHaveLength(1);
+    expect(s.sliceDoc(runs[0].from, runs[0].to)).toBe(" window frame");
+    expect(runs[0].tokens).toBe(2);
+  });
+});
+
+describe("offsets", () => {
+  it("convert between UTF-16 and chars", () => {
+    const t = "a🌙b€c";
+    expect(charLength(t)).toBe(5);
+    expect(toCharOffset(t, 3)).toBe(2);
+    expect(toUtf16Offset(t, 2)).toBe(3);
+    expect(toUtf16Offset(t, charLength(t))).toBe(t.length);
+  });
+});
