@@ -26,8 +26,18 @@ function say(text: string, kind: "info" | "error" = "info") {
 
 // ---- The editor ----------------------------------------------------------------------------
 
+/** A calm page: a serif at reading size, a measured column, the app's colours. */
+const writingTheme = EditorView.theme({
+  "&": { height: "100%", color: "var(--fg)", backgroundColor: "var(--bg)" },
+  ".cm-scroller": { fontFamily: 'Charter, "Iowan Old Style", Georgia, serif', fontSize: "18px", lineHeight: "1.7" },
+  ".cm-content": { maxWidth: "44em", margin: "0 auto", padding: "40px 24px 30vh", caretColor: "var(--accent)" },
+  "&.cm-focused": { outline: "none" },
+  "&.cm-focused .cm-selectionBackground, .cm-selectionBackground": { backgroundColor: "var(--mark)" },
+});
+
 function extensions(): Extension[] {
   return [
+    writingTheme,
     history(),
     markdown(),
     EditorView.lineWrapping,
@@ -54,6 +64,10 @@ function extensions(): Extension[] {
 
 const view: EditorView = new EditorView({ parent: $("editor"), state: EditorState.create({ doc: "", extensions: extensions() }) });
 
+// Read-only access to the document for automation (the browser and WebDriver tests): what
+// the widgets draw over the text is not the text.
+(window as unknown as { dreamWriter: object }).dreamWriter = { text: () => view.state.doc.toString() };
+
 function setDocument(text: string, path: string | null) {
   currentPath = path;
   view.setState(EditorState.create({ doc: text, extensions: extensions() }));
@@ -73,8 +87,11 @@ function updateWords() {
 function markSelection() {
   if (view.state.field(liveField)) return;
   const sel = view.state.selection.main;
-  const text = view.state.sliceDoc(sel.from, sel.to);
-  const span = newSpan(sel.from, sel.to, sel.empty ? 16 : Math.max(1, Math.ceil(text.length / 4)));
+  // Dream's tokens carry their leading space (" word"): a marked word takes the space before
+  // it, so the text around keeps its natural tokens and no space is doubled.
+  const from = !sel.empty && /^\S/.test(view.state.sliceDoc(sel.from, sel.from + 1)) && view.state.sliceDoc(sel.from - 1, sel.from) === " " ? sel.from - 1 : sel.from;
+  const text = view.state.sliceDoc(from, sel.to);
+  const span = newSpan(from, sel.to, sel.empty ? 16 : Math.max(1, Math.ceil(text.length / 4)));
   const before = marked(view.state).length;
   view.dispatch({ effects: addSpan.of(span) });
   if (marked(view.state).length === before) return say("That overlaps a mark already there.", "error");

@@ -1,0 +1,187 @@
+// The built UI in Debian's Chromium (headless, no browser download) with Tauri's IPC mocked:
+// marks, the pinned ending, the slider, placeholders becoming words, accept/reject/undo,
+// cancel, errors.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { extname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const dist = join(root, "dist");
+const mockScript = join(root, "test/browser/dist/mock-ipc.js");
+const artifacts = process.env.ARTIFACTS ?? join(root, "../tests/e2e/artifacts");
+const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml" };
+
+let server, browser, base;
+
+before(async () => {
+  server = createServer(async (req, res) => {
+    const path = join(dist, req.url === "/" ? "index.html" : decodeURIComponent(req.url.split("?")[0]));
+    let body;
+    try {
+      body = await readFile(path);
+    } catch {
+      return res.writeHead(404).end();
+    }
+    res.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream" });
+    res.end(body);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${server.address().port}/`;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+async function openApp() {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  await page.addInitScript({ path: mockScript });
+  await page.goto(base);
+  await page.waitForFunction(() => document.querySelector("#model-button")?.textContent?.includes("Built-in demo"));
+  page.errors = errors;
+  return page;
+}
+
+async function typeDoc(page, text) {
+  await page.click(".cm-content");
+  await page.keyboard.type(text);
+}
+
+/** The document itself, not what widgets draw over it. */
+const docText = (page) => page.evaluate(() => window.dreamWriter.text());
+const masked = (page) => page.locator(".cm-slot-masked").count();
+
+/** Selects `word` in the editor by its offset. */
+async function select(page, word) {
+  const text = await docText(page);
+  const at = text.indexOf(word);
+  await page.keyboard.press("Control+Home");
+  for (let i = 0; i < at; i++) await page.keyboard.press("ArrowRight");
+  for (let i = 0; i < word.length; i++) await page.keyboard.press("Shift+ArrowRight");
+}
+
+describe("Dream Writer UI", () => {
+  test("opens with the demo model and says its output is noise", async () => {
+    const page = await openApp();
+    assert.match(await page.textContent("#model-note"), /noise/);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  test("mark a span, move the slider, watch it fill step by step, accept, undo", async () => {
+    const page = await openApp();
+    await typeDoc(page, "The old keeper climbed the stairs.");
+    await select(page, "old keeper");
+    await page.keyboard.press("Control+i");
+    await page.waitForSelector(".cm-span-badge");
+    // count_tokens gives 3 for " old keeper" (11 chars / 4): the badge and the slider follow.
+    await page.waitForFunction(() => document.querySelector(".cm-span-count")?.textContent?.startsWith("3 tok"));
+    assert.equal(await page.getAttribute("#steps", "max"), "3");
+    await page.fill("#steps", "3");
+    await page.dispatchEvent("#steps", "input");
+    assert.match(await page.textContent("#steps-out"), /^3 steps · 1 tok\/step/);
+    await page.screenshot({ path: join(artifacts, "ui-marked.png") });
+
+    await page.evaluate(() => (window.__mock.stepDelay = 300));
+    await page.click("#run");
+    const seen = [];
+    for (let step = 1; step <= 3; step++) {
+      await page.waitForFunction((s) => document.querySelector("#step-counter")?.textContent === `step ${s} / 3`, step);
+      seen.push(await masked(page));
+      if (step === 2) await page.screenshot({ path: join(artifacts, "ui-emerging.png") });
+    }
+    assert.deepEqual(seen, [2, 1, 0], "one placeholder becomes a word per step");
+    await page.waitForSelector("#review:not([hidden])");
+    assert.equal(await docText(page), "The old keeper climbed the stairs.", "nothing written before accepting");
+    await page.click("#accept");
+    const accepted = await docText(page);
+    assert.match(accepted, /^The silver quiet harbor climbed the stairs\.$/);
+    await page.click(".cm-content");
+    await page.keyboard.press("Control+z");
+    assert.equal(await docText(page), "The old keeper climbed the stairs.", "one undo step restores the text");
+    const request = await page.evaluate(() => window.__mock.calls.find((c) => c.cmd === "infill").args.request);
+    // The mark took the space before "old": Dream's words carry their leading space.
+    assert.deepEqual(request.spans, [{ start: 3, end: 14, tokens: 3 }]);
+    assert.equal(request.settings.steps, 3);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  test("reject leaves the document exactly as it was; regenerate runs again with the next seed", async () => {
+    const page = await openApp();
+    await typeDoc(page, "A quiet night.");
+    await select(page, "quiet");
+    await page.keyboard.press("Control+i");
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    await page.click("#regenerate");
+    await page.waitForSelector("#review:not([hidden])");
+    const seeds = await page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "infill").map((c) => c.args.request.settings.seed));
+    assert.deepEqual(seeds, [0, 1]);
+    await page.click("#reject");
+    assert.equal(await docText(page), "A quiet night.");
+    assert.equal(await page.locator(".cm-live").count(), 0);
+    await page.close();
+  });
+
+  test("pin an ending: Dream writes the gap at the cursor and the ending follows", async () => {
+    const page = await openApp();
+    await typeDoc(page, "It began to rain.");
+    await page.fill("#ending", "Nobody came home.");
+    await page.fill("#gap", "4");
+    await page.dispatchEvent("#gap", "input");
+    await page.click(".cm-content");
+    await page.keyboard.press("Control+End");
+    await page.click("#run");
+    await page.waitForSelector(".cm-pinned");
+    await page.waitForSelector("#review:not([hidden])");
+    await page.screenshot({ path: join(artifacts, "ui-pinned-review.png") });
+    const request = await page.evaluate(() => window.__mock.calls.find((c) => c.cmd === "infill").args.request);
+    assert.equal(request.text, "It began to rain. Nobody came home.");
+    assert.deepEqual(request.spans, [{ start: 17, end: 17, tokens: 4 }]);
+    await page.click("#accept");
+    assert.match(await docText(page), /^It began to rain\.( \w+){4} Nobody came home\.$/);
+    assert.equal(await page.inputValue("#ending"), "");
+    await page.close();
+  });
+
+  test("stop cancels within a step and keeps the text", async () => {
+    const page = await openApp();
+    await typeDoc(page, "Keep this text.");
+    await page.keyboard.press("Control+i"); // a hole at the end
+    await page.evaluate(() => (window.__mock.stepDelay = 400));
+    await page.click("#run");
+    await page.waitForFunction(() => document.querySelector("#step-counter")?.textContent?.startsWith("step 1"));
+    await page.click("#stop");
+    await page.waitForFunction(() => document.querySelector("#message")?.textContent?.startsWith("Stopped"));
+    assert.equal(await docText(page), "Keep this text.");
+    assert.equal(await page.locator(".cm-live").count(), 0);
+    assert.equal(await page.isDisabled("#run"), false);
+    await page.close();
+  });
+
+  test("errors reach the writer in plain words", async () => {
+    const page = await openApp();
+    await page.click("#run");
+    assert.match(await page.textContent("#message"), /Mark a span/);
+    await typeDoc(page, "Text.");
+    await page.keyboard.press("Control+i");
+    await page.evaluate(() => (window.__mock.failNext = { code: "busy", message: "Dream is already writing: stop it first." }));
+    await page.click("#run");
+    await page.waitForFunction(() => document.querySelector("#message")?.className === "error");
+    assert.equal(await page.textContent("#message"), "Dream is already writing: stop it first.");
+    assert.equal(await docText(page), "Text.");
+    await page.close();
+  });
+});

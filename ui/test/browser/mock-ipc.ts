@@ -1,0 +1,110 @@
+// A scripted backend for browser tests: Tauri's real `mockIPC` with handlers that behave like
+// src-tauri's commands, streaming step events over the real Channel. Built as an IIFE and
+// injected before the page loads. Tests steer it through `window.__mock`.
+import { mockIPC } from "@tauri-apps/api/mocks";
+
+interface Slot {
+  token: number | null;
+  text: string;
+  confidence: number | null;
+}
+
+const WORDS = ["silver", "quiet", "harbor", "lanterns", "drifted", "over", "the", "water", "slowly", "home"];
+
+const mock = {
+  calls: [] as { cmd: string; args: unknown }[],
+  /** Milliseconds between steps. */
+  stepDelay: 120,
+  /** An error the next infill rejects with, once. */
+  failNext: null as { code: string; message: string } | null,
+  cancelled: false,
+};
+(window as unknown as { __mock: typeof mock }).__mock = mock;
+
+const settings = {
+  theme: "light",
+  sampling: { steps: 32, alg: "entropy", temperature: 0, top_p: null, top_k: null, alg_temp: null, eps: 1e-3, seed: 0 },
+  device: "auto",
+  dtype: null,
+  hf_endpoint: null,
+  last_model: null,
+  on_busy: "refuse",
+};
+const demo = { name: "Built-in demo", demo: true, device: "CPU", dtype: "f32", parameters: 123456, context: 2048 };
+let loaded: typeof demo | null = null;
+
+function send(channel: { id: number }, index: number, message: unknown) {
+  (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, d: unknown) => void } }).__TAURI_INTERNALS__.runCallback(
+    channel.id,
+    { index, message },
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function infill(args: { request: { spans: { start: number; end: number; tokens: number }[]; settings: { steps: number } }; onEvent: { id: number } }) {
+  if (mock.failNext) {
+    const e = mock.failNext;
+    mock.failNext = null;
+    throw e;
+  }
+  mock.cancelled = false;
+  const { spans, settings: s } = args.request;
+  const slots: Slot[][] = spans.map((sp) => Array.from({ length: sp.tokens }, () => ({ token: null, text: "", confidence: null })));
+  const order = slots.flatMap((row, r) => row.map((_, i) => [r, i] as const));
+  const perStep = Math.ceil(order.length / s.steps);
+  let index = 0;
+  for (let step = 0; step < s.steps; step++) {
+    await sleep(mock.stepDelay);
+    if (mock.cancelled) throw { code: "cancelled", message: "generation cancelled" };
+    for (const [r, i] of order.splice(0, step === s.steps - 1 ? order.length : perStep)) {
+      const k = (r * 7 + i) % WORDS.length;
+      // Negative entropies, as the default `entropy` order reports them.
+      slots[r][i] = { token: 100 + k, text: ` ${WORDS[k]}`, confidence: Math.log(i % 3 === 2 ? 0.2 : 0.9) };
+    }
+    const views = slots.map((row, r) => ({ span: r, start: spans[r].start, slots: row.map((x) => ({ ...x })) }));
+    send(args.onEvent, index++, { event: "step", step, steps: s.steps, ids: [[]], revealed: [], spans: views });
+  }
+  const filled = slots.map((row, r) => ({ span: r, start: 0, end: 0, text: row.map((x) => x.text).join(""), slots: row }));
+  const done = { ids: [], text: "", spans: filled, warnings: [] };
+  send(args.onEvent, index++, { event: "done", ...done });
+  return done;
+}
+
+mockIPC(async (cmd, args) => {
+  mock.calls.push({ cmd, args });
+  switch (cmd) {
+    case "get_settings":
+      return settings;
+    case "set_settings":
+      return (args as { settings: unknown }).settings;
+    case "last_document":
+      return null;
+    case "model_status":
+      return { loaded, loading: false };
+    case "list_models":
+      return [{ id: "demo", description: "Built-in demo", available: true, download_bytes: 0 }];
+    case "system_info":
+      return { cuda: false, metal: false, auto_device: "CPU", system_memory_available: 8 * 2 ** 30 };
+    case "estimate_fit":
+      return { weights_bytes: 1, activation_bytes: 1, total_bytes: 2, available_bytes: 8, fits: true, message: "Needs about 0.0 GiB; 8.0 GiB free." };
+    case "load_model": {
+      const ch = (args as { onProgress: { id: number } }).onProgress;
+      send(ch, 0, { stage: "loading", model: "demo" });
+      loaded = demo;
+      return demo;
+    }
+    case "count_tokens":
+      return Math.max(1, Math.round((args as { text: string }).text.length / 4));
+    case "infill":
+      return infill(args as Parameters<typeof infill>[0]);
+    case "cancel":
+      mock.cancelled = true;
+      return true;
+    case "autosave_document":
+    case "save_document":
+      return null;
+    default:
+      throw { code: "unknown", message: `unmocked command ${cmd}` };
+  }
+});
