@@ -7,9 +7,13 @@ cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-# System packages: WebKitGTK and friends for Tauri, Xvfb for headless runs.
+# System packages: WebKitGTK and friends for Tauri; with --tests also what the browser and
+# end-to-end tests drive (Xvfb, WebKitWebDriver, Chromium).
 PACKAGES=(libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  build-essential pkg-config libssl-dev file curl xvfb xauth)
+  build-essential pkg-config libssl-dev file curl)
+TESTS=0
+[ "${1:-}" = "--tests" ] && TESTS=1
+[ $TESTS = 1 ] && PACKAGES+=(xvfb xauth webkit2gtk-driver chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -29,6 +33,11 @@ fi
 if ! command -v npm >/dev/null; then
   echo "setup: installing Node.js and npm"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+fi
+
+# tauri-driver bridges WebDriver to the app (a small crate; the CLI itself is not needed).
+if [ $TESTS = 1 ] && ! command -v tauri-driver >/dev/null; then
+  cargo install --locked tauri-driver --version ^2
 fi
 
 # The UI's packages (the Qwen tokenizer the engine's tests use comes with them) and its build.

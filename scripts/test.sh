@@ -1,12 +1,31 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: the engine (parity with the official Dream code,
-# tokenizer, requests, CLI), the app crate, and the doc examples.
+# tokenizer, requests, CLI) and the app crate with `cargo test`, the UI's unit tests (Vitest),
+# the built UI in headless Chromium with the IPC mocked (Playwright), and the real app under
+# Xvfb through WebDriver.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 . scripts/env.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --locked 2>&1 | tee "$log"
-# One closing line for the whole run (cargo prints one per test binary).
-awk '/^test result:/ { p += $4; f += $6 } END { printf "cargo: %d passed, %d failed\n", p, f }' "$log"
+
+echo "== cargo test"
+cargo test --workspace --locked 2>&1 | tee -a "$log"
+echo "== UI unit tests"
+(cd ui && npx vitest run) 2>&1 | tee -a "$log"
+echo "== UI in Chromium"
+(cd ui && timeout 600 npm run --silent test:browser) 2>&1 | tee -a "$log"
+echo "== the app end to end"
+cargo build --locked -p dream-writer
+timeout 600 xvfb-run -a tests/e2e/run-e2e.sh "$CARGO_TARGET_DIR/debug/dream-writer" 2>&1 | tee -a "$log"
+
+# One closing line for the whole run (cargo prints one per test binary, Vitest and node:test
+# their own).
+awk '
+  /^test result:/ { p += $4; f += $6 }
+  /^ *Tests +[0-9]+ passed/ { p += $2 }
+  /^ *Tests +[0-9]+ failed/ { f += $2 }
+  /^# pass / { p += $3 }
+  /^# fail / { f += $3 }
+  END { printf "all: %d passed, %d failed\n", p, f }' "$log"

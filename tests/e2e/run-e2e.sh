@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# End-to-end test of the real app: the built binary under Xvfb, driven through WebDriver
+# (tauri-driver + WebKitWebDriver) with the tiny fixture model. Screenshots land in
+# tests/e2e/artifacts/.
+# Usage: run-e2e.sh /path/to/dream-writer   (run it under `xvfb-run -a`)
+set -euo pipefail
+cd "$(dirname "$0")"
+app=$(realpath "$1")
+home=$(mktemp -d)
+trap 'kill "${driver:-}" 2>/dev/null || true; rm -rf "$home"' EXIT
+mkdir -p artifacts
+# The app keeps its settings, autosave and documents in a scratch home.
+DREAM_WRITER_HOME="$home/app" tauri-driver --port 4444 > "$home/driver.log" 2>&1 &
+driver=$!
+for _ in $(seq 50); do curl -sf http://127.0.0.1:4444/status > /dev/null && break; sleep 0.2; done
+APP="$app" WORK="$home" node --test app.e2e.mjs || { cat "$home/driver.log"; exit 1; }
