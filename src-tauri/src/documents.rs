@@ -64,6 +64,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> CommandResult<()> {
 
 pub fn save(path: &Path, text: &str) -> CommandResult<()> {
     check_path(path)?;
+    check_text_size(text)?;
     write_atomic(path, text.as_bytes())
 }
 
@@ -79,10 +80,16 @@ fn autosave_path(data_dir: &Path) -> PathBuf {
     data_dir.join("autosave.json")
 }
 
-pub fn autosave(data_dir: &Path, document: &Document) -> CommandResult<()> {
-    if document.text.len() as u64 > MAX_BYTES {
-        return Err(CommandError::new("too_large", "the document is over the autosave limit"));
+/// Refuses text beyond [`MAX_BYTES`] before any work is done on it.
+pub fn check_text_size(text: &str) -> CommandResult<()> {
+    if text.len() as u64 > MAX_BYTES {
+        return Err(CommandError::new("too_large", format!("the text is {} bytes; the limit is {MAX_BYTES}", text.len())));
     }
+    Ok(())
+}
+
+pub fn autosave(data_dir: &Path, document: &Document) -> CommandResult<()> {
+    check_text_size(&document.text)?;
     let saved_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let json = serde_json::to_vec(&Autosave { document: document.clone(), saved_at }).expect("autosave serialises");
     write_atomic(&autosave_path(data_dir), &json)

@@ -8,6 +8,7 @@ use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::commands::model::no_model;
+use crate::documents::check_text_size;
 use crate::error::{CommandError, CommandResult};
 use crate::settings::OnBusy;
 use crate::state::AppState;
@@ -18,6 +19,7 @@ pub async fn infill(
     request: InfillRequest,
     on_event: Channel<InfillEvent>,
 ) -> CommandResult<Infilled> {
+    check_text_size(&request.text)?;
     let loaded = state.loaded().ok_or_else(no_model)?;
     let cancel = Arc::new(AtomicBool::new(false));
     {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::State;
 
+use crate::documents::check_text_size;
 use crate::error::{CommandError, CommandResult};
 use crate::state::{AppState, Loaded, ModelInfo};
 
@@ -160,6 +161,9 @@ pub async fn load_model(
     request: LoadRequest,
     on_progress: Channel<LoadEvent>,
 ) -> CommandResult<ModelInfo> {
+    if request.model.trim().is_empty() {
+        return Err(CommandError::new("invalid_request", "Choose a model: the demo, a folder, or a Hub repo id."));
+    }
     if state.loading.swap(true, Ordering::SeqCst) {
         return Err(CommandError::new("busy", "A model is already loading."));
     }
@@ -222,6 +226,7 @@ fn display_name(model: &str) -> String {
 /// Tokens in `text` for the loaded model (span lengths in the editor).
 #[tauri::command]
 pub fn count_tokens(state: State<'_, AppState>, text: String) -> CommandResult<usize> {
+    check_text_size(&text)?;
     let loaded = state.loaded().ok_or_else(no_model)?;
     Ok(loaded.dream.tokenizer.encode(&text)?.len())
 }
