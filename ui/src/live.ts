@@ -15,6 +15,8 @@ export interface LiveRun {
   /** Slots revealed by the latest step (target index -> slot indices), for the fade-in. */
   fresh: Map<number, Set<number>>;
   heat: boolean;
+  /** Slots the writer clicked in review to write again, as "target:slot". */
+  picked: Set<string>;
 }
 
 export const startRun = StateEffect.define<{ targets: Target[]; alg: Alg }>();
@@ -22,6 +24,9 @@ export const stepRun = StateEffect.define<SpanView[]>();
 export const reviewRun = StateEffect.define<SpanView[]>();
 export const toggleHeat = StateEffect.define<boolean>();
 export const endRun = StateEffect.define<null>();
+export const togglePick = StateEffect.define<{ target: number; slot: number }>();
+
+export const pickKey = (target: number, slot: number) => `${target}:${slot}`;
 
 function masked(n: number): Slot[] {
   return Array.from({ length: n }, () => ({ token: null, text: "", confidence: null }));
@@ -48,10 +53,16 @@ export const liveField = StateField.define<LiveRun | null>({
     for (const e of tr.effects) {
       if (e.is(startRun)) {
         const slots = new Map(e.value.targets.map((t) => [t.index, masked(t.tokens)] as const));
-        run = { phase: "running", alg: e.value.alg, targets: e.value.targets, slots, fresh: new Map(), heat: true };
+        run = { phase: "running", alg: e.value.alg, targets: e.value.targets, slots, fresh: new Map(), heat: true, picked: new Set() };
       } else if (run && e.is(stepRun)) run = applyViews(run, e.value, "running");
       else if (run && e.is(reviewRun)) run = { ...applyViews(run, e.value, "review"), fresh: new Map() };
       else if (run && e.is(toggleHeat)) run = { ...run, heat: e.value };
+      else if (run?.phase === "review" && e.is(togglePick)) {
+        const picked = new Set(run.picked);
+        const key = pickKey(e.value.target, e.value.slot);
+        if (!picked.delete(key)) picked.add(key);
+        run = { ...run, picked };
+      }
       else if (e.is(endRun)) run = null;
     }
     return run;
@@ -82,9 +93,10 @@ class TargetWidget extends WidgetType {
     super();
   }
   eq(other: TargetWidget): boolean {
-    return other.slots === this.slots && other.run.heat === this.run.heat && other.run.phase === this.run.phase && other.run.fresh === this.run.fresh;
+    const r = other.run;
+    return other.slots === this.slots && r.heat === this.run.heat && r.phase === this.run.phase && r.fresh === this.run.fresh && r.picked === this.run.picked;
   }
-  toDOM(): HTMLElement {
+  toDOM(view: EditorView): HTMLElement {
     const el = document.createElement("span");
     el.className = `cm-live cm-live-${this.run.phase}`;
     el.dataset.target = String(this.target.index);
@@ -92,7 +104,15 @@ class TargetWidget extends WidgetType {
     this.slots.forEach((slot, i) => {
       const s = document.createElement("span");
       s.className = slotClasses(slot, this.run.alg, fresh?.has(i) ?? false, this.run.heat);
+      if (this.run.picked.has(pickKey(this.target.index, i))) s.classList.add("cm-slot-picked");
       s.dataset.slot = String(i);
+      if (this.run.phase === "review" && slot.text) {
+        // In review a click picks a word to write again ("Re-mask").
+        s.addEventListener("mousedown", (ev) => {
+          ev.preventDefault();
+          view.dispatch({ effects: togglePick.of({ target: this.target.index, slot: i }) });
+        });
+      }
       if (slot.token === null) s.textContent = "\u2592";
       else {
         s.textContent = slot.text;

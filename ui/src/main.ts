@@ -5,8 +5,8 @@ import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { markdown } from "@codemirror/lang-markdown";
 import { api, describeError, isCommandError, type Infilled, type SamplingSettings, type Settings } from "./ipc";
 import { addSpan, clampTokens, clearSpans, marked, newSpan, spans } from "./spans";
-import { endRun, liveField, reviewRun, startRun, stepRun, toggleHeat } from "./live";
-import { acceptChanges, lowConfidenceRuns, planRequest, type PinnedEnding, type Planned } from "./request";
+import { endRun, liveField, pickKey, reviewRun, startRun, stepRun, toggleHeat } from "./live";
+import { acceptChanges, lowConfidenceRuns, planRequest, remaskRuns, type PinnedEnding, type Planned } from "./request";
 import { stepsLabel, StepTimer } from "./steps";
 import { setupModelDialog } from "./models";
 
@@ -170,7 +170,7 @@ async function run() {
     });
     last = { planned, result };
     view.dispatch({ effects: reviewRun.of(result.spans.map((s) => ({ span: s.span, start: s.start, slots: s.slots }))) });
-    say(result.warnings.length ? result.warnings.join(" ") : "Accept, reject or regenerate.");
+    say(result.warnings.length ? result.warnings.join(" ") : "Accept, reject or regenerate; click words to write them again.");
   } catch (e) {
     view.dispatch({ effects: endRun.of(null) });
     if (isCommandError(e) && e.code === "cancelled") say("Stopped; the document is as it was.");
@@ -220,11 +220,15 @@ function regenerate() {
   void run();
 }
 
-/** Accepts, then marks the least confident words and writes just those again. */
+/** Accepts, then marks the clicked words (or else the least confident) and writes just those again. */
 function remask() {
   if (!last) return;
+  const picked = view.state.field(liveField)?.picked ?? new Set<string>();
   const threshold = Number($<HTMLInputElement>("remask-threshold").value) / 100;
-  const runs = lowConfidenceRuns(last.planned.targets, last.result.spans, last.planned.request.settings.alg, threshold);
+  const runs =
+    picked.size > 0
+      ? remaskRuns(last.planned.targets, last.result.spans, (t, i) => picked.has(pickKey(t, i)))
+      : lowConfidenceRuns(last.planned.targets, last.result.spans, last.planned.request.settings.alg, threshold);
   accept();
   if (runs.length === 0) return say(`Nothing below ${Math.round(threshold * 100)}%.`);
   view.dispatch({ effects: runs.map((r) => addSpan.of(newSpan(r.from, r.to, r.tokens))) });

@@ -75,15 +75,19 @@ export function displayConfidence(confidence: number | null, alg: SamplingSettin
   return Math.max(0, Math.min(1, c));
 }
 
+/** The runs of slots whose confidence is below `threshold`: what "re-mask below X%" marks. */
+export function lowConfidenceRuns(targets: Target[], filled: FilledSpan[], alg: SamplingSettings["alg"], threshold: number) {
+  return remaskRuns(targets, filled, (_t, _i, slot) => isLow(slot, alg, threshold));
+}
+
 /**
- * After accepting, the UTF-16 ranges (in the new document) of the runs of slots whose
- * confidence is below `threshold`, with their token counts: what "re-mask below X%" marks.
+ * After accepting, the UTF-16 ranges (in the new document) of the runs of slots that `pick`
+ * chooses, with their token counts: the marks for writing just those again.
  */
-export function lowConfidenceRuns(
+export function remaskRuns(
   targets: Target[],
   filled: FilledSpan[],
-  alg: SamplingSettings["alg"],
-  threshold: number,
+  pick: (target: number, slot: number, s: Slot) => boolean,
 ): { from: number; to: number; tokens: number }[] {
   const runs: { from: number; to: number; tokens: number }[] = [];
   let delta = 0; // how far earlier accepted targets moved this one
@@ -91,8 +95,8 @@ export function lowConfidenceRuns(
     const span = filled.find((f) => f.span === t.index);
     let pos = t.from + delta;
     let open: { from: number; to: number; tokens: number } | null = null;
-    for (const slot of span?.slots ?? []) {
-      const low = isLow(slot, alg, threshold);
+    for (const [i, slot] of (span?.slots ?? []).entries()) {
+      const low = pick(t.index, i, slot);
       const end = pos + slot.text.length;
       if (low) {
         if (open) {

@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { EditorState } from "@codemirror/state";
 import { history, redo, undo } from "@codemirror/commands";
 import { addSpan, clearSpans, marked, newSpan, removeSpan, setSpanTokens, spans, MAX_TOKENS } from "../src/spans";
-import { endRun, liveField, reviewRun, slotClasses, startRun, stepRun } from "../src/live";
-import { acceptChanges, displayConfidence, lowConfidenceRuns, planRequest } from "../src/request";
+import { endRun, liveField, pickKey, reviewRun, slotClasses, startRun, stepRun, togglePick } from "../src/live";
+import { acceptChanges, displayConfidence, lowConfidenceRuns, planRequest, remaskRuns } from "../src/request";
 import { clampSteps, stepsLabel, StepTimer } from "../src/steps";
 import { charLength, toCharOffset, toUtf16Offset } from "../src/offsets";
 import type { FilledSpan, SamplingSettings, SpanView } from "../src/ipc";
@@ -200,6 +200,20 @@ describe("events become decorations", () => {
     expect(runs).toHaveLength(1);
     expect(s.sliceDoc(runs[0].from, runs[0].to)).toBe(" window frame");
     expect(runs[0].tokens).toBe(2);
+    // Words clicked in review: just "back".
+    const picked = remaskRuns(targets, filled, (t, i) => t === 0 && i === 0);
+    expect(picked.map((r) => s.sliceDoc(r.from, r.to))).toEqual([" back"]);
+  });
+
+  it("let the writer pick words in review only", () => {
+    let s = editor(doc).update({ effects: startRun.of({ targets: plan().targets, alg: "entropy" }) }).state;
+    s = s.update({ effects: togglePick.of({ target: 0, slot: 1 }) }).state;
+    expect(s.field(liveField)!.picked.size).toBe(0);
+    s = s.update({ effects: reviewRun.of(view([[3, " back", -2.5], [7, " window", -0.1], [9, "", -0.05]])) }).state;
+    s = s.update({ effects: togglePick.of({ target: 0, slot: 1 }) }).state;
+    expect([...s.field(liveField)!.picked]).toEqual([pickKey(0, 1)]);
+    s = s.update({ effects: togglePick.of({ target: 0, slot: 1 }) }).state;
+    expect(s.field(liveField)!.picked.size).toBe(0);
   });
 });
 

@@ -171,6 +171,26 @@ describe("Dream Writer UI", () => {
     await page.close();
   });
 
+  test("click a word in review to write just that one again", async () => {
+    const page = await openApp();
+    await typeDoc(page, "Rain fell.");
+    await page.keyboard.press("Control+i"); // a hole at the end, 16 tokens
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    const word = page.locator('.cm-live [data-slot="3"]');
+    const picked = await word.textContent();
+    await word.click();
+    await page.waitForSelector(".cm-slot-picked");
+    await page.click("#remask");
+    await page.waitForSelector("#review:not([hidden])");
+    const requests = await page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "infill").map((c) => c.args.request));
+    assert.equal(requests.length, 2);
+    const [second] = requests.slice(1);
+    const chars = [...second.text];
+    assert.deepEqual(second.spans.map((s) => [chars.slice(s.start, s.end).join(""), s.tokens]), [[picked, 1]]);
+    await page.close();
+  });
+
   test("errors reach the writer in plain words", async () => {
     const page = await openApp();
     await page.click("#run");
