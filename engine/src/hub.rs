@@ -197,7 +197,37 @@ async fn download(repo: &str, options: &HubOptions, progress: Option<ProgressFn>
     }
     let dir = snapshot.expect("config.json was fetched");
     snapshot_complete(&dir).map_err(|m| hub_err(format!("downloaded snapshot lacks {m}")))?;
+    verify_snapshot(&dir)?;
     Ok(dir)
+}
+
+/// Checks each file of a cached snapshot whose blob is named by a SHA-256 (the Hub's LFS files:
+/// the weights) against its content, so a corrupted or tampered download is caught before
+/// loading. A bad blob is removed, so the next download fetches it again.
+pub fn verify_snapshot(dir: &Path) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        let Ok(blob) = std::fs::canonicalize(&path) else { continue };
+        let Some(expected) = blob.file_name().and_then(|n| n.to_str()).filter(|n| is_sha256(n)) else { continue };
+        let mut file = std::fs::File::open(&blob).map_err(|e| Error::io(&blob, e))?;
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut file, &mut hasher).map_err(|e| Error::io(&blob, e))?;
+        let actual = format!("{:x}", hasher.finalize());
+        if actual != expected {
+            let _ = std::fs::remove_file(&blob);
+            return Err(Error::CorruptWeights {
+                path,
+                reason: format!("SHA-256 {actual} does not match the Hub's {expected}; the file was removed, download it again"),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn is_sha256(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Adapts hf-hub's progress trait to a plain callback.

@@ -50,6 +50,27 @@ fn an_incomplete_snapshot_names_what_it_lacks() {
 }
 
 #[test]
+fn lfs_blobs_are_checked_against_their_sha256() {
+    use sha2::{Digest, Sha256};
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshot = fake_cache(tmp.path(), &["config.json"]);
+    // Store the weights as the Hub does: a blob named by its SHA-256, linked from the snapshot.
+    let bytes = std::fs::read(common::fixture_dir().join("model.safetensors")).unwrap();
+    let sha = format!("{:x}", Sha256::digest(&bytes));
+    let blob = tmp.path().join("models--Dream-org--Dream-v0-Base-7B/blobs").join(&sha);
+    std::fs::write(&blob, &bytes).unwrap();
+    std::os::unix::fs::symlink(&blob, snapshot.join("model.safetensors")).unwrap();
+    dream_engine::hub::verify_snapshot(&snapshot).unwrap();
+    // One flipped byte: the file is named, and the bad blob removed for a fresh download.
+    let mut bad = bytes.clone();
+    bad[1000] ^= 1;
+    std::fs::write(&blob, &bad).unwrap();
+    let err = dream_engine::hub::verify_snapshot(&snapshot).unwrap_err();
+    assert!(matches!(err, Error::CorruptWeights { ref path, .. } if path.ends_with("model.safetensors")), "{err}");
+    assert!(!blob.exists());
+}
+
+#[test]
 fn specs_are_folders_or_repo_ids() {
     let tmp = tempfile::tempdir().unwrap();
     assert_eq!(ModelSource::parse(tmp.path().to_str().unwrap()), ModelSource::Local(tmp.path().to_owned()));

@@ -35,6 +35,7 @@ pub fn run() {
             commands::model::system_info,
             commands::model::estimate_fit,
             commands::model::load_model,
+            commands::model::cancel_load,
             commands::model::count_tokens,
             commands::generate::infill,
             commands::generate::cancel,

@@ -30,6 +30,8 @@ pub struct ModelInfo {
 pub struct AppState {
     pub model: Mutex<Option<Arc<Loaded>>>,
     pub loading: AtomicBool,
+    /// Stops the model download/load in progress.
+    pub load_abort: Mutex<Option<tokio::task::AbortHandle>>,
     /// The cancel flag of the generation in progress, if any.
     pub job: Mutex<Option<Arc<AtomicBool>>>,
     /// Held by the generation in progress: a new one waits for a cancelled one to stop.
@@ -46,6 +48,7 @@ impl AppState {
         AppState {
             model: Mutex::new(None),
             loading: AtomicBool::new(false),
+            load_abort: Mutex::new(None),
             job: Mutex::new(None),
             run_lock: tokio::sync::Mutex::new(()),
             settings: Mutex::new(settings),

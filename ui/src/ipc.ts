@@ -153,6 +153,7 @@ export const api = {
     channel.onmessage = onProgress;
     return invoke<ModelInfo>("load_model", { request, onProgress: channel });
   },
+  cancelLoad: () => invoke<boolean>("cancel_load"),
   countTokens: (text: string) => invoke<number>("count_tokens", { text }),
   infill: (request: InfillRequest, onEvent: (e: InfillEvent) => void) => {
     const channel = new Channel<InfillEvent>();

@@ -19,10 +19,14 @@ export async function setupModelDialog(hooks: Hooks) {
   const device = $<HTMLSelectElement>("device");
   const dtype = $<HTMLSelectElement>("dtype");
   const s = hooks.settings();
+  const mirror = $<HTMLInputElement>("mirror");
   if (s) {
     device.value = s.device;
     dtype.value = s.dtype ?? "";
+    mirror.value = s.hf_endpoint ?? "";
   }
+  mirror.addEventListener("change", () => void hooks.persist((st) => (st.hf_endpoint = mirror.value.trim() || null)));
+  $("load-cancel").addEventListener("click", () => void api.cancelLoad());
   const request = (model: string): LoadRequest => ({ model, device: device.value as Device, dtype: dtype.value || null });
 
   const showLoaded = (info: ModelInfo | null) => {
@@ -41,10 +45,12 @@ export async function setupModelDialog(hooks: Hooks) {
 
   const load = async (model: string) => {
     const progress = $("load-progress");
+    const cancel = $("load-cancel");
     progress.textContent = "Loading…";
     $("model-button").textContent = "Loading…";
     try {
       const info = await api.loadModel(request(model), (e) => {
+        cancel.hidden = e.stage !== "download";
         progress.textContent =
           e.stage === "download"
             ? `Downloading ${e.file}: ${e.total ? Math.round((100 * e.downloaded) / e.total) : 0}% of ${gib(e.total)}`
@@ -62,6 +68,8 @@ export async function setupModelDialog(hooks: Hooks) {
       progress.textContent = describeError(e);
       hooks.say(describeError(e), "error");
       showLoaded((await api.modelStatus()).loaded);
+    } finally {
+      cancel.hidden = true;
     }
   };
 

@@ -188,7 +188,13 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
         let on_download: hub::ProgressFn = Arc::new(move |p: &DownloadProgress| {
             let _ = sink.send(LoadEvent::Download(p.clone()));
         });
-        Some(hub::resolve(&ModelSource::parse(&request.model), &options, Some(on_download)).await?)
+        let source = ModelSource::parse(&request.model);
+        let task = tauri::async_runtime::spawn(async move { hub::resolve(&source, &options, Some(on_download)).await });
+        *state.load_abort.lock().expect("abort lock") = Some(task.inner().abort_handle());
+        let outcome = task.await;
+        state.load_abort.lock().expect("abort lock").take();
+        // An aborted download keeps its partial file in the cache: the next try resumes it.
+        Some(outcome.map_err(|_| CommandError::new("cancelled", "Download cancelled; it resumes where it stopped next time."))??)
     };
     let _ = progress.send(LoadEvent::Loading { model: request.model.clone() });
     let name = request.model.clone();
@@ -220,6 +226,18 @@ fn display_name(model: &str) -> String {
             Path::new(&p).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| model.into())
         }
         ModelSource::Hub(repo) => repo,
+    }
+}
+
+/// Stops a model download in progress. Returns whether one was running.
+#[tauri::command]
+pub fn cancel_load(state: State<'_, AppState>) -> bool {
+    match state.load_abort.lock().expect("abort lock").take() {
+        Some(handle) => {
+            handle.abort();
+            true
+        }
+        None => false,
     }
 }
 
