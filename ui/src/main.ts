@@ -290,9 +290,14 @@ async function autosave() {
 
 // ---- Settings and theme -------------------------------------------------------------------------
 
+const darkScheme = window.matchMedia("(prefers-color-scheme: dark)");
+
+/** Light or dark; "system" follows the desktop, also when it changes while the app is open. */
 function applyTheme(theme: Settings["theme"]) {
-  document.documentElement.dataset.theme = theme;
+  const dark = theme === "dark" || (theme === "system" && darkScheme.matches);
+  document.documentElement.dataset.theme = dark ? "dark" : "light";
 }
+darkScheme.addEventListener("change", () => applyTheme(settings?.theme ?? "system"));
 
 function showSampling(s: SamplingSettings) {
   $<HTMLSelectElement>("alg").value = s.alg;
