@@ -43,7 +43,8 @@ pub fn demo_config() -> DreamConfig {
 fn byte_tokenizer(cfg: &DreamConfig) -> Result<DreamTokenizer> {
     let mut alphabet: Vec<char> = ByteLevel::alphabet().into_iter().collect();
     alphabet.sort_unstable();
-    let vocab: tokenizers::models::bpe::Vocab = alphabet.iter().enumerate().map(|(i, c)| (c.to_string(), i as u32)).collect();
+    let vocab: tokenizers::models::bpe::Vocab =
+        alphabet.iter().enumerate().map(|(i, c)| (c.to_string(), i as u32)).collect();
     let bpe = BPE::builder()
         .vocab_and_merges(vocab, vec![])
         .build()

@@ -92,3 +92,61 @@ pub fn describe(device: &Device) -> String {
         Device::Metal(_) => "Metal GPU".into(),
     }
 }
+
+/// A GPU the machine has, as its driver reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuInfo {
+    pub name: String,
+    pub memory_total: u64,
+    pub memory_free: u64,
+}
+
+/// NVIDIA GPUs as `nvidia-smi` lists them (empty when there is none or no driver). Asking the
+/// driver's tool works whether or not this build has the `cuda` feature, so the app can say
+/// what a CUDA build would use.
+pub fn nvidia_gpus() -> Vec<GpuInfo> {
+    let out = std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=name,memory.total,memory.free", "--format=csv,noheader,nounits"])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => parse_nvidia_smi(&String::from_utf8_lossy(&o.stdout)),
+        _ => Vec::new(),
+    }
+}
+
+/// Parses `name, total MiB, free MiB` lines.
+fn parse_nvidia_smi(csv: &str) -> Vec<GpuInfo> {
+    csv.lines()
+        .filter_map(|line| {
+            let mut parts = line.rsplitn(3, ',').map(str::trim);
+            let free: u64 = parts.next()?.parse().ok()?;
+            let total: u64 = parts.next()?.parse().ok()?;
+            let name = parts.next()?.to_owned();
+            Some(GpuInfo { name, memory_total: total << 20, memory_free: free << 20 })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_nvidia_smi_csv() {
+        let csv = "NVIDIA H100 80GB HBM3, 81559, 80935\nNVIDIA GeForce RTX 4090, 24564, 1200\n";
+        let gpus = parse_nvidia_smi(csv);
+        assert_eq!(gpus.len(), 2);
+        assert_eq!(gpus[0].name, "NVIDIA H100 80GB HBM3");
+        assert_eq!(gpus[0].memory_total, 81_559 << 20);
+        assert_eq!(gpus[1].memory_free, 1200 << 20);
+        assert!(parse_nvidia_smi("No devices were found\n").is_empty());
+    }
+
+    #[test]
+    fn a_gpu_the_build_lacks_is_named_with_the_fix() {
+        let err = DeviceChoice::Cuda.open().unwrap_err();
+        assert!(err.to_string().contains("--features cuda"), "{err}");
+        assert_eq!("Metal".parse::<DeviceChoice>().unwrap(), DeviceChoice::Metal);
+        assert!("tpu".parse::<DeviceChoice>().is_err());
+    }
+}

@@ -219,7 +219,9 @@ pub fn verify_snapshot(dir: &Path) -> Result<()> {
             let _ = std::fs::remove_file(&blob);
             return Err(Error::CorruptWeights {
                 path,
-                reason: format!("SHA-256 {actual} does not match the Hub's {expected}; the file was removed, download it again"),
+                reason: format!(
+                    "SHA-256 {actual} does not match the Hub's {expected}; the file was removed, download it again"
+                ),
             });
         }
     }

@@ -34,7 +34,10 @@ pub fn open(path: &Path) -> CommandResult<Document> {
     let io = |e: std::io::Error| CommandError::new("io", format!("{}: {e}", path.display()));
     let len = std::fs::metadata(path).map_err(io)?.len();
     if len > MAX_BYTES {
-        return Err(CommandError::new("too_large", format!("{} is {len} bytes; the limit is {MAX_BYTES}", path.display())));
+        return Err(CommandError::new(
+            "too_large",
+            format!("{} is {len} bytes; the limit is {MAX_BYTES}", path.display()),
+        ));
     }
     let bytes = std::fs::read(path).map_err(io)?;
     let text = String::from_utf8(bytes)
@@ -46,7 +49,8 @@ pub fn open(path: &Path) -> CommandResult<Document> {
 /// `path`: a crash leaves either the old or the new file, never half of one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> CommandResult<()> {
     let io = |e: std::io::Error| CommandError::new("io", format!("{}: {e}", path.display()));
-    let dir = path.parent().ok_or_else(|| CommandError::new("invalid_path", format!("{} has no folder", path.display())))?;
+    let dir =
+        path.parent().ok_or_else(|| CommandError::new("invalid_path", format!("{} has no folder", path.display())))?;
     std::fs::create_dir_all(dir).map_err(io)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
@@ -83,7 +87,10 @@ fn autosave_path(data_dir: &Path) -> PathBuf {
 /// Refuses text beyond [`MAX_BYTES`] before any work is done on it.
 pub fn check_text_size(text: &str) -> CommandResult<()> {
     if text.len() as u64 > MAX_BYTES {
-        return Err(CommandError::new("too_large", format!("the text is {} bytes; the limit is {MAX_BYTES}", text.len())));
+        return Err(CommandError::new(
+            "too_large",
+            format!("the text is {} bytes; the limit is {MAX_BYTES}", text.len()),
+        ));
     }
     Ok(())
 }

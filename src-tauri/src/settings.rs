@@ -60,7 +60,10 @@ impl Settings {
 
     pub fn validate(&self) -> CommandResult<()> {
         if !["system", "light", "dark"].contains(&self.theme.as_str()) {
-            return Err(CommandError::new("invalid_settings", format!("theme `{}` is not system, light or dark", self.theme)));
+            return Err(CommandError::new(
+                "invalid_settings",
+                format!("theme `{}` is not system, light or dark", self.theme),
+            ));
         }
         if let Some(d) = &self.dtype {
             dream_engine::device::parse_dtype(d)?;

@@ -110,6 +110,7 @@ export interface SystemInfo {
   metal: boolean;
   auto_device: string;
   system_memory_available: number | null;
+  gpus: { name: string; memory_total: number; memory_free: number }[];
 }
 
 export interface Settings {

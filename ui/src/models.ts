@@ -95,9 +95,10 @@ export async function setupModelDialog(hooks: Hooks) {
   $("model-button").addEventListener("click", () => {
     void list();
     void api.systemInfo().then((info) => {
-      const gpus = [info.cuda && "CUDA", info.metal && "Metal"].filter(Boolean).join(", ") || "none in this build";
-      const mem = info.system_memory_available ? `, ${gib(info.system_memory_available)} RAM free` : "";
-      $("system").textContent = `auto → ${info.auto_device} (GPU support: ${gpus}${mem})`;
+      const support = [info.cuda && "CUDA", info.metal && "Metal"].filter(Boolean).join(", ") || "none in this build";
+      const found = info.gpus.map((g) => `${g.name}, ${gib(g.memory_free)} of ${gib(g.memory_total)} free`).join("; ");
+      const mem = info.system_memory_available ? `; ${gib(info.system_memory_available)} RAM free` : "";
+      $("system").textContent = `auto → ${info.auto_device} (GPU support: ${support}${found ? `; found ${found}` : ""}${mem})`;
     });
     dialog.showModal();
   });

@@ -68,11 +68,14 @@ pub fn list_models() -> Vec<ModelEntry> {
 /// The device this machine would use and how much memory it has.
 #[derive(Debug, Serialize)]
 pub struct SystemInfo {
+    /// Whether this build can use CUDA / Metal here.
     pub cuda: bool,
     pub metal: bool,
     /// What `auto` picks.
     pub auto_device: String,
     pub system_memory_available: Option<u64>,
+    /// NVIDIA GPUs the driver reports, whether or not this build can use them.
+    pub gpus: Vec<dream_engine::device::GpuInfo>,
 }
 
 #[tauri::command]
@@ -83,6 +86,7 @@ pub fn system_info() -> SystemInfo {
         metal: dream_engine::candle_core::utils::metal_is_available(),
         auto_device: auto,
         system_memory_available: memory::available_system_memory(),
+        gpus: dream_engine::device::nvidia_gpus(),
     }
 }
 
@@ -133,7 +137,13 @@ pub fn estimate_fit(request: LoadRequest) -> CommandResult<FitEstimate> {
     };
     let estimate = memory::estimate(&cfg, dtype, cfg.context_limit());
     let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
-    let available = if device.is_cpu() { memory::available_system_memory() } else { None };
+    // A CUDA device reports its free memory through the driver; Metal shares system memory.
+    let available = match &device {
+        dream_engine::candle_core::Device::Cuda(_) => {
+            dream_engine::device::nvidia_gpus().first().map(|g| g.memory_free)
+        }
+        _ => memory::available_system_memory(),
+    };
     let fits = available.map(|a| estimate.total_bytes <= a);
     let message = match (fits, available) {
         (Some(true), Some(a)) => format!("Needs about {:.1} GiB; {:.1} GiB free.", gib(estimate.total_bytes), gib(a)),
@@ -194,7 +204,9 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
         let outcome = task.await;
         state.load_abort.lock().expect("abort lock").take();
         // An aborted download keeps its partial file in the cache: the next try resumes it.
-        Some(outcome.map_err(|_| CommandError::new("cancelled", "Download cancelled; it resumes where it stopped next time."))??)
+        Some(outcome.map_err(|_| {
+            CommandError::new("cancelled", "Download cancelled; it resumes where it stopped next time.")
+        })??)
     };
     let _ = progress.send(LoadEvent::Loading { model: request.model.clone() });
     let name = request.model.clone();
@@ -250,5 +262,8 @@ pub fn count_tokens(state: State<'_, AppState>, text: String) -> CommandResult<u
 }
 
 pub fn no_model() -> CommandError {
-    CommandError::new("no_model", "No model is loaded: open the model manager and load one (the demo needs no download).")
+    CommandError::new(
+        "no_model",
+        "No model is loaded: open the model manager and load one (the demo needs no download).",
+    )
 }

@@ -85,7 +85,7 @@ mockIPC(async (cmd, args) => {
     case "list_models":
       return [{ id: "demo", description: "Built-in demo", available: true, download_bytes: 0 }];
     case "system_info":
-      return { cuda: false, metal: false, auto_device: "CPU", system_memory_available: 8 * 2 ** 30 };
+      return { cuda: false, metal: false, auto_device: "CPU", system_memory_available: 8 * 2 ** 30, gpus: [] };
     case "estimate_fit":
       return { weights_bytes: 1, activation_bytes: 1, total_bytes: 2, available_bytes: 8, fits: true, message: "Needs about 0.0 GiB; 8.0 GiB free." };
     case "load_model": {
