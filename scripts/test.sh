@@ -22,10 +22,10 @@ timeout 600 xvfb-run -a tests/e2e/run-e2e.sh "$CARGO_TARGET_DIR/debug/dream-writ
 
 # One closing line for the whole run (cargo prints one per test binary, Vitest and node:test
 # their own).
-awk '
+sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
   /^test result:/ { p += $4; f += $6 }
   /^ *Tests +[0-9]+ passed/ { p += $2 }
   /^ *Tests +[0-9]+ failed/ { f += $2 }
   /^# pass / { p += $3 }
   /^# fail / { f += $3 }
-  END { printf "all: %d passed, %d failed\n", p, f }' "$log"
+  END { printf "all: %d passed, %d failed\n", p, f }'
