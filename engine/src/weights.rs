@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use candle_core::safetensors::MmapedSafetensors;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
@@ -62,27 +61,19 @@ pub struct Weights {
 }
 
 impl Weights {
-    /// Maps the given safetensors files (no copy until a tensor is read) and indexes their
-    /// tensors. A truncated or malformed file is reported with its path.
+    /// Indexes the given safetensors files (reading only their headers; a truncated or malformed
+    /// file is reported with its path). Tensors are read from disk when the model asks for
+    /// them, straight into their final buffers: loading never holds a second copy of the
+    /// weights, so peak memory stays close to the weights' size.
     pub fn from_safetensors(files: &[PathBuf], dtype: DType, device: &Device) -> Result<Self> {
-        let mut shapes = HashMap::new();
-        for file in files {
-            if !file.is_file() {
-                return Err(Error::FileMissing { path: file.clone() });
-            }
-            // SAFETY: the file is mapped read-only; like every mmap-based loader we rely on the
-            // checkpoint not being modified while the model is loaded.
-            let st = unsafe { MmapedSafetensors::new(file) }
-                .map_err(|e| Error::CorruptWeights { path: file.clone(), reason: root_cause(&e) })?;
-            let origin: Arc<Path> = Arc::from(file.as_path());
-            for (name, view) in st.tensors() {
-                shapes.insert(name, (view.shape().to_vec(), origin.clone()));
-            }
-        }
-        // SAFETY: as above.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(files, dtype, device) }?;
+        let backend = FileBackend::open(files)?;
+        let shapes = backend
+            .index
+            .iter()
+            .map(|(name, t)| (name.clone(), (t.shape.clone(), backend.files[t.file].clone())))
+            .collect();
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-        Ok(Self::new(vb, shapes, names.join(", ")))
+        Ok(Self::new(VarBuilder::from_backend(Box::new(backend), dtype, device.clone()), shapes, names.join(", ")))
     }
 
     /// In-memory tensors, e.g. random weights for benchmarks.
@@ -129,11 +120,101 @@ impl Weights {
     }
 }
 
-/// The innermost message of a candle error, without backtrace noise.
-fn root_cause(e: &candle_core::Error) -> String {
-    let mut msg = e.to_string();
-    if let Some(first) = msg.lines().next() {
-        msg = first.to_owned();
+/// Where one tensor lives on disk.
+struct StoredTensor {
+    file: usize,
+    /// Byte offset of its data in the file.
+    offset: u64,
+    dtype: safetensors::Dtype,
+    shape: Vec<usize>,
+}
+
+/// A candle weight source that reads each tensor from its safetensors file on demand.
+struct FileBackend {
+    files: Vec<Arc<Path>>,
+    index: HashMap<String, StoredTensor>,
+}
+
+impl FileBackend {
+    fn open(files: &[PathBuf]) -> Result<Self> {
+        let mut index = HashMap::new();
+        for (i, path) in files.iter().enumerate() {
+            let corrupt = |reason: String| Error::CorruptWeights { path: path.clone(), reason };
+            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            // SAFETY: mapped read-only to parse the header (only its pages are touched); the
+            // map is dropped before any tensor is read.
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+            let (header_len, metadata) =
+                safetensors::SafeTensors::read_metadata(&map).map_err(|e| corrupt(e.to_string()))?;
+            let data_start = 8 + header_len as u64;
+            for (name, info) in metadata.tensors() {
+                index.insert(
+                    name,
+                    StoredTensor {
+                        file: i,
+                        offset: data_start + info.data_offsets.0 as u64,
+                        dtype: info.dtype,
+                        shape: info.shape.clone(),
+                    },
+                );
+            }
+        }
+        Ok(FileBackend { files: files.iter().map(|f| Arc::from(f.as_path())).collect(), index })
     }
-    msg
+
+    /// Reads a tensor into a buffer of its stored type, then converts it (one tensor at a time).
+    fn read(&self, name: &str, dtype: DType, device: &Device) -> candle_core::Result<Tensor> {
+        let t = self.index.get(name).ok_or_else(|| candle_core::Error::CannotFindTensor { path: name.to_owned() })?;
+        let path = &self.files[t.file];
+        let n: usize = t.shape.iter().product();
+        let stored = match t.dtype {
+            safetensors::Dtype::F32 => Tensor::from_vec(read_elements::<f32>(path, t.offset, n)?, t.shape.as_slice(), &Device::Cpu)?,
+            safetensors::Dtype::BF16 => {
+                Tensor::from_vec(read_elements::<half::bf16>(path, t.offset, n)?, t.shape.as_slice(), &Device::Cpu)?
+            }
+            safetensors::Dtype::F16 => {
+                Tensor::from_vec(read_elements::<half::f16>(path, t.offset, n)?, t.shape.as_slice(), &Device::Cpu)?
+            }
+            other => candle_core::bail!("{}: tensor `{name}` has unsupported dtype {other:?}", path.display()),
+        };
+        stored.to_dtype(dtype)?.to_device(device)
+    }
+}
+
+/// Reads `n` little-endian elements at `offset` of `path` straight into a typed buffer.
+fn read_elements<T: Copy + Default>(path: &Path, offset: u64, n: usize) -> candle_core::Result<Vec<T>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut out = vec![T::default(); n];
+    // SAFETY: T is a plain float type (f32, bf16, f16) for which every bit pattern is valid,
+    // and safetensors stores little-endian data, as every platform Dream Writer targets is.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(out.as_slice())) };
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(bytes)?;
+    Ok(out)
+}
+
+impl candle_nn::var_builder::SimpleBackend for FileBackend {
+    fn get(
+        &self,
+        s: candle_core::Shape,
+        name: &str,
+        _: candle_nn::Init,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        let tensor = self.read(name, dtype, dev)?;
+        if tensor.shape() != &s {
+            candle_core::bail!("shape mismatch for {name}: {:?} vs {s:?}", tensor.shape())
+        }
+        Ok(tensor)
+    }
+
+    fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+        self.read(name, dtype, dev)
+    }
+
+    fn contains_tensor(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
 }
