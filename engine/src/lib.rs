@@ -25,7 +25,7 @@ pub use config::DreamConfig;
 pub use device::DeviceChoice;
 pub use engine::{Dream, InfillEvent, Infilled};
 pub use error::{Error, Result};
-pub use model::{DreamModel, ModelInput};
+pub use model::{DreamModel, KvCache, ModelInput};
 pub use request::{InfillRequest, InfillResult, Span};
 pub use sampler::{generate, Alg, Canvas, Generation, SamplingSettings, StepEvent};
 pub use tokenizer::DreamTokenizer;

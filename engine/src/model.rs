@@ -9,6 +9,8 @@
 //! keys/values in separate calls so a later span-local decoder can run only some positions
 //! against cached keys/values of the rest.
 
+use std::ops::Range;
+
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Embedding, Linear};
 
@@ -262,13 +264,69 @@ impl DecoderLayer {
         })
     }
 
-    fn forward(&self, x: &Tensor, rope: &(Tensor, Tensor), padding: Option<&(Tensor, Tensor)>) -> Result<Tensor> {
+    /// The layer over a whole sequence; its keys/values go to `record` when given.
+    fn forward(
+        &self,
+        x: &Tensor,
+        rope: &(Tensor, Tensor),
+        padding: Option<&(Tensor, Tensor)>,
+        record: Option<&mut Vec<(Tensor, Tensor)>>,
+    ) -> Result<Tensor> {
         let normed = self.input_layernorm.forward(x)?;
         let kv = self.self_attn.keys_values(&normed, rope)?;
         let x = (x + self.self_attn.attend(&normed, &kv, rope, padding)?)?;
-        let normed = self.post_attention_layernorm.forward(&x)?;
-        Ok((&x + self.mlp.forward(&normed)?)?)
+        if let Some(record) = record {
+            record.push(kv);
+        }
+        self.finish(&x)
     }
+
+    /// The layer for the positions in `windows` only (`x` holds them in order), attending over
+    /// the whole sequence: fresh keys/values for the windows, `cached` ones elsewhere.
+    fn forward_windows(
+        &self,
+        x: &Tensor,
+        rope: &(Tensor, Tensor),
+        cached: &(Tensor, Tensor),
+        windows: &[Range<usize>],
+    ) -> Result<Tensor> {
+        let normed = self.input_layernorm.forward(x)?;
+        let fresh = self.self_attn.keys_values(&normed, rope)?;
+        let kv = (splice(&cached.0, &fresh.0, windows)?, splice(&cached.1, &fresh.1, windows)?);
+        let x = (x + self.self_attn.attend(&normed, &kv, rope, None)?)?;
+        self.finish(&x)
+    }
+
+    fn finish(&self, x: &Tensor) -> Result<Tensor> {
+        let normed = self.post_attention_layernorm.forward(x)?;
+        Ok((x + self.mlp.forward(&normed)?)?)
+    }
+}
+
+/// `cached [B, H, L, D]` with the rows of `windows` (sorted, disjoint) replaced by the rows of
+/// `fresh [B, H, A, D]`, in order.
+fn splice(cached: &Tensor, fresh: &Tensor, windows: &[Range<usize>]) -> Result<Tensor> {
+    let l = cached.dim(2)?;
+    let mut pieces = Vec::with_capacity(2 * windows.len() + 1);
+    let (mut at, mut taken) = (0, 0);
+    for w in windows {
+        if w.start > at {
+            pieces.push(cached.narrow(2, at, w.start - at)?);
+        }
+        pieces.push(fresh.narrow(2, taken, w.len())?);
+        taken += w.len();
+        at = w.end;
+    }
+    if at < l {
+        pieces.push(cached.narrow(2, at, l - at)?);
+    }
+    Ok(Tensor::cat(&pieces, 2)?)
+}
+
+/// Keys and values of every layer over a whole sequence, from the last full pass: what
+/// span-local decoding reuses for the context between refreshes.
+pub struct KvCache {
+    layers: Vec<(Tensor, Tensor)>,
 }
 
 /// A loaded Dream model.
@@ -332,10 +390,44 @@ impl DreamModel {
 
     /// Final-norm hidden states `[B, L, hidden]` in the model's dtype.
     pub fn hidden_states(&self, input: &ModelInput) -> Result<Tensor> {
+        self.run_layers(input, None)
+    }
+
+    /// [`DreamModel::hidden_states`], also keeping every layer's keys/values.
+    pub fn hidden_states_cached(&self, input: &ModelInput) -> Result<(Tensor, KvCache)> {
+        let mut layers = Vec::with_capacity(self.layers.len());
+        let hidden = self.run_layers(input, Some(&mut layers))?;
+        Ok((hidden, KvCache { layers }))
+    }
+
+    fn run_layers(&self, input: &ModelInput, mut record: Option<&mut Vec<(Tensor, Tensor)>>) -> Result<Tensor> {
         let mut x = self.embed_tokens.forward(&input.ids)?;
         let rope = self.rope.tables(&input.positions, x.dtype())?;
         for layer in &self.layers {
-            x = layer.forward(&x, &rope, input.padding.as_ref())?;
+            x = layer.forward(&x, &rope, input.padding.as_ref(), record.as_deref_mut())?;
+        }
+        self.norm.forward(&x)
+    }
+
+    /// Final-norm hidden states `[B, A, hidden]` of just the positions in `windows` (sorted,
+    /// disjoint ranges; `A` positions in all), computed against `cache` for every other
+    /// position. Right after the cache was taken from the same tokens this equals the full
+    /// pass at those positions; later it is the "dual cache" approximation (Fast-dLLM).
+    pub fn hidden_states_windows(
+        &self,
+        input: &ModelInput,
+        windows: &[Range<usize>],
+        cache: &KvCache,
+    ) -> Result<Tensor> {
+        if input.padding.is_some() {
+            return Err(Error::invalid("attention_mask", "span-local decoding does not support padded batches"));
+        }
+        let active: Vec<u32> = windows.iter().flat_map(|w| w.start as u32..w.end as u32).collect();
+        let index = Tensor::from_vec(active.clone(), active.len(), input.ids.device())?;
+        let mut x = self.embed_tokens.forward(&input.ids.index_select(&index, 1)?)?;
+        let rope = self.rope.tables(&input.positions.index_select(&index, 1)?, x.dtype())?;
+        for (layer, cached) in self.layers.iter().zip(&cache.layers) {
+            x = layer.forward_windows(&x, &rope, cached, windows)?;
         }
         self.norm.forward(&x)
     }

@@ -168,7 +168,9 @@ impl FileBackend {
         let path = &self.files[t.file];
         let n: usize = t.shape.iter().product();
         let stored = match t.dtype {
-            safetensors::Dtype::F32 => Tensor::from_vec(read_elements::<f32>(path, t.offset, n)?, t.shape.as_slice(), &Device::Cpu)?,
+            safetensors::Dtype::F32 => {
+                Tensor::from_vec(read_elements::<f32>(path, t.offset, n)?, t.shape.as_slice(), &Device::Cpu)?
+            }
             safetensors::Dtype::BF16 => {
                 Tensor::from_vec(read_elements::<half::bf16>(path, t.offset, n)?, t.shape.as_slice(), &Device::Cpu)?
             }
@@ -187,7 +189,8 @@ fn read_elements<T: Copy + Default>(path: &Path, offset: u64, n: usize) -> candl
     let mut out = vec![T::default(); n];
     // SAFETY: T is a plain float type (f32, bf16, f16) for which every bit pattern is valid,
     // and safetensors stores little-endian data, as every platform Dream Writer targets is.
-    let bytes = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(out.as_slice())) };
+    let bytes =
+        unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(out.as_slice())) };
     let mut file = std::fs::File::open(path)?;
     file.seek(SeekFrom::Start(offset))?;
     file.read_exact(bytes)?;

@@ -140,7 +140,8 @@ fn logit_processors_match_official() {
         let want_ids: Vec<u32> = serde_json::from_value(lp[ids].clone()).unwrap();
         let s = TokenSampling { temperature: 0.0, top_p, top_k, confidence };
         for i in 0..4 {
-            let (c, id) = sample_token(&row(input, i), &s, &mut rng);
+            let dream_engine::sampler::logits::Choice { confidence: c, token: id, .. } =
+                sample_token(&row(input, i), &s, &mut rng);
             assert!((c - want[i]).abs() < 1e-5, "{tensor} row {i}: {c} vs {}", want[i]);
             assert_eq!(id, want_ids[i], "{tensor} row {i}");
         }

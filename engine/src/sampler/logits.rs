@@ -71,9 +71,19 @@ pub struct TokenSampling {
     pub confidence: Confidence,
 }
 
-/// The official `sample_tokens` for one position: returns `(confidence, token)`. At
-/// temperature 0 the token is the argmax; above, it is drawn from the filtered distribution.
-pub fn sample_token(logits: &[f32], s: &TokenSampling, rng: &mut impl Rng) -> (f32, u32) {
+/// A token chosen for one position.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Choice {
+    pub token: u32,
+    /// What positions are ranked by (see [`Confidence`]).
+    pub confidence: f32,
+    /// The chosen token's probability (after filtering).
+    pub probability: f32,
+}
+
+/// The official `sample_tokens` for one position. At temperature 0 the token is the argmax;
+/// above, it is drawn from the filtered distribution.
+pub fn sample_token(logits: &[f32], s: &TokenSampling, rng: &mut impl Rng) -> Choice {
     let mut logits = logits.to_vec();
     if s.temperature > 0.0 {
         logits.iter_mut().for_each(|v| *v /= s.temperature);
@@ -101,7 +111,15 @@ pub fn sample_token(logits: &[f32], s: &TokenSampling, rng: &mut impl Rng) -> (f
         }
         Confidence::NegEntropy => probs.iter().map(|&p| p * (p + 1e-10).ln()).sum(),
     };
-    (confidence, token as u32)
+    Choice { token: token as u32, confidence, probability: probs[token] }
+}
+
+impl TokenSampling {
+    /// Whether the choice is the plain argmax (no randomness, no filtering): then it can be
+    /// computed where the logits are, copying back two numbers per position.
+    pub fn is_greedy(&self) -> bool {
+        self.temperature == 0.0 && self.top_p.is_none_or(|p| p >= 1.0) && self.top_k.is_none()
+    }
 }
 
 /// Index of the largest value; the first one on ties, like `torch.max`.

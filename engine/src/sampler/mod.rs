@@ -2,8 +2,10 @@
 
 pub mod logits;
 pub mod schedule;
+mod scoring;
 mod settings;
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use candle_core::Tensor;
@@ -12,8 +14,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::{DreamModel, ModelInput};
-use logits::{sample_token, TokenSampling};
+use crate::model::{DreamModel, KvCache, ModelInput};
+use logits::{sample_token, Choice, TokenSampling};
 pub use settings::{Alg, SamplingSettings};
 
 /// One token written at a step.
@@ -58,13 +60,14 @@ pub struct Generation {
     pub steps: usize,
 }
 
-/// Runs `settings.steps` denoising steps of `model` over `canvas`, calling `on_step` after
-/// each and checking `cancel` before each.
+/// Runs up to `settings.steps` denoising steps of `model` over `canvas`, calling `on_step`
+/// after each and checking `cancel` before each.
 ///
 /// Equivalent to the official `_sample` (shifted logits, `linspace` schedule, the four
 /// algorithms, top-p/top-k/temperature/alg_temp); the only deliberate difference is that a
 /// batch row never reveals more positions than it has masks (the official code would write the
-/// mask id over pinned tokens there).
+/// mask id over pinned tokens there). Two options go beyond it: `threshold` (parallel reveal,
+/// which can finish early) and `cache_refresh` (span-local decoding).
 pub fn generate(
     model: &DreamModel,
     canvas: Canvas,
@@ -73,11 +76,9 @@ pub fn generate(
     on_step: &mut dyn FnMut(StepEvent),
 ) -> Result<Generation> {
     settings.validate()?;
-    let cfg = model.config();
-    let mask_id = cfg.mask_token_id;
+    let mask_id = model.config().mask_token_id;
     let Canvas { mut rows, attention_mask } = canvas;
-    let device = model.device();
-    let input = ModelInput::new(&rows, attention_mask.as_deref(), device)?;
+    let mut input = ModelInput::new(&rows, attention_mask.as_deref(), model.device())?;
     let (b, l) = input.dims()?;
     let steps = settings.steps;
     let timesteps = schedule::timesteps(steps, settings.eps);
@@ -89,7 +90,8 @@ pub fn generate(
         confidence: settings.alg.confidence(),
     };
     let mut confidence = vec![vec![None; l]; b];
-    let mut input = input;
+    let mut passes = Passes::new(settings.cache_refresh, &rows, mask_id, attention_mask.is_some());
+    let mut done = 0;
 
     for step in 0..steps {
         if cancel.load(Ordering::Relaxed) {
@@ -97,72 +99,159 @@ pub fn generate(
         }
         let masked: Vec<(usize, usize)> =
             (0..b).flat_map(|r| (0..l).map(move |p| (r, p))).filter(|&(r, p)| rows[r][p] == mask_id).collect();
+        if masked.is_empty() && settings.threshold.is_some() {
+            break; // parallel reveal finished early
+        }
         let mut revealed = Vec::new();
         if !masked.is_empty() {
             input.set_ids(&rows)?;
-            let logits = masked_logits(model, &input, &masked, l)?;
-            let mut candidates: Vec<(usize, usize, f32, u32)> = Vec::with_capacity(masked.len());
-            if settings.alg == Alg::Origin {
-                let p_transfer = schedule::transfer_probability(&timesteps, step);
-                for (&(r, p), row_logits) in masked.iter().zip(&logits) {
-                    if rng.random::<f32>() < p_transfer {
-                        let (conf, tok) = sample_token(row_logits, &token_sampling, &mut rng);
-                        candidates.push((r, p, conf, tok));
-                    }
-                }
+            let logits = passes.masked_logits(model, &input, &masked, l, step)?;
+            let chosen = if settings.alg == Alg::Origin {
+                origin(&masked, &logits, &token_sampling, &timesteps, step, &mut rng)?
             } else {
-                let scored: Vec<(usize, usize, f32, u32)> = masked
-                    .iter()
-                    .zip(&logits)
-                    .map(|(&(r, p), row_logits)| {
-                        let (conf, tok) = sample_token(row_logits, &token_sampling, &mut rng);
-                        (r, p, conf, tok)
-                    })
-                    .collect();
-                let num_mask = masked.len() as f32 / b as f32;
-                let k = schedule::transfer_count(num_mask, &timesteps, step);
+                let choices = scoring::choose(&logits, &token_sampling, &mut rng)?;
+                let last = step + 1 == steps;
+                let k = schedule::transfer_count(masked.len() as f32 / b as f32, &timesteps, step);
+                let mut chosen = Vec::new();
                 for r in 0..b {
-                    let row: Vec<_> = scored.iter().filter(|c| c.0 == r).copied().collect();
-                    for i in select(&row, k, settings.alg_temp, &mut rng) {
-                        candidates.push(row[i]);
-                    }
+                    let row: Vec<(usize, usize, Choice)> = masked
+                        .iter()
+                        .zip(&choices)
+                        .filter(|((mr, _), _)| *mr == r)
+                        .map(|(&(r, p), &c)| (r, p, c))
+                        .collect();
+                    let picks = match settings.threshold {
+                        Some(t) if !last => above_threshold(&row, t),
+                        Some(_) => (0..row.len()).collect(),
+                        None => select(&row, k, settings.alg_temp, &mut rng),
+                    };
+                    chosen.extend(picks.into_iter().map(|i| row[i]));
                 }
-            }
-            for (r, p, conf, tok) in candidates {
-                rows[r][p] = tok;
-                confidence[r][p] = Some(conf);
-                revealed.push(Revealed { row: r, position: p, token: tok, confidence: conf });
+                chosen
+            };
+            for (r, p, c) in chosen {
+                rows[r][p] = c.token;
+                confidence[r][p] = Some(c.confidence);
+                revealed.push(Revealed { row: r, position: p, token: c.token, confidence: c.confidence });
             }
         }
         on_step(StepEvent { step, steps, ids: rows.clone(), revealed, spans: Vec::new() });
+        done = step + 1;
     }
-    Ok(Generation { ids: rows, confidence, steps })
+    Ok(Generation { ids: rows, confidence, steps: done })
 }
 
-/// Shifted logits (position i is predicted by the output at i-1; position 0 by itself) of the
-/// masked positions only: the vocabulary projection runs on just those rows.
-fn masked_logits(model: &DreamModel, input: &ModelInput, masked: &[(usize, usize)], l: usize) -> Result<Vec<Vec<f32>>> {
-    let hidden = model.hidden_states(input)?;
-    let (b, _, h) = hidden.dims3()?;
-    let sources: Vec<u32> = masked.iter().map(|&(r, p)| (r * l + p.saturating_sub(1)) as u32).collect();
-    let index = Tensor::from_vec(sources, masked.len(), hidden.device())?;
-    let rows = hidden.reshape((b * l, h))?.index_select(&index, 0)?;
-    Ok(model.logits(&rows)?.to_vec2::<f32>()?)
+/// `origin`: each masked token is revealed with probability `1 - s/t` (all at the last step),
+/// its token drawn like any other.
+fn origin(
+    masked: &[(usize, usize)],
+    logits: &Tensor,
+    s: &TokenSampling,
+    timesteps: &[f32],
+    step: usize,
+    rng: &mut impl Rng,
+) -> Result<Vec<(usize, usize, Choice)>> {
+    let p_transfer = schedule::transfer_probability(timesteps, step);
+    let rows = logits.to_vec2::<f32>()?;
+    let mut chosen = Vec::new();
+    for (&(r, p), row) in masked.iter().zip(&rows) {
+        if rng.random::<f32>() < p_transfer {
+            chosen.push((r, p, sample_token(row, s, rng)));
+        }
+    }
+    Ok(chosen)
+}
+
+/// Parallel reveal: every candidate at least `threshold` probable, or else the most confident.
+fn above_threshold(row: &[(usize, usize, Choice)], threshold: f32) -> Vec<usize> {
+    let sure: Vec<usize> = (0..row.len()).filter(|&i| row[i].2.probability >= threshold).collect();
+    if !sure.is_empty() || row.is_empty() {
+        return sure;
+    }
+    let best = (0..row.len()).max_by(|&a, &b| row[a].2.confidence.total_cmp(&row[b].2.confidence).then(b.cmp(&a)));
+    best.into_iter().collect()
+}
+
+/// How each step gets its hidden states: a full pass every step, or (span-local decoding) a
+/// full pass that refreshes the key/value cache every `refresh` steps and, in between, a pass
+/// over the masked spans' windows only.
+struct Passes {
+    refresh: usize,
+    /// Each span of masks, widened by the position before it (which predicts its first token).
+    windows: Vec<Range<usize>>,
+    cache: Option<(KvCache, usize)>,
+}
+
+impl Passes {
+    fn new(refresh: Option<usize>, rows: &[Vec<u32>], mask_id: u32, padded: bool) -> Self {
+        // Windows are shared by the batch's rows, so span-local decoding is for single rows.
+        let refresh = if rows.len() == 1 && !padded { refresh.unwrap_or(1) } else { 1 };
+        let mut windows: Vec<Range<usize>> = Vec::new();
+        for (p, &t) in rows[0].iter().enumerate() {
+            if t != mask_id {
+                continue;
+            }
+            let start = p.saturating_sub(1);
+            match windows.last_mut() {
+                Some(w) if w.end >= start => w.end = p + 1,
+                _ => windows.push(start..p + 1),
+            }
+        }
+        Passes { refresh, windows, cache: None }
+    }
+
+    /// Shifted logits (position i is predicted by the output at i-1; position 0 by itself) of
+    /// the masked positions only: the vocabulary projection runs on just those rows.
+    fn masked_logits(
+        &mut self,
+        model: &DreamModel,
+        input: &ModelInput,
+        masked: &[(usize, usize)],
+        l: usize,
+        step: usize,
+    ) -> Result<Tensor> {
+        let sources = masked.iter().map(|&(r, p)| (r, p.saturating_sub(1)));
+        let stale = self.cache.as_ref().is_none_or(|(_, at)| step - at >= self.refresh);
+        let (hidden, index): (Tensor, Vec<u32>) = if self.refresh == 1 {
+            (model.hidden_states(input)?, sources.map(|(r, p)| (r * l + p) as u32).collect())
+        } else if stale {
+            let (hidden, cache) = model.hidden_states_cached(input)?;
+            self.cache = Some((cache, step));
+            (hidden, sources.map(|(r, p)| (r * l + p) as u32).collect())
+        } else {
+            let (cache, _) = self.cache.as_ref().expect("cache checked above");
+            let hidden = model.hidden_states_windows(input, &self.windows, cache)?;
+            // Where each source position sits among the windows' positions.
+            let mut offset = vec![0u32; l];
+            let mut i = 0;
+            for w in &self.windows {
+                for p in w.clone() {
+                    offset[p] = i;
+                    i += 1;
+                }
+            }
+            (hidden, sources.map(|(_, p)| offset[p]).collect())
+        };
+        let (b, n, h) = hidden.dims3()?;
+        let index = Tensor::from_vec(index, masked.len(), hidden.device())?;
+        let rows = hidden.reshape((b * n, h))?.index_select(&index, 0)?;
+        model.logits(&rows)
+    }
 }
 
 /// Indices of the `k` candidates to reveal: the most confident (`torch.topk`), or with
 /// `alg_temp` a draw without replacement from `softmax(confidence / alg_temp)`.
-fn select(row: &[(usize, usize, f32, u32)], k: usize, alg_temp: Option<f32>, rng: &mut impl Rng) -> Vec<usize> {
+fn select(row: &[(usize, usize, Choice)], k: usize, alg_temp: Option<f32>, rng: &mut impl Rng) -> Vec<usize> {
     let k = k.min(row.len());
     match alg_temp.filter(|&t| t > 0.0) {
         None => {
             let mut order: Vec<usize> = (0..row.len()).collect();
-            order.sort_by(|&a, &b| row[b].2.total_cmp(&row[a].2));
+            order.sort_by(|&a, &b| row[b].2.confidence.total_cmp(&row[a].2.confidence));
             order.truncate(k);
             order
         }
         Some(temp) => {
-            let scaled: Vec<f32> = row.iter().map(|c| c.2 / temp).collect();
+            let scaled: Vec<f32> = row.iter().map(|c| c.2.confidence / temp).collect();
             let mut weights = logits::softmax(&scaled);
             let mut chosen = Vec::with_capacity(k);
             for _ in 0..k {

@@ -51,6 +51,15 @@ pub struct SamplingSettings {
     pub alg_temp: Option<f32>,
     pub eps: f32,
     pub seed: u64,
+    /// Parallel reveal (Fast-dLLM's confidence-aware decoding): each step reveals every masked
+    /// token whose probability is at least this (and at least one), so easy text finishes in
+    /// fewer than `steps` steps. `None`: the official fixed schedule.
+    pub threshold: Option<f32>,
+    /// Span-local decoding: between full passes, only the masked spans (and the position
+    /// before each, which predicts its first token) are recomputed against the other
+    /// positions' cached keys/values; a full pass refreshes the cache every this many steps.
+    /// `None` or 1: every step is a full pass (exact).
+    pub cache_refresh: Option<usize>,
 }
 
 impl Default for SamplingSettings {
@@ -64,6 +73,8 @@ impl Default for SamplingSettings {
             alg_temp: None,
             eps: 1e-3,
             seed: 0,
+            threshold: None,
+            cache_refresh: None,
         }
     }
 }
@@ -90,6 +101,17 @@ impl SamplingSettings {
             if !t.is_finite() || t < 0.0 {
                 return bad("alg_temp", format!("{t} is not a finite number >= 0"));
             }
+        }
+        if let Some(t) = self.threshold {
+            if !(t > 0.0 && t <= 1.0) {
+                return bad("threshold", format!("{t} is outside (0, 1]"));
+            }
+            if self.alg == Alg::Origin {
+                return bad("threshold", "parallel reveal ranks by confidence; `origin` has none".into());
+            }
+        }
+        if self.cache_refresh == Some(0) {
+            return bad("cache_refresh", "must be at least 1".into());
         }
         if !(self.eps > 0.0 && self.eps < 1.0) {
             return bad("eps", format!("{} is outside (0, 1)", self.eps));
