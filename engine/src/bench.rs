@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 use serde::Serialize;
@@ -16,7 +16,7 @@ use crate::weights::Weights;
 /// Random weights with the official tensor names and shapes for `cfg` (normal, std 0.02;
 /// norms 1), so speed can be measured without downloading a checkpoint.
 pub fn random_weights(cfg: &DreamConfig, dtype: DType, device: &Device) -> Result<Weights> {
-    random_weights_with(cfg, dtype, device, &mut |shape, std| Tensor::randn(0f32, std, shape, &Device::Cpu))
+    random_weights_with(cfg, dtype, device, &mut normal)
 }
 
 /// Weights named and shaped for `cfg`, each matrix drawn by `draw(shape, std)` (f32, CPU);
@@ -27,6 +27,31 @@ pub fn random_weights_with(
     device: &Device,
     draw: &mut dyn FnMut(&[usize], f32) -> candle_core::Result<Tensor>,
 ) -> Result<Weights> {
+    Ok(Weights::from_tensors(random_tensors(cfg, draw)?, dtype, device))
+}
+
+fn normal(shape: &[usize], std: f32) -> candle_core::Result<Tensor> {
+    Tensor::randn(0f32, std, shape, &Device::Cpu)
+}
+
+fn random_tensors(
+    cfg: &DreamConfig,
+    draw: &mut dyn FnMut(&[usize], f32) -> candle_core::Result<Tensor>,
+) -> Result<HashMap<String, Tensor>> {
+    let mut tensors = HashMap::new();
+    for (name, shape) in tensor_shapes(cfg) {
+        let t = if name.ends_with("norm.weight") {
+            Tensor::ones(shape, DType::F32, &Device::Cpu)?
+        } else {
+            draw(&shape, 0.02)?
+        };
+        tensors.insert(name, t);
+    }
+    Ok(tensors)
+}
+
+/// Every tensor of a Dream checkpoint of shape `cfg`, with the official names.
+pub fn tensor_shapes(cfg: &DreamConfig) -> Vec<(String, Vec<usize>)> {
     let (h, i, d) = (cfg.hidden_size, cfg.intermediate_size, cfg.head_dim());
     let (q, kv) = (cfg.num_attention_heads * d, cfg.num_key_value_heads * d);
     let mut shapes: Vec<(String, Vec<usize>)> = vec![
@@ -53,19 +78,19 @@ pub fn random_weights_with(
             shapes.push((format!("{p}.{name}"), shape));
         }
     }
-    let mut tensors = HashMap::new();
-    for (name, shape) in shapes {
-        let t = if name.ends_with("norm.weight") {
-            Tensor::ones(shape, dtype, device)?
-        } else {
-            draw(&shape, 0.02)?.to_dtype(dtype)?.to_device(device)?
-        };
-        tensors.insert(name, t);
-    }
-    Ok(Weights::from_tensors(tensors, dtype, device))
+    shapes
 }
 
-/// What one benchmark run measured.
+/// Writes a random checkpoint of shape `cfg` (f32 `model.safetensors` and `config.json`) to
+/// `dir`, for timing real loads.
+pub fn save_random_checkpoint(cfg: &DreamConfig, dir: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
+    candle_core::safetensors::save(&random_tensors(cfg, &mut normal)?, dir.join("model.safetensors"))?;
+    let config = serde_json::to_string_pretty(cfg).expect("config serialises");
+    std::fs::write(dir.join("config.json"), config).map_err(|e| crate::Error::io(dir.join("config.json"), e))
+}
+
+/// What one benchmark run measured; every ratio compares figures of the same run.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub shape: String,
@@ -73,72 +98,146 @@ pub struct BenchReport {
     pub device: String,
     pub dtype: String,
     pub seq_len: usize,
+    /// Masked tokens, at the end of the sequence.
     pub masked: usize,
     pub load_seconds: f64,
-    /// Median of the timed full forward passes (every position projected to the vocabulary).
-    pub forward_seconds_median: f64,
-    /// Median wall time of one denoising step (forward of all positions, `lm_head` and
-    /// sampling for the masked ones).
-    pub step_seconds_median: f64,
-    pub step_seconds_all: Vec<f64>,
-    /// Sequence tokens processed per second by one step.
-    pub tokens_per_second: f64,
-    /// Peak resident memory of the process (VmHWM), when the OS reports it.
+    /// From the start of loading to the end of the first denoising step.
+    pub load_to_first_step_seconds: f64,
+    /// This machine's matmul throughput on the model's own linear shapes at `seq_len` rows.
+    pub matmul_gflops: f64,
+    /// One full forward pass (every position through `lm_head`), median.
+    pub forward_seconds: f64,
+    pub forward_gflops: f64,
+    /// `forward_gflops / matmul_gflops`: how close the forward pass runs to the machine's limit.
+    pub forward_fraction_of_matmul: f64,
+    /// One full-recompute denoising step (forward, `lm_head` on masked positions only,
+    /// choosing tokens), median after a warm-up step.
+    pub step_seconds: f64,
+    pub step_over_forward: f64,
+    /// Span-local decoding: refresh interval and per-step latency (median, and mean with the
+    /// refresh steps included).
+    pub cache_refresh: usize,
+    pub cached_step_seconds: f64,
+    pub cached_step_seconds_mean: f64,
+    /// `step_seconds / cached_step_seconds`.
+    pub cached_speedup: f64,
+    /// Bytes of the weights in memory, and the process's peak resident memory (VmHWM) when
+    /// the OS reports it, right after loading and at the end.
+    pub weights_bytes: u64,
+    pub peak_rss_after_load_bytes: Option<u64>,
     pub peak_rss_bytes: Option<u64>,
 }
 
-/// Times `steps` denoising steps of `model` over a sequence of `seq_len` tokens whose last
-/// `masked` are masks (after one warm-up step), plus `steps` full forward passes.
-/// `load_seconds` is how long the caller took to load the model.
+/// Floating-point operations of one full forward pass over `l` tokens: two per weight per
+/// token (the embedding is a lookup), plus attention's two `l x l` products per layer.
+pub fn forward_flops(cfg: &DreamConfig, l: usize) -> f64 {
+    let dense = cfg.parameter_count() - cfg.vocab_size * cfg.hidden_size;
+    let attention = 4.0 * (l * l) as f64 * (cfg.num_attention_heads * cfg.head_dim()) as f64;
+    2.0 * l as f64 * dense as f64 + cfg.num_hidden_layers as f64 * attention
+}
+
+/// GFLOP/s of `x [rows, k] @ w[n, k]^T` (how every linear layer multiplies) over the model's
+/// three linear shapes, on its device and dtype.
+pub fn matmul_gflops(cfg: &DreamConfig, rows: usize, dtype: DType, device: &Device, reps: usize) -> Result<f64> {
+    let (h, i) = (cfg.hidden_size, cfg.intermediate_size);
+    let mut flops = 0.0;
+    let mut seconds = 0.0;
+    for (k, n) in [(h, h), (h, i), (i, h)] {
+        let x = Tensor::randn(0f32, 1.0, (1, rows, k), device)?.to_dtype(dtype)?;
+        let w = Tensor::randn(0f32, 1.0, (n, k), device)?.to_dtype(dtype)?;
+        let run = || -> Result<f64> {
+            let t = Instant::now();
+            let y = x.broadcast_matmul(&w.t()?)?;
+            device.synchronize()?;
+            drop(y);
+            Ok(t.elapsed().as_secs_f64())
+        };
+        run()?; // warm-up
+        let times = (0..reps.max(1)).map(|_| run()).collect::<Result<Vec<_>>>()?;
+        flops += 2.0 * (rows * k * n) as f64;
+        seconds += median(&times);
+    }
+    Ok(flops / seconds / 1e9)
+}
+
+/// Times `model` on a sequence of `seq_len` tokens whose last `masked` are masks: `reps` full
+/// forward passes, `reps` full-recompute steps (after a warm-up step) and span-local steps
+/// with the cache refreshed every `cache_refresh` steps. `load_seconds` is how long the caller
+/// took to load it.
 pub fn run(
     model: &DreamModel,
     label: &str,
     load_seconds: f64,
     seq_len: usize,
     masked: usize,
-    steps: usize,
+    reps: usize,
+    cache_refresh: usize,
 ) -> Result<BenchReport> {
+    let peak_rss_after_load_bytes = peak_rss();
     let cfg = model.config();
     let (device, dtype) = (model.device(), model.dtype());
-    let parameters = cfg.parameter_count();
-
     let masked = masked.clamp(1, seq_len);
     let mut row: Vec<u32> = (0..seq_len as u32).map(|i| (i * 7919) % 150_000).collect();
     row[seq_len - masked..].fill(cfg.mask_token_id);
+    let canvas = || Canvas { rows: vec![row.clone()], attention_mask: None };
+    let reps = reps.max(1);
+
+    // Full recompute: a warm-up step (its end also marks load-to-first-step), then timed ones.
+    let steps = (reps + 1).min(masked);
+    let settings = SamplingSettings { steps, alg: Alg::Entropy, ..Default::default() };
+    let full = step_times(model, canvas(), &settings)?;
+    let load_to_first_step_seconds = load_seconds + full[0];
+    let step_seconds = median(&full[1..]);
 
     let input = crate::model::ModelInput::new(&[row.clone()], None, device)?;
     let mut forward = Vec::new();
-    for _ in 0..steps.max(1) {
+    for _ in 0..reps {
         let t = Instant::now();
         let logits = model.forward(&input)?;
         device.synchronize()?;
         drop(logits);
-        forward.push(t.elapsed());
+        forward.push(t.elapsed().as_secs_f64());
     }
+    let forward_seconds = median(&forward);
+    let forward_gflops = forward_flops(cfg, seq_len) / forward_seconds / 1e9;
+    let matmul = matmul_gflops(cfg, seq_len, dtype, device, reps)?;
 
-    // One warm-up step, then `steps` timed ones; a step ends when its event arrives.
-    let settings = SamplingSettings { steps: (steps + 1).min(masked), alg: Alg::Entropy, ..Default::default() };
-    let mut marks = vec![Instant::now()];
-    generate(model, Canvas { rows: vec![row], attention_mask: None }, &settings, &AtomicBool::new(false), &mut |_| {
-        marks.push(Instant::now())
-    })?;
-    let step_times: Vec<Duration> = marks.windows(2).skip(1).map(|w| w[1] - w[0]).collect();
-    let step_seconds_all: Vec<f64> = step_times.iter().map(Duration::as_secs_f64).collect();
-    let step_median = median(&step_seconds_all);
+    // Span-local: two refresh periods, so the median sees the window passes.
+    let cached_steps = (2 * cache_refresh).min(masked);
+    let settings = SamplingSettings { steps: cached_steps, cache_refresh: Some(cache_refresh), ..settings };
+    let cached = step_times(model, canvas(), &settings)?;
+    let cached_step_seconds = median(&cached);
+
     Ok(BenchReport {
         shape: label.to_owned(),
-        parameters,
+        parameters: cfg.parameter_count(),
         device: crate::device::describe(device),
         dtype: format!("{dtype:?}").to_lowercase(),
         seq_len,
         masked,
         load_seconds,
-        forward_seconds_median: median(&forward.iter().map(Duration::as_secs_f64).collect::<Vec<_>>()),
-        step_seconds_median: step_median,
-        step_seconds_all,
-        tokens_per_second: seq_len as f64 / step_median,
+        load_to_first_step_seconds,
+        matmul_gflops: matmul,
+        forward_seconds,
+        forward_gflops,
+        forward_fraction_of_matmul: forward_gflops / matmul,
+        step_seconds,
+        step_over_forward: step_seconds / forward_seconds,
+        cache_refresh,
+        cached_step_seconds,
+        cached_step_seconds_mean: cached.iter().sum::<f64>() / cached.len() as f64,
+        cached_speedup: step_seconds / cached_step_seconds,
+        weights_bytes: (cfg.parameter_count() * dtype.size_in_bytes()) as u64,
+        peak_rss_after_load_bytes,
         peak_rss_bytes: peak_rss(),
     })
+}
+
+/// Wall time of each step of a generation (a step ends when its event arrives).
+fn step_times(model: &DreamModel, canvas: Canvas, settings: &SamplingSettings) -> Result<Vec<f64>> {
+    let mut marks = vec![Instant::now()];
+    generate(model, canvas, settings, &AtomicBool::new(false), &mut |_| marks.push(Instant::now()))?;
+    Ok(marks.windows(2).map(|w| (w[1] - w[0]).as_secs_f64()).collect())
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -178,9 +277,10 @@ mod tests {
         let mut cfg = DreamConfig::qwen2_5_0_5b_shape();
         (cfg.vocab_size, cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers) = (151_700, 56, 64, 2);
         let model = DreamModel::load(&random_weights(&cfg, DType::F32, &Device::Cpu).unwrap(), &cfg).unwrap();
-        let report = run(&model, "tiny", 0.0, 16, 4, 2).unwrap();
-        assert_eq!(report.step_seconds_all.len(), 2, "warm-up step excluded");
-        assert!(report.step_seconds_median > 0.0 && report.tokens_per_second > 0.0);
+        let report = run(&model, "tiny", 0.0, 32, 8, 2, 2).unwrap();
+        assert!(report.step_seconds > 0.0 && report.forward_seconds > 0.0 && report.cached_step_seconds > 0.0);
+        assert!(report.load_to_first_step_seconds > 0.0 && report.matmul_gflops > 0.0);
         assert_eq!(report.parameters, cfg.parameter_count());
+        assert_eq!(report.weights_bytes, cfg.parameter_count() as u64 * 4);
     }
 }

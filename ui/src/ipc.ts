@@ -13,6 +13,10 @@ export interface SamplingSettings {
   alg_temp: number | null;
   eps: number;
   seed: number;
+  /** Parallel reveal: every token at least this probable each step (the slider's "auto"). */
+  threshold: number | null;
+  /** Span-local decoding: refresh the cached context every this many steps. */
+  cache_refresh: number | null;
 }
 
 /** Char offsets count Unicode scalar values (see offsets.ts). */

@@ -7,7 +7,7 @@ import { api, describeError, isCommandError, type Infilled, type SamplingSetting
 import { addSpan, clampTokens, clearSpans, marked, newSpan, spans } from "./spans";
 import { endRun, liveField, pickKey, reviewRun, startRun, stepRun, toggleHeat } from "./live";
 import { acceptChanges, lowConfidenceRuns, planRequest, remaskRuns, type PinnedEnding, type Planned } from "./request";
-import { stepsLabel, StepTimer } from "./steps";
+import { AUTO_THRESHOLD, isAuto, stepsLabel, StepTimer } from "./steps";
 import { setupModelDialog } from "./models";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -121,11 +121,14 @@ function totalTokens(): number {
 
 function updateSteps() {
   const slider = $<HTMLInputElement>("steps");
-  const max = Math.max(1, totalTokens());
-  const wanted = Number(slider.dataset.wanted ?? slider.value);
+  const tokens = totalTokens();
+  // One position past one step per token is "auto".
+  const max = tokens > 0 ? tokens + 1 : 1;
+  // A number of steps never slides into "auto" by itself: it stops at one step per token.
+  const wanted = slider.dataset.wanted === "auto" ? max : Math.min(Number(slider.dataset.wanted ?? slider.value), Math.max(1, tokens));
   slider.max = String(max);
   slider.value = String(Math.min(Math.max(1, wanted), max));
-  $("steps-out").textContent = stepsLabel(Number(slider.value), totalTokens(), timer.median());
+  $("steps-out").textContent = stepsLabel(Number(slider.value), tokens, timer.median());
 }
 
 // ---- Generation -------------------------------------------------------------------------------
@@ -134,9 +137,16 @@ function sampling(): SamplingSettings {
   const num = (id: string) => Number($<HTMLInputElement>(id).value);
   const topP = num("top-p");
   const topK = num("top-k");
+  const tokens = totalTokens();
+  const auto = isAuto(num("steps"), tokens);
+  const alg = $<HTMLSelectElement>("alg").value as SamplingSettings["alg"];
+  const refresh = Number($<HTMLSelectElement>("speed").value);
   return {
-    steps: num("steps"),
-    alg: $<HTMLSelectElement>("alg").value as SamplingSettings["alg"],
+    steps: auto ? tokens : num("steps"),
+    // Parallel reveal ranks by confidence, which `origin` does not have.
+    threshold: auto && alg !== "origin" ? AUTO_THRESHOLD : null,
+    cache_refresh: refresh > 1 ? refresh : null,
+    alg,
     temperature: Math.max(0, num("temperature")),
     top_p: topP > 0 && topP < 1 ? topP : null,
     top_k: topK > 0 ? Math.round(topK) : null,
@@ -305,7 +315,8 @@ function showSampling(s: SamplingSettings) {
   $<HTMLInputElement>("top-p").value = String(s.top_p ?? 1);
   $<HTMLInputElement>("top-k").value = String(s.top_k ?? 0);
   $<HTMLInputElement>("seed").value = String(s.seed);
-  $<HTMLInputElement>("steps").dataset.wanted = String(s.steps);
+  $<HTMLSelectElement>("speed").value = String(s.cache_refresh ?? 1);
+  $<HTMLInputElement>("steps").dataset.wanted = s.threshold !== null ? "auto" : String(s.steps);
 }
 
 async function persistSettings(change: (s: Settings) => void) {
@@ -334,12 +345,12 @@ $("pin-selection").addEventListener("click", () => {
 for (const id of ["ending", "gap"]) $(id).addEventListener("input", updateSteps);
 $("steps").addEventListener("input", () => {
   const slider = $<HTMLInputElement>("steps");
-  slider.dataset.wanted = slider.value;
+  slider.dataset.wanted = isAuto(Number(slider.value), totalTokens()) ? "auto" : slider.value;
   updateSteps();
-  void persistSettings((s) => (s.sampling.steps = Number(slider.value)));
+  void persistSettings((s) => (s.sampling = sampling()));
 });
-for (const id of ["alg", "temperature", "top-p", "top-k", "seed"]) {
-  $(id).addEventListener("change", () => void persistSettings((s) => (s.sampling = { ...sampling(), steps: s.sampling.steps })));
+for (const id of ["alg", "temperature", "top-p", "top-k", "seed", "speed"]) {
+  $(id).addEventListener("change", () => void persistSettings((s) => (s.sampling = sampling())));
 }
 $("run").addEventListener("click", () => void run());
 $("stop").addEventListener("click", () => void stop());

@@ -6,11 +6,22 @@ import { history, redo, undo } from "@codemirror/commands";
 import { addSpan, clearSpans, marked, newSpan, removeSpan, setSpanTokens, spans, MAX_TOKENS } from "../src/spans";
 import { endRun, liveField, pickKey, reviewRun, slotClasses, startRun, stepRun, togglePick } from "../src/live";
 import { acceptChanges, displayConfidence, lowConfidenceRuns, planRequest, remaskRuns } from "../src/request";
-import { clampSteps, stepsLabel, StepTimer } from "../src/steps";
+import { clampSteps, isAuto, stepsLabel, StepTimer } from "../src/steps";
 import { charLength, toCharOffset, toUtf16Offset } from "../src/offsets";
 import type { FilledSpan, SamplingSettings, SpanView } from "../src/ipc";
 
-const settings: SamplingSettings = { steps: 8, alg: "entropy", temperature: 0, top_p: null, top_k: null, alg_temp: null, eps: 1e-3, seed: 0 };
+const settings: SamplingSettings = {
+  steps: 8,
+  alg: "entropy",
+  temperature: 0,
+  top_p: null,
+  top_k: null,
+  alg_temp: null,
+  eps: 1e-3,
+  seed: 0,
+  threshold: null,
+  cache_refresh: null,
+};
 
 function editor(doc: string) {
   return EditorState.create({ doc, extensions: [history(), spans(), liveField] });
@@ -133,6 +144,10 @@ describe("the steps slider", () => {
     expect(stepsLabel(4, 16, null)).toBe("4 steps · 4 tok/step");
     expect(stepsLabel(3, 16, 0.5)).toBe("3 steps · 5.3 tok/step · ~1.5 s");
     expect(stepsLabel(1, 0, null)).toBe("mark text or pin an ending");
+    // One past the last step is "auto": parallel reveal.
+    expect(isAuto(17, 16)).toBe(true);
+    expect(isAuto(16, 16)).toBe(false);
+    expect(stepsLabel(17, 16, null)).toMatch(/^auto/);
   });
 
   it("estimates from the median measured step, leaving out the first", () => {

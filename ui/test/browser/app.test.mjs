@@ -87,7 +87,12 @@ describe("Dream Writer UI", () => {
     await page.waitForSelector(".cm-span-badge");
     // count_tokens gives 3 for " old keeper" (11 chars / 4): the badge and the slider follow.
     await page.waitForFunction(() => document.querySelector(".cm-span-count")?.textContent?.startsWith("3 tok"));
-    assert.equal(await page.getAttribute("#steps", "max"), "3");
+    // 1 ..= 3 steps, and one more position for "auto".
+    assert.equal(await page.getAttribute("#steps", "max"), "4");
+    assert.match(await page.textContent("#steps-out"), /^3 steps · 1 tok\/step/);
+    await page.fill("#steps", "4");
+    await page.dispatchEvent("#steps", "input");
+    assert.match(await page.textContent("#steps-out"), /^auto/);
     await page.fill("#steps", "3");
     await page.dispatchEvent("#steps", "input");
     assert.match(await page.textContent("#steps-out"), /^3 steps · 1 tok\/step/);
@@ -123,12 +128,18 @@ describe("Dream Writer UI", () => {
     await typeDoc(page, "A quiet night.");
     await select(page, "quiet");
     await page.keyboard.press("Control+i");
+    // "auto" at the slider's end: parallel reveal with a confidence threshold.
+    const max = await page.getAttribute("#steps", "max");
+    await page.fill("#steps", max);
+    await page.dispatchEvent("#steps", "input");
     await page.click("#run");
     await page.waitForSelector("#review:not([hidden])");
     await page.click("#regenerate");
     await page.waitForSelector("#review:not([hidden])");
-    const seeds = await page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "infill").map((c) => c.args.request.settings.seed));
-    assert.deepEqual(seeds, [0, 1]);
+    const runs = await page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "infill").map((c) => c.args.request.settings));
+    assert.deepEqual(runs.map((s) => s.seed), [0, 1]);
+    assert.equal(runs[0].threshold, 0.9);
+    assert.equal(runs[0].steps, Number(max) - 1, "auto runs at most one step per token");
     await page.click("#reject");
     assert.equal(await docText(page), "A quiet night.");
     assert.equal(await page.locator(".cm-live").count(), 0);

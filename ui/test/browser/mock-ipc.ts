@@ -23,7 +23,7 @@ const mock = {
 
 const settings = {
   theme: "light",
-  sampling: { steps: 32, alg: "entropy", temperature: 0, top_p: null, top_k: null, alg_temp: null, eps: 1e-3, seed: 0 },
+  sampling: { steps: 32, alg: "entropy", temperature: 0, top_p: null, top_k: null, alg_temp: null, eps: 1e-3, seed: 0, threshold: null, cache_refresh: null },
   device: "auto",
   dtype: null,
   hf_endpoint: null,

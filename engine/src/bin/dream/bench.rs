@@ -3,7 +3,8 @@
 use dream_engine::bench::{self, BenchReport};
 use std::time::Instant;
 
-use dream_engine::{Dream, DreamConfig, DreamModel, Error, Result};
+use dream_engine::weights::weight_files;
+use dream_engine::{DreamConfig, DreamModel, Error, Result, Weights};
 
 use crate::DeviceArgs;
 
@@ -21,11 +22,18 @@ pub struct Args {
     /// Masked tokens at the end of each sequence (default: a quarter of it).
     #[arg(long)]
     masked: Option<usize>,
-    /// Timed steps (after one warm-up step) and timed forward passes.
+    /// Timed repetitions of each measurement.
     #[arg(long, default_value_t = 3)]
-    steps: usize,
+    reps: usize,
+    /// Span-local decoding: refresh the key/value cache every this many steps.
+    #[arg(long, default_value_t = 8)]
+    cache_refresh: usize,
     #[command(flatten)]
     device: DeviceArgs,
+    /// With --random-shape: write the random checkpoint (config.json + model.safetensors) to
+    /// this folder and stop, so that `--model FOLDER` can time a real load in a new process.
+    #[arg(long, value_name = "FOLDER", requires = "random_shape")]
+    save: Option<std::path::PathBuf>,
     /// Print the reports as JSON lines.
     #[arg(long)]
     json: bool,
@@ -38,17 +46,24 @@ pub fn run(args: Args) -> Result<()> {
     let (model, label) = match (&args.random_shape, &args.model) {
         (Some(s), _) => {
             let cfg = shape(s)?;
+            if let Some(dir) = &args.save {
+                return bench::save_random_checkpoint(&cfg, dir);
+            }
             (DreamModel::load(&bench::random_weights(&cfg, dtype, &device)?, &cfg)?, format!("random {s}"))
         }
         (None, Some(m)) => {
+            // Config and weights only: the tokenizer plays no part in the timings.
             let dir = dream_engine::hub::resolve_blocking(m, None)?;
-            (Dream::load(&dir, &device, Some(dtype))?.model, m.clone())
+            let cfg = DreamConfig::from_file(&dir.join("config.json"))?;
+            let weights = Weights::from_safetensors(&weight_files(&dir)?, dtype, &device)?;
+            (DreamModel::load(&weights, &cfg)?, m.clone())
         }
         (None, None) => return Err(Error::invalid("random_shape", "give --random-shape or --model")),
     };
     let load_seconds = start.elapsed().as_secs_f64();
     for &len in &args.seq_len {
-        let report = bench::run(&model, &label, load_seconds, len, args.masked.unwrap_or(len / 4), args.steps)?;
+        let masked = args.masked.unwrap_or(len / 4);
+        let report = bench::run(&model, &label, load_seconds, len, masked, args.reps, args.cache_refresh)?;
         if args.json {
             println!("{}", serde_json::to_string(&report).expect("serialisable report"));
         } else {
@@ -67,18 +82,34 @@ fn shape(name: &str) -> Result<DreamConfig> {
 }
 
 fn print_report(r: &BenchReport) {
+    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
     println!(
-        "{} ({:.0}M params) {} {} | {} tokens, {} masked | load {:.1}s | forward {:.3}s | step median {:.3}s ({:.1} tok/s) | peak RSS {}",
+        "{} ({:.0}M params, {}, {}) | {} tokens, last {} masked",
         r.shape,
         r.parameters as f64 / 1e6,
         r.device,
         r.dtype,
         r.seq_len,
-        r.masked,
-        r.load_seconds,
-        r.forward_seconds_median,
-        r.step_seconds_median,
-        r.tokens_per_second,
-        r.peak_rss_bytes.map_or("n/a".into(), |b| format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64)),
+        r.masked
     );
+    println!("  matmul (model shapes)   {:>8.1} GFLOP/s", r.matmul_gflops);
+    println!(
+        "  forward                 {:>8.3} s   {:.1} GFLOP/s = {:.2} of matmul",
+        r.forward_seconds, r.forward_gflops, r.forward_fraction_of_matmul
+    );
+    println!("  step, full recompute    {:>8.3} s   = {:.2} of a forward", r.step_seconds, r.step_over_forward);
+    println!(
+        "  step, span-local (K={}) {:>8.3} s   ({:.1}x faster; mean {:.3} s with refreshes)",
+        r.cache_refresh, r.cached_step_seconds, r.cached_speedup, r.cached_step_seconds_mean
+    );
+    println!("  load {:.2} s, load to first step {:.2} s", r.load_seconds, r.load_to_first_step_seconds);
+    if let (Some(after), Some(peak)) = (r.peak_rss_after_load_bytes, r.peak_rss_bytes) {
+        println!(
+            "  weights {:.2} GiB; peak RSS {:.2} GiB after load ({:.2}x weights), {:.2} GiB at the end",
+            gib(r.weights_bytes),
+            gib(after),
+            after as f64 / r.weights_bytes as f64,
+            gib(peak)
+        );
+    }
 }
