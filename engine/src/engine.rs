@@ -7,6 +7,7 @@ use candle_core::{DType, Device};
 
 use crate::config::DreamConfig;
 use crate::error::{Error, Result};
+use crate::gguf::GgufFile;
 use crate::model::DreamModel;
 use crate::request::{InfillRequest, InfillResult, Prepared};
 use crate::sampler::{generate, Canvas, StepEvent};
@@ -55,16 +56,31 @@ pub enum InfillEvent {
 }
 
 impl Dream {
-    /// Loads the checkpoint in folder `dir` on `device`, in `dtype` (default: see
-    /// [`crate::device::default_dtype`]).
-    pub fn load(dir: &Path, device: &Device, dtype: Option<DType>) -> Result<Self> {
-        if !dir.is_dir() {
-            return Err(Error::ModelDirMissing(dir.to_owned()));
-        }
-        let config = DreamConfig::from_file(&dir.join("config.json"))?;
-        let tokenizer = DreamTokenizer::from_dir(dir, &config)?;
+    /// Loads the checkpoint at `path` on `device`, in `dtype` (default: see
+    /// [`crate::device::default_dtype`]): a folder in the Hugging Face layout, or a `.gguf`
+    /// file (quantized matrices; config and tokenizer from its metadata, or from tokenizer files
+    /// beside it).
+    pub fn load(path: &Path, device: &Device, dtype: Option<DType>) -> Result<Self> {
         let dtype = dtype.unwrap_or_else(|| crate::device::default_dtype(device));
-        let weights = Weights::from_safetensors(&weight_files(dir)?, dtype, device)?;
+        if path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
+            let file = GgufFile::open(path)?;
+            let config = file.config()?;
+            let tokenizer = match file.tokenizer(&config) {
+                Ok(t) => t,
+                Err(in_file) => match path.parent().filter(|d| crate::tokenizer::tokenizer_files(d).is_some()) {
+                    Some(dir) => DreamTokenizer::from_dir(dir, &config)?,
+                    None => return Err(in_file),
+                },
+            };
+            let model = DreamModel::load(&Weights::from_gguf(file, dtype, device), &config)?;
+            return Ok(Dream { config, tokenizer, model });
+        }
+        if !path.is_dir() {
+            return Err(Error::ModelDirMissing(path.to_owned()));
+        }
+        let config = DreamConfig::from_file(&path.join("config.json"))?;
+        let tokenizer = DreamTokenizer::from_dir(path, &config)?;
+        let weights = Weights::from_safetensors(&weight_files(path)?, dtype, device)?;
         let model = DreamModel::load(&weights, &config)?;
         Ok(Dream { config, tokenizer, model })
     }

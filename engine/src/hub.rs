@@ -124,8 +124,8 @@ impl HubOptions {
 pub async fn resolve(source: &ModelSource, options: &HubOptions, progress: Option<ProgressFn>) -> Result<PathBuf> {
     let (cache, offline) = (&options.cache, options.offline);
     let repo = match source {
-        ModelSource::Local(dir) => {
-            return if dir.is_dir() { Ok(dir.clone()) } else { Err(Error::ModelDirMissing(dir.clone())) };
+        ModelSource::Local(path) => {
+            return if path.exists() { Ok(path.clone()) } else { Err(Error::ModelDirMissing(path.clone())) };
         }
         ModelSource::Hub(repo) => repo,
     };

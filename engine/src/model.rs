@@ -11,8 +11,8 @@
 
 use std::ops::Range;
 
-use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{Embedding, Linear};
+use crate::layers::{Proj, TokenEmbedding};
+use candle_core::{DType, Device, Tensor};
 
 use crate::config::DreamConfig;
 use crate::error::{Error, Result};
@@ -142,17 +142,15 @@ impl RmsNorm {
     }
 }
 
-fn linear(w: &Weights, out_dim: usize, in_dim: usize, bias: bool) -> Result<Linear> {
-    let weight = w.get(&[out_dim, in_dim], "weight")?;
-    let bias = if bias { Some(w.get(&[out_dim], "bias")?) } else { None };
-    Ok(Linear::new(weight, bias))
+fn linear(w: &Weights, out_dim: usize, in_dim: usize, bias: bool) -> Result<Proj> {
+    w.linear(out_dim, in_dim, bias)
 }
 
 struct Attention {
-    q_proj: Linear,
-    k_proj: Linear,
-    v_proj: Linear,
-    o_proj: Linear,
+    q_proj: Proj,
+    k_proj: Proj,
+    v_proj: Proj,
+    o_proj: Proj,
     heads: usize,
     kv_heads: usize,
     head_dim: usize,
@@ -174,7 +172,7 @@ impl Attention {
     }
 
     /// Projects `x [B, L, H]` to `[B, heads, L, D]` with RoPE applied.
-    fn project(&self, proj: &Linear, x: &Tensor, heads: usize, rope: &(Tensor, Tensor)) -> Result<Tensor> {
+    fn project(&self, proj: &Proj, x: &Tensor, heads: usize, rope: &(Tensor, Tensor)) -> Result<Tensor> {
         let (b, l, _) = x.dims3()?;
         let y = proj.forward(x)?.reshape((b, l, heads, self.head_dim))?.transpose(1, 2)?.contiguous()?;
         Ok(candle_nn::rotary_emb::rope(&y, &rope.0, &rope.1)?)
@@ -222,9 +220,9 @@ impl Attention {
 }
 
 struct Mlp {
-    gate_proj: Linear,
-    up_proj: Linear,
-    down_proj: Linear,
+    gate_proj: Proj,
+    up_proj: Proj,
+    down_proj: Proj,
 }
 
 impl Mlp {
@@ -345,33 +343,32 @@ pub struct KvCache {
 /// # Ok(()) }
 /// ```
 pub struct DreamModel {
-    embed_tokens: Embedding,
+    embed_tokens: TokenEmbedding,
     layers: Vec<DecoderLayer>,
     norm: RmsNorm,
-    lm_head: Linear,
+    lm_head: Proj,
     rope: Rope,
     config: DreamConfig,
+    device: Device,
+    dtype: DType,
 }
 
 impl DreamModel {
     /// Builds the model from checkpoint weights (official state-dict names).
     pub fn load(weights: &Weights, cfg: &DreamConfig) -> Result<Self> {
         let m = weights.pp("model");
-        let embed = m.get(&[cfg.vocab_size, cfg.hidden_size], "embed_tokens.weight")?;
         let layers = (0..cfg.num_hidden_layers)
             .map(|i| DecoderLayer::load(&m.pp(format!("layers.{i}")), cfg))
             .collect::<Result<Vec<_>>>()?;
-        let lm_head = if cfg.tie_word_embeddings {
-            Linear::new(embed.clone(), None)
-        } else {
-            linear(&weights.pp("lm_head"), cfg.vocab_size, cfg.hidden_size, false)?
-        };
+        let lm_head = if cfg.tie_word_embeddings { m.pp("embed_tokens") } else { weights.pp("lm_head") };
         Ok(DreamModel {
-            embed_tokens: Embedding::new(embed, cfg.hidden_size),
+            embed_tokens: m.pp("embed_tokens").embedding(cfg.vocab_size, cfg.hidden_size)?,
+            lm_head: linear(&lm_head, cfg.vocab_size, cfg.hidden_size, false)?,
             layers,
             norm: RmsNorm::load(&m.pp("norm"), cfg.hidden_size, cfg.rms_norm_eps)?,
-            lm_head,
             rope: Rope::new(cfg),
+            device: weights.device().clone(),
+            dtype: weights.dtype(),
             config: cfg.clone(),
         })
     }
@@ -381,11 +378,12 @@ impl DreamModel {
     }
 
     pub fn device(&self) -> &Device {
-        self.lm_head.weight().device()
+        &self.device
     }
 
+    /// The dtype of activations (and of the weights, unless they are quantized).
     pub fn dtype(&self) -> DType {
-        self.lm_head.weight().dtype()
+        self.dtype
     }
 
     /// Final-norm hidden states `[B, L, hidden]` in the model's dtype.

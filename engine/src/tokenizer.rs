@@ -92,18 +92,11 @@ impl DreamTokenizer {
                 return Err(Error::FileMissing { path: f.to_owned() });
             }
         }
-        let err = |path: &Path, reason: String| Error::Tokenizer { path: path.to_owned(), reason };
-        let bpe = BPE::from_file(&vocab.to_string_lossy(), &merges.to_string_lossy())
-            .build()
-            .map_err(|e| err(vocab, format!("with {}: {e}", merges.display())))?;
-        let mut tok = Tokenizer::new(bpe);
-        let split = Split::new(SplitPattern::Regex(QWEN2_SPLIT.into()), SplitDelimiterBehavior::Isolated, false)
-            .map_err(|e| err(vocab, e.to_string()))?;
-        tok.with_normalizer(Some(NFC)).map_err(|e| err(vocab, e.to_string()))?;
-        tok.with_pre_tokenizer(Some(Sequence::new(vec![split.into(), ByteLevel::new(false, false, false).into()])));
-        tok.with_post_processor(Some(ByteLevel::new(false, false, false)));
-        tok.with_decoder(Some(ByteLevelDecoder::new(false, false, false)));
-
+        let (vocab_map, merge_list) =
+            BPE::read_file(&vocab.to_string_lossy(), &merges.to_string_lossy()).map_err(|e| Error::Tokenizer {
+                path: vocab.to_owned(),
+                reason: format!("with {}: {e}", merges.display()),
+            })?;
         let text = std::fs::read_to_string(config).map_err(|e| Error::io(config, e))?;
         let json: serde_json::Value =
             serde_json::from_str(&text).map_err(|source| Error::Json { path: config.to_owned(), source })?;
@@ -114,43 +107,54 @@ impl DreamTokenizer {
                 field: "added_tokens_decoder",
                 reason: e.to_string(),
             })?;
-        let mut by_id: Vec<(u32, AddedTokenEntry)> = entries
+        let added = entries
             .into_iter()
             .map(|(id, e)| {
-                id.parse::<u32>().map(|id| (id, e)).map_err(|_| Error::Config {
+                let token = AddedToken::from(e.content, e.special)
+                    .lstrip(e.lstrip)
+                    .rstrip(e.rstrip)
+                    .normalized(e.normalized)
+                    .single_word(e.single_word);
+                id.parse::<u32>().map(|id| (id, token)).map_err(|_| Error::Config {
                     path: config.to_owned(),
                     field: "added_tokens_decoder",
                     reason: format!("key `{id}` is not a token id"),
                 })
             })
             .collect::<Result<_>>()?;
-        // The tokenizers crate gives added tokens the next free ids, so add them in id order
-        // and check each landed where the config says.
-        by_id.sort_by_key(|(id, _)| *id);
-        for (id, e) in by_id {
-            let token = AddedToken::from(e.content.clone(), e.special)
-                .lstrip(e.lstrip)
-                .rstrip(e.rstrip)
-                .normalized(e.normalized)
-                .single_word(e.single_word);
-            if e.special {
-                tok.add_special_tokens([token]).map_err(|x| err(config, x.to_string()))?;
-            } else {
-                tok.add_tokens([token]).map_err(|x| err(config, x.to_string()))?;
-            }
-            let got = tok.token_to_id(&e.content);
-            if got != Some(id) {
-                return Err(Error::Config {
-                    path: config.to_owned(),
-                    field: "added_tokens_decoder",
-                    reason: format!(
-                        "token `{}` should have id {id} but got {got:?} (ids must follow the vocabulary without gaps)",
-                        e.content
-                    ),
-                });
+        qwen2_bpe(vocab_map, merge_list, added, config)
+    }
+
+    /// The tokenizer of a GGUF file converted by llama.cpp: `tokens` by id with their
+    /// `types` (1 normal, 3 control, 4 user-defined) and `merges` ("a b").
+    pub fn from_gguf_vocab(
+        tokens: &[String],
+        types: &[i32],
+        merges: &[String],
+        path: &Path,
+        cfg: &DreamConfig,
+    ) -> Result<Self> {
+        let mut vocab = tokenizers::models::bpe::Vocab::default();
+        let mut added = Vec::new();
+        for (id, (token, &kind)) in tokens.iter().zip(types.iter().chain(std::iter::repeat(&1))).enumerate() {
+            match kind {
+                3 | 4 => added.push((id as u32, AddedToken::from(token.clone(), kind == 3))),
+                _ => {
+                    vocab.insert(token.clone(), id as u32);
+                }
             }
         }
-        Ok(tok)
+        let merges = merges
+            .iter()
+            .map(|m| {
+                m.split_once(' ').map(|(a, b)| (a.to_owned(), b.to_owned())).ok_or_else(|| Error::Config {
+                    path: path.to_owned(),
+                    field: "tokenizer.ggml.merges",
+                    reason: format!("`{m}` is not a pair"),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Self::new(qwen2_bpe(vocab, merges, added, path)?, cfg)
     }
 
     /// Token ids of `text`, with no BOS/EOS added; special tokens written literally (such as
@@ -182,6 +186,43 @@ impl DreamTokenizer {
     pub fn inner(&self) -> &Tokenizer {
         &self.inner
     }
+}
+
+/// Qwen2's byte-level BPE (NFC, its split regex, byte-level pre-tokenizer and decoder) over
+/// `vocab` and `merges`, with `added` tokens placed at exactly their ids.
+fn qwen2_bpe(
+    vocab: tokenizers::models::bpe::Vocab,
+    merges: tokenizers::models::bpe::Merges,
+    mut added: Vec<(u32, AddedToken)>,
+    path: &Path,
+) -> Result<Tokenizer> {
+    let err = |reason: String| Error::Tokenizer { path: path.to_owned(), reason };
+    let bpe = BPE::builder().vocab_and_merges(vocab, merges).build().map_err(|e| err(e.to_string()))?;
+    let mut tok = Tokenizer::new(bpe);
+    let split = Split::new(SplitPattern::Regex(QWEN2_SPLIT.into()), SplitDelimiterBehavior::Isolated, false)
+        .map_err(|e| err(e.to_string()))?;
+    tok.with_normalizer(Some(NFC)).map_err(|e| err(e.to_string()))?;
+    tok.with_pre_tokenizer(Some(Sequence::new(vec![split.into(), ByteLevel::new(false, false, false).into()])));
+    tok.with_post_processor(Some(ByteLevel::new(false, false, false)));
+    tok.with_decoder(Some(ByteLevelDecoder::new(false, false, false)));
+    // The tokenizers crate gives added tokens the next free ids, so add them in id order and
+    // check each landed where it should.
+    added.sort_by_key(|(id, _)| *id);
+    for (id, token) in added {
+        let content = token.content.clone();
+        if token.special {
+            tok.add_special_tokens([token]).map_err(|x| err(x.to_string()))?;
+        } else {
+            tok.add_tokens([token]).map_err(|x| err(x.to_string()))?;
+        }
+        let got = tok.token_to_id(&content);
+        if got != Some(id) {
+            return Err(err(format!(
+                "token `{content}` should have id {id} but got {got:?} (added ids must follow the vocabulary without gaps)"
+            )));
+        }
+    }
+    Ok(tok)
 }
 
 /// Which tokenizer files a checkpoint folder provides, in order of preference.

@@ -4,8 +4,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use candle_core::quantized::QMatMul;
 use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
+use candle_nn::{Embedding, Linear, VarBuilder};
+
+use crate::gguf::GgufFile;
+use crate::layers::{Proj, TokenEmbedding};
 
 use crate::error::{Error, Result};
 
@@ -50,11 +54,21 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// Tensor name -> (shape on disk, file it lives in).
 type ShapeIndex = HashMap<String, (Vec<usize>, Arc<Path>)>;
 
-/// Memory-mapped weights with a name prefix, in the spirit of candle's `VarBuilder::pp`, that
-/// check every tensor's presence and shape and say which file is at fault.
+/// Where the tensors come from.
+#[derive(Clone)]
+enum Source {
+    /// Safetensors files or in-memory tensors, through candle's `VarBuilder`.
+    Dense(VarBuilder<'static>),
+    /// A GGUF file: matrices stay quantized; tensors are looked up by their GGUF names.
+    Gguf { file: Arc<GgufFile>, dtype: DType, device: Device },
+}
+
+/// A checkpoint's weights with a name prefix, in the spirit of candle's `VarBuilder::pp`, that
+/// check every tensor's presence and shape and say which file is at fault. Names are the
+/// official checkpoint's; for GGUF they are mapped to llama.cpp's.
 #[derive(Clone)]
 pub struct Weights {
-    vb: VarBuilder<'static>,
+    source: Source,
     shapes: Arc<ShapeIndex>,
     files: Arc<str>,
     prefix: String,
@@ -73,18 +87,28 @@ impl Weights {
             .map(|(name, t)| (name.clone(), (t.shape.clone(), backend.files[t.file].clone())))
             .collect();
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-        Ok(Self::new(VarBuilder::from_backend(Box::new(backend), dtype, device.clone()), shapes, names.join(", ")))
+        let vb = VarBuilder::from_backend(Box::new(backend), dtype, device.clone());
+        Ok(Self::new(Source::Dense(vb), shapes, names.join(", ")))
     }
 
     /// In-memory tensors, e.g. random weights for benchmarks.
     pub fn from_tensors(tensors: HashMap<String, Tensor>, dtype: DType, device: &Device) -> Self {
         let origin: Arc<Path> = Arc::from(Path::new("<memory>"));
         let shapes = tensors.iter().map(|(name, t)| (name.clone(), (t.dims().to_vec(), origin.clone()))).collect();
-        Self::new(VarBuilder::from_tensors(tensors, dtype, device), shapes, "<memory>".into())
+        Self::new(Source::Dense(VarBuilder::from_tensors(tensors, dtype, device)), shapes, "<memory>".into())
     }
 
-    fn new(vb: VarBuilder<'static>, shapes: ShapeIndex, files: String) -> Self {
-        Weights { vb, shapes: Arc::new(shapes), files: files.into(), prefix: String::new() }
+    /// A GGUF file; activations (and the few dense tensors: norms, biases) use `dtype`.
+    pub fn from_gguf(file: GgufFile, dtype: DType, device: &Device) -> Self {
+        let origin: Arc<Path> = Arc::from(file.path.as_path());
+        let shapes =
+            crate::gguf::shapes(&file).into_iter().map(|(name, dims)| (name, (dims, origin.clone()))).collect();
+        let files = file.path.display().to_string();
+        Self::new(Source::Gguf { file: Arc::new(file), dtype, device: device.clone() }, shapes, files)
+    }
+
+    fn new(source: Source, shapes: ShapeIndex, files: String) -> Self {
+        Weights { source, shapes: Arc::new(shapes), files: files.into(), prefix: String::new() }
     }
 
     /// The same weights seen under `prefix.`.
@@ -93,30 +117,79 @@ impl Weights {
         Weights { prefix, ..self.clone() }
     }
 
-    /// Loads tensor `name` (under the current prefix), converted to the target dtype, after
-    /// checking that it exists with exactly `shape`.
-    pub fn get(&self, shape: &[usize], name: &str) -> Result<Tensor> {
+    /// The stored name of `name` under the current prefix, after checking that it exists with
+    /// exactly `shape`.
+    fn checked(&self, shape: &[usize], name: &str) -> Result<String> {
         let full = if self.prefix.is_empty() { name.to_owned() } else { format!("{}.{name}", self.prefix) };
-        let Some((actual, path)) = self.shapes.get(&full) else {
-            return Err(Error::MissingTensor { name: full, files: self.files.to_string() });
+        let stored = match &self.source {
+            Source::Dense(_) => full,
+            Source::Gguf { .. } => crate::gguf::gguf_name(&full),
+        };
+        let Some((actual, path)) = self.shapes.get(&stored) else {
+            return Err(Error::MissingTensor { name: stored, files: self.files.to_string() });
         };
         if actual.as_slice() != shape {
             return Err(Error::TensorShape {
-                name: full,
+                name: stored,
                 path: path.to_path_buf(),
                 expected: shape.to_vec(),
                 actual: actual.clone(),
             });
         }
-        Ok(self.vb.get(shape, &full)?)
+        Ok(stored)
     }
 
+    /// Loads tensor `name` (under the current prefix) as a dense tensor in the target dtype,
+    /// after checking that it exists with exactly `shape`.
+    pub fn get(&self, shape: &[usize], name: &str) -> Result<Tensor> {
+        let stored = self.checked(shape, name)?;
+        match &self.source {
+            Source::Dense(vb) => Ok(vb.get(shape, &stored)?),
+            Source::Gguf { file, dtype, device } => {
+                Ok(file.qtensor(&stored, device)?.dequantize(device)?.to_dtype(*dtype)?)
+            }
+        }
+    }
+
+    /// The projection `{prefix}.weight [out, in]` (and `{prefix}.bias [out]`), kept quantized
+    /// when the file is.
+    pub fn linear(&self, out_dim: usize, in_dim: usize, bias: bool) -> Result<Proj> {
+        let bias = if bias { Some(self.get(&[out_dim], "bias")?) } else { None };
+        match &self.source {
+            Source::Dense(_) => Ok(Proj::Dense(Linear::new(self.get(&[out_dim, in_dim], "weight")?, bias))),
+            Source::Gguf { file, device, .. } => {
+                let stored = self.checked(&[out_dim, in_dim], "weight")?;
+                Proj::quantized(file.qtensor(&stored, device)?, bias)
+            }
+        }
+    }
+
+    /// The token embedding table `{prefix}.weight [vocab, hidden]`, kept quantized when the file is.
+    pub fn embedding(&self, vocab: usize, hidden: usize) -> Result<TokenEmbedding> {
+        match &self.source {
+            Source::Dense(_) => {
+                Ok(TokenEmbedding::Dense(Embedding::new(self.get(&[vocab, hidden], "weight")?, hidden)))
+            }
+            Source::Gguf { file, device, .. } => {
+                let stored = self.checked(&[vocab, hidden], "weight")?;
+                Ok(TokenEmbedding::Quantized(QMatMul::from_qtensor(file.qtensor(&stored, device)?)?))
+            }
+        }
+    }
+
+    /// The dtype of activations and dense tensors.
     pub fn dtype(&self) -> DType {
-        self.vb.dtype()
+        match &self.source {
+            Source::Dense(vb) => vb.dtype(),
+            Source::Gguf { dtype, .. } => *dtype,
+        }
     }
 
     pub fn device(&self) -> &Device {
-        self.vb.device()
+        match &self.source {
+            Source::Dense(vb) => vb.device(),
+            Source::Gguf { device, .. } => device,
+        }
     }
 }
 

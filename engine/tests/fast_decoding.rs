@@ -37,7 +37,7 @@ fn windows_against_a_fresh_cache_equal_the_full_pass() {
     let r = common::reference();
     for case in ["B4_infill_steps8", "B6_two_spans_steps4"] {
         let row = common::ids(&r["sampler"][case]["input_ids"]).remove(0);
-        let input = ModelInput::new(&[row.clone()], None, &Device::Cpu).unwrap();
+        let input = ModelInput::new(std::slice::from_ref(&row), None, &Device::Cpu).unwrap();
         let (full, cache) = model.hidden_states_cached(&input).unwrap();
         let windows = windows_of(&row);
         let local = model.hidden_states_windows(&input, &windows, &cache).unwrap().i(0).unwrap();

@@ -53,9 +53,14 @@ pub fn run(args: Args) -> Result<()> {
         }
         (None, Some(m)) => {
             // Config and weights only: the tokenizer plays no part in the timings.
-            let dir = dream_engine::hub::resolve_blocking(m, None)?;
-            let cfg = DreamConfig::from_file(&dir.join("config.json"))?;
-            let weights = Weights::from_safetensors(&weight_files(&dir)?, dtype, &device)?;
+            let path = dream_engine::hub::resolve_blocking(m, None)?;
+            let (cfg, weights) = if path.is_file() {
+                let file = dream_engine::gguf::GgufFile::open(&path)?;
+                (file.config()?, Weights::from_gguf(file, dtype, &device))
+            } else {
+                let cfg = DreamConfig::from_file(&path.join("config.json"))?;
+                (cfg, Weights::from_safetensors(&weight_files(&path)?, dtype, &device)?)
+            };
             (DreamModel::load(&weights, &cfg)?, m.clone())
         }
         (None, None) => return Err(Error::invalid("random_shape", "give --random-shape or --model")),

@@ -2,6 +2,7 @@
 
 mod bench;
 mod infill;
+mod quantize;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,8 @@ enum Command {
     Infill(infill::Args),
     /// Measure per-step latency, throughput and peak memory.
     Bench(bench::Args),
+    /// Write a safetensors checkpoint as a quantized GGUF file.
+    Quantize(quantize::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Infill(args) => infill::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Quantize(args) => quantize::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,34 @@
+//! `dream quantize`: a safetensors checkpoint to a GGUF file.
+
+use std::path::PathBuf;
+
+use dream_engine::gguf::{quantize, QuantType};
+use dream_engine::Result;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A checkpoint folder or Hub repo id (safetensors).
+    #[arg(long)]
+    model: String,
+    /// The GGUF file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// q8_0, q4_k, q6_k or f16.
+    #[arg(long = "type", default_value = "q8_0")]
+    qtype: QuantType,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let dir = dream_engine::hub::resolve_blocking(&args.model, None)?;
+    let report = quantize(&dir, &args.out, args.qtype)?;
+    eprintln!(
+        "wrote {} tensors, {:.1} MiB, to {}",
+        report.tensors,
+        report.bytes as f64 / (1u64 << 20) as f64,
+        args.out.display()
+    );
+    for f in &report.fallbacks {
+        eprintln!("  kept as {f} (rows not a multiple of the block size)");
+    }
+    Ok(())
+}

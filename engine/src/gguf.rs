@@ -1,0 +1,292 @@
+//! Dream in GGUF: loading quantized checkpoints (the `dream` architecture, with llama.cpp's
+//! tensor and metadata names) and quantizing safetensors checkpoints into such files.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use candle_core::quantized::gguf_file::{self, Content, Value};
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{DType, Device, Tensor};
+
+use crate::config::DreamConfig;
+use crate::error::{Error, Result};
+use crate::tokenizer::DreamTokenizer;
+use crate::weights::Weights;
+
+/// `general.architecture` of a Dream GGUF.
+pub const ARCH: &str = "dream";
+
+/// The GGUF (llama.cpp) name of a tensor named as in the official checkpoint.
+///
+/// ```
+/// use dream_engine::gguf::gguf_name;
+/// assert_eq!(gguf_name("model.layers.3.self_attn.q_proj.bias"), "blk.3.attn_q.bias");
+/// assert_eq!(gguf_name("lm_head.weight"), "output.weight");
+/// ```
+pub fn gguf_name(hf: &str) -> String {
+    let fixed = [("model.embed_tokens.", "token_embd."), ("model.norm.", "output_norm."), ("lm_head.", "output.")];
+    for (from, to) in fixed {
+        if let Some(rest) = hf.strip_prefix(from) {
+            return format!("{to}{rest}");
+        }
+    }
+    let Some(rest) = hf.strip_prefix("model.layers.") else { return hf.to_owned() };
+    let Some((layer, rest)) = rest.split_once('.') else { return hf.to_owned() };
+    let parts = [
+        ("input_layernorm.", "attn_norm."),
+        ("post_attention_layernorm.", "ffn_norm."),
+        ("self_attn.q_proj.", "attn_q."),
+        ("self_attn.k_proj.", "attn_k."),
+        ("self_attn.v_proj.", "attn_v."),
+        ("self_attn.o_proj.", "attn_output."),
+        ("mlp.gate_proj.", "ffn_gate."),
+        ("mlp.up_proj.", "ffn_up."),
+        ("mlp.down_proj.", "ffn_down."),
+    ];
+    for (from, to) in parts {
+        if let Some(tail) = rest.strip_prefix(from) {
+            return format!("blk.{layer}.{to}{tail}");
+        }
+    }
+    hf.to_owned()
+}
+
+/// An open GGUF file: its metadata and where each tensor is.
+pub struct GgufFile {
+    pub path: PathBuf,
+    pub content: Content,
+}
+
+impl GgufFile {
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let content = Content::read(&mut file).map_err(|e| Error::CorruptWeights {
+            path: path.to_owned(),
+            reason: e.to_string().lines().next().unwrap_or_default().to_owned(),
+        })?;
+        if let Some(arch) = content.metadata.get("general.architecture") {
+            let arch = arch.to_string().map_err(|e| bad(path, e))?;
+            if arch != ARCH {
+                return Err(Error::Config {
+                    path: path.to_owned(),
+                    field: "general.architecture",
+                    reason: format!("`{arch}` is not a Dream model (`{ARCH}`)"),
+                });
+            }
+        }
+        Ok(GgufFile { path: path.to_owned(), content })
+    }
+
+    /// A tensor as stored (quantized), on `device`.
+    pub fn qtensor(&self, name: &str, device: &Device) -> Result<QTensor> {
+        let mut file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        self.content.tensor(&mut file, name, device).map_err(|e| bad(&self.path, e))
+    }
+
+    fn meta(&self, key: &str) -> Option<&Value> {
+        self.content.metadata.get(key)
+    }
+
+    fn meta_u64(&self, key: &'static str) -> Result<Option<u64>> {
+        self.meta(key)
+            .map(|v| {
+                v.to_u64()
+                    .or_else(|_| v.to_u32().map(u64::from))
+                    .or_else(|_| v.to_i32().map(|x| x as u64))
+                    .map_err(|e| Error::Config { path: self.path.clone(), field: key, reason: e.to_string() })
+            })
+            .transpose()
+    }
+
+    /// The model's shape and special tokens from the `dream.*` and `tokenizer.ggml.*` keys.
+    pub fn config(&self) -> Result<DreamConfig> {
+        let vocab = self.content.tensor_infos.get("token_embd.weight").map(|t| t.shape.dims()[0]).ok_or_else(|| {
+            Error::MissingTensor { name: "token_embd.weight".into(), files: self.path.display().to_string() }
+        })?;
+        let mut json = serde_json::json!({
+            "vocab_size": vocab,
+            "tie_word_embeddings": !self.content.tensor_infos.contains_key("output.weight"),
+        });
+        // Absent keys are left out, so the config's own validation names what is missing.
+        for (field, key) in INT_KEYS {
+            if let Some(v) = self.meta_u64(key)? {
+                json[field] = v.into();
+            }
+        }
+        for (field, key) in FLOAT_KEYS {
+            if let Some(v) = self.meta(key) {
+                let v = v.to_f32().map(f64::from).or_else(|_| v.to_f64()).map_err(|e| bad(&self.path, e))?;
+                json[field] = v.into();
+            }
+        }
+        DreamConfig::from_json_str(&json.to_string(), &self.path)
+    }
+
+    /// The tokenizer: the whole `tokenizer.json` when the file carries it
+    /// (`tokenizer.huggingface.json`), else llama.cpp's `tokenizer.ggml.*` arrays.
+    pub fn tokenizer(&self, cfg: &DreamConfig) -> Result<DreamTokenizer> {
+        if let Some(json) = self.meta("tokenizer.huggingface.json") {
+            let json = json.to_string().map_err(|e| bad(&self.path, e))?;
+            let inner = json
+                .parse::<tokenizers::Tokenizer>()
+                .map_err(|e| Error::Tokenizer { path: self.path.clone(), reason: e.to_string() })?;
+            return DreamTokenizer::new(inner, cfg);
+        }
+        let strings = |key: &'static str| -> Result<Vec<String>> {
+            let Some(v) = self.meta(key) else {
+                return Err(Error::Config { path: self.path.clone(), field: key, reason: "missing".into() });
+            };
+            v.to_vec()
+                .map_err(|e| bad(&self.path, e))?
+                .iter()
+                .map(|s| s.to_string().cloned().map_err(|e| bad(&self.path, e)))
+                .collect()
+        };
+        let tokens = strings("tokenizer.ggml.tokens")?;
+        let merges = strings("tokenizer.ggml.merges")?;
+        let types: Vec<i32> = match self.meta("tokenizer.ggml.token_type") {
+            Some(v) => v.to_vec().map_err(|e| bad(&self.path, e))?.iter().map(|t| t.to_i32().unwrap_or(1)).collect(),
+            None => vec![1; tokens.len()],
+        };
+        DreamTokenizer::from_gguf_vocab(&tokens, &types, &merges, &self.path, cfg)
+    }
+}
+
+fn bad(path: &Path, e: candle_core::Error) -> Error {
+    Error::CorruptWeights { path: path.to_owned(), reason: e.to_string().lines().next().unwrap_or_default().to_owned() }
+}
+
+/// Config fields and the GGUF keys llama.cpp's converter writes them to.
+const INT_KEYS: [(&str, &str); 10] = [
+    ("hidden_size", "dream.embedding_length"),
+    ("intermediate_size", "dream.feed_forward_length"),
+    ("num_hidden_layers", "dream.block_count"),
+    ("num_attention_heads", "dream.attention.head_count"),
+    ("num_key_value_heads", "dream.attention.head_count_kv"),
+    ("max_position_embeddings", "dream.context_length"),
+    ("mask_token_id", "tokenizer.ggml.mask_token_id"),
+    ("pad_token_id", "tokenizer.ggml.padding_token_id"),
+    ("bos_token_id", "tokenizer.ggml.bos_token_id"),
+    ("eos_token_id", "tokenizer.ggml.eos_token_id"),
+];
+const FLOAT_KEYS: [(&str, &str); 2] =
+    [("rms_norm_eps", "dream.attention.layer_norm_rms_epsilon"), ("rope_theta", "dream.rope.freq_base")];
+
+/// The quantization of `dream quantize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuantType {
+    Q8_0,
+    Q4K,
+    Q6K,
+    F16,
+}
+
+impl std::str::FromStr for QuantType {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "q8_0" => Ok(QuantType::Q8_0),
+            "q4_k" => Ok(QuantType::Q4K),
+            "q6_k" => Ok(QuantType::Q6K),
+            "f16" => Ok(QuantType::F16),
+            _ => Err(Error::invalid("type", format!("`{s}` is not one of q8_0, q4_k, q6_k, f16"))),
+        }
+    }
+}
+
+impl QuantType {
+    fn ggml(self) -> GgmlDType {
+        match self {
+            QuantType::Q8_0 => GgmlDType::Q8_0,
+            QuantType::Q4K => GgmlDType::Q4K,
+            QuantType::Q6K => GgmlDType::Q6K,
+            QuantType::F16 => GgmlDType::F16,
+        }
+    }
+
+    /// The type for a matrix whose rows have `cols` values: k-quants pack rows in blocks of
+    /// 256, so narrower rows (896 in Qwen2.5-0.5B, 64 in the test fixture) fall back, as
+    /// llama.cpp does, to the 32-wide type of about the same size.
+    fn for_rows(self, cols: usize) -> GgmlDType {
+        let wanted = self.ggml();
+        if cols % wanted.block_size() == 0 {
+            return wanted;
+        }
+        let fallback = match self {
+            QuantType::Q4K => GgmlDType::Q4_0,
+            _ => GgmlDType::Q8_0,
+        };
+        if cols % fallback.block_size() == 0 {
+            fallback
+        } else {
+            GgmlDType::F16
+        }
+    }
+}
+
+/// What [`quantize`] wrote.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct QuantizeReport {
+    pub tensors: usize,
+    pub bytes: u64,
+    /// Matrices stored in another type than asked (rows not a multiple of its block).
+    pub fallbacks: Vec<String>,
+}
+
+/// Quantizes the safetensors checkpoint in `dir` into the GGUF file `out`: every matrix in
+/// `qtype` (see [`QuantType`] for fallbacks), norms and biases in f32, the config in `dream.*`
+/// keys and the tokenizer, when the folder has one, as `tokenizer.huggingface.json`. Tensors
+/// are converted one at a time, so memory stays near the quantized size.
+pub fn quantize(dir: &Path, out: &Path, qtype: QuantType) -> Result<QuantizeReport> {
+    let cfg = DreamConfig::from_file(&dir.join("config.json"))?;
+    let weights = Weights::from_safetensors(&crate::weights::weight_files(dir)?, DType::F32, &Device::Cpu)?;
+    let mut tensors: Vec<(String, QTensor)> = Vec::new();
+    let mut fallbacks = Vec::new();
+    for (name, shape) in crate::bench::tensor_shapes(&cfg) {
+        if cfg.tie_word_embeddings && name == "lm_head.weight" {
+            continue;
+        }
+        let t: Tensor = weights.get(&shape, &name)?;
+        let ggml = if shape.len() == 2 { qtype.for_rows(shape[1]) } else { GgmlDType::F32 };
+        if shape.len() == 2 && ggml != qtype.ggml() {
+            fallbacks.push(format!("{name}: {ggml:?}"));
+        }
+        tensors.push((gguf_name(&name), QTensor::quantize(&t, ggml)?));
+    }
+    let tokenizer = crate::tokenizer::tokenizer_files(dir)
+        .map(|_| DreamTokenizer::from_dir(dir, &cfg))
+        .transpose()?
+        .map(|t| t.inner().to_string(false))
+        .transpose()
+        .map_err(|e| Error::Tokenizer { path: dir.to_owned(), reason: e.to_string() })?;
+    let mut metadata: Vec<(String, Value)> = vec![
+        ("general.architecture".into(), Value::String(ARCH.into())),
+        (
+            "general.name".into(),
+            Value::String(dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
+        ),
+    ];
+    let config = serde_json::to_value(&cfg).expect("config serialises");
+    for (field, key) in INT_KEYS {
+        metadata.push((key.into(), Value::U32(config[field].as_u64().expect("an integer field") as u32)));
+    }
+    for (field, key) in FLOAT_KEYS {
+        metadata.push((key.into(), Value::F32(config[field].as_f64().expect("a float field") as f32)));
+    }
+    if let Some(json) = tokenizer {
+        metadata.push(("tokenizer.huggingface.json".into(), Value::String(json)));
+    }
+    let meta_refs: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let tensor_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let mut file = std::io::BufWriter::new(File::create(out).map_err(|e| Error::io(out, e))?);
+    gguf_file::write(&mut file, &meta_refs, &tensor_refs)?;
+    drop(file);
+    let bytes = std::fs::metadata(out).map_err(|e| Error::io(out, e))?.len();
+    Ok(QuantizeReport { tensors: tensors.len(), bytes, fallbacks })
+}
+
+/// Tensor shapes of a GGUF file in candle's order, by GGUF name.
+pub(crate) fn shapes(file: &GgufFile) -> HashMap<String, Vec<usize>> {
+    file.content.tensor_infos.iter().map(|(name, info)| (name.clone(), info.shape.dims().to_vec())).collect()
+}
