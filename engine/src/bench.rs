@@ -160,19 +160,24 @@ pub fn matmul_gflops(cfg: &DreamConfig, rows: usize, dtype: DType, device: &Devi
     Ok(flops / seconds / 1e9)
 }
 
+/// What [`run`] measures.
+#[derive(Debug, Clone, Copy)]
+pub struct Measure {
+    pub seq_len: usize,
+    /// Masked tokens at the end of the sequence.
+    pub masked: usize,
+    /// Timed repetitions of each measurement.
+    pub reps: usize,
+    /// Span-local decoding's refresh interval.
+    pub cache_refresh: usize,
+}
+
 /// Times `model` on a sequence of `seq_len` tokens whose last `masked` are masks: `reps` full
 /// forward passes, `reps` full-recompute steps (after a warm-up step) and span-local steps
 /// with the cache refreshed every `cache_refresh` steps. `load_seconds` is how long the caller
-/// took to load it.
-pub fn run(
-    model: &DreamModel,
-    label: &str,
-    load_seconds: f64,
-    seq_len: usize,
-    masked: usize,
-    reps: usize,
-    cache_refresh: usize,
-) -> Result<BenchReport> {
+/// took to load it, `weights_bytes` their size in memory (quantized, when they are).
+pub fn run(model: &DreamModel, label: &str, load_seconds: f64, weights_bytes: u64, m: Measure) -> Result<BenchReport> {
+    let Measure { seq_len, masked, reps, cache_refresh } = m;
     let peak_rss_after_load_bytes = peak_rss();
     let cfg = model.config();
     let (device, dtype) = (model.device(), model.dtype());
@@ -227,9 +232,51 @@ pub fn run(
         cached_step_seconds,
         cached_step_seconds_mean: cached.iter().sum::<f64>() / cached.len() as f64,
         cached_speedup: step_seconds / cached_step_seconds,
-        weights_bytes: (cfg.parameter_count() * dtype.size_in_bytes()) as u64,
+        weights_bytes,
         peak_rss_after_load_bytes,
         peak_rss_bytes: peak_rss(),
+    })
+}
+
+/// Steps and time to fill one canvas with the fixed schedule and with parallel reveal.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevealReport {
+    pub case: String,
+    pub masks: usize,
+    pub fixed_steps: usize,
+    pub fixed_seconds: f64,
+    pub threshold: f32,
+    pub parallel_steps: usize,
+    pub parallel_seconds: f64,
+}
+
+/// Fills `canvas` (one row) with one token per step (the fixed schedule at its finest) and
+/// with parallel reveal at `threshold`, greedy `entropy` order both times.
+pub fn reveal(model: &DreamModel, case: &str, canvas: Vec<u32>, threshold: f32) -> Result<RevealReport> {
+    let masks = canvas.iter().filter(|&&t| t == model.config().mask_token_id).count();
+    let fixed = SamplingSettings { steps: masks.max(1), alg: Alg::Entropy, ..Default::default() };
+    let parallel = SamplingSettings { threshold: Some(threshold), ..fixed.clone() };
+    let time = |settings: &SamplingSettings| -> Result<(usize, f64)> {
+        let t = Instant::now();
+        let out = generate(
+            model,
+            Canvas { rows: vec![canvas.clone()], attention_mask: None },
+            settings,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )?;
+        Ok((out.steps, t.elapsed().as_secs_f64()))
+    };
+    let (fixed_steps, fixed_seconds) = time(&fixed)?;
+    let (parallel_steps, parallel_seconds) = time(&parallel)?;
+    Ok(RevealReport {
+        case: case.to_owned(),
+        masks,
+        fixed_steps,
+        fixed_seconds,
+        threshold,
+        parallel_steps,
+        parallel_seconds,
     })
 }
 
@@ -277,10 +324,10 @@ mod tests {
         let mut cfg = DreamConfig::qwen2_5_0_5b_shape();
         (cfg.vocab_size, cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers) = (151_700, 56, 64, 2);
         let model = DreamModel::load(&random_weights(&cfg, DType::F32, &Device::Cpu).unwrap(), &cfg).unwrap();
-        let report = run(&model, "tiny", 0.0, 32, 8, 2, 2).unwrap();
+        let m = Measure { seq_len: 32, masked: 8, reps: 2, cache_refresh: 2 };
+        let report = run(&model, "tiny", 0.0, 1, m).unwrap();
         assert!(report.step_seconds > 0.0 && report.forward_seconds > 0.0 && report.cached_step_seconds > 0.0);
         assert!(report.load_to_first_step_seconds > 0.0 && report.matmul_gflops > 0.0);
         assert_eq!(report.parameters, cfg.parameter_count());
-        assert_eq!(report.weights_bytes, cfg.parameter_count() as u64 * 4);
     }
 }

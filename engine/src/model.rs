@@ -215,7 +215,7 @@ impl Attention {
         let probs = probs.to_dtype(kv.1.dtype())?.reshape((b, self.kv_heads, group * l, lk))?;
         let out = probs.matmul(&kv.1)?.reshape((b, self.heads, l, self.head_dim))?;
         let out = out.transpose(1, 2)?.reshape((b, l, self.heads * self.head_dim))?;
-        Ok(self.o_proj.forward(&out)?)
+        self.o_proj.forward(&out)
     }
 }
 
@@ -237,7 +237,7 @@ impl Mlp {
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let gate = candle_nn::ops::silu(&self.gate_proj.forward(x)?)?;
-        Ok(self.down_proj.forward(&(gate * self.up_proj.forward(x)?)?)?)
+        self.down_proj.forward(&(gate * self.up_proj.forward(x)?)?)
     }
 }
 

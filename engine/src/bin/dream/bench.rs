@@ -34,45 +34,91 @@ pub struct Args {
     /// this folder and stop, so that `--model FOLDER` can time a real load in a new process.
     #[arg(long, value_name = "FOLDER", requires = "random_shape")]
     save: Option<std::path::PathBuf>,
+    /// Parallel reveal vs the fixed schedule on the sampler cases of a reference fixture folder
+    /// (its model and `reference.json`, e.g. tests/fixtures/dream-tiny).
+    #[arg(long, value_name = "FOLDER", conflicts_with_all = ["random_shape", "model"])]
+    reveal_cases: Option<std::path::PathBuf>,
+    /// The confidence threshold for --reveal-cases.
+    #[arg(long, default_value_t = 0.9)]
+    threshold: f32,
     /// Print the reports as JSON lines.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(dir) = &args.reveal_cases {
+        return reveal_cases(dir, args.threshold, args.json);
+    }
     let device = args.device.device.open()?;
     let dtype = args.device.dtype.unwrap_or_else(|| dream_engine::device::default_dtype(&device));
     let start = Instant::now();
-    let (model, label) = match (&args.random_shape, &args.model) {
+    let (model, label, weights_bytes) = match (&args.random_shape, &args.model) {
         (Some(s), _) => {
             let cfg = shape(s)?;
             if let Some(dir) = &args.save {
                 return bench::save_random_checkpoint(&cfg, dir);
             }
-            (DreamModel::load(&bench::random_weights(&cfg, dtype, &device)?, &cfg)?, format!("random {s}"))
+            let bytes = (cfg.parameter_count() * dtype.size_in_bytes()) as u64;
+            (DreamModel::load(&bench::random_weights(&cfg, dtype, &device)?, &cfg)?, format!("random {s}"), bytes)
         }
         (None, Some(m)) => {
             // Config and weights only: the tokenizer plays no part in the timings.
             let path = dream_engine::hub::resolve_blocking(m, None)?;
-            let (cfg, weights) = if path.is_file() {
+            let (cfg, weights, bytes) = if path.is_file() {
                 let file = dream_engine::gguf::GgufFile::open(&path)?;
-                (file.config()?, Weights::from_gguf(file, dtype, &device))
+                let bytes = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
+                (file.config()?, Weights::from_gguf(file, dtype, &device), bytes)
             } else {
                 let cfg = DreamConfig::from_file(&path.join("config.json"))?;
-                (cfg, Weights::from_safetensors(&weight_files(&path)?, dtype, &device)?)
+                let bytes = (cfg.parameter_count() * dtype.size_in_bytes()) as u64;
+                (cfg, Weights::from_safetensors(&weight_files(&path)?, dtype, &device)?, bytes)
             };
-            (DreamModel::load(&weights, &cfg)?, m.clone())
+            (DreamModel::load(&weights, &cfg)?, m.clone(), bytes)
         }
         (None, None) => return Err(Error::invalid("random_shape", "give --random-shape or --model")),
     };
     let load_seconds = start.elapsed().as_secs_f64();
     for &len in &args.seq_len {
         let masked = args.masked.unwrap_or(len / 4);
-        let report = bench::run(&model, &label, load_seconds, len, masked, args.reps, args.cache_refresh)?;
+        let m = bench::Measure { seq_len: len, masked, reps: args.reps, cache_refresh: args.cache_refresh };
+        let report = bench::run(&model, &label, load_seconds, weights_bytes, m)?;
         if args.json {
             println!("{}", serde_json::to_string(&report).expect("serialisable report"));
         } else {
             print_report(&report);
+        }
+    }
+    Ok(())
+}
+
+fn reveal_cases(dir: &std::path::Path, threshold: f32, json: bool) -> Result<()> {
+    let dream = dream_engine::Dream::load(dir, &candle_core::Device::Cpu, None)?;
+    let path = dir.join("reference.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let reference: serde_json::Value =
+        serde_json::from_str(&text).map_err(|source| Error::Json { path: path.clone(), source })?;
+    let cases = reference["sampler"].as_object().cloned().unwrap_or_default();
+    for (name, case) in cases {
+        let rows: Vec<Vec<u32>> = serde_json::from_value(case["runs"]["entropy"]["x_init"].clone())
+            .map_err(|e| Error::invalid("reference.json", format!("{name}: {e}")))?;
+        if rows.len() != 1 {
+            continue; // batched cases: parallel reveal is for single documents
+        }
+        let r = bench::reveal(&dream.model, &name, rows.into_iter().next().expect("one row"), threshold)?;
+        if json {
+            println!("{}", serde_json::to_string(&r).expect("serialisable report"));
+        } else {
+            println!(
+                "{:<24} {:>3} masks | fixed: {:>3} steps {:>7.1} ms | threshold {}: {:>3} steps {:>7.1} ms",
+                r.case,
+                r.masks,
+                r.fixed_steps,
+                r.fixed_seconds * 1e3,
+                r.threshold,
+                r.parallel_steps,
+                r.parallel_seconds * 1e3
+            );
         }
     }
     Ok(())
