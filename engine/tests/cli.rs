@@ -99,10 +99,14 @@ fn quantizes_then_writes_with_the_gguf_file() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("tiny-q8.gguf");
     let model = common::fixture_dir();
-    let q = dream(&["quantize", "--model", model.to_str().unwrap(), "--out", out.to_str().unwrap(), "--type", "q8_0"], None);
+    let q = dream(
+        &["quantize", "--model", model.to_str().unwrap(), "--out", out.to_str().unwrap(), "--type", "q8_0"],
+        None,
+    );
     assert!(q.status.success(), "{}", String::from_utf8_lossy(&q.stderr));
     assert!(String::from_utf8_lossy(&q.stderr).contains("wrote 27 tensors"));
-    let run = dream(&["infill", "--model", out.to_str().unwrap(), "--text", "w1 w2", "--mask", "4", "--steps", "2"], None);
+    let run =
+        dream(&["infill", "--model", out.to_str().unwrap(), "--text", "w1 w2", "--mask", "4", "--steps", "2"], None);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(String::from_utf8(run.stdout).unwrap().starts_with("w1 w2"));
     let bad = dream(&["quantize", "--model", model.to_str().unwrap(), "--out", "x.gguf", "--type", "q3"], None);

@@ -202,6 +202,25 @@ describe("Dream Writer UI", () => {
     await page.close();
   });
 
+  test("model manager: fit estimate, download progress, cancel", async () => {
+    const page = await openApp();
+    await page.click("#model-button");
+    const base = page.locator('#model-list li[data-model="Dream-org/Dream-v0-Base-7B"]');
+    await base.hover();
+    await page.waitForFunction(() => document.querySelector("#fit")?.textContent?.includes("only 7.5 GiB is free"));
+    assert.match(await base.textContent(), /14\.2 GiB/);
+    await base.locator("button").click();
+    await page.waitForFunction(() => /Downloading model-00001-of-00004\.safetensors: [1-9]\d?% of 3\.7 GiB/.test(document.querySelector("#load-progress")?.textContent ?? ""));
+    assert.equal(await page.isVisible("#load-cancel"), true);
+    await page.screenshot({ path: join(artifacts, "ui-download.png") });
+    await page.click("#load-cancel");
+    await page.waitForFunction(() => document.querySelector("#load-progress")?.textContent?.startsWith("Download cancelled"));
+    assert.equal(await page.isVisible("#load-cancel"), false);
+    // The demo stays loaded.
+    assert.match(await page.textContent("#model-button"), /Built-in demo/);
+    await page.close();
+  });
+
   test("errors reach the writer in plain words", async () => {
     const page = await openApp();
     await page.click("#run");

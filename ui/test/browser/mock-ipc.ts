@@ -18,6 +18,7 @@ const mock = {
   /** An error the next infill rejects with, once. */
   failNext: null as { code: string; message: string } | null,
   cancelled: false,
+  loadCancelled: false,
 };
 (window as unknown as { __mock: typeof mock }).__mock = mock;
 
@@ -83,17 +84,37 @@ mockIPC(async (cmd, args) => {
     case "model_status":
       return { loaded, loading: false };
     case "list_models":
-      return [{ id: "demo", description: "Built-in demo", available: true, download_bytes: 0 }];
+      return [
+        { id: "demo", description: "Built-in demo", available: true, download_bytes: 0 },
+        { id: "Dream-org/Dream-v0-Base-7B", description: "Dream 7B base model", available: false, download_bytes: 15_231_233_024 },
+      ];
     case "system_info":
       return { cuda: false, metal: false, auto_device: "CPU", system_memory_available: 8 * 2 ** 30, gpus: [] };
-    case "estimate_fit":
-      return { weights_bytes: 1, activation_bytes: 1, total_bytes: 2, available_bytes: 8, fits: true, message: "Needs about 0.0 GiB; 8.0 GiB free." };
+    case "estimate_fit": {
+      const big = (args as { request: { model: string } }).request.model !== "demo";
+      return big
+        ? { weights_bytes: 15e9, activation_bytes: 3e9, total_bytes: 18e9, available_bytes: 8e9, fits: false, message: "Needs about 16.8 GiB but only 7.5 GiB is free: close other programs, pick a smaller dtype, or use a GPU." }
+        : { weights_bytes: 1, activation_bytes: 1, total_bytes: 2, available_bytes: 8, fits: true, message: "Needs about 0.0 GiB; 8.0 GiB free." };
+    }
     case "load_model": {
-      const ch = (args as { onProgress: { id: number } }).onProgress;
-      send(ch, 0, { stage: "loading", model: "demo" });
+      const { request, onProgress } = args as { request: { model: string }; onProgress: { id: number } };
+      if (request.model !== "demo") {
+        // A download that advances until it is cancelled.
+        mock.loadCancelled = false;
+        const total = 4_000_000_000;
+        for (let i = 0; i <= 10; i++) {
+          if (mock.loadCancelled) throw { code: "cancelled", message: "Download cancelled; it resumes where it stopped next time." };
+          send(onProgress, i, { stage: "download", file: "model-00001-of-00004.safetensors", downloaded: (total * i) / 10, total });
+          await sleep(150);
+        }
+      }
+      send(onProgress, 11, { stage: "loading", model: request.model });
       loaded = demo;
       return demo;
     }
+    case "cancel_load":
+      mock.loadCancelled = true;
+      return true;
     case "count_tokens":
       return Math.max(1, Math.round((args as { text: string }).text.length / 4));
     case "infill":

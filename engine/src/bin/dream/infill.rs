@@ -45,6 +45,12 @@ pub struct Args {
     alg_temp: Option<f32>,
     #[arg(long)]
     seed: Option<u64>,
+    /// Parallel reveal: each step writes every token at least this probable (can finish early).
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// Span-local decoding: recompute only the masked spans, refreshing the rest every N steps.
+    #[arg(long, value_name = "N")]
+    cache_refresh: Option<usize>,
     #[command(flatten)]
     device: DeviceArgs,
     /// `jsonl`: one JSON object per step, then the result.
@@ -114,6 +120,8 @@ impl Args {
         set!(opt top_p);
         set!(opt top_k);
         set!(opt alg_temp);
+        set!(opt threshold);
+        set!(opt cache_refresh);
         Ok(req)
     }
 }
