@@ -65,6 +65,17 @@ impl GgufFile {
             path: path.to_owned(),
             reason: e.to_string().lines().next().unwrap_or_default().to_owned(),
         })?;
+        // llama.cpp's `dream` architecture also hosts models that do not shift their logits
+        // (Nemotron-Labs-Diffusion); this engine always shifts, as Dream does.
+        for key in ["diffusion.shift_logits", "dream.diffusion.shift_logits"] {
+            if let Some(Value::Bool(false)) = content.metadata.get(key) {
+                return Err(Error::Config {
+                    path: path.to_owned(),
+                    field: "diffusion.shift_logits",
+                    reason: "models that do not shift their logits are not supported (Dream does)".into(),
+                });
+            }
+        }
         if let Some(arch) = content.metadata.get("general.architecture") {
             let arch = arch.to_string().map_err(|e| bad(path, e))?;
             if arch != ARCH {
@@ -143,6 +154,16 @@ impl GgufFile {
                 .map(|s| s.to_string().cloned().map_err(|e| bad(&self.path, e)))
                 .collect()
         };
+        if let Some(pre) = self.meta("tokenizer.ggml.pre") {
+            let pre = pre.to_string().map_err(|e| bad(&self.path, e))?;
+            if pre != "qwen2" {
+                return Err(Error::Config {
+                    path: self.path.clone(),
+                    field: "tokenizer.ggml.pre",
+                    reason: format!("pre-tokenizer `{pre}` is not Dream's (`qwen2`)"),
+                });
+            }
+        }
         let tokens = strings("tokenizer.ggml.tokens")?;
         let merges = strings("tokenizer.ggml.merges")?;
         let types: Vec<i32> = match self.meta("tokenizer.ggml.token_type") {

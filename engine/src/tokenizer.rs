@@ -126,7 +126,8 @@ impl DreamTokenizer {
     }
 
     /// The tokenizer of a GGUF file converted by llama.cpp: `tokens` by id with their
-    /// `types` (1 normal, 3 control, 4 user-defined) and `merges` ("a b").
+    /// `types` (1 normal, 3 control, 4 user-defined, 5 unused padding up to the model's
+    /// vocabulary) and `merges` ("a b").
     pub fn from_gguf_vocab(
         tokens: &[String],
         types: &[i32],
@@ -137,11 +138,11 @@ impl DreamTokenizer {
         let mut vocab = tokenizers::models::bpe::Vocab::default();
         let mut added = Vec::new();
         for (id, (token, &kind)) in tokens.iter().zip(types.iter().chain(std::iter::repeat(&1))).enumerate() {
-            match kind {
-                3 | 4 => added.push((id as u32, AddedToken::from(token.clone(), kind == 3))),
-                _ => {
-                    vocab.insert(token.clone(), id as u32);
-                }
+            // Every token keeps its id in the model's vocabulary (merges never reach the added
+            // or padding ones); added tokens are also matched in the text before BPE runs.
+            vocab.insert(token.clone(), id as u32);
+            if kind == 3 || kind == 4 {
+                added.push((id as u32, AddedToken::from(token.clone(), kind == 3)));
             }
         }
         let merges = merges

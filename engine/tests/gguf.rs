@@ -130,3 +130,89 @@ fn a_damaged_or_foreign_gguf_is_named() {
     let err = Dream::load(&foreign, &Device::Cpu, None).err().unwrap();
     assert!(matches!(err, Error::Config { field: "general.architecture", .. }), "{err}");
 }
+
+/// A GGUF laid out as llama.cpp's converter writes Dream: the tokenizer as `tokenizer.ggml.*`
+/// arrays (tokens padded to the model's vocabulary, token types, merges, `qwen2` pre-tokenizer).
+#[test]
+fn llama_cpp_tokenizer_arrays_give_the_same_ids() {
+    use candle_core::quantized::gguf_file::{self, Value};
+    use candle_core::quantized::{GgmlDType, QTensor};
+    use dream_engine::gguf::gguf_name;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (json_dir, bpe_dir) = common::qwen::dream_layouts(tmp.path());
+    let cfg = common::qwen::dream_config();
+    let reference = dream_engine::DreamTokenizer::from_dir(&json_dir, &cfg).unwrap();
+
+    // Tokens by id, as the converter lists them.
+    let vocab = reference.inner().get_vocab(true);
+    let mut tokens = vec![String::new(); cfg.vocab_size];
+    let mut types = vec![5i32; cfg.vocab_size]; // unused padding
+    for (i, t) in tokens.iter_mut().enumerate() {
+        *t = format!("[PAD{i}]");
+    }
+    for (token, id) in &vocab {
+        tokens[*id as usize] = token.clone();
+        types[*id as usize] = if *id >= 151_643 { 3 } else { 1 };
+    }
+    let merges: Vec<Value> = std::fs::read_to_string(bpe_dir.join("merges.txt"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| Value::String(l.to_owned()))
+        .collect();
+
+    // A small random model with Dream's vocabulary.
+    let mut small = cfg.clone();
+    (small.hidden_size, small.intermediate_size, small.num_hidden_layers) = (64, 128, 1);
+    (small.num_attention_heads, small.num_key_value_heads) = (4, 2);
+    let mut tensors = Vec::new();
+    for (name, shape) in dream_engine::bench::tensor_shapes(&small) {
+        let t = candle_core::Tensor::randn(0f32, 0.02, shape.as_slice(), &Device::Cpu).unwrap();
+        let q = if shape.len() == 2 { GgmlDType::Q8_0 } else { GgmlDType::F32 };
+        tensors.push((gguf_name(&name), QTensor::quantize(&t, q).unwrap()));
+    }
+    let u = |v: usize| Value::U32(v as u32);
+    let metadata = vec![
+        ("general.architecture", Value::String("dream".into())),
+        ("dream.block_count", u(1)),
+        ("dream.context_length", u(131_072)),
+        ("dream.embedding_length", u(64)),
+        ("dream.feed_forward_length", u(128)),
+        ("dream.attention.head_count", u(4)),
+        ("dream.attention.head_count_kv", u(2)),
+        ("dream.rope.freq_base", Value::F32(1e6)),
+        ("dream.attention.layer_norm_rms_epsilon", Value::F32(1e-6)),
+        ("dream.attention.causal", Value::Bool(false)),
+        ("tokenizer.ggml.model", Value::String("gpt2".into())),
+        ("tokenizer.ggml.pre", Value::String("qwen2".into())),
+        ("tokenizer.ggml.tokens", Value::Array(tokens.into_iter().map(Value::String).collect())),
+        ("tokenizer.ggml.token_type", Value::Array(types.into_iter().map(Value::I32).collect())),
+        ("tokenizer.ggml.merges", Value::Array(merges)),
+        ("tokenizer.ggml.mask_token_id", u(151_666)),
+        ("tokenizer.ggml.bos_token_id", u(151_665)),
+        ("tokenizer.ggml.eos_token_id", u(151_643)),
+        ("tokenizer.ggml.padding_token_id", u(151_643)),
+    ];
+    let path = tmp.path().join("dream-llamacpp.gguf");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let meta: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
+    let ts: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    gguf_file::write(&mut file, &meta, &ts).unwrap();
+    drop(file);
+
+    let dream = Dream::load(&path, &Device::Cpu, None).unwrap();
+    assert_eq!(dream.config.vocab_size, 152_064);
+    for text in [
+        "Hello world",
+        "The café served crème brûlée 🌙 — 中文测试.\n\tfn main() {}",
+        "A<|mask|><|mask|> end<|endoftext|>",
+    ] {
+        assert_eq!(dream.tokenizer.encode(text).unwrap(), reference.encode(text).unwrap(), "{text:?}");
+    }
+    assert_eq!(dream.tokenizer.mask_id(), 151_666);
+    let req: dream_engine::InfillRequest =
+        serde_json::from_str(r#"{"text": "Once upon a time", "continuation": 4, "settings": {"steps": 2}}"#).unwrap();
+    let out = dream.infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    assert!(out.result.text.starts_with("Once upon a time"));
+}
