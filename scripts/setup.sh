@@ -40,5 +40,10 @@ if [ $TESTS = 1 ] && ! command -v tauri-driver >/dev/null; then
   cargo install --locked tauri-driver --version ^2
 fi
 
-# The UI's packages (the Qwen tokenizer the engine's tests use comes with them) and its build.
-(cd ui && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm run build --silent)
+# The UI's packages (the Qwen tokenizer the engine's tests use comes with them) and its build,
+# redone only when its sources changed (a fresh build makes cargo re-embed it into the app).
+cd ui
+[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+if [ ! -f dist/index.html ] || [ -n "$(find src index.html package.json vite.config.ts -newer dist/index.html)" ]; then
+  npm run build --silent
+fi

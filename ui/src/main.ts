@@ -1,6 +1,6 @@
 // Dream Writer's window: the editor, the toolbar and the panels, wired to the app's commands.
 import { EditorState, type Extension } from "@codemirror/state";
-import { EditorView, keymap } from "@codemirror/view";
+import { EditorView, keymap, placeholder } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { markdown } from "@codemirror/lang-markdown";
 import { api, describeError, isCommandError, type Infilled, type SamplingSettings, type Settings } from "./ipc";
@@ -38,6 +38,7 @@ const writingTheme = EditorView.theme({
 function extensions(): Extension[] {
   return [
     writingTheme,
+    placeholder("Write here. Select a phrase and press Ctrl+I for Dream to rewrite it, or press Ctrl+I with nothing selected to leave a hole for Dream to fill."),
     history(),
     markdown(),
     EditorView.lineWrapping,
