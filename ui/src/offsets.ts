@@ -1,5 +1,5 @@
 // The engine counts offsets in Unicode scalar values (Rust chars); the editor in UTF-16 code
-// units. These convert between the two for a given text.
+// units. Requests are sent in the engine's units.
 
 /** The scalar-value offset of UTF-16 offset `pos` in `text`. */
 export function toCharOffset(text: string, pos: number): number {
@@ -10,22 +10,6 @@ export function toCharOffset(text: string, pos: number): number {
     if (!(c >= 0xdc00 && c <= 0xdfff && i > 0 && isHigh(text.charCodeAt(i - 1)))) chars++;
   }
   return chars;
-}
-
-/** The UTF-16 offset of scalar-value offset `chars` in `text`. */
-export function toUtf16Offset(text: string, chars: number): number {
-  let seen = 0;
-  let i = 0;
-  while (i < text.length && seen < chars) {
-    i += isHigh(text.charCodeAt(i)) && i + 1 < text.length ? 2 : 1;
-    seen++;
-  }
-  return i;
-}
-
-/** Number of Unicode scalar values in `text`. */
-export function charLength(text: string): number {
-  return toCharOffset(text, text.length);
 }
 
 function isHigh(c: number): boolean {
