@@ -9,7 +9,7 @@ use crate::config::DreamConfig;
 use crate::error::{Error, Result};
 use crate::gguf::GgufFile;
 use crate::model::DreamModel;
-use crate::request::{InfillRequest, InfillResult, Prepared};
+use crate::request::{InfillRequest, InfillResult, Prepared, SpanView};
 use crate::sampler::{generate, Canvas, StepEvent};
 use crate::tokenizer::DreamTokenizer;
 use crate::weights::{weight_files, Weights};
@@ -44,6 +44,9 @@ pub struct Infilled {
     #[serde(flatten)]
     pub result: InfillResult,
     pub warnings: Vec<String>,
+    /// Every candidate, the first being `result`, when the request asked for more than one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<InfillResult>,
 }
 
 /// What a streaming consumer (the CLI's JSON lines, the app's channel) receives: one `step`
@@ -101,32 +104,43 @@ impl Dream {
         request.prepare(&self.tokenizer, self.config.context_limit())
     }
 
-    /// Denoises a prepared request (see [`Dream::infill`]).
+    /// Denoises a prepared request (see [`Dream::infill`]), `candidates` rows at once.
     pub fn run(
         &self,
         prepared: &Prepared,
         cancel: &AtomicBool,
         on_step: &mut dyn FnMut(StepEvent),
     ) -> Result<Infilled> {
-        let mut confidence = vec![None; prepared.canvas.len()];
+        let n = prepared.candidates;
+        let mut confidence = vec![vec![None; prepared.canvas.len()]; n];
         let mut view_error = None;
-        let canvas = Canvas { rows: vec![prepared.canvas.clone()], attention_mask: None };
+        let canvas = Canvas { rows: vec![prepared.canvas.clone(); n], attention_mask: None };
         let generation = generate(&self.model, canvas, &prepared.settings, cancel, &mut |mut event| {
             for r in &event.revealed {
-                confidence[r.position] = Some(r.confidence);
+                confidence[r.row][r.position] = Some(r.confidence);
             }
-            match prepared.span_views(&self.tokenizer, &event.ids[0], &confidence) {
-                Ok(views) => event.spans = views,
-                Err(e) => view_error = Some(e),
+            for (row, (ids, conf)) in event.ids.iter().zip(&confidence).enumerate() {
+                match prepared.span_views(&self.tokenizer, ids, conf) {
+                    Ok(views) => event.spans.extend(views.into_iter().map(|v| SpanView { row, ..v })),
+                    Err(e) => view_error = Some(e),
+                }
             }
             on_step(event);
         })?;
         if let Some(e) = view_error {
             return Err(e);
         }
-        let ids = generation.ids.into_iter().next().expect("one row");
-        let confidence: Vec<Option<f32>> = generation.confidence.into_iter().next().expect("one row");
-        let result = prepared.result(&self.tokenizer, &ids, &confidence)?;
-        Ok(Infilled { ids, result, warnings: prepared.warnings.clone() })
+        let mut results = generation
+            .ids
+            .iter()
+            .zip(&generation.confidence)
+            .map(|(ids, conf)| prepared.result(&self.tokenizer, ids, conf))
+            .collect::<Result<Vec<_>>>()?;
+        let ids = generation.ids.into_iter().next().expect("one row at least");
+        let result = results[0].clone();
+        if n == 1 {
+            results.clear();
+        }
+        Ok(Infilled { ids, result, warnings: prepared.warnings.clone(), candidates: results })
     }
 }

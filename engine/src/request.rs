@@ -47,7 +47,18 @@ pub struct InfillRequest {
     pub ending: Option<String>,
     #[serde(default)]
     pub settings: SamplingSettings,
+    /// How many versions to write at once (1-3), from seeds `seed`, `seed + 1`, ...: one
+    /// batched run, to flip between before accepting one.
+    #[serde(default = "one")]
+    pub candidates: usize,
 }
+
+fn one() -> usize {
+    1
+}
+
+/// The most versions one request may ask for: each is a full batch row.
+pub const MAX_CANDIDATES: usize = 3;
 
 /// A text piece of one mask slot of a span.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +74,9 @@ pub struct Slot {
 /// The live state of one masked span.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpanView {
+    /// Which candidate (batch row) this is.
+    #[serde(default)]
+    pub row: usize,
     /// Index of the span: the request's spans in order, then the continuation, then literal
     /// mask tokens in text order.
     pub span: usize,
@@ -109,6 +123,8 @@ pub struct Prepared {
     pub settings: SamplingSettings,
     /// Adjustments the engine made (for the user to see).
     pub warnings: Vec<String>,
+    /// Versions to write at once (batch rows).
+    pub candidates: usize,
     pieces: Vec<Piece>,
     /// Canvas positions of each piece of `pieces` that holds masks, in piece order.
     mask_positions: Vec<Range<usize>>,
@@ -120,6 +136,12 @@ impl InfillRequest {
     /// `context` tokens, keeping the text nearest the spans.
     pub fn prepare(&self, tok: &DreamTokenizer, context: usize) -> Result<Prepared> {
         self.settings.validate()?;
+        if !(1..=MAX_CANDIDATES).contains(&self.candidates) {
+            return Err(Error::invalid(
+                "candidates",
+                format!("{} is not between 1 and {MAX_CANDIDATES}", self.candidates),
+            ));
+        }
         let pieces = self.pieces(tok)?;
         let mut tokens: Vec<u32> = Vec::new();
         let mut ranges = Vec::new();
@@ -162,12 +184,27 @@ impl InfillRequest {
             ));
         }
         let mut settings = self.settings.clone();
+        let random = settings.temperature > 0.0
+            || settings.alg_temp.is_some_and(|t| t > 0.0)
+            || settings.alg == crate::Alg::Origin;
+        if self.candidates > 1 && !random {
+            warnings.push(
+                "greedy decoding writes the same text for every candidate: raise the temperature to vary them".into(),
+            );
+        }
         if settings.steps > masks {
             warnings.push(format!("steps {} > {masks} masked tokens: using {masks} steps", settings.steps));
             settings.steps = masks;
         }
         let mask_positions = ranges.iter().map(|r| r.start - window.start..r.end - window.start).collect();
-        Ok(Prepared { canvas: tokens[window].to_vec(), settings, warnings, pieces, mask_positions })
+        Ok(Prepared {
+            canvas: tokens[window].to_vec(),
+            settings,
+            warnings,
+            candidates: self.candidates,
+            pieces,
+            mask_positions,
+        })
     }
 
     /// Splits the request into text pieces and mask runs, validating the spans.
@@ -248,6 +285,7 @@ impl Prepared {
             let Piece::Masks { span, start, .. } = piece else { continue };
             let range = ranges.next().expect("one range per mask piece").clone();
             views.push(SpanView {
+                row: 0,
                 span: *span,
                 start: *start,
                 slots: slots(tok, &ids[range.clone()], &confidence[range])?,

@@ -39,6 +39,7 @@ fn middle_infill_through_text_matches_official_b4() {
         continuation: 0,
         ending: None,
         settings: settings(8),
+        candidates: 1,
     };
     let d = dream();
     let mut events = Vec::new();
@@ -72,6 +73,7 @@ fn pinned_ending_matches_official_b5_and_is_never_changed() {
         continuation: 8,
         ending: Some(ending.clone()),
         settings: SamplingSettings { steps: 6, alg: Alg::MaskgitPlus, ..Default::default() },
+        candidates: 1,
     };
     let d = dream();
     let mut events = Vec::new();
@@ -97,6 +99,7 @@ fn two_spans_replacing_text_match_official_b6() {
         continuation: 0,
         ending: None,
         settings: SamplingSettings { steps: 4, alg: Alg::TopkMargin, ..Default::default() },
+        candidates: 1,
     };
     let out = dream().infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
     let want = official_final("B6_two_spans_steps4", "topk_margin");
@@ -110,7 +113,8 @@ fn two_spans_replacing_text_match_official_b6() {
 fn literal_mask_tokens_in_text_are_masked_positions() {
     let ids = official_input("B4_infill_steps8");
     let text = format!("{} {} {}", words(&ids[..6]), ["<|mask|>"; 8].join(" "), words(&ids[14..]));
-    let req = InfillRequest { text, spans: vec![], continuation: 0, ending: None, settings: settings(8) };
+    let req =
+        InfillRequest { text, spans: vec![], continuation: 0, ending: None, settings: settings(8), candidates: 1 };
     let out = dream().infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
     assert_eq!(out.ids, official_final("B4_infill_steps8", "entropy"));
     assert_eq!(out.result.spans.len(), 8);
@@ -119,8 +123,14 @@ fn literal_mask_tokens_in_text_are_masked_positions() {
 
 #[test]
 fn steps_beyond_the_masks_are_clamped_with_a_warning() {
-    let req =
-        InfillRequest { text: "w1 w2".into(), spans: vec![], continuation: 3, ending: None, settings: settings(50) };
+    let req = InfillRequest {
+        text: "w1 w2".into(),
+        spans: vec![],
+        continuation: 3,
+        ending: None,
+        settings: settings(50),
+        candidates: 1,
+    };
     let mut n = 0;
     let out = dream().infill(&req, &AtomicBool::new(false), &mut |_| n += 1).unwrap();
     assert_eq!(n, 3);
@@ -138,6 +148,7 @@ fn long_documents_are_windowed_around_the_spans() {
         continuation: 0,
         ending: None,
         settings: settings(4),
+        candidates: 1,
     };
     let p = req.prepare(&d.tokenizer, 40).unwrap();
     assert_eq!(p.canvas.len(), 40);
@@ -158,7 +169,14 @@ fn long_documents_are_windowed_around_the_spans() {
 #[test]
 fn cancel_stops_before_the_next_step() {
     let cancel = AtomicBool::new(false);
-    let req = InfillRequest { text: "w1".into(), spans: vec![], continuation: 8, ending: None, settings: settings(8) };
+    let req = InfillRequest {
+        text: "w1".into(),
+        spans: vec![],
+        continuation: 8,
+        ending: None,
+        settings: settings(8),
+        candidates: 1,
+    };
     let mut n = 0;
     let err = dream()
         .infill(&req, &cancel, &mut |_| {
@@ -186,6 +204,7 @@ fn slots_hold_back_partial_characters_and_drop_end_tokens() {
         continuation: ids.len(),
         ending: Some(".".into()),
         settings: settings(1),
+        candidates: 1,
     };
     let p = req.prepare(&tok, 2048).unwrap();
     let base = p.canvas.iter().position(|&t| t == tok.mask_id()).unwrap();
@@ -211,8 +230,14 @@ fn slots_hold_back_partial_characters_and_drop_end_tokens() {
 #[test]
 fn invalid_requests_name_the_field() {
     let d = dream();
-    let base =
-        InfillRequest { text: "w1 w2 w3".into(), spans: vec![], continuation: 2, ending: None, settings: settings(2) };
+    let base = InfillRequest {
+        text: "w1 w2 w3".into(),
+        spans: vec![],
+        continuation: 2,
+        ending: None,
+        settings: settings(2),
+        candidates: 1,
+    };
     let check = |req: InfillRequest, field: &str| {
         let err = req.prepare(&d.tokenizer, 2048).err().unwrap_or_else(|| panic!("{field}: accepted"));
         match err {
@@ -261,6 +286,7 @@ fn the_demo_model_fills_spans_in_any_text() {
         continuation: 4,
         ending: Some(" Fin.".into()),
         settings: settings(3),
+        candidates: 1,
     };
     let out = demo.infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
     assert!(out.result.text.starts_with("Café ☕ — ") && out.result.text.ends_with(" Fin."), "{}", out.result.text);
@@ -269,4 +295,41 @@ fn the_demo_model_fills_spans_in_any_text() {
     // Same seed, same weights: the demo is reproducible across loads.
     let again = dream_engine::demo::demo(&candle_core::Device::Cpu).unwrap();
     assert_eq!(again.infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap().ids, out.ids);
+}
+
+#[test]
+fn candidates_come_from_one_batched_run_with_consecutive_seeds() {
+    let d = dream();
+    let warm = SamplingSettings { steps: 4, alg: Alg::Entropy, temperature: 1.0, seed: 7, ..Default::default() };
+    let req = InfillRequest {
+        text: "w1 w2".into(),
+        spans: vec![],
+        continuation: 6,
+        ending: Some(" w3".into()),
+        settings: warm,
+        candidates: 3,
+    };
+    let mut events = Vec::new();
+    let out = d.infill(&req, &AtomicBool::new(false), &mut |e| events.push(e)).unwrap();
+    assert_eq!(out.candidates.len(), 3);
+    assert_eq!(out.result, out.candidates[0]);
+    assert!(out.candidates.iter().all(|c| c.text.starts_with("w1 w2") && c.text.ends_with(" w3")));
+    assert!(out.candidates.iter().any(|c| c.text != out.candidates[0].text), "different seeds, different text");
+    // Every step shows every candidate's spans.
+    assert!(events.iter().all(|e| (0..3).all(|row| e.spans.iter().any(|v| v.row == row))));
+    // The first candidate is what a single run with the same seed writes.
+    let single =
+        d.infill(&InfillRequest { candidates: 1, ..req.clone() }, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    assert_eq!(single.result, out.result);
+    assert!(single.candidates.is_empty());
+    // Greedy candidates would all be the same text: said, not hidden.
+    let greedy = InfillRequest { settings: settings(4), ..req.clone() };
+    let p = greedy.prepare(&d.tokenizer, 2048).unwrap();
+    assert!(p.warnings.iter().any(|w| w.contains("temperature")), "{:?}", p.warnings);
+    for n in [0, 4] {
+        let bad = InfillRequest { candidates: n, ..req.clone() };
+        assert!(
+            matches!(bad.prepare(&d.tokenizer, 2048), Err(Error::InvalidRequest { ref field, .. }) if field == "candidates")
+        );
+    }
 }

@@ -82,7 +82,10 @@ pub fn generate(
     let (b, l) = input.dims()?;
     let steps = settings.steps;
     let timesteps = schedule::timesteps(steps, settings.eps);
-    let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
+    // One random stream per row (seed, seed + 1, ...), so batch rows are independent
+    // candidates and row 0 draws exactly what a single-row run with the same seed draws.
+    let mut rngs: Vec<ChaCha8Rng> =
+        (0..b as u64).map(|r| ChaCha8Rng::seed_from_u64(settings.seed.wrapping_add(r))).collect();
     let token_sampling = TokenSampling {
         temperature: settings.temperature,
         top_p: settings.top_p,
@@ -107,9 +110,10 @@ pub fn generate(
             input.set_ids(&rows)?;
             let logits = passes.masked_logits(model, &input, &masked, l, step)?;
             let chosen = if settings.alg == Alg::Origin {
-                origin(&masked, &logits, &token_sampling, &timesteps, step, &mut rng)?
+                origin(&masked, &logits, &token_sampling, &timesteps, step, &mut rngs)?
             } else {
-                let choices = scoring::choose(&logits, &token_sampling, &mut rng)?;
+                let rows_of: Vec<usize> = masked.iter().map(|&(r, _)| r).collect();
+                let choices = scoring::choose(&logits, &token_sampling, &rows_of, &mut rngs)?;
                 let last = step + 1 == steps;
                 let k = schedule::transfer_count(masked.len() as f32 / b as f32, &timesteps, step);
                 let mut chosen = Vec::new();
@@ -123,7 +127,7 @@ pub fn generate(
                     let picks = match settings.threshold {
                         Some(t) if !last => above_threshold(&row, t),
                         Some(_) => (0..row.len()).collect(),
-                        None => select(&row, k, settings.alg_temp, &mut rng),
+                        None => select(&row, k, settings.alg_temp, &mut rngs[r]),
                     };
                     chosen.extend(picks.into_iter().map(|i| row[i]));
                 }
@@ -149,12 +153,13 @@ fn origin(
     s: &TokenSampling,
     timesteps: &[f32],
     step: usize,
-    rng: &mut impl Rng,
+    rngs: &mut [ChaCha8Rng],
 ) -> Result<Vec<(usize, usize, Choice)>> {
     let p_transfer = schedule::transfer_probability(timesteps, step);
     let rows = logits.to_vec2::<f32>()?;
     let mut chosen = Vec::new();
     for (&(r, p), row) in masked.iter().zip(&rows) {
+        let rng = &mut rngs[r];
         if rng.random::<f32>() < p_transfer {
             chosen.push((r, p, sample_token(row, s, rng)));
         }

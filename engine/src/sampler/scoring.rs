@@ -15,12 +15,15 @@ use crate::error::Result;
 /// the CPU in one fused pass per row over the logits in place, rows in parallel, without the
 /// temporary vocabulary-sized tensors. Anything random or filtered goes through the official
 /// per-row [`sample_token`].
-pub fn choose(logits: &Tensor, s: &TokenSampling, rng: &mut impl Rng) -> Result<Vec<Choice>> {
+///
+/// `rows_of[i]` is the batch row of logits row `i`; draws come from that row's `rngs` entry.
+pub fn choose(logits: &Tensor, s: &TokenSampling, rows_of: &[usize], rngs: &mut [impl Rng]) -> Result<Vec<Choice>> {
     if logits.dim(0)? == 0 {
         return Ok(Vec::new());
     }
     if !s.is_greedy() {
-        return Ok(logits.to_vec2::<f32>()?.iter().map(|row| sample_token(row, s, rng)).collect());
+        let logits = logits.to_vec2::<f32>()?;
+        return Ok(logits.iter().zip(rows_of).map(|(row, &r)| sample_token(row, s, &mut rngs[r])).collect());
     }
     if logits.device().is_cpu() {
         let logits = logits.to_dtype(DType::F32)?.contiguous()?;

@@ -48,6 +48,9 @@ pub struct Args {
     /// Parallel reveal: each step writes every token at least this probable (can finish early).
     #[arg(long)]
     threshold: Option<f32>,
+    /// Write this many versions at once (1-3; seeds seed, seed+1, ...; vary with temperature > 0).
+    #[arg(long, value_name = "N")]
+    candidates: Option<usize>,
     /// Span-local decoding: recompute only the masked spans, refreshing the rest every N steps.
     #[arg(long, value_name = "N")]
     cache_refresh: Option<usize>,
@@ -85,6 +88,7 @@ impl Args {
                 continuation: 0,
                 ending: None,
                 settings: Default::default(),
+                candidates: 1,
             },
         };
         if let Some(t) = &self.text {
@@ -97,6 +101,9 @@ impl Args {
             req.continuation = n;
         }
         req.spans.extend(self.span.iter().copied());
+        if let Some(n) = self.candidates {
+            req.candidates = n;
+        }
         if self.ending.is_some() {
             req.ending = self.ending.clone();
         }
@@ -169,7 +176,14 @@ pub fn run(args: Args) -> Result<()> {
         if live {
             write!(out, "\x1b[2J\x1b[H").ok();
         }
-        writeln!(out, "{}", done.result.text)
+        if done.candidates.is_empty() {
+            writeln!(out, "{}", done.result.text)
+        } else {
+            done.candidates
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, c)| writeln!(out, "--- candidate {} ---\n{}", i + 1, c.text))
+        }
     };
     written.map_err(|e| Error::io("<stdout>", e))
 }
