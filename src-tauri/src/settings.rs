@@ -23,6 +23,8 @@ pub struct Settings {
     pub last_model: Option<String>,
     /// What to do when a generation is asked for while one runs.
     pub on_busy: OnBusy,
+    /// Versions written per run, to flip between.
+    pub candidates: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -43,6 +45,7 @@ impl Default for Settings {
             hf_endpoint: None,
             last_model: None,
             on_busy: OnBusy::Refuse,
+            candidates: 1,
         }
     }
 }
@@ -72,6 +75,12 @@ impl Settings {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 return Err(CommandError::new("invalid_settings", format!("mirror `{url}` is not an http(s) address")));
             }
+        }
+        if !(1..=dream_engine::request::MAX_CANDIDATES).contains(&self.candidates) {
+            return Err(CommandError::new(
+                "invalid_settings",
+                format!("{} candidates: choose 1 to 3", self.candidates),
+            ));
         }
         self.sampling.validate()?;
         Ok(())

@@ -32,6 +32,8 @@ export interface InfillRequest {
   continuation: number;
   ending: string | null;
   settings: SamplingSettings;
+  /** Versions written at once (1-3), from consecutive seeds. */
+  candidates: number;
 }
 
 export interface Slot {
@@ -41,6 +43,8 @@ export interface Slot {
 }
 
 export interface SpanView {
+  /** Which candidate. */
+  row: number;
   span: number;
   start: number;
   slots: Slot[];
@@ -63,11 +67,16 @@ export interface FilledSpan {
   slots: Slot[];
 }
 
-export interface Infilled {
-  ids: number[];
+export interface InfillResult {
   text: string;
   spans: FilledSpan[];
+}
+
+export interface Infilled extends InfillResult {
+  ids: number[];
   warnings: string[];
+  /** Every candidate (the first is the result itself) when more than one was asked for. */
+  candidates?: InfillResult[];
 }
 
 export type InfillEvent = StepEvent | ({ event: "done" } & Infilled);
@@ -125,6 +134,7 @@ export interface Settings {
   hf_endpoint: string | null;
   last_model: string | null;
   on_busy: "refuse" | "cancel_running";
+  candidates: number;
 }
 
 export interface Document {

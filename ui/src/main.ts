@@ -3,7 +3,7 @@ import { EditorState, type Extension } from "@codemirror/state";
 import { EditorView, keymap, placeholder } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { markdown } from "@codemirror/lang-markdown";
-import { api, describeError, isCommandError, type Infilled, type SamplingSettings, type Settings } from "./ipc";
+import { api, describeError, isCommandError, type FilledSpan, type Infilled, type SamplingSettings, type Settings } from "./ipc";
 import { addSpan, clampTokens, clearSpans, marked, newSpan, spans } from "./spans";
 import { endRun, liveField, pickKey, reviewRun, startRun, stepRun, toggleHeat } from "./live";
 import { acceptChanges, lowConfidenceRuns, planRequest, remaskRuns, type PinnedEnding, type Planned } from "./request";
@@ -15,6 +15,13 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 let settings: Settings | null = null;
 let currentPath: string | null = null;
 let last: { planned: Planned; result: Infilled } | null = null;
+/** The candidate shown (and accepted) in review. */
+let shown = 0;
+
+/** The spans of the candidate on show. */
+function shownSpans(result: Infilled): FilledSpan[] {
+  return (result.candidates?.[shown] ?? result).spans;
+}
 let running = false;
 const timer = new StepTimer();
 
@@ -161,7 +168,8 @@ async function run() {
   if (running || view.state.field(liveField)) return;
   let planned: Planned;
   try {
-    planned = planRequest(view.state.doc.toString(), marked(view.state), pinnedEnding(), sampling());
+    const candidates = Number($<HTMLSelectElement>("candidates").value) || 1;
+    planned = planRequest(view.state.doc.toString(), marked(view.state), pinnedEnding(), sampling(), candidates);
   } catch (e) {
     return say(describeError(e), "error");
   }
@@ -175,12 +183,15 @@ async function run() {
     const result = await api.infill(planned.request, (e) => {
       if (e.event !== "step") return;
       timer.mark();
-      view.dispatch({ effects: stepRun.of(e.spans ?? []) });
+      // The first candidate is drawn live; the others are there to flip to in review.
+      view.dispatch({ effects: stepRun.of((e.spans ?? []).filter((v) => v.row === 0)) });
       $("step-counter").textContent = `step ${e.step + 1} / ${e.steps}`;
       $<HTMLProgressElement>("progress-bar").value = (e.step + 1) / e.steps;
     });
     last = { planned, result };
-    view.dispatch({ effects: reviewRun.of(result.spans.map((s) => ({ span: s.span, start: s.start, slots: s.slots }))) });
+    shown = 0;
+    showCandidates(result);
+    showReview(result);
     say(result.warnings.length ? result.warnings.join(" ") : "Accept, reject or regenerate; click words to write them again.");
   } catch (e) {
     view.dispatch({ effects: endRun.of(null) });
@@ -190,6 +201,32 @@ async function run() {
     running = false;
     setBusy(false);
     updateSteps();
+  }
+}
+
+/** Draws the shown candidate over the marks. */
+function showReview(result: Infilled) {
+  view.dispatch({ effects: reviewRun.of(shownSpans(result).map((s) => ({ row: shown, span: s.span, start: s.start, slots: s.slots }))) });
+}
+
+/** One button per candidate, when there are several. */
+function showCandidates(result: Infilled) {
+  const box = $("candidate-switch");
+  box.replaceChildren();
+  const n = result.candidates?.length ?? 0;
+  box.hidden = n < 2;
+  for (let i = 0; i < n; i++) {
+    const b = document.createElement("button");
+    b.textContent = String(i + 1);
+    b.dataset.candidate = String(i);
+    b.className = i === shown ? "primary" : "";
+    b.title = `Show candidate ${i + 1}`;
+    b.addEventListener("click", () => {
+      shown = i;
+      showCandidates(result);
+      showReview(result);
+    });
+    box.append(b);
   }
 }
 
@@ -208,7 +245,7 @@ function accept(): boolean {
   const live = view.state.field(liveField);
   if (!live || live.phase !== "review" || !last) return false;
   view.dispatch({
-    changes: acceptChanges(last.planned.targets, last.result.spans),
+    changes: acceptChanges(last.planned.targets, shownSpans(last.result)),
     effects: [endRun.of(null), clearSpans.of(null)],
     userEvent: "input.dream",
   });
@@ -238,8 +275,8 @@ function remask() {
   const threshold = Number($<HTMLInputElement>("remask-threshold").value) / 100;
   const runs =
     picked.size > 0
-      ? remaskRuns(last.planned.targets, last.result.spans, (t, i) => picked.has(pickKey(t, i)))
-      : lowConfidenceRuns(last.planned.targets, last.result.spans, last.planned.request.settings.alg, threshold);
+      ? remaskRuns(last.planned.targets, shownSpans(last.result), (t, i) => picked.has(pickKey(t, i)))
+      : lowConfidenceRuns(last.planned.targets, shownSpans(last.result), last.planned.request.settings.alg, threshold);
   accept();
   if (runs.length === 0) return say(`Nothing below ${Math.round(threshold * 100)}%.`);
   view.dispatch({ effects: runs.map((r) => addSpan.of(newSpan(r.from, r.to, r.tokens))) });
@@ -317,6 +354,7 @@ function showSampling(s: SamplingSettings) {
   $<HTMLInputElement>("top-k").value = String(s.top_k ?? 0);
   $<HTMLInputElement>("seed").value = String(s.seed);
   $<HTMLSelectElement>("speed").value = String(s.cache_refresh ?? 1);
+  $<HTMLSelectElement>("candidates").value = String(settings?.candidates ?? 1);
   $<HTMLInputElement>("steps").dataset.wanted = s.threshold !== null ? "auto" : String(s.steps);
 }
 
@@ -353,6 +391,7 @@ $("steps").addEventListener("input", () => {
 for (const id of ["alg", "temperature", "top-p", "top-k", "seed", "speed"]) {
   $(id).addEventListener("change", () => void persistSettings((s) => (s.sampling = sampling())));
 }
+$("candidates").addEventListener("change", () => void persistSettings((s) => (s.candidates = Number($<HTMLSelectElement>("candidates").value))));
 $("run").addEventListener("click", () => void run());
 $("stop").addEventListener("click", () => void stop());
 $("accept").addEventListener("click", () => accept());

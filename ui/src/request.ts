@@ -35,7 +35,13 @@ export interface Planned {
  * The request for `doc` with `marks` and an optional pinned `ending`. The ending is written into
  * the request's text right after its gap, so the model sees it as the text the gap leads into.
  */
-export function planRequest(doc: string, marks: MarkedSpan[], ending: PinnedEnding | null, settings: SamplingSettings): Planned {
+export function planRequest(
+  doc: string,
+  marks: MarkedSpan[],
+  ending: PinnedEnding | null,
+  settings: SamplingSettings,
+  candidates = 1,
+): Planned {
   const pinned = ending && ending.text.length > 0 ? ending : null;
   const text = pinned ? doc.slice(0, pinned.at) + pinned.text + doc.slice(pinned.at) : doc;
   // A document offset in the request's text: the ending shifts everything after the gap.
@@ -53,7 +59,7 @@ export function planRequest(doc: string, marks: MarkedSpan[], ending: PinnedEndi
     spans.push({ start: at, end: at, tokens: pinned.gapTokens });
     targets.push({ index: targets.length, from: pinned.at, to: pinned.at, tokens: pinned.gapTokens, pinned: pinned.text });
   }
-  return { request: { text, spans, continuation: 0, ending: null, settings }, targets };
+  return { request: { text, spans, continuation: 0, ending: null, settings, candidates }, targets };
 }
 
 /** The changes that write the result into the document: one transaction, one undo step. */

@@ -163,7 +163,7 @@ describe("events become decorations", () => {
   const at = doc.indexOf("door");
   const plan = () => planRequest(doc, [newSpan(at, at + 4, 3)], null, settings);
   const view = (slots: [number | null, string, number | null][]): SpanView[] => [
-    { span: 0, start: 15, slots: slots.map(([token, text, confidence]) => ({ token, text, confidence })) },
+    { row: 0, span: 0, start: 15, slots: slots.map(([token, text, confidence]) => ({ token, text, confidence })) },
   ];
 
   it("start all masked, reveal slots step by step, mark fresh ones, keep the document", () => {

@@ -221,6 +221,27 @@ describe("Dream Writer UI", () => {
     await page.close();
   });
 
+  test("flip between candidates from one run and accept the one shown", async () => {
+    const page = await openApp();
+    await typeDoc(page, "The sea was calm.");
+    await select(page, "calm");
+    await page.keyboard.press("Control+i");
+    await page.click("#sampling summary");
+    await page.selectOption("#candidates", "2");
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    assert.equal(await page.locator("#candidate-switch button").count(), 2);
+    const first = await page.textContent(".cm-live");
+    await page.click('#candidate-switch button[data-candidate="1"]');
+    const second = await page.textContent(".cm-live");
+    assert.notEqual(first, second);
+    await page.click("#accept");
+    assert.equal(await docText(page), `The sea was${second}.`);
+    const request = await page.evaluate(() => window.__mock.calls.find((c) => c.cmd === "infill").args.request);
+    assert.equal(request.candidates, 2);
+    await page.close();
+  });
+
   test("errors reach the writer in plain words", async () => {
     const page = await openApp();
     await page.click("#run");

@@ -30,6 +30,7 @@ const settings = {
   hf_endpoint: null,
   last_model: null,
   on_busy: "refuse",
+  candidates: 1,
 };
 const demo = { name: "Built-in demo", demo: true, device: "CPU", dtype: "f32", parameters: 123456, context: 2048 };
 let loaded: typeof demo | null = null;
@@ -43,15 +44,23 @@ function send(channel: { id: number }, index: number, message: unknown) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function infill(args: { request: { spans: { start: number; end: number; tokens: number }[]; settings: { steps: number } }; onEvent: { id: number } }) {
+async function infill(args: {
+  request: { spans: { start: number; end: number; tokens: number }[]; settings: { steps: number }; candidates: number };
+  onEvent: { id: number };
+}) {
   if (mock.failNext) {
     const e = mock.failNext;
     mock.failNext = null;
     throw e;
   }
   mock.cancelled = false;
-  const { spans, settings: s } = args.request;
-  const slots: Slot[][] = spans.map((sp) => Array.from({ length: sp.tokens }, () => ({ token: null, text: "", confidence: null })));
+  const { spans, settings: s, candidates } = args.request;
+  const rows = Math.max(1, candidates ?? 1);
+  // slots[row][span][i]: every candidate writes other words (its words shifted by the row).
+  const all: Slot[][][] = Array.from({ length: rows }, () =>
+    spans.map((sp) => Array.from({ length: sp.tokens }, () => ({ token: null, text: "", confidence: null }) as Slot)),
+  );
+  const slots = all[0];
   const order = slots.flatMap((row, r) => row.map((_, i) => [r, i] as const));
   const perStep = Math.ceil(order.length / s.steps);
   let index = 0;
@@ -59,15 +68,20 @@ async function infill(args: { request: { spans: { start: number; end: number; to
     await sleep(mock.stepDelay);
     if (mock.cancelled) throw { code: "cancelled", message: "generation cancelled" };
     for (const [r, i] of order.splice(0, step === s.steps - 1 ? order.length : perStep)) {
-      const k = (r * 7 + i) % WORDS.length;
-      // Negative entropies, as the default `entropy` order reports them.
-      slots[r][i] = { token: 100 + k, text: ` ${WORDS[k]}`, confidence: Math.log(i % 3 === 2 ? 0.2 : 0.9) };
+      all.forEach((cand, row) => {
+        const k = (r * 7 + i + row * 3) % WORDS.length;
+        // Negative entropies, as the default `entropy` order reports them.
+        cand[r][i] = { token: 100 + k, text: ` ${WORDS[k]}`, confidence: Math.log(i % 3 === 2 ? 0.2 : 0.9) };
+      });
     }
-    const views = slots.map((row, r) => ({ span: r, start: spans[r].start, slots: row.map((x) => ({ ...x })) }));
+    const views = all.flatMap((cand, row) => cand.map((sl, r) => ({ row, span: r, start: spans[r].start, slots: sl.map((x) => ({ ...x })) })));
     send(args.onEvent, index++, { event: "step", step, steps: s.steps, ids: [[]], revealed: [], spans: views });
   }
-  const filled = slots.map((row, r) => ({ span: r, start: 0, end: 0, text: row.map((x) => x.text).join(""), slots: row }));
-  const done = { ids: [], text: "", spans: filled, warnings: [] };
+  const results = all.map((cand) => ({
+    text: "",
+    spans: cand.map((row, r) => ({ span: r, start: 0, end: 0, text: row.map((x) => x.text).join(""), slots: row })),
+  }));
+  const done = { ids: [], ...results[0], warnings: [], candidates: rows > 1 ? results : undefined };
   send(args.onEvent, index++, { event: "done", ...done });
   return done;
 }
