@@ -117,7 +117,7 @@ pub fn generate(
                 let last = step + 1 == steps;
                 let k = schedule::transfer_count(masked.len() as f32 / b as f32, &timesteps, step);
                 let mut chosen = Vec::new();
-                for r in 0..b {
+                for (r, rng) in rngs.iter_mut().enumerate() {
                     let row: Vec<(usize, usize, Choice)> = masked
                         .iter()
                         .zip(&choices)
@@ -127,7 +127,7 @@ pub fn generate(
                     let picks = match settings.threshold {
                         Some(t) if !last => above_threshold(&row, t),
                         Some(_) => (0..row.len()).collect(),
-                        None => select(&row, k, settings.alg_temp, &mut rngs[r]),
+                        None => select(&row, k, settings.alg_temp, rng),
                     };
                     chosen.extend(picks.into_iter().map(|i| row[i]));
                 }
