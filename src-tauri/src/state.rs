@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use dream_engine::Dream;
 use serde::Serialize;
 
-use crate::settings::Settings;
+use crate::error::CommandError;
+use crate::settings::{OnBusy, Settings};
 
 /// A loaded model and how it was loaded.
 pub struct Loaded {
@@ -61,6 +62,29 @@ impl AppState {
         self.model.lock().expect("model lock").clone()
     }
 
+    /// Registers a new generation and returns its cancel flag. If one is running it is refused
+    /// (`busy`) or asked to stop, as the writer chose.
+    pub fn claim_job(&self, on_busy: OnBusy) -> Result<Arc<AtomicBool>, CommandError> {
+        let mut job = self.job.lock().expect("job lock");
+        if let Some(running) = job.as_ref() {
+            if on_busy == OnBusy::Refuse {
+                return Err(CommandError::new("busy", "Dream is already writing: stop it first."));
+            }
+            running.store(true, Ordering::Relaxed);
+        }
+        let flag = Arc::new(AtomicBool::new(false));
+        *job = Some(flag.clone());
+        Ok(flag)
+    }
+
+    /// Forgets a finished generation (unless a newer one has taken its place).
+    pub fn release_job(&self, flag: &Arc<AtomicBool>) {
+        let mut job = self.job.lock().expect("job lock");
+        if job.as_ref().is_some_and(|j| Arc::ptr_eq(j, flag)) {
+            *job = None;
+        }
+    }
+
     /// Asks the running generation, if any, to stop before its next step.
     pub fn cancel_job(&self) -> bool {
         match self.job.lock().expect("job lock").as_ref() {
@@ -70,5 +94,29 @@ impl AppState {
             }
             None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_generation_is_refused_or_replaces_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(dir.path().join("config"), dir.path().join("data"));
+        let first = state.claim_job(OnBusy::Refuse).unwrap();
+        assert_eq!(state.claim_job(OnBusy::Refuse).unwrap_err().code, "busy");
+        assert!(!first.load(Ordering::Relaxed));
+        let second = state.claim_job(OnBusy::CancelRunning).unwrap();
+        assert!(first.load(Ordering::Relaxed), "the running one is asked to stop");
+        // The first finishing late must not free the slot the second holds.
+        state.release_job(&first);
+        assert_eq!(state.claim_job(OnBusy::Refuse).unwrap_err().code, "busy");
+        assert!(state.cancel_job());
+        assert!(second.load(Ordering::Relaxed));
+        state.release_job(&second);
+        assert!(!state.cancel_job());
+        assert!(state.claim_job(OnBusy::Refuse).is_ok());
     }
 }

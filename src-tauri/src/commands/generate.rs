@@ -1,7 +1,6 @@
 //! Generation: `infill` streams every denoising step over a channel; `cancel` stops it.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use dream_engine::{InfillEvent, InfillRequest, Infilled};
 use tauri::ipc::Channel;
@@ -10,7 +9,6 @@ use tauri::State;
 use crate::commands::model::no_model;
 use crate::documents::check_text_size;
 use crate::error::{CommandError, CommandResult};
-use crate::settings::OnBusy;
 use crate::state::AppState;
 
 #[tauri::command]
@@ -21,36 +19,23 @@ pub async fn infill(
 ) -> CommandResult<Infilled> {
     check_text_size(&request.text)?;
     let loaded = state.loaded().ok_or_else(no_model)?;
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let mut job = state.job.lock().expect("job lock");
-        if job.is_some() {
-            let on_busy = state.settings.lock().expect("settings lock").on_busy;
-            if on_busy == OnBusy::Refuse {
-                return Err(CommandError::new("busy", "Dream is already writing: stop it first."));
-            }
-            state.cancel_job();
-        }
-        *job = Some(cancel.clone());
-    }
+    let on_busy = state.settings.lock().expect("settings lock").on_busy;
+    let cancel = state.claim_job(on_busy)?;
     // A cancelled run stops within one step; wait for it so two never compete for the CPU/GPU.
     let _running = state.run_lock.lock().await;
     let flag = cancel.clone();
     let events = on_event.clone();
     let result = tauri::async_runtime::spawn_blocking(move || {
         loaded.dream.infill(&request, &flag, &mut |step| {
-            // A closed window drops the channel; the run then ends at the next cancel check.
-            let _ = events.send(InfillEvent::Step(step));
+            // Nobody left to watch (the window closed): stop before the next step.
+            if events.send(InfillEvent::Step(step)).is_err() {
+                flag.store(true, Ordering::Relaxed);
+            }
         })
     })
     .await
     .map_err(|e| CommandError::new("internal", format!("generation stopped unexpectedly: {e}")));
-    {
-        let mut job = state.job.lock().expect("job lock");
-        if job.as_ref().is_some_and(|j| Arc::ptr_eq(j, &cancel)) {
-            *job = None;
-        }
-    }
+    state.release_job(&cancel);
     let done = result??;
     let _ = on_event.send(InfillEvent::Done(done.clone()));
     Ok(done)
