@@ -37,9 +37,14 @@ test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000
     // The built-in demo loads first; then the fixture checkpoint from its folder.
     await driver.wait(async () => (await text(driver, "#model-button")).includes("Built-in demo"), 60000, "the demo model did not load");
     await driver.findElement(By.id("model-button")).click();
-    await driver.findElement(By.id("model-path")).sendKeys(fixture);
-    await driver.findElement(By.id("model-path-load")).click();
-    await driver.wait(async () => (await text(driver, "#model-button")).includes("dream-tiny"), 60000, "the fixture model did not load");
+    // The list fills in asynchronously and moves the path field: wait for it, then press Enter
+    // in the field (a click could land on whatever moved under it).
+    await driver.wait(until.elementLocated(By.css('#model-list li[data-model="demo"]')), 30000, "the model list did not fill");
+    await driver.findElement(By.id("model-path")).sendKeys(fixture, Key.ENTER);
+    await driver.wait(async () => (await text(driver, "#model-button")).includes("dream-tiny"), 60000).catch(async (e) => {
+      const progress = await text(driver, "#load-progress");
+      throw new Error(`the fixture model did not load (${progress}): ${e.message}`);
+    });
     await driver.findElement(By.id("model-close")).click();
     assert.equal(await text(driver, "#model-note"), "", "a real checkpoint is not flagged as the demo");
 

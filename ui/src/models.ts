@@ -102,9 +102,13 @@ export async function setupModelDialog(hooks: Hooks) {
     });
     dialog.showModal();
   });
-  $("model-path-load").addEventListener("click", () => {
+  const loadPath = () => {
     const path = $<HTMLInputElement>("model-path").value.trim();
     if (path) void load(path);
+  };
+  $("model-path-load").addEventListener("click", loadPath);
+  $("model-path").addEventListener("keydown", (e) => {
+    if (e.key === "Enter") loadPath();
   });
   $("model-path").addEventListener("change", () => void fit($<HTMLInputElement>("model-path").value.trim()));
 
