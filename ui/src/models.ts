@@ -43,7 +43,8 @@ export async function setupModelDialog(hooks: Hooks) {
     }
   };
 
-  const load = async (model: string) => {
+  /** Loads `model`; whether it worked. */
+  const load = async (model: string): Promise<boolean> => {
     const progress = $("load-progress");
     const cancel = $("load-cancel");
     progress.textContent = "Loading…";
@@ -64,10 +65,12 @@ export async function setupModelDialog(hooks: Hooks) {
         st.device = device.value as Device;
         st.dtype = dtype.value || null;
       });
+      return true;
     } catch (e) {
       progress.textContent = describeError(e);
       hooks.say(describeError(e), "error");
       showLoaded((await api.modelStatus()).loaded);
+      return false;
     } finally {
       cancel.hidden = true;
     }
@@ -114,5 +117,13 @@ export async function setupModelDialog(hooks: Hooks) {
 
   const status = await api.modelStatus();
   showLoaded(status.loaded);
-  if (!status.loaded && !status.loading) await load(s?.last_model ?? "demo");
+  if (!status.loaded && !status.loading) {
+    const last = s?.last_model ?? "demo";
+    // The last model may be gone (moved, deleted, not downloadable offline): the app still
+    // opens ready to write, with the demo, and says why.
+    if (!(await load(last)) && last !== "demo") {
+      const why = $("load-progress").textContent;
+      if (await load("demo")) hooks.say(`Could not load ${last} (${why}); the demo model is loaded instead.`, "error");
+    }
+  }
 }

@@ -42,10 +42,11 @@ after(async () => {
   server?.close();
 });
 
-async function openApp() {
+async function openApp(before) {
   const page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
   const errors = [];
   page.on("pageerror", (e) => errors.push(e));
+  if (before) await page.addInitScript(before);
   await page.addInitScript({ path: mockScript });
   await page.goto(base);
   await page.waitForFunction(() => document.querySelector("#model-button")?.textContent?.includes("Built-in demo"));
@@ -239,6 +240,14 @@ describe("Dream Writer UI", () => {
     assert.equal(await docText(page), `The sea was${second}.`);
     const request = await page.evaluate(() => window.__mock.calls.find((c) => c.cmd === "infill").args.request);
     assert.equal(request.candidates, 2);
+    await page.close();
+  });
+
+  test("a last model that is gone falls back to the demo and says why", async () => {
+    const page = await openApp(() => (window.__mockLastModel = "/gone/dream-7b"));
+    await page.waitForFunction(() => document.querySelector("#message")?.textContent?.includes("demo model is loaded instead"));
+    assert.match(await page.textContent("#message"), /Could not load \/gone\/dream-7b \(model folder \/gone\/dream-7b does not exist/);
+    assert.match(await page.textContent("#model-button"), /Built-in demo/);
     await page.close();
   });
 

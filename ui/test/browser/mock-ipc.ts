@@ -90,7 +90,8 @@ mockIPC(async (cmd, args) => {
   mock.calls.push({ cmd, args });
   switch (cmd) {
     case "get_settings":
-      return settings;
+      // A test may set `__mockLastModel` before the page loads.
+      return { ...settings, last_model: (window as unknown as { __mockLastModel?: string }).__mockLastModel ?? null };
     case "set_settings":
       return (args as { settings: unknown }).settings;
     case "last_document":
@@ -112,6 +113,9 @@ mockIPC(async (cmd, args) => {
     }
     case "load_model": {
       const { request, onProgress } = args as { request: { model: string }; onProgress: { id: number } };
+      if (request.model.startsWith("/gone")) {
+        throw { code: "model_file_missing", message: `model folder ${request.model} does not exist or is not a folder` };
+      }
       if (request.model !== "demo") {
         // A download that advances until it is cancelled.
         mock.loadCancelled = false;
