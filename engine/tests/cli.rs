@@ -85,6 +85,8 @@ fn errors_go_to_stderr_with_a_failing_exit() {
         (vec!["infill", "--model", "/no/such/model", "--text", "w1", "--mask", "2"], "/no/such/model"),
         (vec!["infill", "--model", "Dream-org/Dream-v0-Base-7B", "--text", "w1", "--mask", "2"], "offline"),
         (vec!["infill", "--model", m, "--text", "w1", "--mask", "2", "--device", "cuda"], "--features cuda"),
+        // A benchmark that cannot fit is refused before it allocates anything.
+        (vec!["bench", "--random-shape", "qwen2.5-0.5b", "--seq-len", "1000000"], "GiB is free"),
     ] {
         let out = dream(&args, None);
         assert!(!out.status.success(), "{args:?} succeeded");

@@ -59,6 +59,19 @@ pub fn run(args: Args) -> Result<()> {
             if let Some(dir) = &args.save {
                 return bench::save_random_checkpoint(&cfg, dir);
             }
+            // Random weights live in memory twice (f32 draws, then the model's copy): refuse
+            // plainly rather than be killed for memory.
+            let longest = args.seq_len.iter().copied().max().unwrap_or(0);
+            let need =
+                dream_engine::memory::estimate(&cfg, dtype, longest).total_bytes + (cfg.parameter_count() * 4) as u64;
+            if let Some(free) = dream_engine::memory::available_system_memory().filter(|_| device.is_cpu()) {
+                if need > free {
+                    return Err(Error::invalid(
+                        "random_shape",
+                        format!("`{s}` needs about {:.1} GiB here and {:.1} GiB is free", gib(need), gib(free)),
+                    ));
+                }
+            }
             let bytes = (cfg.parameter_count() * dtype.size_in_bytes()) as u64;
             (DreamModel::load(&bench::random_weights(&cfg, dtype, &device)?, &cfg)?, format!("random {s}"), bytes)
         }
@@ -124,6 +137,10 @@ fn reveal_cases(dir: &std::path::Path, threshold: f32, json: bool) -> Result<()>
     Ok(())
 }
 
+fn gib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 30) as f64
+}
+
 fn shape(name: &str) -> Result<DreamConfig> {
     match name {
         "qwen2.5-0.5b" => Ok(DreamConfig::qwen2_5_0_5b_shape()),
@@ -133,7 +150,6 @@ fn shape(name: &str) -> Result<DreamConfig> {
 }
 
 fn print_report(r: &BenchReport) {
-    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
     println!(
         "{} ({:.0}M params, {}, {}) | {} tokens, last {} masked",
         r.shape,
