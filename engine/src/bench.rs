@@ -39,7 +39,7 @@ fn random_tensors(
     draw: &mut dyn FnMut(&[usize], f32) -> candle_core::Result<Tensor>,
 ) -> Result<HashMap<String, Tensor>> {
     let mut tensors = HashMap::new();
-    for (name, shape) in tensor_shapes(cfg) {
+    for (name, shape) in cfg.tensor_shapes() {
         let t = if name.ends_with("norm.weight") {
             Tensor::ones(shape, DType::F32, &Device::Cpu)?
         } else {
@@ -48,37 +48,6 @@ fn random_tensors(
         tensors.insert(name, t);
     }
     Ok(tensors)
-}
-
-/// Every tensor of a Dream checkpoint of shape `cfg`, with the official names.
-pub fn tensor_shapes(cfg: &DreamConfig) -> Vec<(String, Vec<usize>)> {
-    let (h, i, d) = (cfg.hidden_size, cfg.intermediate_size, cfg.head_dim());
-    let (q, kv) = (cfg.num_attention_heads * d, cfg.num_key_value_heads * d);
-    let mut shapes: Vec<(String, Vec<usize>)> = vec![
-        ("model.embed_tokens.weight".into(), vec![cfg.vocab_size, h]),
-        ("model.norm.weight".into(), vec![h]),
-        ("lm_head.weight".into(), vec![cfg.vocab_size, h]),
-    ];
-    for l in 0..cfg.num_hidden_layers {
-        let p = format!("model.layers.{l}");
-        for (name, shape) in [
-            ("self_attn.q_proj.weight", vec![q, h]),
-            ("self_attn.q_proj.bias", vec![q]),
-            ("self_attn.k_proj.weight", vec![kv, h]),
-            ("self_attn.k_proj.bias", vec![kv]),
-            ("self_attn.v_proj.weight", vec![kv, h]),
-            ("self_attn.v_proj.bias", vec![kv]),
-            ("self_attn.o_proj.weight", vec![h, q]),
-            ("mlp.gate_proj.weight", vec![i, h]),
-            ("mlp.up_proj.weight", vec![i, h]),
-            ("mlp.down_proj.weight", vec![h, i]),
-            ("input_layernorm.weight", vec![h]),
-            ("post_attention_layernorm.weight", vec![h]),
-        ] {
-            shapes.push((format!("{p}.{name}"), shape));
-        }
-    }
-    shapes
 }
 
 /// Writes a random checkpoint of shape `cfg` (f32 `model.safetensors` and `config.json`) to

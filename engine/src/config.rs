@@ -137,13 +137,40 @@ impl DreamConfig {
         self.hidden_size / self.num_attention_heads
     }
 
-    /// Number of weights of a model of this shape.
-    pub fn parameter_count(&self) -> usize {
+    /// Every tensor of a checkpoint of this shape, with the official names (`lm_head` only
+    /// when it is not tied to the embedding).
+    pub fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
         let (h, i, d) = (self.hidden_size, self.intermediate_size, self.head_dim());
         let (q, kv) = (self.num_attention_heads * d, self.num_key_value_heads * d);
-        let layer = (q * h + q) + 2 * (kv * h + kv) + h * q + 3 * h * i + 2 * h;
-        let lm_head = if self.tie_word_embeddings { 0 } else { self.vocab_size * h };
-        self.vocab_size * h + lm_head + h + self.num_hidden_layers * layer
+        let mut shapes: Vec<(String, Vec<usize>)> =
+            vec![("model.embed_tokens.weight".into(), vec![self.vocab_size, h]), ("model.norm.weight".into(), vec![h])];
+        if !self.tie_word_embeddings {
+            shapes.push(("lm_head.weight".into(), vec![self.vocab_size, h]));
+        }
+        for l in 0..self.num_hidden_layers {
+            for (name, shape) in [
+                ("self_attn.q_proj.weight", vec![q, h]),
+                ("self_attn.q_proj.bias", vec![q]),
+                ("self_attn.k_proj.weight", vec![kv, h]),
+                ("self_attn.k_proj.bias", vec![kv]),
+                ("self_attn.v_proj.weight", vec![kv, h]),
+                ("self_attn.v_proj.bias", vec![kv]),
+                ("self_attn.o_proj.weight", vec![h, q]),
+                ("mlp.gate_proj.weight", vec![i, h]),
+                ("mlp.up_proj.weight", vec![i, h]),
+                ("mlp.down_proj.weight", vec![h, i]),
+                ("input_layernorm.weight", vec![h]),
+                ("post_attention_layernorm.weight", vec![h]),
+            ] {
+                shapes.push((format!("model.layers.{l}.{name}"), shape));
+            }
+        }
+        shapes
+    }
+
+    /// Number of weights of a model of this shape.
+    pub fn parameter_count(&self) -> usize {
+        self.tensor_shapes().iter().map(|(_, shape)| shape.iter().product::<usize>()).sum()
     }
 
     /// The longest sequence a request may use (see [`TRAINED_CONTEXT`]).

@@ -264,10 +264,7 @@ pub fn quantize(dir: &Path, out: &Path, qtype: QuantType) -> Result<QuantizeRepo
     let weights = Weights::from_safetensors(&crate::weights::weight_files(dir)?, DType::F32, &Device::Cpu)?;
     let mut tensors: Vec<(String, QTensor)> = Vec::new();
     let mut fallbacks = Vec::new();
-    for (name, shape) in crate::bench::tensor_shapes(&cfg) {
-        if cfg.tie_word_embeddings && name == "lm_head.weight" {
-            continue;
-        }
+    for (name, shape) in cfg.tensor_shapes() {
         let t: Tensor = weights.get(&shape, &name)?;
         let ggml = if shape.len() == 2 { qtype.for_rows(shape[1]) } else { GgmlDType::F32 };
         if shape.len() == 2 && ggml != qtype.ggml() {

@@ -159,13 +159,11 @@ impl InfillRequest {
         if masks == 0 {
             return Err(Error::invalid("spans", "nothing to generate: no span, no continuation and no mask token"));
         }
-        // The masks and the pinned ending must be in the window; context fills the rest.
-        let ending = match &self.ending {
-            Some(e) if !e.is_empty() => tok.encode(e)?.len(),
-            _ => 0,
-        };
+        // The masks and the pinned ending (the last piece) must be in the window; context fills
+        // the rest.
+        let pinned_end = self.ending.as_ref().is_some_and(|e| !e.is_empty());
         let first = ranges[0].start;
-        let last = if ending > 0 { tokens.len() } else { ranges[ranges.len() - 1].end };
+        let last = if pinned_end { tokens.len() } else { ranges[ranges.len() - 1].end };
         let needed = last - first;
         if needed > context {
             return Err(Error::ContextOverflow { needed, limit: context });

@@ -6,23 +6,10 @@ use std::ops::Range;
 use std::sync::atomic::AtomicBool;
 
 use candle_core::{Device, IndexOp, Tensor};
+use dream_engine::sampler::mask_windows;
 use dream_engine::{generate, Alg, Canvas, ModelInput, SamplingSettings};
 
 const MASK: u32 = 997;
-
-fn windows_of(row: &[u32]) -> Vec<Range<usize>> {
-    let mut out: Vec<Range<usize>> = Vec::new();
-    for (p, &t) in row.iter().enumerate() {
-        if t == MASK {
-            let start = p.saturating_sub(1);
-            match out.last_mut() {
-                Some(w) if w.end >= start => w.end = p + 1,
-                _ => out.push(start..p + 1),
-            }
-        }
-    }
-    out
-}
 
 /// Rows of `full [1, L, H]` at the windows' positions, in order.
 fn rows_at(full: &Tensor, windows: &[Range<usize>]) -> Tensor {
@@ -39,7 +26,7 @@ fn windows_against_a_fresh_cache_equal_the_full_pass() {
         let row = common::ids(&r["sampler"][case]["input_ids"]).remove(0);
         let input = ModelInput::new(std::slice::from_ref(&row), None, &Device::Cpu).unwrap();
         let (full, cache) = model.hidden_states_cached(&input).unwrap();
-        let windows = windows_of(&row);
+        let windows = mask_windows(&row, MASK);
         let local = model.hidden_states_windows(&input, &windows, &cache).unwrap().i(0).unwrap();
         let want = rows_at(&full, &windows);
         let diff = common::max_abs_diff(&model.logits(&local).unwrap(), &model.logits(&want).unwrap());
@@ -56,7 +43,7 @@ fn stale_cache_logit_deviation_is_reported() {
     let run = &r["sampler"]["B4_infill_steps8"]["runs"]["entropy"];
     let history: Vec<Vec<Vec<u32>>> = serde_json::from_value(run["history"].clone()).unwrap();
     let start = common::ids(&run["x_init"]).remove(0);
-    let windows = windows_of(&start);
+    let windows = mask_windows(&start, MASK);
     let (_, cache) = model.hidden_states_cached(&ModelInput::new(&[start], None, &Device::Cpu).unwrap()).unwrap();
     let mut deviations = Vec::new();
     for state in history.iter().take(7) {

@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use candle_core::Device;
 use dream_engine::gguf::{quantize, QuantType};
-use dream_engine::{generate, Alg, Canvas, Dream, Error, ModelInput, SamplingSettings};
+use dream_engine::{generate, Canvas, Dream, Error, ModelInput, SamplingSettings};
 
 fn quantized(dir: &Path, qtype: QuantType) -> PathBuf {
     let out = dir.join(format!("dream-tiny-{qtype:?}.gguf"));
@@ -63,21 +63,9 @@ fn identical_trajectories(dream: &Dream) -> Vec<String> {
     let r = common::reference();
     let mut same = Vec::new();
     for (name, case) in r["sampler"].as_object().unwrap() {
-        for (alg_name, alg) in
-            [("maskgit_plus", Alg::MaskgitPlus), ("topk_margin", Alg::TopkMargin), ("entropy", Alg::Entropy)]
-        {
+        for (alg_name, alg) in common::ALGS {
             let run = &case["runs"][alg_name];
-            let len = case["max_length"].as_u64().unwrap() as usize;
-            let attention_mask = case["attention_mask"].as_array().map(|m| {
-                m.iter()
-                    .map(|row| {
-                        let mut v: Vec<bool> = row.as_array().unwrap().iter().map(|x| x == 1).collect();
-                        v.resize(len, true);
-                        v
-                    })
-                    .collect::<Vec<_>>()
-            });
-            let canvas = Canvas { rows: common::ids(&run["x_init"]), attention_mask };
+            let canvas = Canvas { rows: common::ids(&run["x_init"]), attention_mask: common::attention_mask(case) };
             let settings =
                 SamplingSettings { steps: case["steps"].as_u64().unwrap() as usize, alg, ..Default::default() };
             let out = generate(&dream.model, canvas, &settings, &AtomicBool::new(false), &mut |_| {}).unwrap();
@@ -167,7 +155,7 @@ fn llama_cpp_tokenizer_arrays_give_the_same_ids() {
     (small.hidden_size, small.intermediate_size, small.num_hidden_layers) = (64, 128, 1);
     (small.num_attention_heads, small.num_key_value_heads) = (4, 2);
     let mut tensors = Vec::new();
-    for (name, shape) in dream_engine::bench::tensor_shapes(&small) {
+    for (name, shape) in small.tensor_shapes() {
         let t = candle_core::Tensor::randn(0f32, 0.02, shape.as_slice(), &Device::Cpu).unwrap();
         let q = if shape.len() == 2 { GgmlDType::Q8_0 } else { GgmlDType::F32 };
         tensors.push((gguf_name(&name), QTensor::quantize(&t, q).unwrap()));

@@ -6,10 +6,9 @@ use std::sync::atomic::AtomicBool;
 use candle_core::IndexOp;
 use dream_engine::sampler::logits::{sample_token, top_k_filter, top_p_filter, Confidence, TokenSampling};
 use dream_engine::sampler::schedule::timesteps;
-use dream_engine::{generate, Alg, Canvas, SamplingSettings};
+use dream_engine::{generate, Canvas, SamplingSettings};
 
-const ALGS: [(&str, Alg); 3] =
-    [("maskgit_plus", Alg::MaskgitPlus), ("topk_margin", Alg::TopkMargin), ("entropy", Alg::Entropy)];
+use common::ALGS;
 
 /// The canvas right before step 0: input padded with masks to max_length, the pinned end applied.
 fn canvas(case: &serde_json::Value, mask: u32) -> Canvas {
@@ -23,16 +22,7 @@ fn canvas(case: &serde_json::Value, mask: u32) -> Canvas {
             row[start..].copy_from_slice(&end);
         }
     }
-    let attention_mask = case["attention_mask"].as_array().map(|m| {
-        m.iter()
-            .map(|row| {
-                let mut r: Vec<bool> = row.as_array().unwrap().iter().map(|v| v == 1).collect();
-                r.resize(len, true); // generated positions are attended, as the official pads with 1
-                r
-            })
-            .collect()
-    });
-    Canvas { rows, attention_mask }
+    Canvas { rows, attention_mask: common::attention_mask(case) }
 }
 
 #[test]

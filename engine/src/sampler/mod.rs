@@ -177,6 +177,26 @@ fn above_threshold(row: &[(usize, usize, Choice)], threshold: f32) -> Vec<usize>
     best.into_iter().collect()
 }
 
+/// The positions span-local decoding recomputes: each run of masks widened by the position
+/// before it (whose output predicts the run's first token), merged where they touch.
+///
+/// ```
+/// use dream_engine::sampler::mask_windows;
+/// assert_eq!(mask_windows(&[5, 9, 9, 7, 9, 1], 9), vec![0..5]);
+/// assert_eq!(mask_windows(&[9, 1, 2, 3, 9], 9), vec![0..1, 3..5]);
+/// ```
+pub fn mask_windows(row: &[u32], mask_id: u32) -> Vec<Range<usize>> {
+    let mut windows: Vec<Range<usize>> = Vec::new();
+    for (p, _) in row.iter().enumerate().filter(|(_, &t)| t == mask_id) {
+        let start = p.saturating_sub(1);
+        match windows.last_mut() {
+            Some(w) if w.end >= start => w.end = p + 1,
+            _ => windows.push(start..p + 1),
+        }
+    }
+    windows
+}
+
 /// How each step gets its hidden states: a full pass every step, or (span-local decoding) a
 /// full pass that refreshes the key/value cache every `refresh` steps and, in between, a pass
 /// over the masked spans' windows only.
@@ -191,18 +211,7 @@ impl Passes {
     fn new(refresh: Option<usize>, rows: &[Vec<u32>], mask_id: u32, padded: bool) -> Self {
         // Windows are shared by the batch's rows, so span-local decoding is for single rows.
         let refresh = if rows.len() == 1 && !padded { refresh.unwrap_or(1) } else { 1 };
-        let mut windows: Vec<Range<usize>> = Vec::new();
-        for (p, &t) in rows[0].iter().enumerate() {
-            if t != mask_id {
-                continue;
-            }
-            let start = p.saturating_sub(1);
-            match windows.last_mut() {
-                Some(w) if w.end >= start => w.end = p + 1,
-                _ => windows.push(start..p + 1),
-            }
-        }
-        Passes { refresh, windows, cache: None }
+        Passes { refresh, windows: mask_windows(&rows[0], mask_id), cache: None }
     }
 
     /// Shifted logits (position i is predicted by the output at i-1; position 0 by itself) of

@@ -8,7 +8,26 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use candle_core::{DType, Device, Tensor};
-use dream_engine::{DreamConfig, DreamModel, Weights};
+use dream_engine::{Alg, DreamConfig, DreamModel, Weights};
+
+/// The deterministic algorithms the fixture's trajectories were recorded with.
+pub const ALGS: [(&str, Alg); 3] =
+    [("maskgit_plus", Alg::MaskgitPlus), ("topk_margin", Alg::TopkMargin), ("entropy", Alg::Entropy)];
+
+/// A sampler case's 2-D attention mask over the whole canvas: generated positions are attended,
+/// as the official code pads the mask with 1.
+pub fn attention_mask(case: &serde_json::Value) -> Option<Vec<Vec<bool>>> {
+    let len = case["max_length"].as_u64().unwrap() as usize;
+    case["attention_mask"].as_array().map(|m| {
+        m.iter()
+            .map(|row| {
+                let mut r: Vec<bool> = row.as_array().unwrap().iter().map(|v| v == 1).collect();
+                r.resize(len, true);
+                r
+            })
+            .collect()
+    })
+}
 
 pub fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/dream-tiny")

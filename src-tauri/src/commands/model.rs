@@ -48,8 +48,9 @@ pub fn list_models() -> Vec<ModelEntry> {
         available: true,
         download_bytes: 0,
     }];
+    // Both official checkpoints have the 7B shape, stored in bf16.
+    let download_bytes = DreamConfig::dream_v0_7b().parameter_count() as u64 * 2;
     for repo in KNOWN_MODELS {
-        let cfg = DreamConfig::dream_v0_7b();
         out.push(ModelEntry {
             id: repo.into(),
             description: if repo.contains("Instruct") {
@@ -58,8 +59,7 @@ pub fn list_models() -> Vec<ModelEntry> {
                 "Dream 7B base model: continues and infills text".into()
             },
             available: hub::cached_snapshot(&cache, repo).is_ok(),
-            // The checkpoints are stored in bf16.
-            download_bytes: cfg.parameter_count() as u64 * 2,
+            download_bytes,
         });
     }
     out
