@@ -14,13 +14,14 @@ use crate::sampler::{generate, Alg, Canvas, SamplingSettings};
 use crate::weights::Weights;
 
 /// Random weights with the official tensor names and shapes for `cfg` (normal, std 0.02;
-/// norms 1), so speed can be measured without downloading a checkpoint.
+/// norms 1), so speed can be measured without downloading a checkpoint. They are drawn where
+/// they will live, in their final dtype: a 7B shape on a GPU needs no 30 GB host copy and no
+/// minutes of sampling on the CPU.
 pub fn random_weights(cfg: &DreamConfig, dtype: DType, device: &Device) -> Result<Weights> {
-    random_weights_with(cfg, dtype, device, &mut normal)
+    random_weights_with(cfg, dtype, device, &mut |shape, std| Tensor::randn(0f32, std, shape, device)?.to_dtype(dtype))
 }
 
-/// Weights named and shaped for `cfg`, each matrix drawn by `draw(shape, std)` (f32, CPU);
-/// norms are 1.
+/// Weights named and shaped for `cfg`, each matrix drawn by `draw(shape, std)`; norms are 1.
 pub fn random_weights_with(
     cfg: &DreamConfig,
     dtype: DType,

@@ -5,7 +5,7 @@ mod common;
 use std::ops::Range;
 use std::sync::atomic::AtomicBool;
 
-use candle_core::{Device, IndexOp, Tensor};
+use candle_core::{IndexOp, Tensor};
 use dream_engine::sampler::mask_windows;
 use dream_engine::{generate, Alg, Canvas, ModelInput, SamplingSettings};
 
@@ -15,7 +15,7 @@ const MASK: u32 = 997;
 fn rows_at(full: &Tensor, windows: &[Range<usize>]) -> Tensor {
     let idx: Vec<u32> = windows.iter().flat_map(|w| w.start as u32..w.end as u32).collect();
     let n = idx.len();
-    full.i(0).unwrap().index_select(&Tensor::from_vec(idx, n, &Device::Cpu).unwrap(), 0).unwrap()
+    full.i(0).unwrap().index_select(&Tensor::from_vec(idx, n, &common::device()).unwrap(), 0).unwrap()
 }
 
 #[test]
@@ -24,7 +24,7 @@ fn windows_against_a_fresh_cache_equal_the_full_pass() {
     let r = common::reference();
     for case in ["B4_infill_steps8", "B6_two_spans_steps4"] {
         let row = common::ids(&r["sampler"][case]["input_ids"]).remove(0);
-        let input = ModelInput::new(std::slice::from_ref(&row), None, &Device::Cpu).unwrap();
+        let input = ModelInput::new(std::slice::from_ref(&row), None, &common::device()).unwrap();
         let (full, cache) = model.hidden_states_cached(&input).unwrap();
         let windows = mask_windows(&row, MASK);
         let local = model.hidden_states_windows(&input, &windows, &cache).unwrap().i(0).unwrap();
@@ -44,10 +44,10 @@ fn stale_cache_logit_deviation_is_reported() {
     let history: Vec<Vec<Vec<u32>>> = serde_json::from_value(run["history"].clone()).unwrap();
     let start = common::ids(&run["x_init"]).remove(0);
     let windows = mask_windows(&start, MASK);
-    let (_, cache) = model.hidden_states_cached(&ModelInput::new(&[start], None, &Device::Cpu).unwrap()).unwrap();
+    let (_, cache) = model.hidden_states_cached(&ModelInput::new(&[start], None, &common::device()).unwrap()).unwrap();
     let mut deviations = Vec::new();
     for state in history.iter().take(7) {
-        let input = ModelInput::new(&state[..1], None, &Device::Cpu).unwrap();
+        let input = ModelInput::new(&state[..1], None, &common::device()).unwrap();
         let exact = model.logits(&rows_at(&model.hidden_states(&input).unwrap(), &windows)).unwrap();
         let approx =
             model.logits(&model.hidden_states_windows(&input, &windows, &cache).unwrap().i(0).unwrap()).unwrap();

@@ -6,7 +6,12 @@ use std::sync::atomic::AtomicBool;
 
 use candle_core::Device;
 use dream_engine::gguf::{quantize, QuantType};
-use dream_engine::{generate, Canvas, Dream, Error, ModelInput, SamplingSettings};
+use dream_engine::{Dream, Error};
+
+/// Loads a file on the test device, computing in f32 so only the quantization is measured.
+fn load(path: &Path) -> dream_engine::Result<Dream> {
+    Dream::load(path, &common::device(), Some(candle_core::DType::F32))
+}
 
 fn quantized(dir: &Path, qtype: QuantType) -> PathBuf {
     let out = dir.join(format!("dream-tiny-{qtype:?}.gguf"));
@@ -14,29 +19,11 @@ fn quantized(dir: &Path, qtype: QuantType) -> PathBuf {
     out
 }
 
-/// Max and mean |logit error| against the official f32 logits of case A(a), the mean |logit|,
-/// and how many of the 24 positions keep their top-1 token.
-fn logit_error(dream: &Dream) -> (f32, f32, f32, usize) {
-    let ids = common::ids(&common::reference()["forward_A_a"]["input_ids"]);
-    let logits = dream.model.forward(&ModelInput::new(&ids, None, &Device::Cpu).unwrap()).unwrap();
-    let want = &common::tensors()["A_a.logits"];
-    let diff = (&logits - want).unwrap().abs().unwrap();
-    let scalar = |t: candle_core::Tensor| t.to_scalar::<f32>().unwrap();
-    let top = |t: &candle_core::Tensor| t.argmax(2).unwrap().flatten_all().unwrap().to_vec1::<u32>().unwrap();
-    let agree = top(&logits).iter().zip(top(want)).filter(|(a, b)| **a == *b).count();
-    (
-        common::max_abs_diff(&logits, want),
-        scalar(diff.mean_all().unwrap()),
-        scalar(want.abs().unwrap().mean_all().unwrap()),
-        agree,
-    )
-}
-
 #[test]
 fn q8_0_stays_within_bf16_error_and_keeps_the_trajectories_the_margins_allow() {
     let tmp = tempfile::tempdir().unwrap();
     let path = quantized(tmp.path(), QuantType::Q8_0);
-    let dream = Dream::load(&path, &Device::Cpu, None).unwrap();
+    let dream = load(&path).unwrap();
     // The tokenizer and config travel inside the file.
     assert_eq!(dream.tokenizer.encode("w5 w17 <|mask|> w3").unwrap(), vec![5, 17, 997, 3]);
     assert_eq!(dream.config.mask_token_id, 997);
@@ -44,8 +31,8 @@ fn q8_0_stays_within_bf16_error_and_keeps_the_trajectories_the_margins_allow() {
     // run in bf16 (8-bit mantissas). This fixture's deliberately sharp attention amplifies both
     // to a few percent of the logits (measured: Q8_0 mean 0.152 and max 1.54 against mean
     // |logit| 3.30; bf16 0.113 and 1.14).
-    let (max, mean, scale, agree) = logit_error(&dream);
-    let bf16 = logit_error(&Dream::load(&common::fixture_dir(), &Device::Cpu, Some(candle_core::DType::BF16)).unwrap());
+    let (max, mean, scale, agree) = common::logit_error(&dream.model);
+    let bf16 = common::logit_error(&common::model_in(candle_core::DType::BF16));
     eprintln!("vs official f32: Q8_0 max {max} mean {mean}; bf16 max {} mean {}; mean |logit| {scale}", bf16.0, bf16.1);
     assert!(mean <= 1.5 * bf16.1 && max <= 1.5 * bf16.0, "Q8_0 ({max}, {mean}) vs bf16 ({}, {})", bf16.0, bf16.1);
     assert!(agree >= 22, "top-1 agreement {agree}/24");
@@ -53,39 +40,20 @@ fn q8_0_stays_within_bf16_error_and_keeps_the_trajectories_the_margins_allow() {
     // Trajectories: the fixture's official ranking margins are 0.005-0.09, narrower than what
     // Q8_0 moves probabilities on these weights, except in B5 and B6 (measured: those 6 of 21
     // stay identical; F16 keeps all 21, see below).
-    let same = identical_trajectories(&dream);
+    let same = common::identical_trajectories(&dream.model);
     eprintln!("Q8_0: {} of 21 trajectories identical: {same:?}", same.len());
     assert!(same.len() >= 6, "{same:?}");
-}
-
-/// The official trajectories (all 7 cases x 3 algorithms) the model reproduces exactly.
-fn identical_trajectories(dream: &Dream) -> Vec<String> {
-    let r = common::reference();
-    let mut same = Vec::new();
-    for (name, case) in r["sampler"].as_object().unwrap() {
-        for (alg_name, alg) in common::ALGS {
-            let run = &case["runs"][alg_name];
-            let canvas = Canvas { rows: common::ids(&run["x_init"]), attention_mask: common::attention_mask(case) };
-            let settings =
-                SamplingSettings { steps: case["steps"].as_u64().unwrap() as usize, alg, ..Default::default() };
-            let out = generate(&dream.model, canvas, &settings, &AtomicBool::new(false), &mut |_| {}).unwrap();
-            if out.ids == common::ids(&run["final"]) {
-                same.push(format!("{name}/{alg_name}"));
-            }
-        }
-    }
-    same
 }
 
 #[test]
 fn f16_keeps_every_trajectory_and_is_closer_than_q8_0() {
     let tmp = tempfile::tempdir().unwrap();
-    let f16 = logit_error(&Dream::load(&quantized(tmp.path(), QuantType::F16), &Device::Cpu, None).unwrap());
-    let q8 = logit_error(&Dream::load(&quantized(tmp.path(), QuantType::Q8_0), &Device::Cpu, None).unwrap());
+    let f16 = common::logit_error(&load(&quantized(tmp.path(), QuantType::F16)).unwrap().model);
+    let q8 = common::logit_error(&load(&quantized(tmp.path(), QuantType::Q8_0)).unwrap().model);
     eprintln!("(max, mean |logit error|, mean |logit|, top-1 of 24): f16 {f16:?}, q8_0 {q8:?}");
     assert!(f16.0 < 0.1 && f16.1 < q8.1 / 10.0 && f16.3 == 24, "f16 {f16:?}, q8_0 {q8:?}");
-    let dream = Dream::load(&quantized(tmp.path(), QuantType::F16), &Device::Cpu, None).unwrap();
-    assert_eq!(identical_trajectories(&dream).len(), 21, "F16 keeps every official trajectory");
+    let dream = load(&quantized(tmp.path(), QuantType::F16)).unwrap();
+    assert_eq!(common::identical_trajectories(&dream.model).len(), 21, "F16 keeps every official trajectory");
 }
 
 #[test]
@@ -96,8 +64,8 @@ fn k_quants_fall_back_on_narrow_rows_and_say_so() {
     // Every matrix of this fixture has 64- or 176-wide rows, narrower than a k-quant block (256).
     assert_eq!(report.fallbacks.len(), 2 * 7 + 2, "{:?}", report.fallbacks);
     assert!(report.fallbacks.iter().all(|f| f.ends_with("Q4_0") || f.ends_with("Q8_0") || f.ends_with("F16")));
-    let dream = Dream::load(&out, &Device::Cpu, None).unwrap();
-    assert!(logit_error(&dream).0.is_finite());
+    let dream = load(&out).unwrap();
+    assert!(common::logit_error(&dream.model).0.is_finite());
 }
 
 #[test]
@@ -107,7 +75,7 @@ fn a_damaged_or_foreign_gguf_is_named() {
     let bytes = std::fs::read(&path).unwrap();
     let cut = tmp.path().join("cut.gguf");
     std::fs::write(&cut, &bytes[..200]).unwrap();
-    let err = Dream::load(&cut, &Device::Cpu, None).err().unwrap();
+    let err = load(&cut).err().unwrap();
     assert!(matches!(err, Error::CorruptWeights { ref path, .. } if path.ends_with("cut.gguf")), "{err}");
     // Another architecture's name in the header.
     let foreign = tmp.path().join("llama.gguf");
@@ -115,7 +83,7 @@ fn a_damaged_or_foreign_gguf_is_named() {
     let mut other = bytes.clone();
     other[at..at + 5].copy_from_slice(b"llama");
     std::fs::write(&foreign, other).unwrap();
-    let err = Dream::load(&foreign, &Device::Cpu, None).err().unwrap();
+    let err = load(&foreign).err().unwrap();
     assert!(matches!(err, Error::Config { field: "general.architecture", .. }), "{err}");
 }
 
@@ -189,7 +157,7 @@ fn llama_cpp_tokenizer_arrays_give_the_same_ids() {
     gguf_file::write(&mut file, &meta, &ts).unwrap();
     drop(file);
 
-    let dream = Dream::load(&path, &Device::Cpu, None).unwrap();
+    let dream = load(&path).unwrap();
     assert_eq!(dream.config.vocab_size, 152_064);
     for text in [
         "Hello world",

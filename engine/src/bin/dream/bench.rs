@@ -59,11 +59,11 @@ pub fn run(args: Args) -> Result<()> {
             if let Some(dir) = &args.save {
                 return bench::save_random_checkpoint(&cfg, dir);
             }
-            // Random weights live in memory twice (f32 draws, then the model's copy): refuse
-            // plainly rather than be killed for memory.
+            // Refuse plainly rather than be killed for memory. (The largest matrix is also drawn
+            // in f32 before it takes the model's dtype.)
             let longest = args.seq_len.iter().copied().max().unwrap_or(0);
-            let need =
-                dream_engine::memory::estimate(&cfg, dtype, longest).total_bytes + (cfg.parameter_count() * 4) as u64;
+            let largest = cfg.tensor_shapes().iter().map(|(_, s)| s.iter().product::<usize>()).max().unwrap_or(0);
+            let need = dream_engine::memory::estimate(&cfg, dtype, longest).total_bytes + (largest * 4) as u64;
             if let Some(free) = dream_engine::memory::available_system_memory().filter(|_| device.is_cpu()) {
                 if need > free {
                     return Err(Error::invalid(

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The GPU check, for a machine with an NVIDIA GPU, the CUDA toolkit (nvcc) and Rust: builds with
+# `--features cuda`, runs the fixture parity tests on the GPU (f32 to the CPU's 1e-4, bf16 and
+# GGUF to their stated tolerances), then times bf16 at 512 tokens on random weights of the
+# Qwen2.5-0.5B and Dream 7B shapes. Logs and JSON reports go to $OUT (default ./gpu-check).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+[ -x /usr/local/cuda/bin/nvcc ] && export PATH="$PATH:/usr/local/cuda/bin"
+out="${OUT:-$PWD/gpu-check}"
+mkdir -p "$out"
+failed=0
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+nvcc --version | tail -2 | tee -a "$out/gpu.txt"
+
+DREAM_TEST_DEVICE=cuda cargo test --locked --release -p dream-engine --features cuda \
+  --test parity_forward --test parity_sampler --test parity_bf16 --test fast_decoding --test gguf \
+  -- --nocapture 2>&1 | tee "$out/parity.log" || failed=1
+
+cargo build --locked --release -p dream-engine --features cuda --bin dream 2>&1 | tail -1
+for shape in qwen2.5-0.5b dream-7b; do
+  "$CARGO_TARGET_DIR/release/dream" bench --device cuda --dtype bf16 --random-shape "$shape" \
+    --seq-len 512 --reps 5 2>&1 | tee "$out/bench-$shape.txt" || failed=1
+done
+exit $failed
