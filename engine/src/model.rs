@@ -87,6 +87,7 @@ impl ModelInput {
         Ok(())
     }
 
+    /// `(batch, length)` of the canvas.
     pub fn dims(&self) -> Result<(usize, usize)> {
         Ok(self.ids.dims2()?)
     }
@@ -373,10 +374,12 @@ impl DreamModel {
         })
     }
 
+    /// The configuration the model was built from.
     pub fn config(&self) -> &DreamConfig {
         &self.config
     }
 
+    /// Where the weights live and the forward pass runs.
     pub fn device(&self) -> &Device {
         &self.device
     }

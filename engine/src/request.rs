@@ -101,12 +101,17 @@ pub struct InfillResult {
     pub spans: Vec<FilledSpan>,
 }
 
+/// One span of the request as written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FilledSpan {
+    /// The span's index in the request.
     pub span: usize,
+    /// Its char range in the result's `text`.
     pub start: usize,
     pub end: usize,
+    /// What was written into it.
     pub text: String,
+    /// Its tokens, one per mask slot.
     pub slots: Vec<Slot>,
 }
 

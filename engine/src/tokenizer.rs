@@ -170,6 +170,7 @@ impl DreamTokenizer {
         self.inner.decode(ids, false).map_err(|e| Error::Encode(e.to_string()))
     }
 
+    /// The id of `<|mask|>`.
     pub fn mask_id(&self) -> u32 {
         self.mask_id
     }
@@ -179,6 +180,7 @@ impl DreamTokenizer {
         self.end_ids.contains(&id)
     }
 
+    /// Tokens known to the tokenizer, added tokens included.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
     }

@@ -185,6 +185,7 @@ impl Weights {
         }
     }
 
+    /// Where the loaded tensors are placed.
     pub fn device(&self) -> &Device {
         match &self.source {
             Source::Dense(vb) => vb.device(),
