@@ -1,6 +1,6 @@
 //! Will it fit? Memory a model needs for a given context, and what the machine has.
 
-use candle_core::DType;
+use candle_core::{DType, Device};
 use serde::Serialize;
 
 use crate::config::DreamConfig;
@@ -40,4 +40,13 @@ pub fn available_system_memory() -> Option<u64> {
     let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// Memory free for a model on `device`, if known: a CUDA GPU's free memory as its driver
+/// reports it; the system's for the CPU and for Metal, which shares it.
+pub fn available_on(device: &Device) -> Option<u64> {
+    match device {
+        Device::Cuda(_) => crate::device::nvidia_gpus().first().map(|g| g.memory_free),
+        _ => available_system_memory(),
+    }
 }

@@ -137,13 +137,7 @@ pub fn estimate_fit(request: LoadRequest) -> CommandResult<FitEstimate> {
     };
     let estimate = memory::estimate(&cfg, dtype, cfg.context_limit());
     let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
-    // A CUDA device reports its free memory through the driver; Metal shares system memory.
-    let available = match &device {
-        dream_engine::candle_core::Device::Cuda(_) => {
-            dream_engine::device::nvidia_gpus().first().map(|g| g.memory_free)
-        }
-        _ => memory::available_system_memory(),
-    };
+    let available = memory::available_on(&device);
     let fits = available.map(|a| estimate.total_bytes <= a);
     let message = match (fits, available) {
         (Some(true), Some(a)) => format!("Needs about {:.1} GiB; {:.1} GiB free.", gib(estimate.total_bytes), gib(a)),

@@ -64,7 +64,7 @@ pub fn run(args: Args) -> Result<()> {
             let longest = args.seq_len.iter().copied().max().unwrap_or(0);
             let largest = cfg.tensor_shapes().iter().map(|(_, s)| s.iter().product::<usize>()).max().unwrap_or(0);
             let need = dream_engine::memory::estimate(&cfg, dtype, longest).total_bytes + (largest * 4) as u64;
-            if let Some(free) = dream_engine::memory::available_system_memory().filter(|_| device.is_cpu()) {
+            if let Some(free) = dream_engine::memory::available_on(&device) {
                 if need > free {
                     return Err(Error::invalid(
                         "random_shape",
