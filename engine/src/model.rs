@@ -143,10 +143,6 @@ impl RmsNorm {
     }
 }
 
-fn linear(w: &Weights, out_dim: usize, in_dim: usize, bias: bool) -> Result<Proj> {
-    w.linear(out_dim, in_dim, bias)
-}
-
 struct Attention {
     q_proj: Proj,
     k_proj: Proj,
@@ -162,10 +158,10 @@ impl Attention {
         let (h, d) = (cfg.hidden_size, cfg.head_dim());
         let (heads, kv_heads) = (cfg.num_attention_heads, cfg.num_key_value_heads);
         Ok(Attention {
-            q_proj: linear(&w.pp("q_proj"), heads * d, h, true)?,
-            k_proj: linear(&w.pp("k_proj"), kv_heads * d, h, true)?,
-            v_proj: linear(&w.pp("v_proj"), kv_heads * d, h, true)?,
-            o_proj: linear(&w.pp("o_proj"), h, heads * d, false)?,
+            q_proj: w.pp("q_proj").linear(heads * d, h, true)?,
+            k_proj: w.pp("k_proj").linear(kv_heads * d, h, true)?,
+            v_proj: w.pp("v_proj").linear(kv_heads * d, h, true)?,
+            o_proj: w.pp("o_proj").linear(h, heads * d, false)?,
             heads,
             kv_heads,
             head_dim: d,
@@ -230,9 +226,9 @@ impl Mlp {
     fn load(w: &Weights, cfg: &DreamConfig) -> Result<Self> {
         let (h, i) = (cfg.hidden_size, cfg.intermediate_size);
         Ok(Mlp {
-            gate_proj: linear(&w.pp("gate_proj"), i, h, false)?,
-            up_proj: linear(&w.pp("up_proj"), i, h, false)?,
-            down_proj: linear(&w.pp("down_proj"), h, i, false)?,
+            gate_proj: w.pp("gate_proj").linear(i, h, false)?,
+            up_proj: w.pp("up_proj").linear(i, h, false)?,
+            down_proj: w.pp("down_proj").linear(h, i, false)?,
         })
     }
 
@@ -364,7 +360,7 @@ impl DreamModel {
         let lm_head = if cfg.tie_word_embeddings { m.pp("embed_tokens") } else { weights.pp("lm_head") };
         Ok(DreamModel {
             embed_tokens: m.pp("embed_tokens").embedding(cfg.vocab_size, cfg.hidden_size)?,
-            lm_head: linear(&lm_head, cfg.vocab_size, cfg.hidden_size, false)?,
+            lm_head: lm_head.linear(cfg.vocab_size, cfg.hidden_size, false)?,
             layers,
             norm: RmsNorm::load(&m.pp("norm"), cfg.hidden_size, cfg.rms_norm_eps)?,
             rope: Rope::new(cfg),
@@ -424,7 +420,8 @@ impl DreamModel {
             return Err(Error::invalid("attention_mask", "span-local decoding does not support padded batches"));
         }
         let active: Vec<u32> = windows.iter().flat_map(|w| w.start as u32..w.end as u32).collect();
-        let index = Tensor::from_vec(active.clone(), active.len(), input.ids.device())?;
+        let n = active.len();
+        let index = Tensor::from_vec(active, n, input.ids.device())?;
         let mut x = self.embed_tokens.forward(&input.ids.index_select(&index, 1)?)?;
         let rope = self.rope.tables(&input.positions.index_select(&index, 1)?, x.dtype())?;
         for (layer, cached) in self.layers.iter().zip(&cache.layers) {

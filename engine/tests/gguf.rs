@@ -64,8 +64,13 @@ fn k_quants_fall_back_on_narrow_rows_and_say_so() {
     // Every matrix of this fixture has 64- or 176-wide rows, narrower than a k-quant block (256).
     assert_eq!(report.fallbacks.len(), 2 * 7 + 2, "{:?}", report.fallbacks);
     assert!(report.fallbacks.iter().all(|f| f.ends_with("Q4_0") || f.ends_with("Q8_0") || f.ends_with("F16")));
-    let dream = load(&out).unwrap();
-    assert!(common::logit_error(&dream.model).0.is_finite());
+    // The file really holds 4-bit blocks: its error exceeds Q8_0's, and by no more than the
+    // 16x coarser step of 4 bits against 8 (measured on this fixture: mean 1.91 vs 0.152, 12.6x;
+    // its sharp random attention amplifies both, see the Q8_0 test).
+    let q4 = common::logit_error(&load(&out).unwrap().model);
+    let q8 = common::logit_error(&load(&quantized(tmp.path(), QuantType::Q8_0)).unwrap().model);
+    eprintln!("mean |logit error|: Q4_K (q4_0 fallbacks) {}, Q8_0 {}", q4.1, q8.1);
+    assert!(q4.1 > 2.0 * q8.1 && q4.1 <= 16.0 * q8.1, "Q4 {q4:?} vs Q8_0 {q8:?}");
 }
 
 #[test]

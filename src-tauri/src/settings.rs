@@ -79,7 +79,7 @@ impl Settings {
         if !(1..=dream_engine::request::MAX_CANDIDATES).contains(&self.candidates) {
             return Err(CommandError::new(
                 "invalid_settings",
-                format!("{} candidates: choose 1 to 3", self.candidates),
+                format!("{} candidates: choose 1 to {}", self.candidates, dream_engine::request::MAX_CANDIDATES),
             ));
         }
         self.sampling.validate()?;

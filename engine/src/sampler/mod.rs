@@ -204,6 +204,8 @@ struct Passes {
     refresh: usize,
     /// Each span of masks, widened by the position before it (which predicts its first token).
     windows: Vec<Range<usize>>,
+    /// For each position inside a window, its index among the windows' positions.
+    offset: Vec<u32>,
     cache: Option<(KvCache, usize)>,
 }
 
@@ -211,7 +213,12 @@ impl Passes {
     fn new(refresh: Option<usize>, rows: &[Vec<u32>], mask_id: u32, padded: bool) -> Self {
         // Windows are shared by the batch's rows, so span-local decoding is for single rows.
         let refresh = if rows.len() == 1 && !padded { refresh.unwrap_or(1) } else { 1 };
-        Passes { refresh, windows: mask_windows(&rows[0], mask_id), cache: None }
+        let windows = mask_windows(&rows[0], mask_id);
+        let mut offset = vec![0u32; rows[0].len()];
+        for (i, p) in windows.iter().flat_map(|w| w.clone()).enumerate() {
+            offset[p] = i as u32;
+        }
+        Passes { refresh, windows, offset, cache: None }
     }
 
     /// Shifted logits (position i is predicted by the output at i-1; position 0 by itself) of
@@ -235,16 +242,7 @@ impl Passes {
         } else {
             let (cache, _) = self.cache.as_ref().expect("cache checked above");
             let hidden = model.hidden_states_windows(input, &self.windows, cache)?;
-            // Where each source position sits among the windows' positions.
-            let mut offset = vec![0u32; l];
-            let mut i = 0;
-            for w in &self.windows {
-                for p in w.clone() {
-                    offset[p] = i;
-                    i += 1;
-                }
-            }
-            (hidden, sources.map(|(_, p)| offset[p]).collect())
+            (hidden, sources.map(|(_, p)| self.offset[p]).collect())
         };
         let (b, n, h) = hidden.dims3()?;
         let index = Tensor::from_vec(index, masked.len(), hidden.device())?;
