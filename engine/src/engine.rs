@@ -65,7 +65,7 @@ impl Dream {
     /// beside it).
     pub fn load(path: &Path, device: &Device, dtype: Option<DType>) -> Result<Self> {
         let dtype = dtype.unwrap_or_else(|| crate::device::default_dtype(device));
-        if path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
+        if crate::gguf::is_gguf(path) {
             let file = GgufFile::open(path)?;
             let config = file.config()?;
             let tokenizer = match file.tokenizer(&config) {

@@ -52,6 +52,11 @@ pub fn gguf_name(hf: &str) -> String {
     hf.to_owned()
 }
 
+/// Whether `path` names a GGUF file (rather than a checkpoint folder).
+pub fn is_gguf(path: &Path) -> bool {
+    path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+}
+
 /// An open GGUF file: its metadata and where each tensor is.
 pub struct GgufFile {
     pub path: PathBuf,

@@ -16,6 +16,14 @@ pub struct MemoryEstimate {
     pub total_bytes: u64,
 }
 
+impl MemoryEstimate {
+    /// The same estimate for weights stored in `bytes` (a quantized file keeps its matrices
+    /// quantized in memory).
+    pub fn with_weights(self, bytes: u64) -> Self {
+        MemoryEstimate { weights_bytes: bytes, total_bytes: bytes + self.activation_bytes, ..self }
+    }
+}
+
 /// Estimates the memory for `cfg` in `dtype` at `context` tokens (batch of one).
 ///
 /// ```

@@ -110,17 +110,22 @@ pub struct FitEstimate {
     pub message: String,
 }
 
-fn config_of(model: &str) -> CommandResult<DreamConfig> {
+/// The config of `model`, and the size of its weights when they stay quantized (a `.gguf` file).
+fn config_of(model: &str) -> CommandResult<(DreamConfig, Option<u64>)> {
     if model == DEMO {
-        return Ok(dream_engine::demo::demo_config());
+        return Ok((dream_engine::demo::demo_config(), None));
     }
     if KNOWN_MODELS.contains(&model) {
-        return Ok(DreamConfig::dream_v0_7b());
+        return Ok((DreamConfig::dream_v0_7b(), None));
     }
     match ModelSource::parse(model) {
-        ModelSource::Local(dir) => Ok(DreamConfig::from_file(&dir.join("config.json"))?),
+        ModelSource::Local(file) if dream_engine::gguf::is_gguf(&file) => {
+            let bytes = std::fs::metadata(&file).map_err(|e| dream_engine::Error::io(&file, e))?.len();
+            Ok((dream_engine::gguf::GgufFile::open(&file)?.config()?, Some(bytes)))
+        }
+        ModelSource::Local(dir) => Ok((DreamConfig::from_file(&dir.join("config.json"))?, None)),
         ModelSource::Hub(repo) => match hub::cached_snapshot(&hub::cache_from_env(), &repo) {
-            Ok(dir) => Ok(DreamConfig::from_file(&dir.join("config.json"))?),
+            Ok(dir) => Ok((DreamConfig::from_file(&dir.join("config.json"))?, None)),
             Err(_) => Err(CommandError::new("unknown_model", format!("{repo} is not downloaded; its size is unknown"))),
         },
     }
@@ -129,13 +134,16 @@ fn config_of(model: &str) -> CommandResult<DreamConfig> {
 /// Will `request.model` fit on its device at the full context?
 #[tauri::command]
 pub fn estimate_fit(request: LoadRequest) -> CommandResult<FitEstimate> {
-    let cfg = config_of(&request.model)?;
+    let (cfg, quantized_bytes) = config_of(&request.model)?;
     let device = request.device.open()?;
     let dtype = match &request.dtype {
         Some(d) => dream_engine::device::parse_dtype(d)?,
         None => dream_engine::device::default_dtype(&device),
     };
-    let estimate = memory::estimate(&cfg, dtype, cfg.context_limit());
+    let mut estimate = memory::estimate(&cfg, dtype, cfg.context_limit());
+    if let Some(bytes) = quantized_bytes {
+        estimate = estimate.with_weights(bytes);
+    }
     let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
     let available = memory::available_on(&device);
     let fits = available.map(|a| estimate.total_bytes <= a);
@@ -260,4 +268,31 @@ pub fn no_model() -> CommandError {
         "no_model",
         "No model is loaded: open the model manager and load one (the demo needs no download).",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fit(model: &std::path::Path) -> FitEstimate {
+        let request = LoadRequest { model: model.display().to_string(), device: DeviceChoice::Cpu, dtype: None };
+        estimate_fit(request).unwrap()
+    }
+
+    #[test]
+    fn a_gguf_file_is_estimated_from_its_metadata_and_size() {
+        let fixture = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/dream-tiny");
+        let dense = fit(&fixture);
+        let cfg = DreamConfig::from_file(&fixture.join("config.json")).unwrap();
+        assert_eq!(dense.estimate.weights_bytes, cfg.parameter_count() as u64 * 4, "f32 on the CPU");
+
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("tiny-q8.gguf");
+        dream_engine::gguf::quantize(&fixture, &file, dream_engine::gguf::QuantType::Q8_0).unwrap();
+        let quantized = fit(&file);
+        assert_eq!(quantized.estimate.weights_bytes, std::fs::metadata(&file).unwrap().len());
+        assert!(quantized.estimate.weights_bytes < dense.estimate.weights_bytes / 2);
+        assert_eq!(quantized.estimate.activation_bytes, dense.estimate.activation_bytes);
+        assert!(quantized.message.contains("GiB"), "{}", quantized.message);
+    }
 }
