@@ -1,87 +1,51 @@
-//! Documents on disk: open, save atomically, autosave, reopen the last one.
+//! Documents on disk: reading one, knowing whether it changed outside the app, saving it
+//! without ever overwriting an outside edit unasked.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::error::{CommandError, CommandResult};
+use crate::files::{io_error, write_atomic};
 
 /// Largest document the editor opens (a novel is ~1 MB of text).
 pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Document {
-    /// Where it is saved; `None` for a new, unsaved document.
-    pub path: Option<PathBuf>,
+/// A document as read from disk.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OnDisk {
     pub text: String,
+    /// The fingerprint of the bytes read: what a later save or check compares against.
+    pub base: String,
 }
 
-/// Only absolute `.md`/`.txt`/`.markdown` paths: the commands are not a general file API.
-pub fn check_path(path: &Path) -> CommandResult<()> {
+/// How the file on disk stands against the version the editor loaded or last saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiskState {
+    Same,
+    /// Another program wrote it.
+    Changed,
+    /// It was moved or deleted.
+    Missing,
+}
+
+/// The SHA-256 of a file's bytes, in hex.
+pub fn fingerprint(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Only `.md`, `.markdown` and `.txt` documents: the editor is for text.
+pub fn check_kind(path: &Path) -> CommandResult<()> {
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    if !path.is_absolute() {
-        return Err(CommandError::new("invalid_path", format!("{} is not an absolute path", path.display())));
-    }
-    if !matches!(ext.as_deref(), Some("md" | "txt" | "markdown")) {
-        return Err(CommandError::new("invalid_path", format!("{}: only .md and .txt documents", path.display())));
-    }
-    Ok(())
-}
-
-pub fn open(path: &Path) -> CommandResult<Document> {
-    check_path(path)?;
-    let io = |e: std::io::Error| CommandError::new("io", format!("{}: {e}", path.display()));
-    let len = std::fs::metadata(path).map_err(io)?.len();
-    if len > MAX_BYTES {
+    if !path.is_absolute() || !matches!(ext.as_deref(), Some("md" | "txt" | "markdown")) {
         return Err(CommandError::new(
-            "too_large",
-            format!("{} is {len} bytes; the limit is {MAX_BYTES}", path.display()),
+            "invalid_path",
+            format!("{}: Dream Writer opens and saves .md and .txt documents.", path.display()),
         ));
     }
-    let bytes = std::fs::read(path).map_err(io)?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| CommandError::new("not_text", format!("{} is not UTF-8 text", path.display())))?;
-    Ok(Document { path: Some(path.to_owned()), text })
-}
-
-/// Writes `bytes` to a temporary file beside `path`, flushes it to disk, then renames it over
-/// `path`: a crash leaves either the old or the new file, never half of one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> CommandResult<()> {
-    let io = |e: std::io::Error| CommandError::new("io", format!("{}: {e}", path.display()));
-    let dir =
-        path.parent().ok_or_else(|| CommandError::new("invalid_path", format!("{} has no folder", path.display())))?;
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
-}
-
-pub fn save(path: &Path, text: &str) -> CommandResult<()> {
-    check_path(path)?;
-    check_text_size(text)?;
-    write_atomic(path, text.as_bytes())
-}
-
-/// The autosave of the document being edited, kept in the app's data dir.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Autosave {
-    pub document: Document,
-    /// Unix seconds.
-    pub saved_at: u64,
-}
-
-fn autosave_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("autosave.json")
+    Ok(())
 }
 
 /// Refuses text beyond [`MAX_BYTES`] before any work is done on it.
@@ -89,23 +53,77 @@ pub fn check_text_size(text: &str) -> CommandResult<()> {
     if text.len() as u64 > MAX_BYTES {
         return Err(CommandError::new(
             "too_large",
-            format!("the text is {} bytes; the limit is {MAX_BYTES}", text.len()),
+            format!("The text is {} bytes; the limit is {MAX_BYTES}.", text.len()),
         ));
     }
     Ok(())
 }
 
-pub fn autosave(data_dir: &Path, document: &Document) -> CommandResult<()> {
-    check_text_size(&document.text)?;
-    let saved_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let json = serde_json::to_vec(&Autosave { document: document.clone(), saved_at }).expect("autosave serialises");
-    write_atomic(&autosave_path(data_dir), &json)
+fn read_bytes(path: &Path) -> CommandResult<Vec<u8>> {
+    let len = std::fs::metadata(path).map_err(|e| io_error(path, "open", &e))?.len();
+    if len > MAX_BYTES {
+        return Err(CommandError::new(
+            "too_large",
+            format!("{} is {len} bytes; the limit is {MAX_BYTES}.", path.display()),
+        ));
+    }
+    std::fs::read(path).map_err(|e| io_error(path, "open", &e))
 }
 
-/// The last autosaved document, if any.
-pub fn last(data_dir: &Path) -> Option<Autosave> {
-    let text = std::fs::read_to_string(autosave_path(data_dir)).ok()?;
-    serde_json::from_str(&text).ok()
+pub fn read(path: &Path) -> CommandResult<OnDisk> {
+    check_kind(path)?;
+    let bytes = read_bytes(path)?;
+    let base = fingerprint(&bytes);
+    let text = String::from_utf8(bytes)
+        .map_err(|_| CommandError::new("not_text", format!("{} is not UTF-8 text.", path.display())))?;
+    Ok(OnDisk { text, base })
+}
+
+/// Whether the file still holds the bytes whose fingerprint is `base`.
+pub fn disk_state(path: &Path, base: &str) -> DiskState {
+    match std::fs::metadata(path) {
+        Err(_) => DiskState::Missing,
+        Ok(m) if m.len() > MAX_BYTES => DiskState::Changed,
+        Ok(_) => match std::fs::read(path) {
+            Ok(bytes) if fingerprint(&bytes) == base => DiskState::Same,
+            Ok(_) => DiskState::Changed,
+            Err(_) => DiskState::Missing,
+        },
+    }
+}
+
+/// Saves `text` to `path` and returns its new fingerprint. Unless `overwrite`, the file must
+/// still be what the editor loaded or last saved (`base`; `None` for a file the writer is
+/// creating): an outside edit, or the file vanishing, is a `changed_on_disk` error for the
+/// writer to decide on, never overwritten silently.
+pub fn save(path: &Path, text: &str, base: Option<&str>, overwrite: bool) -> CommandResult<String> {
+    check_kind(path)?;
+    check_text_size(text)?;
+    if !overwrite {
+        let state = match base {
+            Some(base) => disk_state(path, base),
+            None if path.exists() => DiskState::Changed,
+            None => DiskState::Same,
+        };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        match state {
+            DiskState::Same => {}
+            DiskState::Changed => {
+                return Err(CommandError::new(
+                    "changed_on_disk",
+                    format!("{name} was changed by another program since you opened it."),
+                ))
+            }
+            DiskState::Missing => {
+                return Err(CommandError::new(
+                    "changed_on_disk",
+                    format!("{name} was moved or deleted since you opened it."),
+                ))
+            }
+        }
+    }
+    write_atomic(path, text.as_bytes())?;
+    Ok(fingerprint(text.as_bytes()))
 }
 
 #[cfg(test)]
@@ -113,27 +131,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn save_open_and_autosave_round_trip() {
+    fn read_save_and_disk_state() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("story.md");
-        save(&path, "Once — upon a time ✨\n").unwrap();
-        assert_eq!(open(&path).unwrap().text, "Once — upon a time ✨\n");
-        // Overwrite leaves no temporary files behind.
-        save(&path, "Second draft").unwrap();
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-        let doc = Document { path: Some(path.clone()), text: "unsaved words".into() };
-        autosave(dir.path(), &doc).unwrap();
-        assert_eq!(last(dir.path()).unwrap().document, doc);
+        let base = save(&path, "Once — upon a time ✨\n", None, false).unwrap();
+        let read = read(&path).unwrap();
+        assert_eq!(read, OnDisk { text: "Once — upon a time ✨\n".into(), base: base.clone() });
+        assert_eq!(disk_state(&path, &base), DiskState::Same);
+        let base = save(&path, "Second draft", Some(&base), false).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary files left");
+
+        // Another program appends a line: the next save refuses unless told to overwrite.
+        std::fs::write(&path, "Second draft\nTheir line").unwrap();
+        assert_eq!(disk_state(&path, &base), DiskState::Changed);
+        let e = save(&path, "Mine", Some(&base), false).unwrap_err();
+        assert_eq!(e.code, "changed_on_disk");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "Second draft\nTheir line");
+        save(&path, "Mine", Some(&base), true).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "Mine");
+
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(disk_state(&path, &base), DiskState::Missing);
+        assert_eq!(save(&path, "x", Some(&base), false).unwrap_err().code, "changed_on_disk");
+        // Creating a file over one that appeared in the meantime asks too.
+        std::fs::write(&path, "theirs").unwrap();
+        assert_eq!(save(&path, "x", None, false).unwrap_err().code, "changed_on_disk");
     }
 
     #[test]
     fn only_absolute_text_documents() {
-        assert_eq!(check_path(Path::new("notes.md")).unwrap_err().code, "invalid_path");
-        assert_eq!(check_path(Path::new("/etc/passwd")).unwrap_err().code, "invalid_path");
+        assert_eq!(check_kind(Path::new("notes.md")).unwrap_err().code, "invalid_path");
+        assert_eq!(check_kind(Path::new("/etc/passwd")).unwrap_err().code, "invalid_path");
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("x.txt");
         std::fs::write(&bin, [0xff, 0xfe, 0x00]).unwrap();
-        assert_eq!(open(&bin).unwrap_err().code, "not_text");
-        assert_eq!(open(&dir.path().join("missing.md")).unwrap_err().code, "io");
+        assert_eq!(read(&bin).unwrap_err().code, "not_text");
+        let e = read(&dir.path().join("missing.md")).unwrap_err();
+        assert_eq!(e.code, "io");
+        assert!(e.message.ends_with("it does not exist."), "{}", e.message);
     }
 }

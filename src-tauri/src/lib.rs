@@ -1,14 +1,18 @@
 //! Dream Writer: the desktop app, a thin Tauri layer over `dream-engine`.
 
 mod commands;
+mod desk;
+mod dialogs;
 mod documents;
 mod error;
+mod files;
 mod settings;
 mod state;
 
 use std::path::PathBuf;
 
 use state::AppState;
+use tauri::Manager;
 
 /// The app's config and data folders: the platform's app dirs, or `$DREAM_WRITER_HOME/{config,
 /// data}` when set (tests and portable installs).
@@ -28,7 +32,16 @@ pub fn run() {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
     let (config_dir, data_dir) = app_dirs();
     tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .manage(AppState::new(config_dir, data_dir))
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                // The page asks about unsaved changes, then closes the window itself.
+                if commands::window::hand_close_to_page(&window.state::<AppState>()) {
+                    api.prevent_close();
+                }
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             commands::model::model_status,
             commands::model::list_models,
@@ -36,15 +49,23 @@ pub fn run() {
             commands::model::estimate_fit,
             commands::model::load_model,
             commands::model::cancel_load,
+            commands::model::pick_model,
             commands::model::count_tokens,
             commands::generate::infill,
             commands::generate::cancel,
             commands::settings::get_settings,
             commands::settings::set_settings,
+            commands::document::restore_session,
+            commands::document::new_document,
             commands::document::open_document,
             commands::document::save_document,
+            commands::document::save_document_as,
+            commands::document::check_document,
+            commands::document::recent_documents,
             commands::document::autosave_document,
-            commands::document::last_document,
+            commands::document::discard_autosave,
+            commands::window::watch_window,
+            commands::window::close_window,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running Dream Writer");

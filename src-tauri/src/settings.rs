@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use dream_engine::{DeviceChoice, SamplingSettings};
 use serde::{Deserialize, Serialize};
 
-use crate::documents::write_atomic;
 use crate::error::{CommandError, CommandResult};
+use crate::files::{io_error, write_atomic};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -88,6 +88,7 @@ impl Settings {
 
     pub fn save(&self, dir: &Path) -> CommandResult<()> {
         let json = serde_json::to_string_pretty(self).expect("settings serialise");
+        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, "create", &e))?;
         write_atomic(&Self::path(dir), json.as_bytes())
     }
 }

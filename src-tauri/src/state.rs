@@ -6,7 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use dream_engine::Dream;
 use serde::Serialize;
+use tauri::ipc::Channel;
 
+use crate::commands::window::WindowNotice;
+use crate::desk::Desk;
+use crate::dialogs::Dialogs;
 use crate::error::CommandError;
 use crate::settings::{OnBusy, Settings};
 
@@ -38,9 +42,13 @@ pub struct AppState {
     /// Held by the generation in progress: a new one waits for a cancelled one to stop.
     pub run_lock: tokio::sync::Mutex<()>,
     pub settings: Mutex<Settings>,
-    /// Where settings and autosaves live (the platform's app dirs).
+    /// The documents the writer chose, the recent list, autosaves.
+    pub desk: Mutex<Desk>,
+    pub dialogs: Dialogs,
+    /// Where the page hears about close requests.
+    pub window_watch: Mutex<Option<Channel<WindowNotice>>>,
+    /// Where settings live (the platform's app config dir).
     pub config_dir: PathBuf,
-    pub data_dir: PathBuf,
 }
 
 impl AppState {
@@ -53,8 +61,10 @@ impl AppState {
             job: Mutex::new(None),
             run_lock: tokio::sync::Mutex::new(()),
             settings: Mutex::new(settings),
+            desk: Mutex::new(Desk::load(&data_dir)),
+            dialogs: Dialogs::from_env(),
+            window_watch: Mutex::new(None),
             config_dir,
-            data_dir,
         }
     }
 

@@ -1,30 +1,141 @@
-//! Opening, saving and autosaving documents.
+//! Documents: New, Open (dialog or recent), Save, Save As, checks against the disk, autosave.
+//! Every path comes from a dialog the writer answered or from the recent list: the page can
+//! ask for a dialog, never name a file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use tauri::State;
+use serde::Serialize;
+use tauri::{AppHandle, State};
 
-use crate::documents::{self, Autosave, Document};
+use crate::desk::{DocState, RecentEntry};
+use crate::dialogs::Pick;
+use crate::documents::{self, check_kind, DiskState, OnDisk};
 use crate::error::CommandResult;
 use crate::state::AppState;
 
+/// A document as the editor opens it: the file (if it could be read) and its autosave (if
+/// there is one), for the page to compare.
+#[derive(Debug, Serialize)]
+pub struct Opened {
+    /// `None` for the untitled buffer.
+    pub path: Option<PathBuf>,
+    pub file: Option<OnDisk>,
+    pub autosave: Option<DocState>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Saved {
+    pub path: PathBuf,
+    pub base: String,
+}
+
+fn opened(state: &AppState, path: &Path) -> CommandResult<Opened> {
+    let file = documents::read(path)?;
+    let desk = &mut *state.desk.lock().expect("desk lock");
+    desk.choose(path)?;
+    Ok(Opened { path: Some(path.to_owned()), file: Some(file), autosave: desk.read_autosave(Some(path)) })
+}
+
+/// What was open when the app last ran: the file as it is now (`None` if it is gone) and the
+/// autosave, or the untitled buffer's autosave.
 #[tauri::command]
-pub fn open_document(path: PathBuf) -> CommandResult<Document> {
-    documents::open(&path)
+pub async fn restore_session(state: State<'_, AppState>) -> CommandResult<Opened> {
+    let desk = state.desk.lock().expect("desk lock");
+    let path = desk.current().map(Path::to_owned);
+    let file = path.as_deref().and_then(|p| documents::read(p).ok());
+    Ok(Opened { autosave: desk.read_autosave(path.as_deref()), path, file })
+}
+
+/// Starts a new untitled document (the page has asked about unsaved changes first).
+#[tauri::command]
+pub async fn new_document(state: State<'_, AppState>) -> CommandResult<()> {
+    state.desk.lock().expect("desk lock").new_untitled()
+}
+
+/// Opens `path` from the recent list (or the document open now, to reload it), or with no
+/// path, the file the writer picks in the Open dialog (`None` when they cancel).
+#[tauri::command]
+pub async fn open_document(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: Option<PathBuf>,
+) -> CommandResult<Option<Opened>> {
+    let path = match path {
+        Some(p) => {
+            state.desk.lock().expect("desk lock").require(&p)?;
+            p
+        }
+        None => match state.dialogs.ask(&app, Pick::OpenDocument, None).await {
+            Some(p) => p,
+            None => return Ok(None),
+        },
+    };
+    opened(&state, &path).map(Some)
+}
+
+/// Saves the document open now. `base` is the fingerprint it was loaded or last saved with;
+/// an outside change since is refused (`changed_on_disk`) unless the writer chose to
+/// `overwrite`.
+#[tauri::command]
+pub async fn save_document(
+    state: State<'_, AppState>,
+    path: PathBuf,
+    text: String,
+    base: Option<String>,
+    overwrite: bool,
+) -> CommandResult<Saved> {
+    state.desk.lock().expect("desk lock").require(&path)?;
+    let base = documents::save(&path, &text, base.as_deref(), overwrite)?;
+    Ok(Saved { path, base })
+}
+
+/// Save As: writes `text` where the writer picks in the Save dialog, which then becomes the
+/// document open now (`None` when they cancel). A name without an extension gets `.md`.
+#[tauri::command]
+pub async fn save_document_as(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    text: String,
+) -> CommandResult<Option<Saved>> {
+    documents::check_text_size(&text)?;
+    let suggested = state.desk.lock().expect("desk lock").current().map(Path::to_owned);
+    let Some(mut path) = state.dialogs.ask(&app, Pick::SaveDocument, suggested.as_deref()).await else {
+        return Ok(None);
+    };
+    if path.extension().is_none() {
+        path.set_extension("md");
+    }
+    check_kind(&path)?;
+    // The dialog asked before replacing an existing file.
+    let base = documents::save(&path, &text, None, true)?;
+    state.desk.lock().expect("desk lock").choose(&path)?;
+    Ok(Some(Saved { path, base }))
+}
+
+/// Whether the document's file still holds what the editor loaded or last saved.
+#[tauri::command]
+pub async fn check_document(state: State<'_, AppState>, path: PathBuf, base: String) -> CommandResult<DiskState> {
+    state.desk.lock().expect("desk lock").require(&path)?;
+    Ok(documents::disk_state(&path, &base))
 }
 
 #[tauri::command]
-pub fn save_document(path: PathBuf, text: String) -> CommandResult<()> {
-    documents::save(&path, &text)
+pub async fn recent_documents(state: State<'_, AppState>) -> CommandResult<Vec<RecentEntry>> {
+    Ok(state.desk.lock().expect("desk lock").recent())
 }
 
 #[tauri::command]
-pub fn autosave_document(state: State<'_, AppState>, document: Document) -> CommandResult<()> {
-    documents::autosave(&state.data_dir, &document)
+pub async fn autosave_document(state: State<'_, AppState>, document: DocState) -> CommandResult<()> {
+    state.desk.lock().expect("desk lock").autosave(&document)
 }
 
-/// The document the writer had open last (from its autosave), to reopen at start.
+/// Forgets the autosave of a document whose changes the writer chose not to save.
 #[tauri::command]
-pub fn last_document(state: State<'_, AppState>) -> Option<Autosave> {
-    documents::last(&state.data_dir)
+pub async fn discard_autosave(state: State<'_, AppState>, path: Option<PathBuf>) -> CommandResult<()> {
+    let desk = state.desk.lock().expect("desk lock");
+    if let Some(p) = &path {
+        desk.require(p)?;
+    }
+    desk.discard_autosave(path.as_deref());
+    Ok(())
 }

@@ -5,3 +5,4 @@ pub mod document;
 pub mod generate;
 pub mod model;
 pub mod settings;
+pub mod window;

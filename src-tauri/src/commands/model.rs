@@ -9,8 +9,9 @@ use dream_engine::memory::{self, MemoryEstimate};
 use dream_engine::{DeviceChoice, Dream, DreamConfig};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
-use tauri::State;
+use tauri::{AppHandle, State};
 
+use crate::dialogs::Pick;
 use crate::documents::check_text_size;
 use crate::error::{CommandError, CommandResult};
 use crate::state::{AppState, Loaded, ModelInfo};
@@ -241,6 +242,26 @@ fn display_name(model: &str) -> String {
         }
         ModelSource::Hub(repo) => repo,
     }
+}
+
+/// What the model picker looks for.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelPick {
+    /// A checkpoint folder (config.json, safetensors, tokenizer files).
+    Folder,
+    /// A quantized `.gguf` file.
+    File,
+}
+
+/// Shows the platform's folder or file dialog for a model; the path picked, or `None`.
+#[tauri::command]
+pub async fn pick_model(app: AppHandle, state: State<'_, AppState>, kind: ModelPick) -> CommandResult<Option<String>> {
+    let pick = match kind {
+        ModelPick::Folder => Pick::ModelFolder,
+        ModelPick::File => Pick::ModelFile,
+    };
+    Ok(state.dialogs.ask(&app, pick, None).await.map(|p| p.display().to_string()))
 }
 
 /// Stops a model download in progress. Returns whether one was running.
