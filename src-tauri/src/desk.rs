@@ -135,6 +135,11 @@ impl Desk {
         self.persist()
     }
 
+    /// Records a path the writer picked in a dialog, before it is opened.
+    pub fn allow(&mut self, path: &Path) {
+        self.chosen.insert(path.to_owned());
+    }
+
     /// Refuses any path the writer did not choose: the page cannot name files.
     pub fn require(&self, path: &Path) -> CommandResult<()> {
         if self.chosen.contains(path) {

@@ -57,6 +57,7 @@ pub fn run() {
             commands::settings::set_settings,
             commands::document::restore_session,
             commands::document::new_document,
+            commands::document::choose_document,
             commands::document::open_document,
             commands::document::save_document,
             commands::document::save_document_as,

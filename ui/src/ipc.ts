@@ -137,10 +137,47 @@ export interface Settings {
   candidates: number;
 }
 
-export interface Document {
+/** A mark as kept in an autosave (UTF-16 offsets into its text). */
+export interface SavedMark {
+  from: number;
+  to: number;
+  tokens: number;
+}
+
+/** The editor's state of one document, as autosaved (src-tauri/src/desk.rs). */
+export interface DocState {
   path: string | null;
   text: string;
+  /** Fingerprint of the file version the text started from. */
+  base: string | null;
+  marks: SavedMark[];
+  ending: string;
+  gap: number;
 }
+
+/** A document being opened: the file as it is on disk and its autosave, to compare. */
+export interface Opened {
+  path: string | null;
+  file: { text: string; base: string } | null;
+  autosave: DocState | null;
+  /** The autosave holds changes that were never saved. */
+  autosave_unsaved: boolean;
+}
+
+export interface Saved {
+  path: string;
+  base: string;
+}
+
+export interface RecentEntry {
+  path: string;
+  name: string;
+  exists: boolean;
+}
+
+export type DiskState = "same" | "changed" | "missing";
+
+export type WindowNotice = { event: "close_requested" };
 
 /** What every command rejects with. */
 export interface CommandError {
@@ -178,8 +215,24 @@ export const api = {
   cancel: () => invoke<boolean>("cancel"),
   getSettings: () => invoke<Settings>("get_settings"),
   setSettings: (settings: Settings) => invoke<Settings>("set_settings", { settings }),
-  openDocument: (path: string) => invoke<Document>("open_document", { path }),
-  saveDocument: (path: string, text: string) => invoke<void>("save_document", { path, text }),
-  autosave: (document: Document) => invoke<void>("autosave_document", { document }),
-  lastDocument: () => invoke<{ document: Document; saved_at: number } | null>("last_document"),
+  pickModel: (kind: "folder" | "file") => invoke<string | null>("pick_model", { kind }),
+  restoreSession: () => invoke<Opened>("restore_session"),
+  newDocument: () => invoke<void>("new_document"),
+  /** The Open dialog; the path picked, or null. */
+  chooseDocument: () => invoke<string | null>("choose_document"),
+  openDocument: (path: string) => invoke<Opened>("open_document", { path }),
+  saveDocument: (path: string, text: string, base: string | null, overwrite: boolean) =>
+    invoke<Saved>("save_document", { path, text, base, overwrite }),
+  /** The Save dialog, then the save; null when cancelled. */
+  saveDocumentAs: (text: string) => invoke<Saved | null>("save_document_as", { text }),
+  checkDocument: (path: string, base: string) => invoke<DiskState>("check_document", { path, base }),
+  recentDocuments: () => invoke<RecentEntry[]>("recent_documents"),
+  autosave: (document: DocState) => invoke<void>("autosave_document", { document }),
+  discardAutosave: (path: string | null) => invoke<void>("discard_autosave", { path }),
+  watchWindow: (onNotice: (n: WindowNotice) => void) => {
+    const channel = new Channel<WindowNotice>();
+    channel.onmessage = onNotice;
+    return invoke<void>("watch_window", { onEvent: channel });
+  },
+  closeWindow: () => invoke<void>("close_window"),
 };

@@ -1,5 +1,5 @@
 // Dream Writer's window: the editor, the toolbar and the panels, wired to the app's commands.
-import { EditorState, type Extension } from "@codemirror/state";
+import { EditorState, Transaction, type Extension } from "@codemirror/state";
 import { EditorView, keymap, placeholder } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { markdown } from "@codemirror/lang-markdown";
@@ -9,11 +9,11 @@ import { endRun, liveField, pickKey, reviewRun, startRun, stepRun, toggleHeat } 
 import { acceptChanges, lowConfidenceRuns, planRequest, remaskRuns, type PinnedEnding, type Planned } from "./request";
 import { AUTO_THRESHOLD, isAuto, stepsLabel, StepTimer } from "./steps";
 import { setupModelDialog } from "./models";
+import { changed, startDocuments, type Host } from "./documents";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 let settings: Settings | null = null;
-let currentPath: string | null = null;
 let last: { planned: Planned; result: Infilled } | null = null;
 /** The candidate shown (and accepted) in review. */
 let shown = 0;
@@ -55,17 +55,15 @@ function extensions(): Extension[] {
       { key: "Mod-i", run: () => (markSelection(), true) },
       { key: "Mod-Enter", run: () => (view.state.field(liveField)?.phase === "review" ? accept() : void run(), true) },
       { key: "Escape", run: () => (running ? void stop() : view.state.field(liveField) ? reject() : null, true) },
-      { key: "Mod-s", run: () => (void save(), true) },
-      { key: "Mod-o", run: () => (void open(), true) },
       ...defaultKeymap,
       ...historyKeymap,
     ]),
     EditorView.updateListener.of((u) => {
-      if (u.docChanged) {
-        updateWords();
-        scheduleAutosave();
+      if (u.docChanged) updateWords();
+      if (u.docChanged || u.transactions.some((t) => t.effects.length > 0)) {
+        updateSteps();
+        changed();
       }
-      if (u.docChanged || u.transactions.some((t) => t.effects.length > 0)) updateSteps();
     }),
   ];
 }
@@ -75,14 +73,6 @@ const view: EditorView = new EditorView({ parent: $("editor"), state: EditorStat
 // Read-only access to the document for automation (the browser and WebDriver tests): what
 // the widgets draw over the text is not the text.
 (window as unknown as { dreamWriter: object }).dreamWriter = { text: () => view.state.doc.toString() };
-
-function setDocument(text: string, path: string | null) {
-  currentPath = path;
-  view.setState(EditorState.create({ doc: text, extensions: extensions() }));
-  document.title = path ? `${path.split("/").pop()} — Dream Writer` : "Dream Writer";
-  updateWords();
-  updateSteps();
-}
 
 function updateWords() {
   const words = view.state.doc.toString().match(/\S+/g)?.length ?? 0;
@@ -285,56 +275,28 @@ function remask() {
 
 // ---- Documents ----------------------------------------------------------------------------------
 
-function askPath(label: string, initial: string): Promise<string | null> {
-  const dialog = $<HTMLDialogElement>("path-dialog");
-  $("path-label").textContent = label;
-  const input = $<HTMLInputElement>("path-input");
-  input.value = initial;
-  dialog.showModal();
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok" && input.value.trim() ? input.value.trim() : null), { once: true });
-  });
-}
-
-async function open() {
-  const path = await askPath("Open a .md or .txt file", currentPath ?? "");
-  if (!path) return;
-  try {
-    const doc = await api.openDocument(path);
-    setDocument(doc.text, doc.path);
-    say(`Opened ${path}.`);
-  } catch (e) {
-    say(describeError(e), "error");
-  }
-}
-
-async function save() {
-  const path = currentPath ?? (await askPath("Save as (.md or .txt)", ""));
-  if (!path) return;
-  try {
-    await api.saveDocument(path, view.state.doc.toString());
-    currentPath = path;
-    document.title = `${path.split("/").pop()} — Dream Writer`;
-    say(`Saved ${path}.`);
-    void autosave();
-  } catch (e) {
-    say(describeError(e), "error");
-  }
-}
-
-let autosaveTimer: number | undefined;
-function scheduleAutosave() {
-  window.clearTimeout(autosaveTimer);
-  autosaveTimer = window.setTimeout(() => void autosave(), 1500);
-}
-
-async function autosave() {
-  try {
-    await api.autosave({ path: currentPath, text: view.state.doc.toString() });
-  } catch (e) {
-    say(`Autosave failed: ${describeError(e)}`, "error");
-  }
-}
+/** What the document commands need of the editor. */
+const host: Host = {
+  text: () => view.state.doc.toString(),
+  extras: () => ({
+    marks: marked(view.state).map(({ from, to, tokens }) => ({ from, to, tokens })),
+    ending: $<HTMLInputElement>("ending").value,
+    gap: clampTokens(Number($<HTMLInputElement>("gap").value) || 32),
+  }),
+  show(text, extras) {
+    view.setState(EditorState.create({ doc: text, extensions: extensions() }));
+    const marks = (extras?.marks ?? []).filter((m) => m.from <= m.to && m.to <= text.length);
+    // Restored marks are where the writer left them, not a step to undo.
+    if (marks.length) view.dispatch({ effects: marks.map((m) => addSpan.of(newSpan(m.from, m.to, m.tokens))), annotations: Transaction.addToHistory.of(false) });
+    $<HTMLInputElement>("ending").value = extras?.ending ?? "";
+    $<HTMLInputElement>("gap").value = String(extras?.gap ?? 32);
+    updateWords();
+    updateSteps();
+  },
+  replace: (text) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, userEvent: "input.reload" }),
+  locked: () => (running || view.state.field(liveField) ? "Finish the run first: accept or reject what Dream wrote." : null),
+  say,
+};
 
 // ---- Settings and theme -------------------------------------------------------------------------
 
@@ -381,7 +343,12 @@ $("pin-selection").addEventListener("click", () => {
   view.dispatch({ changes: { from: sel.from, to: sel.to }, selection: { anchor: sel.from } });
   updateSteps();
 });
-for (const id of ["ending", "gap"]) $(id).addEventListener("input", updateSteps);
+for (const id of ["ending", "gap"]) {
+  $(id).addEventListener("input", () => {
+    updateSteps();
+    changed();
+  });
+}
 $("steps").addEventListener("input", () => {
   const slider = $<HTMLInputElement>("steps");
   slider.dataset.wanted = isAuto(Number(slider.value), totalTokens()) ? "auto" : slider.value;
@@ -399,26 +366,22 @@ $("reject").addEventListener("click", () => reject());
 $("regenerate").addEventListener("click", () => regenerate());
 $("remask").addEventListener("click", () => remask());
 $<HTMLInputElement>("heat").addEventListener("change", (e) => view.dispatch({ effects: toggleHeat.of((e.target as HTMLInputElement).checked) }));
-$("open").addEventListener("click", () => void open());
-$("save").addEventListener("click", () => void save());
 $("theme").addEventListener("click", () => {
   const order: Settings["theme"][] = ["system", "light", "dark"];
   const next = order[(order.indexOf(settings?.theme ?? "system") + 1) % order.length];
   applyTheme(next);
   void persistSettings((s) => (s.theme = next));
 });
-window.addEventListener("beforeunload", () => void autosave());
 
 async function start() {
   try {
     settings = await api.getSettings();
     applyTheme(settings.theme);
     showSampling(settings.sampling);
-    const lastDoc = await api.lastDocument();
-    if (lastDoc) setDocument(lastDoc.document.text, lastDoc.document.path);
   } catch (e) {
     say(describeError(e), "error");
   }
+  await startDocuments(host);
   updateSteps();
   await setupModelDialog({
     settings: () => settings,

@@ -110,6 +110,15 @@ export async function setupModelDialog(hooks: Hooks) {
     if (path) void load(path);
   };
   $("model-path-load").addEventListener("click", loadPath);
+  // Local models come from the platform's dialogs.
+  for (const kind of ["folder", "file"] as const) {
+    $(`model-pick-${kind}`).addEventListener("click", async () => {
+      const path = await api.pickModel(kind).catch((e) => (hooks.say(describeError(e), "error"), null));
+      if (!path) return;
+      void fit(path);
+      void load(path);
+    });
+  }
   $("model-path").addEventListener("keydown", (e) => {
     if (e.key === "Enter") loadPath();
   });

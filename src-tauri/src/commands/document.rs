@@ -9,7 +9,7 @@ use tauri::{AppHandle, State};
 
 use crate::desk::{DocState, RecentEntry};
 use crate::dialogs::Pick;
-use crate::documents::{self, check_kind, DiskState, OnDisk};
+use crate::documents::{self, check_kind, fingerprint, DiskState, OnDisk};
 use crate::error::CommandResult;
 use crate::state::AppState;
 
@@ -21,6 +21,17 @@ pub struct Opened {
     pub path: Option<PathBuf>,
     pub file: Option<OnDisk>,
     pub autosave: Option<DocState>,
+    /// Whether the autosave holds changes that were never saved (its text is not the version
+    /// it started from).
+    pub autosave_unsaved: bool,
+}
+
+impl Opened {
+    fn new(path: Option<PathBuf>, file: Option<OnDisk>, autosave: Option<DocState>) -> Self {
+        let autosave_unsaved =
+            autosave.as_ref().is_some_and(|a| a.base.as_deref() != Some(&fingerprint(a.text.as_bytes())));
+        Opened { path, file, autosave, autosave_unsaved }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -33,7 +44,7 @@ fn opened(state: &AppState, path: &Path) -> CommandResult<Opened> {
     let file = documents::read(path)?;
     let desk = &mut *state.desk.lock().expect("desk lock");
     desk.choose(path)?;
-    Ok(Opened { path: Some(path.to_owned()), file: Some(file), autosave: desk.read_autosave(Some(path)) })
+    Ok(Opened::new(Some(path.to_owned()), Some(file), desk.read_autosave(Some(path))))
 }
 
 /// What was open when the app last ran: the file as it is now (`None` if it is gone) and the
@@ -43,7 +54,7 @@ pub async fn restore_session(state: State<'_, AppState>) -> CommandResult<Opened
     let desk = state.desk.lock().expect("desk lock");
     let path = desk.current().map(Path::to_owned);
     let file = path.as_deref().and_then(|p| documents::read(p).ok());
-    Ok(Opened { autosave: desk.read_autosave(path.as_deref()), path, file })
+    Ok(Opened::new(path.clone(), file, desk.read_autosave(path.as_deref())))
 }
 
 /// Starts a new untitled document (the page has asked about unsaved changes first).
@@ -52,25 +63,22 @@ pub async fn new_document(state: State<'_, AppState>) -> CommandResult<()> {
     state.desk.lock().expect("desk lock").new_untitled()
 }
 
-/// Opens `path` from the recent list (or the document open now, to reload it), or with no
-/// path, the file the writer picks in the Open dialog (`None` when they cancel).
+/// The Open dialog: the file the writer picks (`None` when they cancel), which the document
+/// commands then accept. Nothing is read yet: the page first deals with unsaved changes.
 #[tauri::command]
-pub async fn open_document(
-    app: AppHandle,
-    state: State<'_, AppState>,
-    path: Option<PathBuf>,
-) -> CommandResult<Option<Opened>> {
-    let path = match path {
-        Some(p) => {
-            state.desk.lock().expect("desk lock").require(&p)?;
-            p
-        }
-        None => match state.dialogs.ask(&app, Pick::OpenDocument, None).await {
-            Some(p) => p,
-            None => return Ok(None),
-        },
-    };
-    opened(&state, &path).map(Some)
+pub async fn choose_document(app: AppHandle, state: State<'_, AppState>) -> CommandResult<Option<PathBuf>> {
+    let Some(path) = state.dialogs.ask(&app, Pick::OpenDocument, None).await else { return Ok(None) };
+    check_kind(&path)?;
+    state.desk.lock().expect("desk lock").allow(&path);
+    Ok(Some(path))
+}
+
+/// Opens a document the writer chose (in the Open dialog, from Open Recent, or the one open
+/// now, to reload it); it becomes the current document and the top of the recent list.
+#[tauri::command]
+pub async fn open_document(state: State<'_, AppState>, path: PathBuf) -> CommandResult<Opened> {
+    state.desk.lock().expect("desk lock").require(&path)?;
+    opened(&state, &path)
 }
 
 /// Saves the document open now. `base` is the fingerprint it was loaded or last saved with;

@@ -1,67 +1,12 @@
 // The built UI in Debian's Chromium (headless, no browser download) with Tauri's IPC mocked:
 // marks, the pinned ending, the slider, placeholders becoming words, accept/reject/undo,
 // cancel, errors.
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import { readFile } from "node:fs/promises";
-import { extname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { join } from "node:path";
+import { artifacts, docText, masked, openApp, typeDoc, useBrowser } from "./harness.mjs";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const dist = join(root, "dist");
-const mockScript = join(root, "test/browser/dist/mock-ipc.js");
-const artifacts = process.env.ARTIFACTS ?? join(root, "../tests/e2e/artifacts");
-const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml" };
-
-let server, browser, base;
-
-before(async () => {
-  server = createServer(async (req, res) => {
-    const path = join(dist, req.url === "/" ? "index.html" : decodeURIComponent(req.url.split("?")[0]));
-    let body;
-    try {
-      body = await readFile(path);
-    } catch {
-      return res.writeHead(404).end();
-    }
-    res.writeHead(200, { "content-type": types[extname(path)] ?? "application/octet-stream" });
-    res.end(body);
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  base = `http://127.0.0.1:${server.address().port}/`;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
-
-async function openApp(before) {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e));
-  if (before) await page.addInitScript(before);
-  await page.addInitScript({ path: mockScript });
-  await page.goto(base);
-  await page.waitForFunction(() => document.querySelector("#model-button")?.textContent?.includes("Built-in demo"));
-  page.errors = errors;
-  return page;
-}
-
-async function typeDoc(page, text) {
-  await page.click(".cm-content");
-  await page.keyboard.type(text);
-}
-
-/** The document itself, not what widgets draw over it. */
-const docText = (page) => page.evaluate(() => window.dreamWriter.text());
-const masked = (page) => page.locator(".cm-slot-masked").count();
+useBrowser();
 
 /** Selects `word` in the editor by its offset. */
 async function select(page, word) {

@@ -19,8 +19,19 @@ const mock = {
   failNext: null as { code: string; message: string } | null,
   cancelled: false,
   loadCancelled: false,
+  /** The documents on "disk", by path. */
+  files: {} as Record<string, string>,
+  /** Answers for the next native dialogs: a path, or null for Cancel. */
+  dialogs: [] as (string | null)[],
+  /** The backend's desk: the current document, the recent list, autosaves by path. */
+  current: null as string | null,
+  recent: [] as string[],
+  autosaves: {} as Record<string, DocState>,
+  fingerprint: (text: string) => fingerprint(text),
 };
 (window as unknown as { __mock: typeof mock }).__mock = mock;
+// A test may prepare the backend before the page starts (a session to restore, files).
+(window as unknown as { __mockSetup?: (m: typeof mock) => void }).__mockSetup?.(mock);
 
 const settings = {
   theme: "light",
@@ -40,6 +51,83 @@ function send(channel: { id: number }, index: number, message: unknown) {
     channel.id,
     { index, message },
   );
+}
+
+interface DocState {
+  path: string | null;
+  text: string;
+  base: string | null;
+  marks: unknown[];
+  ending: string;
+  gap: number;
+}
+
+/** A stand-in for the backend's SHA-256 fingerprint. */
+function fingerprint(text: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return `${text.length}-${(h >>> 0).toString(16)}`;
+}
+
+function opened(path: string | null) {
+  const file = path !== null && path in mock.files ? { text: mock.files[path], base: fingerprint(mock.files[path]) } : null;
+  const autosave = mock.autosaves[String(path)] ?? null;
+  return { path, file, autosave, autosave_unsaved: autosave !== null && autosave.base !== fingerprint(autosave.text) };
+}
+
+function documents(cmd: string, args: Record<string, unknown>): unknown {
+  const path = args.path as string;
+  const choose = (p: string) => {
+    mock.current = p;
+    mock.recent = [p, ...mock.recent.filter((r) => r !== p)].slice(0, 10);
+  };
+  switch (cmd) {
+    case "restore_session":
+      return opened(mock.current);
+    case "new_document":
+      mock.current = null;
+      delete mock.autosaves["null"];
+      return null;
+    case "choose_document":
+      return mock.dialogs.shift() ?? null;
+    case "open_document":
+      if (!(path in mock.files)) throw { code: "io", message: `Could not open ${path}: it does not exist.` };
+      choose(path);
+      return opened(path);
+    case "save_document": {
+      const { text, base, overwrite } = args as { text: string; base: string | null; overwrite: boolean };
+      const now = path in mock.files ? fingerprint(mock.files[path]) : null;
+      if (!overwrite && now !== base) throw { code: "changed_on_disk", message: `${path.split("/").pop()} was changed by another program since you opened it.` };
+      mock.files[path] = text;
+      return { path, base: fingerprint(text) };
+    }
+    case "save_document_as": {
+      const to = mock.dialogs.shift() ?? null;
+      if (!to) return null;
+      mock.files[to] = args.text as string;
+      choose(to);
+      return { path: to, base: fingerprint(args.text as string) };
+    }
+    case "check_document":
+      return !(path in mock.files) ? "missing" : fingerprint(mock.files[path]) === args.base ? "same" : "changed";
+    case "recent_documents":
+      return mock.recent.map((p) => ({ path: p, name: p.split("/").pop(), exists: p in mock.files }));
+    case "autosave_document": {
+      const doc = args.document as DocState;
+      mock.autosaves[String(doc.path)] = doc;
+      return null;
+    }
+    case "discard_autosave":
+      delete mock.autosaves[String(args.path)];
+      return null;
+    case "watch_window":
+      return null;
+    case "close_window":
+      (window as unknown as { __closed: boolean }).__closed = true;
+      return null;
+    default:
+      return undefined;
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -88,14 +176,14 @@ async function infill(args: {
 
 mockIPC(async (cmd, args) => {
   mock.calls.push({ cmd, args });
+  const doc = documents(cmd, args as Record<string, unknown>);
+  if (doc !== undefined) return doc;
   switch (cmd) {
     case "get_settings":
       // A test may set `__mockLastModel` before the page loads.
       return { ...settings, last_model: (window as unknown as { __mockLastModel?: string }).__mockLastModel ?? null };
     case "set_settings":
       return (args as { settings: unknown }).settings;
-    case "last_document":
-      return null;
     case "model_status":
       return { loaded, loading: false };
     case "list_models":
@@ -140,9 +228,6 @@ mockIPC(async (cmd, args) => {
     case "cancel":
       mock.cancelled = true;
       return true;
-    case "autosave_document":
-    case "save_document":
-      return null;
     default:
       throw { code: "unknown", message: `unmocked command ${cmd}` };
   }
