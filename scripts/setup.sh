@@ -8,12 +8,12 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 # System packages: WebKitGTK and friends for Tauri; with --tests also what the browser and
-# end-to-end tests drive (Xvfb, WebKitWebDriver, Chromium).
+# end-to-end tests drive (Xvfb, WebKitWebDriver, Chromium, python3-xlib to close a window).
 PACKAGES=(libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   build-essential pkg-config libssl-dev file curl)
 TESTS=0
 [ "${1:-}" = "--tests" ] && TESTS=1
-[ $TESTS = 1 ] && PACKAGES+=(xvfb xauth webkit2gtk-driver chromium)
+[ $TESTS = 1 ] && PACKAGES+=(xvfb xauth webkit2gtk-driver chromium python3-xlib)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

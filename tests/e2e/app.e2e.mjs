@@ -1,9 +1,12 @@
 // The real Dream Writer under WebDriver: load the fixture model, type, drop a hole, watch it
-// fill step by step, accept, save, and find the document again after a restart.
+// fill step by step, accept, save, and find the document again after a restart; then the
+// document safety net: unsaved-changes prompts, outside edits, autosave across a restart,
+// closing the window, and paths the writer never chose.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { readFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -14,6 +17,10 @@ const { Builder, By, Key, until } = require("selenium-webdriver");
 const fixture = fileURLToPath(new URL("../fixtures/dream-tiny", import.meta.url));
 const artifacts = fileURLToPath(new URL("./artifacts", import.meta.url));
 const docPath = join(process.env.WORK, "story.md");
+const otherPath = join(process.env.WORK, "other.md");
+
+/** The answers the next native dialogs give (a path, or null for Cancel). */
+const answerDialogs = (...answers) => writeFile(process.env.DIALOGS, JSON.stringify(answers));
 
 async function session() {
   const driver = await new Builder()
@@ -40,7 +47,8 @@ test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000
     // The list fills in asynchronously and moves the path field: wait for it, then press Enter
     // in the field (a click could land on whatever moved under it).
     await driver.wait(until.elementLocated(By.css('#model-list li[data-model="demo"]')), 30000, "the model list did not fill");
-    await driver.findElement(By.id("model-path")).sendKeys(fixture, Key.ENTER);
+    await answerDialogs(fixture);
+    await driver.findElement(By.id("model-pick-folder")).click();
     await driver.wait(async () => (await text(driver, "#model-button")).includes("dream-tiny"), 60000).catch(async (e) => {
       const progress = await text(driver, "#load-progress");
       throw new Error(`the fixture model did not load (${progress}): ${e.message}`);
@@ -80,11 +88,11 @@ test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000
     assert.ok(written.length > "w5 w17 w42 w3 w9 ".length + 16);
     await shot(driver, "3-accepted");
 
+    assert.equal(await driver.getTitle(), "• Untitled — Dream Writer");
+    await answerDialogs(docPath); // Save on a new document is Save As
     await editor.sendKeys(Key.chord(Key.CONTROL, "s"));
-    await driver.wait(until.elementIsVisible(driver.findElement(By.id("path-input"))), 5000);
-    await driver.findElement(By.id("path-input")).sendKeys(docPath);
-    await driver.findElement(By.id("path-ok")).click();
     await driver.wait(async () => (await text(driver, "#message")).startsWith("Saved"), 5000);
+    assert.equal(await driver.getTitle(), "story.md — Dream Writer");
     assert.equal(await readFile(docPath, "utf8"), written);
     await shot(driver, "4-saved");
     await driver.quit();
@@ -94,6 +102,104 @@ test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000
     await driver.wait(async () => (await docText(driver)) === written, 10000);
     assert.equal(await driver.getTitle(), "story.md — Dream Writer");
     await shot(driver, "5-reopened");
+  } finally {
+    await driver.quit().catch(() => {});
+  }
+});
+
+/** Calls a backend command the way a page (or a bug in it) could. */
+const invoke = (driver, cmd, args) =>
+  driver.executeAsyncScript(
+    "const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then((v) => done({ ok: v }), (e) => done({ err: e }));",
+    cmd,
+    args,
+  );
+
+const choices = async (driver, box) =>
+  Promise.all((await driver.findElements(By.css(`${box} button`))).map((b) => b.getAttribute("data-choice")));
+
+test("never lose a word: prompts, outside edits, autosave across a restart, close", { timeout: 300000 }, async () => {
+  const saved = await readFile(docPath, "utf8");
+  await writeFile(otherPath, "Another story.");
+  let driver = await session();
+  try {
+    await driver.wait(async () => (await docText(driver)) === saved, 10000, "the last document did not reopen");
+    const editor = driver.findElement(By.css(".cm-content"));
+    await editor.click();
+    await editor.sendKeys(Key.chord(Key.CONTROL, Key.END));
+    await editor.sendKeys(" An unsaved sentence.");
+    const mine = `${saved} An unsaved sentence.`;
+    await driver.wait(async () => (await driver.getTitle()) === "• story.md — Dream Writer", 5000).catch(async (e) => {
+      throw new Error(`no unsaved marker: ${await driver.getTitle()} / ${JSON.stringify(await docText(driver))}: ${e.message}`);
+    });
+
+    // Open another file with unsaved changes: asked first; Cancel keeps every byte.
+    await answerDialogs(otherPath);
+    await driver.findElement(By.id("open")).click();
+    await driver.wait(until.elementLocated(By.css("#prompt[open]")), 5000);
+    assert.deepEqual(await choices(driver, "#prompt-choices"), ["save", "discard", "cancel"]);
+    await shot(driver, "6-unsaved-prompt");
+    await driver.findElement(By.css('#prompt-choices [data-choice="cancel"]')).click();
+    assert.equal(await docText(driver), mine, "Cancel keeps the text byte-identical");
+    assert.equal(await readFile(docPath, "utf8"), saved, "and the file untouched");
+    // New asks too.
+    await editor.sendKeys(Key.chord(Key.CONTROL, "n"));
+    await driver.wait(until.elementLocated(By.css("#prompt[open]")), 5000);
+    await driver.findElement(By.css('#prompt-choices [data-choice="cancel"]')).click();
+    assert.equal(await docText(driver), mine);
+
+    // Another program appends a line: found when the window gets focus; Save never
+    // overwrites it unasked.
+    await appendFile(docPath, "\nA line from another program.");
+    await driver.executeScript("window.dispatchEvent(new Event('focus'))");
+    await driver.wait(until.elementLocated(By.css("#disk-banner:not([hidden])")), 5000, "the outside edit went unnoticed");
+    assert.match(await text(driver, "#disk-text"), /story\.md was changed by another program/);
+    await shot(driver, "7-changed-on-disk");
+    await driver.findElement(By.css('#disk-choices [data-choice="keep"]')).click();
+    await editor.sendKeys(Key.chord(Key.CONTROL, "s"));
+    await driver.wait(until.elementLocated(By.css("#prompt[open]")), 5000);
+    await driver.findElement(By.css('#prompt-choices [data-choice="cancel"]')).click();
+    assert.equal(await readFile(docPath, "utf8"), `${saved}\nA line from another program.`);
+
+    // A mark, a pinned ending and a gap, then a restart: the autosave (which differs from the
+    // file, and the file changed outside since) is offered beside the file, marks and all.
+    await editor.sendKeys(Key.chord(Key.CONTROL, "i"));
+    await driver.findElement(By.id("ending")).sendKeys("The end.");
+    const gap = driver.findElement(By.id("gap"));
+    await gap.clear();
+    await gap.sendKeys("12");
+    await driver.sleep(2500); // the autosave runs when typing pauses
+    await driver.quit();
+    driver = await session();
+    await driver.wait(until.elementLocated(By.css("#disk-banner:not([hidden])")), 10000, "the restart did not say the versions differ");
+    assert.equal(await docText(driver), mine);
+    assert.match(await text(driver, "#disk-text"), /changed by another program, and you have unsaved changes/);
+    assert.deepEqual(await choices(driver, "#disk-choices"), ["reload", "keep", "copy"]);
+    assert.equal(await driver.findElements(By.css(".cm-span-badge.cm-hole")).then((e) => e.length), 1, "the mark came back");
+    assert.equal(await driver.findElement(By.id("ending")).getAttribute("value"), "The end.");
+    assert.equal(await driver.findElement(By.id("gap")).getAttribute("value"), "12");
+    assert.equal(await driver.getTitle(), "• story.md — Dream Writer");
+    await shot(driver, "8-restored");
+
+    // The page cannot name files: a path the writer never chose is refused, and nothing is written.
+    const secret = join(process.env.WORK, "secret.txt");
+    await writeFile(secret, "not for the page");
+    const read = await invoke(driver, "open_document", { path: secret });
+    assert.equal(read.err?.code, "not_chosen", JSON.stringify(read));
+    const elsewhere = join(process.env.WORK, "planted.md");
+    const write = await invoke(driver, "save_document", { path: elsewhere, text: "x", base: null, overwrite: true });
+    assert.equal(write.err?.code, "not_chosen", JSON.stringify(write));
+    await assert.rejects(readFile(elsewhere), "no file was written");
+
+    // Closing the window with unsaved changes asks; Cancel keeps it open, Don't save closes it.
+    execFileSync("./close-window.py", { cwd: fileURLToPath(new URL(".", import.meta.url)) });
+    await driver.wait(until.elementLocated(By.css("#prompt[open]")), 5000, "closing did not ask about unsaved changes");
+    await driver.findElement(By.css('#prompt-choices [data-choice="cancel"]')).click();
+    assert.equal(await docText(driver), mine, "the window stays, the text too");
+    execFileSync("./close-window.py", { cwd: fileURLToPath(new URL(".", import.meta.url)) });
+    await driver.wait(until.elementLocated(By.css("#prompt[open]")), 5000);
+    await driver.findElement(By.css('#prompt-choices [data-choice="discard"]')).click();
+    await driver.wait(async () => (await driver.getAllWindowHandles().catch(() => [])).length === 0, 10000, "the window did not close");
   } finally {
     await driver.quit().catch(() => {});
   }
