@@ -1,12 +1,16 @@
-//! Downloads through hf-hub from a stand-in Hub on 127.0.0.1 that answers as the real one does
-//! (repo info, `resolve/main` with etag / x-repo-commit / content-range, byte ranges): progress,
-//! the Hugging Face cache layout, the SHA-256 check of weights, and offline use afterwards.
+//! Downloads from a stand-in Hub on 127.0.0.1 that answers as the real one does (repo info,
+//! `resolve/<rev>/<file>` with X-Linked-Etag / X-Repo-Commit, byte ranges): progress, the
+//! Hugging Face cache layout, the SHA-256 check of weights, resume, cancel, offline use; and
+//! a hostile stand-in whose headers and names try to write outside the cache.
 mod common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use dream_engine::hub::{resolve, DownloadProgress, HubOptions, ModelSource};
 use dream_engine::{Dream, Error};
@@ -16,86 +20,120 @@ use sha2::{Digest, Sha256};
 const REPO: &str = "Dream-org/Dream-v0-Base-7B";
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
-/// The requests a stand-in Hub received: path and byte range.
-type Log = Arc<Mutex<Vec<(String, Option<(usize, usize)>)>>>;
-
-/// Serves `files` (name -> bytes) for `REPO`; `corrupt` flips a byte of that file's body while
-/// still announcing the right hash. Returns the endpoint URL.
-fn stand_in_hub(files: HashMap<String, Vec<u8>>, corrupt: Option<&'static str>) -> String {
-    stand_in_hub_logged(files, corrupt).0
+/// How the stand-in misbehaves.
+#[derive(Clone, Default)]
+struct Hub {
+    files: HashMap<String, Vec<u8>>,
+    /// Flips a byte of this file's body while announcing the right hash.
+    corrupt: Option<&'static str>,
+    /// Answers this commit hash instead of the real one (listing and headers).
+    commit: Option<&'static str>,
+    /// Answers this ETag for every file.
+    etag: Option<&'static str>,
+    /// Lists this extra file name.
+    extra_name: Option<&'static str>,
+    /// Redirects every download to this address.
+    redirect: Option<String>,
+    /// Sends bodies in small chunks with a pause between them.
+    slow: bool,
 }
 
-fn stand_in_hub_logged(files: HashMap<String, Vec<u8>>, corrupt: Option<&'static str>) -> (String, Log) {
+/// What the stand-in saw: request paths with their byte range, and body bytes sent.
+#[derive(Default)]
+struct Log {
+    requests: Mutex<Vec<(String, Option<usize>)>>,
+    sent: AtomicU64,
+}
+
+fn serve(hub: Hub) -> (String, Arc<Log>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let files = Arc::new(files);
-    let log: Log = Arc::default();
-    let requests = log.clone();
+    let hub = Arc::new(hub);
+    let log: Arc<Log> = Arc::default();
+    let seen = log.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { break };
-            let files = files.clone();
-            let requests = requests.clone();
+            let (hub, log) = (hub.clone(), seen.clone());
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut request_line = String::new();
-                reader.read_line(&mut request_line).unwrap();
+                if reader.read_line(&mut request_line).is_err() {
+                    return;
+                }
                 let mut range = None;
                 loop {
                     let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                         break;
                     }
                     if let Some(v) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
-                        let (a, b) = v.trim().split_once('-').unwrap();
-                        range = Some((a.parse::<usize>().unwrap(), b.parse::<usize>().unwrap()));
+                        range = v.trim().trim_end_matches('-').split('-').next().and_then(|a| a.parse::<usize>().ok());
                     }
                 }
-                let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                requests.lock().unwrap().push((path.clone(), range));
-                let (status, headers, body) = answer(&files, &path, range, corrupt);
+                let mut words = request_line.split_whitespace();
+                let method = words.next().unwrap_or("GET").to_owned();
+                let path = words.next().unwrap_or("/").to_owned();
+                log.requests.lock().unwrap().push((path.clone(), range));
+                let (status, headers, body) = answer(&hub, &path, range);
                 let mut head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
                 for (k, v) in headers {
                     head.push_str(&format!("{k}: {v}\r\n"));
                 }
                 head.push_str("\r\n");
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&body);
+                if stream.write_all(head.as_bytes()).is_err() || method == "HEAD" {
+                    return;
+                }
+                let chunk = if hub.slow { 64 } else { body.len().max(1) };
+                for part in body.chunks(chunk) {
+                    if stream.write_all(part).and_then(|()| stream.flush()).is_err() {
+                        return;
+                    }
+                    log.sent.fetch_add(part.len() as u64, Ordering::SeqCst);
+                    if hub.slow {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
             });
         }
     });
     (url, log)
 }
 
-fn answer(
-    files: &HashMap<String, Vec<u8>>,
-    path: &str,
-    range: Option<(usize, usize)>,
-    corrupt: Option<&str>,
-) -> (&'static str, Vec<(String, String)>, Vec<u8>) {
+fn answer(hub: &Hub, path: &str, range: Option<usize>) -> (&'static str, Vec<(String, String)>, Vec<u8>) {
+    let commit = hub.commit.unwrap_or(COMMIT);
     if path == format!("/api/models/{REPO}/revision/main") {
-        let siblings: Vec<_> = files.keys().map(|f| serde_json::json!({"rfilename": f})).collect();
-        let body = serde_json::json!({"sha": COMMIT, "siblings": siblings}).to_string().into_bytes();
+        let mut names: Vec<&str> = hub.files.keys().map(String::as_str).collect();
+        names.extend(hub.extra_name);
+        let siblings: Vec<_> = names.iter().map(|f| serde_json::json!({ "rfilename": f })).collect();
+        let body = serde_json::json!({ "sha": commit, "siblings": siblings }).to_string().into_bytes();
         return ("200 OK", vec![("Content-Type".into(), "application/json".into())], body);
     }
-    let Some(name) = path.strip_prefix(&format!("/{REPO}/resolve/main/")) else {
-        return ("404 Not Found", vec![], vec![]);
-    };
-    let Some(bytes) = files.get(name) else { return ("404 Not Found", vec![], vec![]) };
+    let name = path.strip_prefix(&format!("/{REPO}/resolve/{commit}/")).or_else(|| path.strip_prefix("/cdn/"));
+    let Some(bytes) = name.and_then(|n| hub.files.get(n)) else { return ("404 Not Found", vec![], vec![]) };
+    let name = name.unwrap();
     let mut bytes = bytes.clone();
-    let etag = format!("{:x}", Sha256::digest(&bytes)); // as for the Hub's LFS files
-    if corrupt == Some(name) {
+    let etag = hub.etag.map(str::to_owned).unwrap_or_else(|| format!("{:x}", Sha256::digest(&bytes)));
+    if hub.corrupt == Some(name) {
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0xff;
     }
-    let (a, b) = range.unwrap_or((0, bytes.len() - 1));
-    let b = b.min(bytes.len() - 1);
-    let headers = vec![
-        ("ETag".into(), format!("\"{etag}\"")),
-        ("X-Repo-Commit".into(), COMMIT.into()),
-        ("Content-Range".into(), format!("bytes {a}-{b}/{}", bytes.len())),
+    let mut headers = vec![
+        ("X-Linked-Etag".into(), format!("\"{etag}\"")),
+        ("X-Repo-Commit".into(), commit.into()),
+        ("X-Linked-Size".into(), bytes.len().to_string()),
     ];
-    ("206 Partial Content", headers, bytes[a..=b].to_vec())
+    if let Some(to) = hub.redirect.as_ref().filter(|_| !path.starts_with("/cdn/")) {
+        headers.push(("Location".into(), format!("{to}/cdn/{name}")));
+        return ("302 Found", headers, vec![]);
+    }
+    match range {
+        Some(a) if a < bytes.len() => {
+            headers.push(("Content-Range".into(), format!("bytes {a}-{}/{}", bytes.len() - 1, bytes.len())));
+            ("206 Partial Content", headers, bytes[a..].to_vec())
+        }
+        _ => ("200 OK", headers, bytes),
+    }
 }
 
 fn fixture_files() -> HashMap<String, Vec<u8>> {
@@ -109,23 +147,49 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
+fn options(cache: &Path, endpoint: &str) -> HubOptions {
+    HubOptions { cache: Cache::new(cache.to_owned()), offline: false, endpoint: Some(endpoint.into()) }
+}
+
+fn fetch(cache: &Path, endpoint: &str) -> Result<std::path::PathBuf, Error> {
+    runtime().block_on(resolve(&ModelSource::Hub(REPO.into()), &options(cache, endpoint), None))
+}
+
+/// Every path under `root`, relative.
+fn tree(root: &Path) -> Vec<String> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            out.push(p.strip_prefix(root).unwrap().display().to_string());
+            if e.file_type().unwrap().is_dir() {
+                walk(&p, root, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
 #[test]
 fn downloads_into_the_cache_with_progress_then_works_offline() {
     let cache = tempfile::tempdir().unwrap();
-    let endpoint = stand_in_hub(fixture_files(), None);
+    let (endpoint, _) = serve(Hub { files: fixture_files(), ..Hub::default() });
     let events: Arc<Mutex<Vec<DownloadProgress>>> = Arc::default();
     let sink = events.clone();
     let progress: dream_engine::hub::ProgressFn =
         Arc::new(move |p: &DownloadProgress| sink.lock().unwrap().push(p.clone()));
-    let options = HubOptions { cache: Cache::new(cache.path().to_owned()), offline: false, endpoint: Some(endpoint) };
-    let dir = runtime().block_on(resolve(&ModelSource::Hub(REPO.into()), &options, Some(progress))).unwrap();
+    let dir = runtime()
+        .block_on(resolve(&ModelSource::Hub(REPO.into()), &options(cache.path(), &endpoint), Some(progress)))
+        .unwrap();
 
-    // The standard layout, shared with the Python tools.
-    assert!(
-        dir.starts_with(cache.path().join("models--Dream-org--Dream-v0-Base-7B/snapshots").join(COMMIT)),
-        "{}",
-        dir.display()
-    );
+    // The standard layout, shared with the Python tools: relative links into blobs/.
+    let repo = cache.path().join("models--Dream-org--Dream-v0-Base-7B");
+    assert_eq!(dir, repo.join("snapshots").join(COMMIT));
+    assert_eq!(std::fs::read_to_string(repo.join("refs/main")).unwrap(), COMMIT);
+    let link = std::fs::read_link(dir.join("model.safetensors")).unwrap();
+    assert!(link.starts_with("../../blobs"), "{}", link.display());
     let dream = Dream::load(&dir, &candle_core::Device::Cpu, None).unwrap();
     assert_eq!(dream.config.mask_token_id, 997);
     // Progress reached the whole size of the weights.
@@ -137,39 +201,33 @@ fn downloads_into_the_cache_with_progress_then_works_offline() {
     );
 
     // Offline, the cached snapshot is found without the network.
-    let offline = HubOptions {
-        cache: Cache::new(cache.path().to_owned()),
-        offline: true,
-        endpoint: Some("http://127.0.0.1:9".into()),
-    };
+    let offline = HubOptions { offline: true, ..options(cache.path(), "http://127.0.0.1:9") };
     assert_eq!(runtime().block_on(resolve(&ModelSource::Hub(REPO.into()), &offline, None)).unwrap(), dir);
 }
 
 #[test]
 fn corrupted_weights_fail_their_checksum_and_are_removed() {
     let cache = tempfile::tempdir().unwrap();
-    let endpoint = stand_in_hub(fixture_files(), Some("model.safetensors"));
-    let options = HubOptions { cache: Cache::new(cache.path().to_owned()), offline: false, endpoint: Some(endpoint) };
-    let err = runtime().block_on(resolve(&ModelSource::Hub(REPO.into()), &options, None)).unwrap_err();
+    let (endpoint, _) = serve(Hub { files: fixture_files(), corrupt: Some("model.safetensors"), ..Hub::default() });
+    let err = fetch(cache.path(), &endpoint).unwrap_err();
     assert!(matches!(err, Error::CorruptWeights { ref path, .. } if path.ends_with("model.safetensors")), "{err}");
     assert!(err.to_string().contains("SHA-256"));
+    let sha = format!("{:x}", Sha256::digest(&fixture_files()["model.safetensors"]));
+    let left = tree(cache.path());
+    assert!(!left.iter().any(|p| p.contains(&sha)), "neither the bad blob nor its partial file stays: {left:?}");
 }
 
 #[test]
 fn an_unreachable_hub_is_a_clear_error() {
     let cache = tempfile::tempdir().unwrap();
-    let options = HubOptions {
-        cache: Cache::new(cache.path().to_owned()),
-        offline: false,
-        endpoint: Some("http://127.0.0.1:9".into()),
-    };
-    let err = runtime().block_on(resolve(&ModelSource::Hub(REPO.into()), &options, None)).unwrap_err();
+    let err = fetch(cache.path(), "http://127.0.0.1:9").unwrap_err();
     assert!(matches!(err, Error::Hub { .. }), "{err}");
-    assert!(err.to_string().contains("Dream-org/Dream-v0-Base-7B"), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("Dream-org/Dream-v0-Base-7B") && msg.contains("check the connection"), "{msg}");
 }
 
-/// An interrupted download (hf-hub's `.sync.part`: the bytes so far, then how many are
-/// committed) continues where it stopped.
+/// An interrupted download (`blobs/<etag>.incomplete`, as the Python tools name it) continues
+/// where it stopped.
 #[test]
 fn an_interrupted_download_resumes() {
     let cache = tempfile::tempdir().unwrap();
@@ -179,24 +237,74 @@ fn an_interrupted_download_resumes() {
     let blobs = cache.path().join("models--Dream-org--Dream-v0-Base-7B/blobs");
     std::fs::create_dir_all(&blobs).unwrap();
     let half = weights.len() / 2;
-    let mut part = weights[..half].to_vec();
-    part.resize(weights.len(), 0);
-    part.extend((half as u64).to_le_bytes());
-    std::fs::write(blobs.join(format!("{sha}.sync.part")), part).unwrap();
+    std::fs::write(blobs.join(format!("{sha}.incomplete")), &weights[..half]).unwrap();
 
-    let (endpoint, log) = stand_in_hub_logged(files, None);
-    let options = HubOptions { cache: Cache::new(cache.path().to_owned()), offline: false, endpoint: Some(endpoint) };
-    let dir = runtime().block_on(resolve(&ModelSource::Hub(REPO.into()), &options, None)).unwrap();
+    let (endpoint, log) = serve(Hub { files, ..Hub::default() });
+    let dir = fetch(cache.path(), &endpoint).unwrap();
     assert_eq!(std::fs::read(dir.join("model.safetensors")).unwrap(), weights);
-    let ranges: Vec<_> = log
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(p, r)| p.ends_with("/model.safetensors") && *r != Some((0, 0)))
-        .map(|(_, r)| r.unwrap())
-        .collect();
-    assert!(
-        !ranges.is_empty() && ranges.iter().all(|&(a, _)| a >= half),
-        "only the missing half is fetched: {ranges:?}"
-    );
+    let ranges: Vec<_> =
+        log.requests.lock().unwrap().iter().filter(|(p, _)| p.ends_with("/model.safetensors")).map(|(_, r)| *r).collect();
+    assert!(ranges.contains(&Some(half)) && !ranges.contains(&Some(0)), "only the missing half is fetched: {ranges:?}");
+}
+
+/// Cancel (dropping the download, as the app's abort does) stops the traffic at once and
+/// leaves a partial file that the next try resumes.
+#[test]
+fn a_cancelled_download_stops_sending_and_resumes_later() {
+    let cache = tempfile::tempdir().unwrap();
+    let (endpoint, log) = serve(Hub { files: fixture_files(), slow: true, ..Hub::default() });
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let opts = options(cache.path(), &endpoint);
+    let task = rt.spawn(async move { resolve(&ModelSource::Hub(REPO.into()), &opts, None).await });
+    let weights = cache.path().join("models--Dream-org--Dream-v0-Base-7B/blobs");
+    let started = std::time::Instant::now();
+    while !tree(&weights).iter().any(|p| p.ends_with(".incomplete")) || log.sent.load(Ordering::SeqCst) < 20_000 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the weights download never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    task.abort();
+    std::thread::sleep(Duration::from_millis(300));
+    let after_cancel = log.sent.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(log.sent.load(Ordering::SeqCst) <= after_cancel + 64, "bytes kept flowing after cancel");
+    let partial = tree(&weights).into_iter().find(|p| p.ends_with(".incomplete")).expect("a partial file stays");
+    let kept = std::fs::metadata(weights.join(&partial)).unwrap().len();
+    assert!(kept > 0);
+    drop(rt);
+
+    let (fast, log) = serve(Hub { files: fixture_files(), ..Hub::default() });
+    fetch(cache.path(), &fast).unwrap();
+    let ranges: Vec<_> = log.requests.lock().unwrap().iter().map(|(_, r)| *r).collect();
+    assert!(ranges.contains(&Some(kept as usize)), "resumed at {kept}: {ranges:?}");
+}
+
+/// A hostile mirror: whatever it answers, nothing is written outside the cache and the error
+/// says what was refused.
+#[test]
+fn a_hostile_mirror_cannot_write_outside_the_cache() {
+    let cases: Vec<(Hub, &str)> = vec![
+        (Hub { etag: Some("../../../../outside/evil"), ..Hub::default() }, "invalid ETag"),
+        (Hub { commit: Some("../../../../outside"), ..Hub::default() }, "invalid commit hash"),
+        (Hub { extra_name: Some("../../../outside.json"), ..Hub::default() }, "unsafe file name"),
+        (Hub { extra_name: Some("/tmp/outside.json"), ..Hub::default() }, "unsafe file name"),
+        (Hub { redirect: Some("http://example.com".into()), ..Hub::default() }, "not https"),
+    ];
+    for (hub, expected) in cases {
+        let root = tempfile::tempdir().unwrap();
+        let cache = root.path().join("cache");
+        std::fs::create_dir(&cache).unwrap();
+        let (endpoint, _) = serve(Hub { files: fixture_files(), ..hub });
+        let err = fetch(&cache, &endpoint).unwrap_err();
+        assert!(err.to_string().contains(expected), "{expected}: {err}");
+        let outside: Vec<String> = tree(root.path()).into_iter().filter(|p| !p.starts_with("cache")).collect();
+        assert!(outside.is_empty(), "{expected}: written outside the cache: {outside:?}");
+    }
+    // Mirrors must be https (plain http only on loopback); repo ids must be owner/name.
+    let cache = tempfile::tempdir().unwrap();
+    let err = fetch(cache.path(), "http://example.com").unwrap_err();
+    assert!(err.to_string().contains("https://"), "{err}");
+    let err = runtime()
+        .block_on(resolve(&ModelSource::Hub("../../etc".into()), &options(cache.path(), "https://example.com"), None))
+        .unwrap_err();
+    assert!(err.to_string().contains("owner/name"), "{err}");
 }

@@ -72,9 +72,8 @@ impl Settings {
             dream_engine::device::parse_dtype(d)?;
         }
         if let Some(url) = &self.hf_endpoint {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(CommandError::new("invalid_settings", format!("mirror `{url}` is not an http(s) address")));
-            }
+            dream_engine::hub::check_endpoint(url)
+                .map_err(|e| CommandError::new("invalid_settings", format!("Mirror {e}.")))?;
         }
         if !(1..=dream_engine::request::MAX_CANDIDATES).contains(&self.candidates) {
             return Err(CommandError::new(

@@ -1,15 +1,22 @@
 //! Getting a model: a local folder, or a Hugging Face Hub repo id resolved through the standard
-//! Hugging Face cache (`HF_HOME`, shared with Python tools), downloaded with `hf-hub` when it is
-//! not complete there (resumable; `HF_ENDPOINT` respected), and never from the network when
-//! `HF_HUB_OFFLINE=1`.
+//! Hugging Face cache (`HF_HOME`, shared with Python tools), downloaded into it when it is not
+//! complete there (resumable, cancellable, checked; `HF_ENDPOINT` respected, https only), and
+//! never from the network when `HF_HUB_OFFLINE=1`. hf-hub gives the cache's location; the
+//! download is [`download`]'s, which trusts no string a server sends.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hf_hub::api::tokio::{ApiBuilder, Progress};
-use hf_hub::{Cache, Repo};
+use hf_hub::Cache;
 
 use crate::error::{Error, Result};
+
+mod download;
+
+pub use download::{check_endpoint, is_repo_id};
+
+/// Where models come from when no mirror is set.
+pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
 /// The official Dream checkpoints.
 pub const KNOWN_MODELS: [&str; 2] = ["Dream-org/Dream-v0-Instruct-7B", "Dream-org/Dream-v0-Base-7B"];
@@ -92,10 +99,20 @@ fn snapshot_complete(dir: &Path) -> std::result::Result<(), String> {
 /// The snapshot folder of `repo` in `cache` if it holds a complete checkpoint; otherwise the
 /// name of the first file it lacks.
 pub fn cached_snapshot(cache: &Cache, repo: &str) -> std::result::Result<PathBuf, String> {
-    let config =
-        cache.repo(Repo::model(repo.to_owned())).get("config.json").ok_or_else(|| "config.json".to_string())?;
-    let dir = config.parent().expect("a cached file lives in a snapshot folder").to_owned();
+    let repo_dir = repo_folder(cache, repo).ok_or_else(|| "config.json".to_string())?;
+    // `refs/main` names the snapshot; it is used as a path only when it is a commit hash.
+    let commit = std::fs::read_to_string(repo_dir.join("refs/main")).unwrap_or_default();
+    let commit = commit.trim();
+    if !download::is_commit(commit) {
+        return Err("config.json".into());
+    }
+    let dir = repo_dir.join("snapshots").join(commit);
     snapshot_complete(&dir).map(|()| dir)
+}
+
+/// The cache folder of `repo` (`models--OWNER--NAME`), for a well-formed repo id.
+fn repo_folder(cache: &Cache, repo: &str) -> Option<PathBuf> {
+    is_repo_id(repo).then(|| cache.path().join(format!("models--{}", repo.replace('/', "--"))))
 }
 
 /// Where and how Hub models are fetched.
@@ -154,15 +171,11 @@ pub fn resolve_blocking(spec: &str, progress: Option<ProgressFn>) -> Result<Path
 /// Downloads every file a checkpoint needs into the cache and returns its snapshot folder.
 async fn download(repo: &str, options: &HubOptions, progress: Option<ProgressFn>) -> Result<PathBuf> {
     let hub_err = |reason: String| Error::Hub { repo: repo.to_owned(), reason };
-    let cache = &options.cache;
-    let mut builder = ApiBuilder::from_cache(cache.clone()).with_progress(false);
-    if let Some(endpoint) = &options.endpoint {
-        builder = builder.with_endpoint(endpoint.clone());
-    }
-    let api = builder.build().map_err(|e| hub_err(e.to_string()))?;
-    let remote = api.model(repo.to_owned());
-    let info = remote.info().await.map_err(|e| hub_err(format!("cannot list the repository: {e}")))?;
-    let has = |f: &str| info.siblings.iter().any(|s| s.rfilename == f);
+    let endpoint = options.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT);
+    let remote = download::Remote::new(endpoint, repo)?;
+    let repo_dir = repo_folder(&options.cache, repo).ok_or_else(|| hub_err("not an owner/name repo id".into()))?;
+    let listing = remote.list().await?;
+    let has = |f: &str| listing.files.iter().any(|s| s == f);
     let mut files: Vec<String> = vec!["config.json".into()];
     let tokenizer = if has("tokenizer.json") { TOKENIZER_JSON } else { TOKENIZER_BPE };
     files.extend(tokenizer.iter().map(|f| f.to_string()));
@@ -172,30 +185,20 @@ async fn download(repo: &str, options: &HubOptions, progress: Option<ProgressFn>
         }
     }
     let index = "model.safetensors.index.json";
-    let weights_in_index = has(index);
-    files.push(if weights_in_index { index.into() } else { "model.safetensors".into() });
-    let mut snapshot = None;
+    files.push(if has(index) { index.into() } else { "model.safetensors".into() });
+    let dir = repo_dir.join("snapshots").join(&listing.commit);
     let mut i = 0;
     while i < files.len() {
         let file = files[i].clone();
-        let sink = Sink { file: file.clone(), downloaded: 0, total: 0, callback: progress.clone() };
-        let path = match cache.repo(Repo::model(repo.to_owned())).get(&file) {
-            Some(p) => p,
-            None => remote
-                .download_with_progress(&file, sink)
-                .await
-                .map_err(|e| hub_err(format!("downloading {file}: {e}")))?,
-        };
+        let path = remote.fetch(&repo_dir, &listing.commit, &file, progress.as_ref()).await?;
         if file == index {
-            let dir = path.parent().expect("snapshot folder");
-            for shard in crate::weights::weight_files(dir)? {
-                files.push(shard.file_name().expect("shard name").to_string_lossy().into_owned());
+            for shard in crate::weights::weight_files(&dir)? {
+                files.push(shard.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
             }
         }
-        snapshot = path.parent().map(Path::to_owned);
+        debug_assert!(path.starts_with(&dir));
         i += 1;
     }
-    let dir = snapshot.expect("config.json was fetched");
     snapshot_complete(&dir).map_err(|m| hub_err(format!("downloaded snapshot lacks {m}")))?;
     verify_snapshot(&dir)?;
     Ok(dir)
@@ -205,16 +208,12 @@ async fn download(repo: &str, options: &HubOptions, progress: Option<ProgressFn>
 /// the weights) against its content, so a corrupted or tampered download is caught before
 /// loading. A bad blob is removed, so the next download fetches it again.
 pub fn verify_snapshot(dir: &Path) -> Result<()> {
-    use sha2::{Digest, Sha256};
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in entries {
         let path = entry.map_err(|e| Error::io(dir, e))?.path();
         let Ok(blob) = std::fs::canonicalize(&path) else { continue };
         let Some(expected) = blob.file_name().and_then(|n| n.to_str()).filter(|n| is_sha256(n)) else { continue };
-        let mut file = std::fs::File::open(&blob).map_err(|e| Error::io(&blob, e))?;
-        let mut hasher = Sha256::new();
-        std::io::copy(&mut file, &mut hasher).map_err(|e| Error::io(&blob, e))?;
-        let actual = format!("{:x}", hasher.finalize());
+        let actual = download::sha256_file(&blob)?;
         if actual != expected {
             let _ = std::fs::remove_file(&blob);
             return Err(Error::CorruptWeights {
@@ -230,36 +229,4 @@ pub fn verify_snapshot(dir: &Path) -> Result<()> {
 
 fn is_sha256(name: &str) -> bool {
     name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// Adapts hf-hub's progress trait to a plain callback.
-#[derive(Clone)]
-struct Sink {
-    file: String,
-    downloaded: u64,
-    total: u64,
-    callback: Option<ProgressFn>,
-}
-
-impl Sink {
-    fn emit(&self) {
-        if let Some(cb) = &self.callback {
-            cb(&DownloadProgress { file: self.file.clone(), downloaded: self.downloaded, total: self.total });
-        }
-    }
-}
-
-impl Progress for Sink {
-    async fn init(&mut self, size: usize, _filename: &str) {
-        self.total = size as u64;
-        self.emit();
-    }
-    async fn update(&mut self, size: usize) {
-        self.downloaded += size as u64;
-        self.emit();
-    }
-    async fn finish(&mut self) {
-        self.downloaded = self.total;
-        self.emit();
-    }
 }

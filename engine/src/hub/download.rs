@@ -1,0 +1,366 @@
+//! Fetching a repo's files from the Hub (or a mirror) into the standard Hugging Face cache
+//! layout, done here rather than by hf-hub because hf-hub turns the server's `ETag` and
+//! `X-Repo-Commit` headers into paths unchecked: a hostile mirror could write outside the
+//! cache. Here nothing a server says becomes a path until it has passed a strict check (a
+//! commit is 40 hex digits, an ETag 40 or 64, a file name a plain relative name); mirrors must
+//! be https (plain http only on loopback, for tests), and so must every redirect.
+//!
+//! Layout (shared with the Python tools): `models--OWNER--NAME/blobs/<etag>`,
+//! `snapshots/<commit>/<file>` links to the blob, `refs/main` holds the commit. A download in
+//! progress is `blobs/<etag>.incomplete` and resumes with an HTTP range; an LFS file (64-hex
+//! ETag, the weights) is checked against its SHA-256 before it is renamed into place. Dropping
+//! the future (a cancel) stops the transfer at once and leaves the partial file to resume.
+
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+
+use reqwest::{redirect, StatusCode, Url};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::{DownloadProgress, ProgressFn};
+use crate::error::{Error, Result};
+
+/// The largest repo listing accepted (the real ones are a few kB).
+const MAX_INFO_BYTES: usize = 4 << 20;
+
+/// Whether `url` points at this machine (where plain http is allowed, for tests).
+fn loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
+fn secure(url: &Url) -> bool {
+    url.scheme() == "https" || (url.scheme() == "http" && loopback(url))
+}
+
+/// A Hub endpoint: https, or http on loopback; no credentials, query or fragment.
+///
+/// ```
+/// use dream_engine::hub::check_endpoint;
+/// assert!(check_endpoint("https://hf-mirror.com").is_ok());
+/// assert!(check_endpoint("http://127.0.0.1:8080").is_ok());
+/// assert!(check_endpoint("http://hf-mirror.com").is_err());
+/// ```
+pub fn check_endpoint(endpoint: &str) -> std::result::Result<Url, String> {
+    let url = Url::parse(endpoint.trim_end_matches('/')).map_err(|e| format!("`{endpoint}` is not an address: {e}"))?;
+    if !secure(&url) {
+        return Err(format!("`{endpoint}` must be an https:// address (plain http only for this machine)"));
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("`{endpoint}` must be a plain address, without user, query or fragment"));
+    }
+    Ok(url)
+}
+
+/// `owner/name`, each part letters, digits, `-`, `_` or `.`, not starting with a dot.
+///
+/// ```
+/// use dream_engine::hub::is_repo_id;
+/// assert!(is_repo_id("Dream-org/Dream-v0-Base-7B"));
+/// assert!(!is_repo_id("../etc") && !is_repo_id("a/b/c") && !is_repo_id("a/.."));
+/// ```
+pub fn is_repo_id(repo: &str) -> bool {
+    let parts: Vec<&str> = repo.split('/').collect();
+    parts.len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= 96
+                && !p.starts_with('.')
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        })
+}
+
+fn is_hex(s: &str, lens: &[usize]) -> bool {
+    lens.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A commit hash as the cache names folders by it: 40 hex digits.
+pub(crate) fn is_commit(s: &str) -> bool {
+    is_hex(s, &[40])
+}
+
+/// An ETag as the Hub sends it (`"…"`, maybe weak): a git SHA-1 (40 hex) or, for LFS files,
+/// the content's SHA-256 (64 hex). Anything else is refused.
+fn etag(raw: &str) -> Option<String> {
+    let tag = raw.trim().trim_start_matches("W/").trim_matches('"').to_ascii_lowercase();
+    is_hex(&tag, &[40, 64]).then_some(tag)
+}
+
+/// A file name inside a repo: relative, only plain components, no backslashes or drive letters.
+pub(crate) fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.contains(['\\', ':', '\0'])
+        && Path::new(name).components().all(|c| matches!(c, Component::Normal(_)))
+}
+
+#[derive(Deserialize)]
+struct Info {
+    sha: String,
+    #[serde(default)]
+    siblings: Vec<Sibling>,
+}
+
+#[derive(Deserialize)]
+struct Sibling {
+    rfilename: String,
+}
+
+/// A connection to one repo on one endpoint.
+pub(crate) struct Remote {
+    /// Follows redirects, but never to plain http elsewhere than loopback.
+    http: reqwest::Client,
+    /// Follows none: the first answer to a `resolve` URL carries the Hub's own headers.
+    head: reqwest::Client,
+    endpoint: Url,
+    repo: String,
+}
+
+/// The files of a repo at one commit.
+pub(crate) struct Listing {
+    pub commit: String,
+    pub files: Vec<String>,
+}
+
+impl Remote {
+    pub fn new(endpoint: &str, repo: &str) -> Result<Self> {
+        let hub_err = |reason: String| Error::Hub { repo: repo.to_owned(), reason };
+        let endpoint = check_endpoint(endpoint).map_err(|e| hub_err(format!("mirror {e}")))?;
+        if !is_repo_id(repo) {
+            return Err(hub_err("a Hub model is named owner/name (letters, digits, - _ .)".into()));
+        }
+        let policy = redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 10 {
+                attempt.error("too many redirects")
+            } else if !secure(attempt.url()) {
+                let to = attempt.url().to_string();
+                attempt.error(format!("refused a redirect to {to} (not https)"))
+            } else {
+                attempt.follow()
+            }
+        });
+        let build = |policy| {
+            reqwest::Client::builder()
+                .redirect(policy)
+                .connect_timeout(std::time::Duration::from_secs(20))
+                .user_agent(concat!("dream-writer/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| hub_err(e.to_string()))
+        };
+        Ok(Remote { http: build(policy)?, head: build(redirect::Policy::none())?, endpoint, repo: repo.to_owned() })
+    }
+
+    fn err(&self, reason: impl Into<String>) -> Error {
+        Error::Hub { repo: self.repo.clone(), reason: reason.into() }
+    }
+
+    fn url(&self, tail: &str) -> Result<Url> {
+        Url::parse(&format!("{}/{tail}", self.endpoint.as_str().trim_end_matches('/'))).map_err(|e| self.err(e.to_string()))
+    }
+
+    fn unreachable(&self, e: reqwest::Error) -> Error {
+        let why = if e.is_connect() || e.is_timeout() {
+            format!(
+                "cannot reach {}: check the connection, set a mirror, or load a local folder",
+                self.endpoint.host_str().unwrap_or("the Hub")
+            )
+        } else {
+            e.to_string()
+        };
+        self.err(why)
+    }
+
+    /// The repo's current commit and file names, every one checked.
+    pub async fn list(&self) -> Result<Listing> {
+        let url = self.url(&format!("api/models/{}/revision/main", self.repo))?;
+        let mut response = self.http.get(url).send().await.map_err(|e| self.unreachable(e))?;
+        if !response.status().is_success() {
+            return Err(self.err(format!("cannot list the repository: the server answered {}", response.status())));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.unreachable(e))? {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_INFO_BYTES {
+                return Err(self.err(format!("the repository listing is over {MAX_INFO_BYTES} bytes")));
+            }
+        }
+        let info: Info =
+            serde_json::from_slice(&body).map_err(|e| self.err(format!("the repository listing is not valid: {e}")))?;
+        if !is_commit(&info.sha) {
+            return Err(self.err(format!("the server gave an invalid commit hash `{}`; nothing was written", info.sha)));
+        }
+        let mut files = Vec::with_capacity(info.siblings.len());
+        for s in info.siblings {
+            if !is_plain_name(&s.rfilename) {
+                return Err(self.err(format!("the server listed an unsafe file name `{}`; nothing was written", s.rfilename)));
+            }
+            files.push(s.rfilename);
+        }
+        Ok(Listing { commit: info.sha.to_ascii_lowercase(), files })
+    }
+
+    /// Downloads `file` at `commit` into `repo_dir` (the cache's `models--OWNER--NAME`), unless
+    /// its blob is there already; returns its path in the snapshot.
+    pub async fn fetch(&self, repo_dir: &Path, commit: &str, file: &str, progress: Option<&ProgressFn>) -> Result<PathBuf> {
+        if !is_commit(commit) || !is_plain_name(file) {
+            return Err(self.err(format!("refused to store `{file}` at `{commit}`")));
+        }
+        let url = self.url(&format!("{}/resolve/{commit}/{file}", self.repo))?;
+        let head = self.head.head(url.clone()).send().await.map_err(|e| self.unreachable(e))?;
+        let header = |name: &str| head.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        if !(head.status().is_success() || head.status().is_redirection()) {
+            return Err(self.err(format!("{file}: the server answered {}", head.status())));
+        }
+        let raw = header("x-linked-etag").or_else(|| header("etag")).unwrap_or_default();
+        let etag = etag(&raw)
+            .ok_or_else(|| self.err(format!("{file}: the server gave an invalid ETag `{raw}`; nothing was written")))?;
+        let size: Option<u64> = header("x-linked-size").and_then(|s| s.parse().ok());
+        let target = match header("location") {
+            Some(location) => url.join(&location).map_err(|e| self.err(format!("{file}: bad redirect: {e}")))?,
+            None => url,
+        };
+        if !secure(&target) {
+            return Err(self.err(format!("{file}: refused a redirect to {target} (not https)")));
+        }
+        let blobs = repo_dir.join("blobs");
+        std::fs::create_dir_all(&blobs).map_err(|e| Error::io(&blobs, e))?;
+        let blob = blobs.join(&etag);
+        if !blob.is_file() {
+            self.download(&target, &blob, &etag, size, file, progress).await?;
+        }
+        let pointer = repo_dir.join("snapshots").join(commit).join(file);
+        link(repo_dir, &blob, &pointer)?;
+        let refs = repo_dir.join("refs");
+        std::fs::create_dir_all(&refs).map_err(|e| Error::io(&refs, e))?;
+        std::fs::write(refs.join("main"), commit).map_err(|e| Error::io(refs.join("main"), e))?;
+        Ok(pointer)
+    }
+
+    async fn download(
+        &self,
+        url: &Url,
+        blob: &Path,
+        etag: &str,
+        size: Option<u64>,
+        file: &str,
+        progress: Option<&ProgressFn>,
+    ) -> Result<()> {
+        let part = blob.with_extension("incomplete");
+        let mut have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+        let mut request = self.http.get(url.clone());
+        if have > 0 {
+            request = request.header(reqwest::header::RANGE, format!("bytes={have}-"));
+        }
+        let mut response = request.send().await.map_err(|e| self.unreachable(e))?;
+        let resumed = response.status() == StatusCode::PARTIAL_CONTENT
+            && response
+                .headers()
+                .get(reqwest::header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|r| r.starts_with(&format!("bytes {have}-")));
+        if !response.status().is_success() {
+            return Err(self.err(format!("{file}: the server answered {}", response.status())));
+        }
+        if !resumed {
+            have = 0;
+        }
+        let total = size.or_else(|| response.content_length().map(|n| n + have)).unwrap_or(0);
+        let mut out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(resumed)
+            .write(true)
+            .truncate(!resumed)
+            .open(&part)
+            .map_err(|e| Error::io(&part, e))?;
+        let report = |downloaded: u64| {
+            if let Some(cb) = progress {
+                cb(&DownloadProgress { file: file.to_owned(), downloaded, total });
+            }
+        };
+        report(have);
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.unreachable(e))? {
+            out.write_all(&chunk).map_err(|e| Error::io(&part, e))?;
+            have += chunk.len() as u64;
+            if total > 0 && have > total {
+                drop(out);
+                let _ = std::fs::remove_file(&part);
+                return Err(self.err(format!("{file}: the server sent more than the {total} bytes it announced")));
+            }
+            report(have);
+        }
+        out.sync_all().map_err(|e| Error::io(&part, e))?;
+        drop(out);
+        if etag.len() == 64 {
+            let actual = sha256_file(&part)?;
+            if actual != etag {
+                let _ = std::fs::remove_file(&part);
+                return Err(Error::CorruptWeights {
+                    path: PathBuf::from(file),
+                    reason: format!(
+                        "SHA-256 {actual} does not match the Hub's {etag}; the file was removed, download it again"
+                    ),
+                });
+            }
+        }
+        std::fs::rename(&part, blob).map_err(|e| Error::io(blob, e))
+    }
+}
+
+/// The SHA-256 of a file, in hex.
+pub(crate) fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut f, &mut hasher).map_err(|e| Error::io(path, e))?;
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+/// Points the snapshot's `pointer` at `blob` (a relative symlink, as the Python tools make;
+/// a copy where symlinks are not allowed).
+fn link(repo_dir: &Path, blob: &Path, pointer: &Path) -> Result<()> {
+    let dir = pointer.parent().ok_or_else(|| Error::io(pointer, std::io::Error::other("no folder")))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let _ = std::fs::remove_file(pointer);
+    #[cfg(unix)]
+    {
+        // From the pointer's folder (snapshots/<commit>/…) up to the repo folder, then blobs/.
+        let depth = dir.strip_prefix(repo_dir).map_or(2, |p| p.components().count());
+        let mut relative = PathBuf::new();
+        for _ in 0..depth {
+            relative.push("..");
+        }
+        relative.push("blobs");
+        relative.push(blob.file_name().unwrap_or_default());
+        std::os::unix::fs::symlink(&relative, pointer).map_err(|e| Error::io(pointer, e))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = repo_dir;
+        std::fs::copy(blob, pointer).map(|_| ()).map_err(|e| Error::io(pointer, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_strings_are_checked_before_they_become_paths() {
+        assert_eq!(etag("\"0123456789abcdef0123456789abcdef01234567\"").as_deref(), Some("0123456789abcdef0123456789abcdef01234567"));
+        assert!(etag("W/\"../../../../tmp/evil\"").is_none());
+        assert!(etag("\"abc\"").is_none());
+        assert!(is_commit("0123456789abcdef0123456789abcdef01234567"));
+        assert!(!is_commit("../../../../../../tmp/x"));
+        for bad in ["../x", "/etc/passwd", "a/../../b", "C:\\x", "a\\b", ""] {
+            assert!(!is_plain_name(bad), "{bad}");
+        }
+        assert!(is_plain_name("model-00001-of-00004.safetensors") && is_plain_name("sub/dir/file.json"));
+        assert!(check_endpoint("http://10.0.0.1").is_err());
+        assert!(check_endpoint("https://user:pw@hf.co").is_err());
+        assert!(check_endpoint("file:///etc").is_err());
+    }
+}
