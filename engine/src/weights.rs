@@ -36,6 +36,15 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
                 field: "weight_map",
                 reason: format!("shard name {shard} is not a string"),
             })?;
+            // A shard lives beside the index: a plain file name, never a path that leads elsewhere.
+            let plain = Path::new(name).file_name().is_some_and(|n| n == name) && name != "..";
+            if !plain || !name.ends_with(".safetensors") {
+                return Err(Error::Config {
+                    path: index.clone(),
+                    field: "weight_map",
+                    reason: format!("shard `{name}` is not a .safetensors file name in the model folder"),
+                });
+            }
             let path = dir.join(name);
             if !files.contains(&path) {
                 files.push(path);

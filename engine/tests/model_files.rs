@@ -161,6 +161,24 @@ fn sharded_checkpoints_load_through_the_index() {
     );
 }
 
+/// An index cannot point the loader at files outside the model folder.
+#[test]
+fn shard_names_that_leave_the_folder_are_refused() {
+    let (tmp, dir) = checkpoint();
+    std::fs::copy(dir.join("model.safetensors"), tmp.path().join("outside.safetensors")).unwrap();
+    std::fs::remove_file(dir.join("model.safetensors")).unwrap();
+    for shard in ["../outside.safetensors", "/etc/passwd", "..", "sub/model.safetensors", "model.bin"] {
+        std::fs::write(
+            dir.join("model.safetensors.index.json"),
+            serde_json::json!({ "weight_map": { "model.embed_tokens.weight": shard } }).to_string(),
+        )
+        .unwrap();
+        let err = load(&dir);
+        assert!(matches!(err, Error::Config { field: "weight_map", .. }), "{shard}: {err}");
+        assert!(err.to_string().contains("is not a .safetensors file name in the model folder"), "{err}");
+    }
+}
+
 #[test]
 fn missing_tokenizer() {
     let (_tmp, dir) = checkpoint();
