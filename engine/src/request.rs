@@ -59,6 +59,12 @@ fn one() -> usize {
 
 /// The most versions one request may ask for: each is a full batch row.
 pub const MAX_CANDIDATES: usize = 3;
+/// The largest document a request carries (a long novel is a few MB).
+pub const MAX_TEXT_BYTES: usize = 16 << 20;
+/// The largest pinned ending (a sentence or a paragraph; the context bounds it anyway).
+pub const MAX_ENDING_BYTES: usize = 64 << 10;
+/// The most spans one request marks.
+pub const MAX_SPANS: usize = 1024;
 
 /// A text piece of one mask slot of a span.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,6 +147,7 @@ impl InfillRequest {
     /// `context` tokens, keeping the text nearest the spans.
     pub fn prepare(&self, tok: &DreamTokenizer, context: usize) -> Result<Prepared> {
         self.settings.validate()?;
+        self.check_sizes(context)?;
         if !(1..=MAX_CANDIDATES).contains(&self.candidates) {
             return Err(Error::invalid(
                 "candidates",
@@ -208,6 +215,32 @@ impl InfillRequest {
             pieces,
             mask_positions,
         })
+    }
+
+    /// Every size checked before anything is allocated for it: the masks asked for must fit
+    /// the context, and the text and ending stay within their limits.
+    fn check_sizes(&self, context: usize) -> Result<()> {
+        let too_big = |field: &str, what: String| Err(Error::invalid(field, what));
+        if self.text.len() > MAX_TEXT_BYTES {
+            return too_big("text", format!("{} bytes; the limit is {MAX_TEXT_BYTES}", self.text.len()));
+        }
+        if let Some(e) = self.ending.as_ref().filter(|e| e.len() > MAX_ENDING_BYTES) {
+            return too_big("ending", format!("{} bytes; the limit is {MAX_ENDING_BYTES}", e.len()));
+        }
+        if self.spans.len() > MAX_SPANS {
+            return too_big("spans", format!("{} spans; the limit is {MAX_SPANS}", self.spans.len()));
+        }
+        let masks = self
+            .spans
+            .iter()
+            .try_fold(self.continuation, |n, s| n.checked_add(s.tokens))
+            .filter(|&n| n <= context)
+            .ok_or_else(|| {
+                let needed = self.spans.iter().fold(self.continuation, |n, s| n.saturating_add(s.tokens));
+                Error::ContextOverflow { needed, limit: context }
+            })?;
+        debug_assert!(masks <= context);
+        Ok(())
     }
 
     /// Splits the request into text pieces and mask runs, validating the spans.

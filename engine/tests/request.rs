@@ -275,6 +275,35 @@ fn invalid_requests_name_the_field() {
     assert!(err.to_string().contains("contination"));
 }
 
+/// Sizes are checked before anything is allocated for them: a request for 2^32 or 2^63 masks,
+/// or for more than fits in usize, or a huge ending, is a typed error, not an abort.
+#[test]
+fn huge_sizes_are_refused_before_allocating() {
+    let d = dream();
+    let base = InfillRequest {
+        text: "w1 w2 w3".into(),
+        spans: vec![],
+        continuation: 2,
+        ending: None,
+        settings: settings(2),
+        candidates: 1,
+    };
+    for n in [1usize << 28, 1 << 32, 1 << 63, usize::MAX] {
+        let err = InfillRequest { continuation: n, ..base.clone() }.prepare(&d.tokenizer, 2048).err().unwrap();
+        assert!(matches!(err, Error::ContextOverflow { limit: 2048, .. }), "{n}: {err}");
+        let spans = vec![Span { start: 0, end: 2, tokens: n }, Span { start: 3, end: 5, tokens: n }];
+        let err = InfillRequest { spans, ..base.clone() }.prepare(&d.tokenizer, 2048).err().unwrap();
+        assert!(matches!(err, Error::ContextOverflow { limit: 2048, .. }), "{n}: {err}");
+    }
+    let ending = InfillRequest { ending: Some("x".repeat(50 << 20)), ..base.clone() };
+    let err = ending.prepare(&d.tokenizer, 2048).err().unwrap();
+    assert!(matches!(err, Error::InvalidRequest { ref field, .. } if field == "ending"), "{err}");
+    assert!(err.to_string().contains("the limit is 65536"), "{err}");
+    let spans = vec![Span { start: 0, end: 0, tokens: 1 }; 5000];
+    let err = InfillRequest { spans, ..base.clone() }.prepare(&d.tokenizer, 2048).err().unwrap();
+    assert!(matches!(err, Error::InvalidRequest { ref field, .. } if field == "spans"), "{err}");
+}
+
 /// The built-in demo model: any typed text (accents, emoji) goes through, masks get filled.
 #[test]
 fn the_demo_model_fills_spans_in_any_text() {
