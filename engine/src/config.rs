@@ -11,6 +11,21 @@ use crate::error::{Error, Result};
 /// the two.
 pub const TRAINED_CONTEXT: usize = 2048;
 
+/// The largest `config.json` read (real ones are about 1 kB).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Hard limits on a config's sizes, each far above Dream 7B's (and any model that fits a
+/// desktop), so that arithmetic on them cannot overflow and nothing allocates without bound.
+pub const LIMITS: [(&str, usize); 7] = [
+    ("vocab_size", 1 << 22),
+    ("hidden_size", 1 << 16),
+    ("intermediate_size", 1 << 18),
+    ("num_hidden_layers", 1 << 10),
+    ("num_attention_heads", 1 << 10),
+    ("num_key_value_heads", 1 << 10),
+    ("max_position_embeddings", 1 << 24),
+];
+
 /// The architecture and special tokens of a Dream checkpoint.
 ///
 /// Every field of Dream-v0's `config.json` is read. Shape fields are required; the special-token
@@ -69,8 +84,16 @@ struct RawConfig {
 }
 
 impl DreamConfig {
-    /// Reads and validates `config.json`.
+    /// Reads and validates `config.json` (at most [`MAX_CONFIG_BYTES`]).
     pub fn from_file(path: &Path) -> Result<Self> {
+        let len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+        if len > MAX_CONFIG_BYTES {
+            return Err(Error::Config {
+                path: path.to_owned(),
+                field: "(file)",
+                reason: format!("{len} bytes; a config is at most {MAX_CONFIG_BYTES}"),
+            });
+        }
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         Self::from_json_str(&text, path)
     }
@@ -84,9 +107,14 @@ impl DreamConfig {
             field,
             reason: reason.to_owned(),
         };
+        // Each size has a hard limit far above any real model's, so a hostile file cannot make
+        // the estimate or the loader allocate without bound.
         let need = |v: Option<usize>, field: &'static str| match v {
             Some(0) => Err(bad(field, "must be positive")),
-            Some(v) => Ok(v),
+            Some(v) => match LIMITS.iter().find(|(f, _)| *f == field) {
+                Some((_, max)) if v > *max => Err(bad(field, &format!("{v} is over the limit of {max}"))),
+                _ => Ok(v),
+            },
             None => Err(bad(field, "missing")),
         };
         if let Some(act) = raw.hidden_act.as_deref() {
@@ -168,9 +196,14 @@ impl DreamConfig {
         shapes
     }
 
-    /// Number of weights of a model of this shape.
+    /// Number of weights of a model of this shape (what [`Self::tensor_shapes`] lists, counted
+    /// without listing them).
     pub fn parameter_count(&self) -> usize {
-        self.tensor_shapes().iter().map(|(_, shape)| shape.iter().product::<usize>()).sum()
+        let (h, i, d) = (self.hidden_size, self.intermediate_size, self.head_dim());
+        let (q, kv) = (self.num_attention_heads * d, self.num_key_value_heads * d);
+        let per_layer = (q * h + q) + 2 * (kv * h + kv) + h * q + 3 * i * h + 2 * h;
+        let embeddings = self.vocab_size * h * if self.tie_word_embeddings { 1 } else { 2 };
+        embeddings + h + self.num_hidden_layers * per_layer
     }
 
     /// The longest sequence a request may use (see [`TRAINED_CONTEXT`]).
@@ -253,5 +286,23 @@ mod tests {
         let err = DreamConfig::from_json_str(&json, Path::new("x/config.json")).unwrap_err();
         assert!(matches!(err, Error::Config { field: "hidden_act", .. }), "{err}");
         assert!(err.to_string().contains("x/config.json"));
+    }
+
+    #[test]
+    fn sizes_beyond_their_limits_are_refused_naming_the_limit() {
+        for (field, value) in [("num_hidden_layers", "1000000"), ("hidden_size", "1099511627776"), ("vocab_size", "100000000000")] {
+            let json = DREAM_V0_7B.replacen(&format!("\"{field}\": "), &format!("\"{field}\": {value}, \"_was\": "), 1);
+            let err = DreamConfig::from_json_str(&json, Path::new("config.json")).unwrap_err();
+            assert!(matches!(err, Error::Config { field: f, .. } if f == field), "{field}: {err}");
+            assert!(err.to_string().contains("over the limit of"), "{err}");
+        }
+    }
+
+    #[test]
+    fn parameter_count_matches_the_tensor_list() {
+        for cfg in [DreamConfig::dream_v0_7b(), DreamConfig::qwen2_5_0_5b_shape()] {
+            let listed: usize = cfg.tensor_shapes().iter().map(|(_, s)| s.iter().product::<usize>()).sum();
+            assert_eq!(cfg.parameter_count(), listed);
+        }
     }
 }
