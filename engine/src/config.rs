@@ -290,7 +290,9 @@ mod tests {
 
     #[test]
     fn sizes_beyond_their_limits_are_refused_naming_the_limit() {
-        for (field, value) in [("num_hidden_layers", "1000000"), ("hidden_size", "1099511627776"), ("vocab_size", "100000000000")] {
+        for (field, value) in
+            [("num_hidden_layers", "1000000"), ("hidden_size", "1099511627776"), ("vocab_size", "100000000000")]
+        {
             let json = DREAM_V0_7B.replacen(&format!("\"{field}\": "), &format!("\"{field}\": {value}, \"_was\": "), 1);
             let err = DreamConfig::from_json_str(&json, Path::new("config.json")).unwrap_err();
             assert!(matches!(err, Error::Config { field: f, .. } if f == field), "{field}: {err}");

@@ -32,7 +32,7 @@ pub enum Error {
     #[error("{path}: field `{field}`: {reason}")]
     Config { path: PathBuf, field: &'static str, reason: String },
 
-    #[error("{path}: not a valid safetensors file: {reason}")]
+    #[error("{path}: damaged or not a model weights file: {reason}")]
     CorruptWeights { path: PathBuf, reason: String },
 
     #[error("tensor `{name}` is missing from the checkpoint (looked in {files})")]

@@ -67,6 +67,7 @@ impl GgufFile {
     /// Reads the header and tensor index of `path` (the tensors stay on disk until loaded);
     /// a truncated or foreign file is a `CorruptWeights` error naming it.
     pub fn open(path: &Path) -> Result<Self> {
+        crate::gguf_header::check(path)?;
         let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
         let content = Content::read(&mut file).map_err(|e| Error::CorruptWeights {
             path: path.to_owned(),

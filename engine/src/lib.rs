@@ -12,6 +12,7 @@ pub mod device;
 pub mod engine;
 pub mod error;
 pub mod gguf;
+mod gguf_header;
 pub mod hub;
 mod layers;
 pub mod memory;

@@ -177,3 +177,70 @@ fn llama_cpp_tokenizer_arrays_give_the_same_ids() {
     let out = dream.infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
     assert!(out.result.text.starts_with("Once upon a time"));
 }
+
+/// A GGUF header written by hand: `(key, type, value bytes)` pairs and `(name, dims)` tensors.
+fn handmade(kvs: &[(&str, u32, Vec<u8>)], tensors: &[(&str, &[u64])]) -> Vec<u8> {
+    let string = |s: &str| [(s.len() as u64).to_le_bytes().to_vec(), s.as_bytes().to_vec()].concat();
+    let mut b = b"GGUF".to_vec();
+    b.extend(3u32.to_le_bytes());
+    b.extend((tensors.len() as u64).to_le_bytes());
+    b.extend((kvs.len() as u64).to_le_bytes());
+    for (key, ty, value) in kvs {
+        b.extend(string(key));
+        b.extend(ty.to_le_bytes());
+        b.extend(value);
+    }
+    for (name, dims) in tensors {
+        b.extend(string(name));
+        b.extend((dims.len() as u32).to_le_bytes());
+        for d in *dims {
+            b.extend(d.to_le_bytes());
+        }
+        b.extend(0u32.to_le_bytes()); // f32
+        b.extend(0u64.to_le_bytes());
+    }
+    b.resize(b.len() + 64, 0);
+    b
+}
+
+/// Hostile headers are refused with a message, before candle's reader sees them (which
+/// divided by zero, indexed an empty dimension, or turned a 5 MB array into gigabytes).
+#[test]
+fn hostile_gguf_headers_are_refused_not_crashed_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let arch = ("general.architecture", 8, [(5u64).to_le_bytes().to_vec(), b"dream".to_vec()].concat());
+    let mut big_array = 0u32.to_le_bytes().to_vec(); // u8 elements
+    big_array.extend((5_000_000u64).to_le_bytes());
+    big_array.resize(big_array.len() + 5_000_000, 7);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "alignment0",
+            handmade(&[arch.clone(), ("general.alignment", 4, 0u32.to_le_bytes().to_vec())], &[]),
+            "general.alignment",
+        ),
+        ("zerodim", handmade(&[arch.clone()], &[("token_embd.weight", &[0, 64])]), "dimension of size 0"),
+        (
+            "bigarray",
+            handmade(&[arch.clone(), ("tokenizer.ggml.tokens", 9, big_array)], &[]),
+            "metadata arrays hold over",
+        ),
+        (
+            "longkey",
+            {
+                let mut b = handmade(&[arch.clone()], &[]);
+                b[24..32].copy_from_slice(&u64::MAX.to_le_bytes());
+                b
+            },
+            "a metadata key of",
+        ),
+        ("manydims", handmade(&[arch.clone()], &[("x", &[1, 1, 1, 1, 1, 1])]), "6 dimensions"),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = tmp.path().join(format!("{name}.gguf"));
+        std::fs::write(&path, bytes).unwrap();
+        let err = dream_engine::gguf::GgufFile::open(&path).err().unwrap_or_else(|| panic!("{name}: accepted"));
+        assert!(matches!(err, Error::CorruptWeights { .. }), "{name}: {err}");
+        assert!(err.to_string().contains(expected), "{name}: {err}");
+        assert!(err.to_string().contains(&format!("{name}.gguf")), "{name}: {err}");
+    }
+}

@@ -242,8 +242,14 @@ fn an_interrupted_download_resumes() {
     let (endpoint, log) = serve(Hub { files, ..Hub::default() });
     let dir = fetch(cache.path(), &endpoint).unwrap();
     assert_eq!(std::fs::read(dir.join("model.safetensors")).unwrap(), weights);
-    let ranges: Vec<_> =
-        log.requests.lock().unwrap().iter().filter(|(p, _)| p.ends_with("/model.safetensors")).map(|(_, r)| *r).collect();
+    let ranges: Vec<_> = log
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| p.ends_with("/model.safetensors"))
+        .map(|(_, r)| *r)
+        .collect();
     assert!(ranges.contains(&Some(half)) && !ranges.contains(&Some(0)), "only the missing half is fetched: {ranges:?}");
 }
 

@@ -160,7 +160,8 @@ impl Remote {
     }
 
     fn url(&self, tail: &str) -> Result<Url> {
-        Url::parse(&format!("{}/{tail}", self.endpoint.as_str().trim_end_matches('/'))).map_err(|e| self.err(e.to_string()))
+        Url::parse(&format!("{}/{tail}", self.endpoint.as_str().trim_end_matches('/')))
+            .map_err(|e| self.err(e.to_string()))
     }
 
     fn unreachable(&self, e: reqwest::Error) -> Error {
@@ -197,7 +198,9 @@ impl Remote {
         let mut files = Vec::with_capacity(info.siblings.len());
         for s in info.siblings {
             if !is_plain_name(&s.rfilename) {
-                return Err(self.err(format!("the server listed an unsafe file name `{}`; nothing was written", s.rfilename)));
+                return Err(
+                    self.err(format!("the server listed an unsafe file name `{}`; nothing was written", s.rfilename))
+                );
             }
             files.push(s.rfilename);
         }
@@ -206,7 +209,13 @@ impl Remote {
 
     /// Downloads `file` at `commit` into `repo_dir` (the cache's `models--OWNER--NAME`), unless
     /// its blob is there already; returns its path in the snapshot.
-    pub async fn fetch(&self, repo_dir: &Path, commit: &str, file: &str, progress: Option<&ProgressFn>) -> Result<PathBuf> {
+    pub async fn fetch(
+        &self,
+        repo_dir: &Path,
+        commit: &str,
+        file: &str,
+        progress: Option<&ProgressFn>,
+    ) -> Result<PathBuf> {
         if !is_commit(commit) || !is_plain_name(file) {
             return Err(self.err(format!("refused to store `{file}` at `{commit}`")));
         }
@@ -350,7 +359,10 @@ mod tests {
 
     #[test]
     fn server_strings_are_checked_before_they_become_paths() {
-        assert_eq!(etag("\"0123456789abcdef0123456789abcdef01234567\"").as_deref(), Some("0123456789abcdef0123456789abcdef01234567"));
+        assert_eq!(
+            etag("\"0123456789abcdef0123456789abcdef01234567\"").as_deref(),
+            Some("0123456789abcdef0123456789abcdef01234567")
+        );
         assert!(etag("W/\"../../../../tmp/evil\"").is_none());
         assert!(etag("\"abc\"").is_none());
         assert!(is_commit("0123456789abcdef0123456789abcdef01234567"));
