@@ -86,15 +86,8 @@ struct RawConfig {
 impl DreamConfig {
     /// Reads and validates `config.json` (at most [`MAX_CONFIG_BYTES`]).
     pub fn from_file(path: &Path) -> Result<Self> {
-        let len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
-        if len > MAX_CONFIG_BYTES {
-            return Err(Error::Config {
-                path: path.to_owned(),
-                field: "(file)",
-                reason: format!("{len} bytes; a config is at most {MAX_CONFIG_BYTES}"),
-            });
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::read::read_limited(path, MAX_CONFIG_BYTES)?;
+        let text = String::from_utf8_lossy(&bytes);
         Self::from_json_str(&text, path)
     }
 

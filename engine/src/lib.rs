@@ -17,6 +17,7 @@ pub mod hub;
 mod layers;
 pub mod memory;
 pub mod model;
+mod read;
 pub mod request;
 pub mod sampler;
 pub mod tokenizer;

@@ -16,6 +16,18 @@ use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
 use crate::config::DreamConfig;
 use crate::error::{Error, Result};
 
+/// The largest tokenizer file read (Qwen2's tokenizer.json is 7 MB).
+pub const MAX_TOKENIZER_BYTES: u64 = 64 << 20;
+
+/// Normalizers whose data `tokenizers` trusts (a malformed `Precompiled` char map panics).
+const UNSUPPORTED: [&str; 1] = ["Precompiled"];
+
+/// Whether a normalizer (or one in a `Sequence` of them) is of type `kind`.
+fn uses_type(normalizer: &serde_json::Value, kind: &str) -> bool {
+    normalizer["type"] == kind
+        || normalizer["normalizers"].as_array().is_some_and(|list| list.iter().any(|n| uses_type(n, kind)))
+}
+
 /// Qwen2's pre-tokenizer split (the same pattern as `Qwen2Tokenizer`'s `PRETOKENIZE_REGEX`).
 const QWEN2_SPLIT: &str =
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
@@ -60,7 +72,7 @@ impl DreamTokenizer {
     pub fn from_dir(dir: &Path, cfg: &DreamConfig) -> Result<Self> {
         let json = dir.join("tokenizer.json");
         let inner = if json.is_file() {
-            Tokenizer::from_file(&json).map_err(|e| Error::Tokenizer { path: json.clone(), reason: e.to_string() })?
+            Self::from_json_file(&json)?
         } else {
             let (vocab, merges, config) =
                 (dir.join("vocab.json"), dir.join("merges.txt"), dir.join("tokenizer_config.json"));
@@ -70,6 +82,22 @@ impl DreamTokenizer {
             Self::assemble_bpe(&vocab, &merges, &config)?
         };
         Self::new(inner, cfg)
+    }
+
+    /// A `tokenizer.json`, bounded in size and refused when it uses a part of `tokenizers`
+    /// that panics on malformed data (Dream's byte-level BPE needs none of them); any other
+    /// panic inside the library becomes an error naming the file.
+    fn from_json_file(path: &Path) -> Result<Tokenizer> {
+        let bad = |reason: String| Error::Tokenizer { path: path.to_owned(), reason };
+        let bytes = crate::read::read_limited(path, MAX_TOKENIZER_BYTES)?;
+        let json: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|source| Error::Json { path: path.to_owned(), source })?;
+        if let Some(kind) = UNSUPPORTED.iter().find(|k| uses_type(&json["normalizer"], k)) {
+            return Err(bad(format!("the `{kind}` normalizer is not supported (Dream's tokenizer has none)")));
+        }
+        std::panic::catch_unwind(|| Tokenizer::from_bytes(&bytes))
+            .map_err(|_| bad("the tokenizers library could not read it".into()))?
+            .map_err(|e| bad(e.to_string()))
     }
 
     /// Wraps a ready `tokenizers::Tokenizer`, checking that it knows the config's mask token.
@@ -90,6 +118,9 @@ impl DreamTokenizer {
         for f in [vocab, merges, config] {
             if !f.is_file() {
                 return Err(Error::FileMissing { path: f.to_owned() });
+            }
+            if std::fs::metadata(f).map_err(|e| Error::io(f, e))?.len() > MAX_TOKENIZER_BYTES {
+                return Err(Error::Tokenizer { path: f.to_owned(), reason: format!("over {MAX_TOKENIZER_BYTES} bytes") });
             }
         }
         let (vocab_map, merge_list) =

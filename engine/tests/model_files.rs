@@ -179,6 +179,24 @@ fn shard_names_that_leave_the_folder_are_refused() {
     }
 }
 
+/// A tokenizer.json with a malformed `Precompiled` normalizer made `tokenizers` panic.
+#[test]
+fn a_tokenizer_that_would_panic_the_library_is_refused() {
+    let (_tmp, dir) = checkpoint();
+    let path = dir.join("tokenizer.json");
+    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for normalizer in [
+        serde_json::json!({ "type": "Precompiled", "precompiled_charsmap": "AAAA" }),
+        serde_json::json!({ "type": "Sequence", "normalizers": [{ "type": "NFC" }, { "type": "Precompiled", "precompiled_charsmap": null }] }),
+    ] {
+        json["normalizer"] = normalizer;
+        std::fs::write(&path, json.to_string()).unwrap();
+        let err = load(&dir);
+        assert!(matches!(err, Error::Tokenizer { ref path, .. } if path.ends_with("tokenizer.json")), "{err}");
+        assert!(err.to_string().contains("`Precompiled` normalizer is not supported"), "{err}");
+    }
+}
+
 #[test]
 fn missing_tokenizer() {
     let (_tmp, dir) = checkpoint();
