@@ -120,7 +120,10 @@ impl DreamTokenizer {
                 return Err(Error::FileMissing { path: f.to_owned() });
             }
             if std::fs::metadata(f).map_err(|e| Error::io(f, e))?.len() > MAX_TOKENIZER_BYTES {
-                return Err(Error::Tokenizer { path: f.to_owned(), reason: format!("over {MAX_TOKENIZER_BYTES} bytes") });
+                return Err(Error::Tokenizer {
+                    path: f.to_owned(),
+                    reason: format!("over {MAX_TOKENIZER_BYTES} bytes"),
+                });
             }
         }
         let (vocab_map, merge_list) =

@@ -114,3 +114,23 @@ fn quantizes_then_writes_with_the_gguf_file() {
     let bad = dream(&["quantize", "--model", model.to_str().unwrap(), "--out", "x.gguf", "--type", "q3"], None);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("q8_0, q4_k"));
 }
+
+/// Hostile input ends with a message and exit code 1, never a panic's 101.
+#[test]
+fn hostile_files_end_with_a_message_not_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("evil.gguf");
+    let mut b = b"GGUF".to_vec();
+    b.extend(3u32.to_le_bytes());
+    b.extend(0u64.to_le_bytes());
+    b.extend(1u64.to_le_bytes());
+    b.extend(17u64.to_le_bytes());
+    b.extend(b"general.alignment");
+    b.extend(4u32.to_le_bytes());
+    b.extend(0u32.to_le_bytes());
+    std::fs::write(&file, b).unwrap();
+    let out = dream(&["infill", "--model", file.to_str().unwrap(), "--text", "x", "--mask", "2"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: ") && err.contains("general.alignment"), "{err}");
+}

@@ -6,9 +6,10 @@ use dream_engine::{InfillEvent, InfillRequest, Infilled};
 use tauri::ipc::Channel;
 use tauri::State;
 
+use crate::blocking::off_main;
 use crate::commands::model::no_model;
 use crate::documents::check_text_size;
-use crate::error::{CommandError, CommandResult};
+use crate::error::CommandResult;
 use crate::state::AppState;
 
 #[tauri::command]
@@ -25,18 +26,17 @@ pub async fn infill(
     let _running = state.run_lock.lock().await;
     let flag = cancel.clone();
     let events = on_event.clone();
-    let result = tauri::async_runtime::spawn_blocking(move || {
-        loaded.dream.infill(&request, &flag, &mut |step| {
+    let result = off_main("Writing", move || {
+        Ok(loaded.dream.infill(&request, &flag, &mut |step| {
             // Nobody left to watch (the window closed): stop before the next step.
             if events.send(InfillEvent::Step(step)).is_err() {
                 flag.store(true, Ordering::Relaxed);
             }
-        })
+        })?)
     })
-    .await
-    .map_err(|e| CommandError::new("internal", format!("generation stopped unexpectedly: {e}")));
+    .await;
     state.release_job(&cancel);
-    let done = result??;
+    let done = result?;
     let _ = on_event.send(InfillEvent::Done(done.clone()));
     Ok(done)
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 
+use crate::blocking::off_main;
 use crate::dialogs::Pick;
 use crate::documents::check_text_size;
 use crate::error::{CommandError, CommandResult};
@@ -41,7 +42,11 @@ pub struct ModelEntry {
 }
 
 #[tauri::command]
-pub fn list_models() -> Vec<ModelEntry> {
+pub async fn list_models() -> CommandResult<Vec<ModelEntry>> {
+    off_main("Listing the models", || Ok(known_models())).await
+}
+
+fn known_models() -> Vec<ModelEntry> {
     let cache = hub::cache_from_env();
     let mut out = vec![ModelEntry {
         id: DEMO.into(),
@@ -80,7 +85,11 @@ pub struct SystemInfo {
 }
 
 #[tauri::command]
-pub fn system_info() -> SystemInfo {
+pub async fn system_info() -> CommandResult<SystemInfo> {
+    off_main("Looking at this computer's devices", || Ok(detect_system())).await
+}
+
+fn detect_system() -> SystemInfo {
     let auto = DeviceChoice::Auto.open().map(|d| dream_engine::device::describe(&d)).unwrap_or_else(|_| "CPU".into());
     SystemInfo {
         cuda: dream_engine::candle_core::utils::cuda_is_available(),
@@ -134,7 +143,11 @@ fn config_of(model: &str) -> CommandResult<(DreamConfig, Option<u64>)> {
 
 /// Will `request.model` fit on its device at the full context?
 #[tauri::command]
-pub fn estimate_fit(request: LoadRequest) -> CommandResult<FitEstimate> {
+pub async fn estimate_fit(request: LoadRequest) -> CommandResult<FitEstimate> {
+    off_main("The memory estimate", move || fit_estimate(request)).await
+}
+
+fn fit_estimate(request: LoadRequest) -> CommandResult<FitEstimate> {
     let (cfg, quantized_bytes) = config_of(&request.model)?;
     let device = request.device.open()?;
     let dtype = match &request.dtype {
@@ -214,7 +227,7 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
     let _ = progress.send(LoadEvent::Loading { model: request.model.clone() });
     let name = request.model.clone();
     let device = request.device;
-    tauri::async_runtime::spawn_blocking(move || -> CommandResult<Arc<Loaded>> {
+    off_main("Loading the model", move || -> CommandResult<Arc<Loaded>> {
         let device = device.open()?;
         let dream = match &dir {
             None => dream_engine::demo::demo(&device)?,
@@ -231,7 +244,6 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
         Ok(Arc::new(Loaded { dream, info }))
     })
     .await
-    .map_err(|e| CommandError::new("internal", format!("loading stopped unexpectedly: {e}")))?
 }
 
 /// A folder's last component, or the repo id.
@@ -278,10 +290,10 @@ pub fn cancel_load(state: State<'_, AppState>) -> bool {
 
 /// Tokens in `text` for the loaded model (span lengths in the editor).
 #[tauri::command]
-pub fn count_tokens(state: State<'_, AppState>, text: String) -> CommandResult<usize> {
+pub async fn count_tokens(state: State<'_, AppState>, text: String) -> CommandResult<usize> {
     check_text_size(&text)?;
     let loaded = state.loaded().ok_or_else(no_model)?;
-    Ok(loaded.dream.tokenizer.encode(&text)?.len())
+    off_main("Counting tokens", move || Ok(loaded.dream.tokenizer.encode(&text)?.len())).await
 }
 
 pub fn no_model() -> CommandError {
@@ -297,7 +309,7 @@ mod tests {
 
     fn fit(model: &std::path::Path) -> FitEstimate {
         let request = LoadRequest { model: model.display().to_string(), device: DeviceChoice::Cpu, dtype: None };
-        estimate_fit(request).unwrap()
+        fit_estimate(request).unwrap()
     }
 
     #[test]
@@ -315,5 +327,25 @@ mod tests {
         assert!(quantized.estimate.weights_bytes < dense.estimate.weights_bytes / 2);
         assert_eq!(quantized.estimate.activation_bytes, dense.estimate.activation_bytes);
         assert!(quantized.message.contains("GiB"), "{}", quantized.message);
+    }
+
+    /// A hostile file reaches the estimate as an error (it used to abort the app).
+    #[test]
+    fn a_hostile_gguf_is_an_error_for_the_estimate() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("evil.gguf");
+        let mut b = b"GGUF".to_vec();
+        b.extend(3u32.to_le_bytes());
+        b.extend(0u64.to_le_bytes());
+        b.extend(1u64.to_le_bytes());
+        b.extend(17u64.to_le_bytes());
+        b.extend(b"general.alignment");
+        b.extend(4u32.to_le_bytes());
+        b.extend(0u32.to_le_bytes());
+        std::fs::write(&file, b).unwrap();
+        let request = LoadRequest { model: file.display().to_string(), device: DeviceChoice::Cpu, dtype: None };
+        let e = fit_estimate(request).unwrap_err();
+        assert_eq!(e.code, "bad_weights");
+        assert!(e.message.contains("general.alignment"), "{}", e.message);
     }
 }

@@ -31,17 +31,29 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = match cli.command {
+    // A panic (a bug here or in a dependency) still ends with a message and exit code 1, not
+    // Rust's 101 and a backtrace hint.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!("error: internal failure ({what}); please report it");
+    }));
+    let result = std::panic::catch_unwind(|| match cli.command {
         Command::Infill(args) => infill::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Quantize(args) => quantize::run(args),
-    };
+    });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+        Err(_) => ExitCode::FAILURE,
     }
 }
 
