@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::documents::{check_text_size, fingerprint};
 use crate::error::{CommandError, CommandResult};
-use crate::files::{io_error, write_atomic};
+use crate::files::{io_error, set_aside, write_atomic};
 
 /// Entries in Open Recent.
 pub const MAX_RECENT: usize = 10;
@@ -89,6 +89,7 @@ pub struct Desk {
     /// Every path the writer chose: in a dialog this run, or earlier (the recent list).
     chosen: HashSet<PathBuf>,
     saved: Saved,
+    notices: Vec<String>,
 }
 
 impl Desk {
@@ -98,7 +99,8 @@ impl Desk {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
-        let mut desk = Desk { dir: data_dir.to_owned(), chosen: HashSet::new(), saved: Saved::default() };
+        let mut desk =
+            Desk { dir: data_dir.to_owned(), chosen: HashSet::new(), saved: Saved::default(), notices: Vec::new() };
         let recent: Vec<PathBuf> = saved.recent.into_iter().filter(|p| p.is_absolute()).take(MAX_RECENT).collect();
         for p in recent.into_iter().rev() {
             desk.remember(p);
@@ -191,11 +193,27 @@ impl Desk {
         write_atomic(&path, &json)
     }
 
-    /// The autosave of `path` (or of the untitled buffer), if there is a readable one.
-    pub fn read_autosave(&self, path: Option<&Path>) -> Option<DocState> {
-        let bytes = std::fs::read(self.autosave_path(path)).ok()?;
-        let state: DocState = serde_json::from_slice(&bytes).ok()?;
-        (state.path.as_deref() == path && state.validate().is_ok()).then_some(state)
+    /// The autosave of `path` (or of the untitled buffer). One that cannot be used is moved
+    /// aside, never dropped, and the writer is told (see [`Desk::take_notices`]).
+    pub fn read_autosave(&mut self, path: Option<&Path>) -> Option<DocState> {
+        let file = self.autosave_path(path);
+        let bytes = std::fs::read(&file).ok()?;
+        let why = match serde_json::from_slice::<DocState>(&bytes) {
+            Ok(state) if state.path.as_deref() != path => "it belongs to another document".to_string(),
+            Ok(state) => match state.validate() {
+                Ok(()) => return Some(state),
+                Err(e) => e.message,
+            },
+            Err(e) => format!("damaged: {e}"),
+        };
+        let name = path.map_or("the untitled document".into(), |p| p.display().to_string());
+        self.notices.push(format!("The autosave of {name}: {}", set_aside(&file, &why)));
+        None
+    }
+
+    /// What the writer must be told about the desk's files, once.
+    pub fn take_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notices)
     }
 
     pub fn discard_autosave(&self, path: Option<&Path>) {
@@ -275,5 +293,23 @@ mod tests {
         let mut bad = state(None, "x");
         bad.gap = 0;
         assert_eq!(desk.autosave(&bad).unwrap_err().code, "invalid_document");
+    }
+
+    #[test]
+    fn a_damaged_autosave_is_kept_aside_and_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut desk = Desk::load(dir.path());
+        desk.autosave(&state(None, "precious unsaved words")).unwrap();
+        let file = dir.path().join("autosaves/untitled.json");
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes.truncate(bytes.len() - 5);
+        std::fs::write(&file, &bytes).unwrap();
+        assert_eq!(desk.read_autosave(None), None);
+        let notices = desk.take_notices();
+        assert!(notices.len() == 1 && notices[0].contains("The autosave of the untitled document"), "{notices:?}");
+        assert!(desk.take_notices().is_empty(), "said once");
+        let kept = std::fs::read_dir(dir.path().join("autosaves")).unwrap().next().unwrap().unwrap().path();
+        assert!(kept.to_string_lossy().contains("untitled.json.unreadable-"));
+        assert_eq!(std::fs::read(kept).unwrap(), bytes, "the words are still on disk");
     }
 }

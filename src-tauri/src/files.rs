@@ -111,6 +111,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> CommandResult<()> {
     sync_dir(dir).map_err(err)
 }
 
+/// Moves a file the app cannot use (corrupt, or from a version it does not understand) aside
+/// as `NAME.unreadable-<unix seconds>`, so that nothing the writer had is overwritten, and
+/// says where in plain words.
+pub fn set_aside(path: &Path, why: &str) -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let aside = path.with_file_name(format!("{name}.unreadable-{secs}"));
+    match std::fs::rename(path, &aside) {
+        Ok(()) => format!("{} could not be used ({why}); it was kept as {}.", path.display(), aside.display()),
+        Err(e) => format!("{} could not be used ({why}) nor moved aside ({e}).", path.display()),
+    }
+}
+
 #[cfg(unix)]
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()

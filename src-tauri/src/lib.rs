@@ -68,6 +68,7 @@ pub fn run() {
             commands::settings::get_settings,
             commands::settings::set_settings,
             commands::document::restore_session,
+            commands::document::take_notices,
             commands::document::new_document,
             commands::document::choose_document,
             commands::document::open_document,

@@ -6,7 +6,7 @@ use dream_engine::{DeviceChoice, SamplingSettings};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CommandError, CommandResult};
-use crate::files::{io_error, write_atomic};
+use crate::files::{io_error, set_aside, write_atomic};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -55,10 +55,21 @@ impl Settings {
         dir.join("settings.json")
     }
 
-    /// The saved settings, or the defaults when there are none or they cannot be read (a
-    /// broken settings file must not keep the app from opening).
-    pub fn load(dir: &Path) -> Self {
-        std::fs::read_to_string(Self::path(dir)).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+    /// The saved settings, validated as a change would be; the defaults when there are none.
+    /// A file that cannot be read or holds bad values is moved aside (never overwritten) and
+    /// the second value says so, to tell the writer once.
+    pub fn load(dir: &Path) -> (Self, Option<String>) {
+        let path = Self::path(dir);
+        let Ok(bytes) = std::fs::read(&path) else { return (Settings::default(), None) };
+        let why = match serde_json::from_slice::<Settings>(&bytes) {
+            Ok(s) => match s.validate() {
+                Ok(()) => return (s, None),
+                Err(e) => e.message,
+            },
+            Err(e) => format!("not valid settings: {e}"),
+        };
+        let notice = format!("{} The default settings are used.", set_aside(&path, &why));
+        (Settings::default(), Some(notice))
     }
 
     pub fn validate(&self) -> CommandResult<()> {
@@ -89,5 +100,28 @@ impl Settings {
         let json = serde_json::to_string_pretty(self).expect("settings serialise");
         std::fs::create_dir_all(dir).map_err(|e| io_error(dir, "create", &e))?;
         write_atomic(&Self::path(dir), json.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_or_invalid_settings_are_moved_aside_and_said_once() {
+        for (bad, why) in [("{ not json", "not valid settings"), (r#"{"candidates": 99}"#, "99 candidates")] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("settings.json"), bad).unwrap();
+            let (settings, notice) = Settings::load(dir.path());
+            assert_eq!(settings, Settings::default());
+            let notice = notice.expect("the writer is told");
+            assert!(notice.contains(why) && notice.contains("default settings are used"), "{notice}");
+            let kept: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+            assert_eq!(kept.len(), 1);
+            let kept = dir.path().join(&kept[0]);
+            assert!(kept.to_string_lossy().contains("settings.json.unreadable-"), "{}", kept.display());
+            assert_eq!(std::fs::read_to_string(kept).unwrap(), bad, "the writer's file is kept as it was");
+            assert_eq!(Settings::load(dir.path()).1, None, "said once");
+        }
     }
 }

@@ -42,6 +42,8 @@ pub struct AppState {
     /// Held by the generation in progress: a new one waits for a cancelled one to stop.
     pub run_lock: tokio::sync::Mutex<()>,
     pub settings: Mutex<Settings>,
+    /// Things the writer must be told once (a settings file that could not be used).
+    pub notices: Mutex<Vec<String>>,
     /// The documents the writer chose, the recent list, autosaves.
     pub desk: Mutex<Desk>,
     pub dialogs: Dialogs,
@@ -53,7 +55,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config_dir: PathBuf, data_dir: PathBuf) -> Self {
-        let settings = Settings::load(&config_dir);
+        let (settings, notice) = Settings::load(&config_dir);
         AppState {
             model: Mutex::new(None),
             loading: AtomicBool::new(false),
@@ -61,6 +63,7 @@ impl AppState {
             job: Mutex::new(None),
             run_lock: tokio::sync::Mutex::new(()),
             settings: Mutex::new(settings),
+            notices: Mutex::new(notice.into_iter().collect()),
             desk: Mutex::new(Desk::load(&data_dir)),
             dialogs: Dialogs::from_env(),
             window_watch: Mutex::new(None),

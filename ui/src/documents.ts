@@ -321,4 +321,6 @@ export async function startDocuments(h: Host) {
     host.say(describeError(e), "error");
     updateTitle();
   }
+  const notices = await api.takeNotices().catch(() => []);
+  if (notices.length) void ask("Some files could not be used", notices.join("\n\n"), [{ id: "ok", label: "OK", primary: true }]);
 }

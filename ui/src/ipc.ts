@@ -217,6 +217,8 @@ export const api = {
   setSettings: (settings: Settings) => invoke<Settings>("set_settings", { settings }),
   pickModel: (kind: "folder" | "file") => invoke<string | null>("pick_model", { kind }),
   restoreSession: () => invoke<Opened>("restore_session"),
+  /** Files that could not be used (moved aside), to tell the writer once. */
+  takeNotices: () => invoke<string[]>("take_notices"),
   newDocument: () => invoke<void>("new_document"),
   /** The Open dialog; the path picked, or null. */
   chooseDocument: () => invoke<string | null>("choose_document"),

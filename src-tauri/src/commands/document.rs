@@ -51,10 +51,19 @@ fn opened(state: &AppState, path: &Path) -> CommandResult<Opened> {
 /// autosave, or the untitled buffer's autosave.
 #[tauri::command]
 pub async fn restore_session(state: State<'_, AppState>) -> CommandResult<Opened> {
-    let desk = state.desk.lock().expect("desk lock");
+    let mut desk = state.desk.lock().expect("desk lock");
     let path = desk.current().map(Path::to_owned);
     let file = path.as_deref().and_then(|p| documents::read(p).ok());
     Ok(Opened::new(path.clone(), file, desk.read_autosave(path.as_deref())))
+}
+
+/// What the writer must be told once: a settings file or an autosave that could not be used
+/// (and was moved aside, not lost).
+#[tauri::command]
+pub async fn take_notices(state: State<'_, AppState>) -> CommandResult<Vec<String>> {
+    let mut notices = std::mem::take(&mut *state.notices.lock().expect("notices lock"));
+    notices.extend(state.desk.lock().expect("desk lock").take_notices());
+    Ok(notices)
 }
 
 /// Starts a new untitled document (the page has asked about unsaved changes first).

@@ -151,6 +151,15 @@ describe("documents", () => {
     await conflict.close();
   });
 
+  test("a settings file or autosave that could not be used is said once, at start", async () => {
+    const page = await openApp(() => (window.__mockSetup = (m) => m.notices.push("/c/settings.json could not be used (99 candidates: choose 1 to 3); it was kept as /c/settings.json.unreadable-1.")));
+    await page.waitForSelector("#prompt[open]");
+    assert.match(await page.textContent("#prompt-text"), /settings\.json could not be used .* kept as/);
+    await page.click('#prompt-choices [data-choice="ok"]');
+    assert.equal(await page.evaluate(() => document.querySelector("#prompt").open), false);
+    await page.close();
+  });
+
   test("closing the window with unsaved changes asks; Cancel keeps it open", async () => {
     const page = await openApp();
     await typeDoc(page, "Unsaved.");

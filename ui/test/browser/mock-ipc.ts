@@ -27,6 +27,8 @@ const mock = {
   current: null as string | null,
   recent: [] as string[],
   autosaves: {} as Record<string, DocState>,
+  /** What take_notices answers once. */
+  notices: [] as string[],
   fingerprint: (text: string) => fingerprint(text),
 };
 (window as unknown as { __mock: typeof mock }).__mock = mock;
@@ -84,6 +86,8 @@ function documents(cmd: string, args: Record<string, unknown>): unknown {
   switch (cmd) {
     case "restore_session":
       return opened(mock.current);
+    case "take_notices":
+      return mock.notices.splice(0);
     case "new_document":
       mock.current = null;
       delete mock.autosaves["null"];
