@@ -152,7 +152,9 @@ pub fn run(model: &DreamModel, label: &str, load_seconds: f64, weights_bytes: u6
     let cfg = model.config();
     let (device, dtype) = (model.device(), model.dtype());
     let masked = masked.clamp(1, seq_len);
-    let mut row: Vec<u32> = (0..seq_len as u32).map(|i| (i * 7919) % 150_000).collect();
+    // Spread-out ids inside this model's vocabulary (any size, not only Qwen's 152k).
+    let vocab = cfg.vocab_size as u64;
+    let mut row: Vec<u32> = (0..seq_len as u64).map(|i| ((i * 7919) % vocab) as u32).collect();
     row[seq_len - masked..].fill(cfg.mask_token_id);
     let canvas = || Canvas { rows: vec![row.clone()], attention_mask: None };
     let reps = reps.max(1);

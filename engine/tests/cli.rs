@@ -134,3 +134,18 @@ fn hostile_files_end_with_a_message_not_a_panic() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: ") && err.contains("general.alignment"), "{err}");
 }
+
+/// `dream bench --model` on a model with a small vocabulary (the fixture's 1,000 words): it
+/// used to feed token ids up to 150,000 to any model.
+#[test]
+fn bench_runs_on_a_small_vocabulary() {
+    let model = common::fixture_dir();
+    let out = dream(
+        &["bench", "--model", model.to_str().unwrap(), "--device", "cpu", "--seq-len", "32", "--reps", "1", "--json"],
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert!(report.to_string().contains("step"), "{report}");
+}
