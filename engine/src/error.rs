@@ -65,6 +65,9 @@ pub enum Error {
     #[error("model `{repo}`: {reason}")]
     Hub { repo: String, reason: String },
 
+    #[error("{path} in the model cache is damaged ({reason}): download it again")]
+    DamagedModel { path: PathBuf, reason: String },
+
     #[error("generation cancelled")]
     Cancelled,
 
@@ -86,6 +89,7 @@ impl Error {
             Error::ContextOverflow { .. } => "context_overflow",
             Error::Device { .. } => "device",
             Error::Hub { .. } => "hub",
+            Error::DamagedModel { .. } => "damaged_model",
             Error::Cancelled => "cancelled",
             Error::Candle(_) => "compute",
         }

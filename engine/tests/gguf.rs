@@ -218,7 +218,7 @@ fn hostile_gguf_headers_are_refused_not_crashed_on() {
             handmade(&[arch.clone(), ("general.alignment", 4, 0u32.to_le_bytes().to_vec())], &[]),
             "general.alignment",
         ),
-        ("zerodim", handmade(&[arch.clone()], &[("token_embd.weight", &[0, 64])]), "dimension of size 0"),
+        ("zerodim", handmade(std::slice::from_ref(&arch), &[("token_embd.weight", &[0, 64])]), "dimension of size 0"),
         (
             "bigarray",
             handmade(&[arch.clone(), ("tokenizer.ggml.tokens", 9, big_array)], &[]),
@@ -227,13 +227,13 @@ fn hostile_gguf_headers_are_refused_not_crashed_on() {
         (
             "longkey",
             {
-                let mut b = handmade(&[arch.clone()], &[]);
+                let mut b = handmade(std::slice::from_ref(&arch), &[]);
                 b[24..32].copy_from_slice(&u64::MAX.to_le_bytes());
                 b
             },
             "a metadata key of",
         ),
-        ("manydims", handmade(&[arch.clone()], &[("x", &[1, 1, 1, 1, 1, 1])]), "6 dimensions"),
+        ("manydims", handmade(std::slice::from_ref(&arch), &[("x", &[1, 1, 1, 1, 1, 1])]), "6 dimensions"),
     ];
     for (name, bytes, expected) in cases {
         let path = tmp.path().join(format!("{name}.gguf"));

@@ -148,7 +148,12 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn options(cache: &Path, endpoint: &str) -> HubOptions {
-    HubOptions { cache: Cache::new(cache.to_owned()), offline: false, endpoint: Some(endpoint.into()) }
+    HubOptions {
+        cache: Cache::new(cache.to_owned()),
+        offline: false,
+        endpoint: Some(endpoint.into()),
+        redownload: false,
+    }
 }
 
 fn fetch(cache: &Path, endpoint: &str) -> Result<std::path::PathBuf, Error> {
@@ -313,4 +318,52 @@ fn a_hostile_mirror_cannot_write_outside_the_cache() {
         .block_on(resolve(&ModelSource::Hub("../../etc".into()), &options(cache.path(), "https://example.com"), None))
         .unwrap_err();
     assert!(err.to_string().contains("owner/name"), "{err}");
+}
+
+/// Cached weights are re-checked: a truncated blob is named on the next load (not a parse
+/// error forever), a flipped bit is found by `verify` / `dream verify`, and `--redownload`
+/// fetches what is damaged (and the small files nothing can check) again.
+#[test]
+fn damaged_cache_files_are_found_and_fetched_again() {
+    let cache = tempfile::tempdir().unwrap();
+    let (endpoint, _) = serve(Hub { files: fixture_files(), ..Hub::default() });
+    let dir = fetch(cache.path(), &endpoint).unwrap();
+    let weights = std::fs::canonicalize(dir.join("model.safetensors")).unwrap();
+    let good = std::fs::read(&weights).unwrap();
+    let dream_cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_dream"))
+            .args(args)
+            .env("HF_HUB_CACHE", cache.path())
+            .env("HF_HUB_OFFLINE", "1")
+            .output()
+            .unwrap()
+    };
+    assert!(dream_cli(&["verify", REPO]).status.success());
+
+    // Truncated: the next load says which file, and that it is damaged.
+    std::fs::write(&weights, &good[..good.len() / 2]).unwrap();
+    let offline = HubOptions { offline: true, ..options(cache.path(), "http://127.0.0.1:9") };
+    let err = runtime().block_on(resolve(&ModelSource::Hub(REPO.into()), &offline, None)).unwrap_err();
+    assert!(matches!(err, Error::DamagedModel { ref path, .. } if path.ends_with("model.safetensors")), "{err}");
+    assert_eq!(err.code(), "damaged_model");
+
+    // A flipped bit keeps the size: verify finds it, by file.
+    let mut flipped = good.clone();
+    flipped[good.len() / 3] ^= 1;
+    std::fs::write(&weights, &flipped).unwrap();
+    let damage = dream_engine::hub::verify_folder(&dir).unwrap();
+    assert_eq!(damage.iter().map(|d| d.file.as_str()).collect::<Vec<_>>(), ["model.safetensors"]);
+    let out = dream_cli(&["verify", REPO]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("damaged: model.safetensors"));
+
+    // A damaged config.json (garbage, same size) would fail forever; redownload fixes both.
+    let config = std::fs::canonicalize(dir.join("config.json")).unwrap();
+    let len = std::fs::metadata(&config).unwrap().len() as usize;
+    std::fs::write(&config, vec![b'#'; len]).unwrap();
+    let again = HubOptions { redownload: true, ..options(cache.path(), &endpoint) };
+    let dir = runtime().block_on(resolve(&ModelSource::Hub(REPO.into()), &again, None)).unwrap();
+    assert_eq!(std::fs::read(dir.join("model.safetensors")).unwrap(), good);
+    assert!(dream_engine::hub::verify_folder(&dir).unwrap().is_empty());
+    Dream::load(&dir, &candle_core::Device::Cpu, None).unwrap();
 }

@@ -62,6 +62,7 @@ pub fn run() {
             commands::model::load_model,
             commands::model::cancel_load,
             commands::model::pick_model,
+            commands::model::verify_model,
             commands::model::count_tokens,
             commands::generate::infill,
             commands::generate::cancel,

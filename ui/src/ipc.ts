@@ -103,6 +103,14 @@ export interface LoadRequest {
   model: string;
   device: Device;
   dtype: string | null;
+  /** Fetch again the cached files that do not verify. */
+  redownload?: boolean;
+}
+
+/** A file of a cached model that does not match what was verified at download. */
+export interface Damage {
+  file: string;
+  reason: string;
 }
 
 export type LoadEvent =
@@ -206,6 +214,7 @@ export const api = {
     return invoke<ModelInfo>("load_model", { request, onProgress: channel });
   },
   cancelLoad: () => invoke<boolean>("cancel_load"),
+  verifyModel: (model: string) => invoke<Damage[]>("verify_model", { model }),
   countTokens: (text: string) => invoke<number>("count_tokens", { text }),
   infill: (request: InfillRequest, onEvent: (e: InfillEvent) => void) => {
     const channel = new Channel<InfillEvent>();

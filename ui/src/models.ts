@@ -1,6 +1,6 @@
 // The model manager: known models, a folder or repo, device and precision, a "will it fit"
 // estimate, loading with progress. With nothing chosen yet, the built-in demo loads.
-import { api, describeError, type Device, type LoadRequest, type ModelInfo, type Settings } from "./ipc";
+import { api, describeError, isCommandError, type Device, type LoadRequest, type ModelInfo, type Settings } from "./ipc";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -43,14 +43,23 @@ export async function setupModelDialog(hooks: Hooks) {
     }
   };
 
-  /** Loads `model`; whether it worked. */
-  const load = async (model: string): Promise<boolean> => {
+  /** Offers to fetch a damaged model's bad files again. */
+  const offerRedownload = (model: string) => {
+    const again = document.createElement("button");
+    again.textContent = "Download again";
+    again.id = "load-again";
+    again.addEventListener("click", () => void load(model, true));
+    $("load-progress").append(" ", again);
+  };
+
+  /** Loads `model` (fetching its damaged files again with `redownload`); whether it worked. */
+  const load = async (model: string, redownload = false): Promise<boolean> => {
     const progress = $("load-progress");
     const cancel = $("load-cancel");
     progress.textContent = "Loading…";
     $("model-button").textContent = "Loading…";
     try {
-      const info = await api.loadModel(request(model), (e) => {
+      const info = await api.loadModel({ ...request(model), redownload }, (e) => {
         cancel.hidden = e.stage !== "download";
         progress.textContent =
           e.stage === "download"
@@ -68,6 +77,7 @@ export async function setupModelDialog(hooks: Hooks) {
       return true;
     } catch (e) {
       progress.textContent = describeError(e);
+      if (isCommandError(e) && e.code === "damaged_model") offerRedownload(model);
       hooks.say(describeError(e), "error");
       showLoaded((await api.modelStatus()).loaded);
       return false;
@@ -91,6 +101,25 @@ export async function setupModelDialog(hooks: Hooks) {
       b.addEventListener("click", () => void load(m.id));
       li.addEventListener("mouseenter", () => void fit(m.id));
       li.append(name, about, b);
+      if (m.available && m.id !== "demo") {
+        const check = document.createElement("button");
+        check.textContent = "Verify";
+        check.title = "Re-hash every file against what was checked when it was downloaded";
+        check.className = "verify";
+        check.addEventListener("click", async () => {
+          $("load-progress").textContent = `Checking ${m.id}…`;
+          try {
+            const damage = await api.verifyModel(m.id);
+            $("load-progress").textContent = damage.length
+              ? `Damaged: ${damage.map((d) => `${d.file} (${d.reason})`).join(", ")}.`
+              : `${m.id}: every file matches.`;
+            if (damage.length) offerRedownload(m.id);
+          } catch (err) {
+            $("load-progress").textContent = describeError(err);
+          }
+        });
+        li.append(check);
+      }
       ul.append(li);
     }
   };

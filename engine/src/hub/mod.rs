@@ -12,8 +12,10 @@ use hf_hub::Cache;
 use crate::error::{Error, Result};
 
 mod download;
+mod record;
 
 pub use download::{check_endpoint, is_repo_id};
+pub use record::Damage;
 
 /// Where models come from when no mirror is set.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -123,6 +125,9 @@ pub struct HubOptions {
     pub offline: bool,
     /// A mirror of the Hub (`HF_ENDPOINT`), e.g. `https://hf-mirror.com`.
     pub endpoint: Option<String>,
+    /// Fetch again every cached file that does not verify (and the small files nothing can
+    /// check) before using the snapshot.
+    pub redownload: bool,
 }
 
 impl HubOptions {
@@ -132,6 +137,7 @@ impl HubOptions {
             cache: cache_from_env(),
             offline: offline_from_env(),
             endpoint: std::env::var("HF_ENDPOINT").ok().filter(|e| !e.is_empty()),
+            redownload: false,
         }
     }
 }
@@ -147,7 +153,16 @@ pub async fn resolve(source: &ModelSource, options: &HubOptions, progress: Optio
         ModelSource::Hub(repo) => repo,
     };
     let missing = match cached_snapshot(cache, repo) {
-        Ok(dir) => return Ok(dir),
+        Ok(dir) if options.redownload && !offline => {
+            let removed = record::remove_damaged(&dir)?;
+            tracing::info!("fetching again: {removed:?}");
+            removed.first().cloned().unwrap_or_default()
+        }
+        Ok(dir) => {
+            // Cheap on every load: a truncated file is named here, not as a parse error.
+            record::check_sizes(&dir)?;
+            return Ok(dir);
+        }
         Err(missing) => missing,
     };
     if offline {
@@ -159,13 +174,13 @@ pub async fn resolve(source: &ModelSource, options: &HubOptions, progress: Optio
     download(repo, options, progress).await
 }
 
-/// [`resolve`] with the cache and offline mode from the environment, on a private runtime.
-pub fn resolve_blocking(spec: &str, progress: Option<ProgressFn>) -> Result<PathBuf> {
+/// [`resolve`] with `options` (often [`HubOptions::from_env`]), on a private runtime.
+pub fn resolve_blocking(spec: &str, options: &HubOptions, progress: Option<ProgressFn>) -> Result<PathBuf> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::io("<tokio runtime>", e))?;
-    rt.block_on(resolve(&ModelSource::parse(spec), &HubOptions::from_env(), progress))
+    rt.block_on(resolve(&ModelSource::parse(spec), options, progress))
 }
 
 /// Downloads every file a checkpoint needs into the cache and returns its snapshot folder.
@@ -201,7 +216,28 @@ async fn download(repo: &str, options: &HubOptions, progress: Option<ProgressFn>
     }
     snapshot_complete(&dir).map_err(|m| hub_err(format!("downloaded snapshot lacks {m}")))?;
     verify_snapshot(&dir)?;
+    record::write(&dir)?;
     Ok(dir)
+}
+
+/// Re-hashes every file of a model in the cache (a Hub repo id, or a snapshot folder) against
+/// what was verified when it was downloaded; returns the folder and what does not match.
+pub fn verify_cached(spec: &str) -> Result<(PathBuf, Vec<Damage>)> {
+    let dir = match ModelSource::parse(spec) {
+        ModelSource::Local(dir) if dir.is_dir() => dir,
+        ModelSource::Local(dir) => return Err(Error::ModelDirMissing(dir)),
+        ModelSource::Hub(repo) => cached_snapshot(&cache_from_env(), &repo).map_err(|missing| Error::Hub {
+            repo: repo.clone(),
+            reason: format!("not in the cache (lacks {missing})"),
+        })?,
+    };
+    let damage = record::verify(&dir)?;
+    Ok((dir, damage))
+}
+
+/// Re-hashes every file of snapshot folder `dir` (see [`verify_cached`]).
+pub fn verify_folder(dir: &Path) -> Result<Vec<Damage>> {
+    record::verify(dir)
 }
 
 /// Checks each file of a cached snapshot whose blob is named by a SHA-256 (the Hub's LFS files:

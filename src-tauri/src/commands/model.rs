@@ -108,6 +108,9 @@ pub struct LoadRequest {
     #[serde(default)]
     pub device: DeviceChoice,
     pub dtype: Option<String>,
+    /// Fetch again the cached files that do not verify (after a `damaged_model` error).
+    #[serde(default)]
+    pub redownload: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -206,7 +209,7 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
     let dir = if request.model == DEMO {
         None
     } else {
-        let mut options = HubOptions::from_env();
+        let mut options = HubOptions { redownload: request.redownload, ..HubOptions::from_env() };
         if let Some(endpoint) = state.settings.lock().expect("settings lock").hf_endpoint.clone() {
             options.endpoint = Some(endpoint);
         }
@@ -254,6 +257,13 @@ fn display_name(model: &str) -> String {
         }
         ModelSource::Hub(repo) => repo,
     }
+}
+
+/// Re-hashes a downloaded model against what was verified when it was downloaded; the files
+/// that do not match (none when it is intact).
+#[tauri::command]
+pub async fn verify_model(model: String) -> CommandResult<Vec<hub::Damage>> {
+    off_main("Checking the model", move || Ok(hub::verify_cached(&model)?.1)).await
 }
 
 /// What the model picker looks for.
@@ -308,7 +318,12 @@ mod tests {
     use super::*;
 
     fn fit(model: &std::path::Path) -> FitEstimate {
-        let request = LoadRequest { model: model.display().to_string(), device: DeviceChoice::Cpu, dtype: None };
+        let request = LoadRequest {
+            model: model.display().to_string(),
+            device: DeviceChoice::Cpu,
+            dtype: None,
+            redownload: false,
+        };
         fit_estimate(request).unwrap()
     }
 
@@ -343,7 +358,12 @@ mod tests {
         b.extend(4u32.to_le_bytes());
         b.extend(0u32.to_le_bytes());
         std::fs::write(&file, b).unwrap();
-        let request = LoadRequest { model: file.display().to_string(), device: DeviceChoice::Cpu, dtype: None };
+        let request = LoadRequest {
+            model: file.display().to_string(),
+            device: DeviceChoice::Cpu,
+            dtype: None,
+            redownload: false,
+        };
         let e = fit_estimate(request).unwrap_err();
         assert_eq!(e.code, "bad_weights");
         assert!(e.message.contains("general.alignment"), "{}", e.message);

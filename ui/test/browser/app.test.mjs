@@ -167,6 +167,21 @@ describe("Dream Writer UI", () => {
     await page.close();
   });
 
+  test("a damaged download is named, verified and fetched again", async () => {
+    const page = await openApp(() => (window.__mockSetup = (m) => (m.damaged = true)));
+    await page.click("#model-button");
+    const base = page.locator('#model-list li[data-model="Dream-org/Dream-v0-Base-7B"]');
+    await base.locator("button.verify").click();
+    await page.waitForFunction(() => document.querySelector("#load-progress")?.textContent?.startsWith("Damaged: model.safetensors"));
+    await base.locator("button").first().click();
+    await page.waitForFunction(() => document.querySelector("#load-progress")?.textContent?.includes("is damaged"));
+    await page.click("#load-again");
+    await page.waitForFunction(() => document.querySelector("#load-progress")?.textContent?.startsWith("Loaded"));
+    const loads = await page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "load_model").map((c) => [c.args.request.model, c.args.request.redownload]));
+    assert.deepEqual(loads.slice(-2), [["Dream-org/Dream-v0-Base-7B", false], ["Dream-org/Dream-v0-Base-7B", true]]);
+    await page.close();
+  });
+
   test("flip between candidates from one run and accept the one shown", async () => {
     const page = await openApp();
     await typeDoc(page, "The sea was calm.");

@@ -27,6 +27,8 @@ const mock = {
   current: null as string | null,
   recent: [] as string[],
   autosaves: {} as Record<string, DocState>,
+  /** The cached Base model is damaged: loading it fails until it is fetched again. */
+  damaged: false,
   /** What take_notices answers once. */
   notices: [] as string[],
   fingerprint: (text: string) => fingerprint(text),
@@ -193,7 +195,7 @@ mockIPC(async (cmd, args) => {
     case "list_models":
       return [
         { id: "demo", description: "Built-in demo", available: true, download_bytes: 0 },
-        { id: "Dream-org/Dream-v0-Base-7B", description: "Dream 7B base model", available: false, download_bytes: 15_231_233_024 },
+        { id: "Dream-org/Dream-v0-Base-7B", description: "Dream 7B base model", available: mock.damaged, download_bytes: 15_231_233_024 },
       ];
     case "system_info":
       return { cuda: false, metal: false, auto_device: "CPU", system_memory_available: 8 * 2 ** 30, gpus: [] };
@@ -205,6 +207,10 @@ mockIPC(async (cmd, args) => {
     }
     case "load_model": {
       const { request, onProgress } = args as { request: { model: string }; onProgress: { id: number } };
+      if (mock.damaged && !(request as { redownload?: boolean }).redownload && request.model !== "demo") {
+        throw { code: "damaged_model", message: `/cache/model.safetensors in the model cache is damaged (it is 12 bytes, 3900000000 when it was downloaded): download it again` };
+      }
+      if (mock.damaged && request.model !== "demo") mock.damaged = false;
       if (request.model.startsWith("/gone")) {
         throw { code: "model_file_missing", message: `model folder ${request.model} does not exist or is not a folder` };
       }
@@ -222,6 +228,8 @@ mockIPC(async (cmd, args) => {
       loaded = demo;
       return demo;
     }
+    case "verify_model":
+      return mock.damaged ? [{ file: "model.safetensors", reason: "12 bytes, 3900000000 expected" }] : [];
     case "cancel_load":
       mock.loadCancelled = true;
       return true;

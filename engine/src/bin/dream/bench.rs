@@ -77,7 +77,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         (None, Some(m)) => {
             // Config and weights only: the tokenizer plays no part in the timings.
-            let path = dream_engine::hub::resolve_blocking(m, None)?;
+            let path = dream_engine::hub::resolve_blocking(m, &dream_engine::hub::HubOptions::from_env(), None)?;
             let (cfg, weights, bytes) = if dream_engine::gguf::is_gguf(&path) {
                 let file = dream_engine::gguf::GgufFile::open(&path)?;
                 let bytes = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use dream_engine::hub::{resolve_blocking, DownloadProgress, ProgressFn};
+use dream_engine::hub::{resolve_blocking, DownloadProgress, HubOptions, ProgressFn};
 use dream_engine::{Alg, Dream, Error, InfillEvent, InfillRequest, Result, Span};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -15,6 +15,10 @@ pub struct Args {
     /// A local checkpoint folder or a Hub repo id (e.g. Dream-org/Dream-v0-Instruct-7B).
     #[arg(long, env = "DREAM_MODEL")]
     model: String,
+    /// Fetch again every cached file of the model that does not verify (after a damaged
+    /// download), then run.
+    #[arg(long)]
+    redownload: bool,
     /// The request as JSON (see `InfillRequest`): a file, or `-` for stdin. Flags below
     /// override its fields.
     #[arg(long, value_name = "FILE")]
@@ -135,7 +139,8 @@ impl Args {
 
 pub fn run(args: Args) -> Result<()> {
     let request = args.request()?;
-    let dir = resolve_blocking(&args.model, Some(download_bars()))?;
+    let options = HubOptions { redownload: args.redownload, ..HubOptions::from_env() };
+    let dir = resolve_blocking(&args.model, &options, Some(download_bars()))?;
     let device = args.device.device.open()?;
     let dream = Dream::load(&dir, &device, args.device.dtype)?;
     let prepared = dream.prepare(&request)?;

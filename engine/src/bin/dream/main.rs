@@ -3,6 +3,7 @@
 mod bench;
 mod infill;
 mod quantize;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,8 @@ enum Command {
     Bench(bench::Args),
     /// Write a safetensors checkpoint as a quantized GGUF file.
     Quantize(quantize::Args),
+    /// Re-hash a downloaded model against what was verified when it was downloaded.
+    Verify(verify::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Infill(args) => infill::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Quantize(args) => quantize::run(args),
+        Command::Verify(args) => verify::run(args),
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,

@@ -19,7 +19,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let dir = dream_engine::hub::resolve_blocking(&args.model, None)?;
+    let dir = dream_engine::hub::resolve_blocking(&args.model, &dream_engine::hub::HubOptions::from_env(), None)?;
     let report = quantize(&dir, &args.out, args.qtype)?;
     eprintln!(
         "wrote {} tensors, {:.1} MiB, to {}",
