@@ -91,6 +91,8 @@ pub struct BenchReport {
     pub cached_step_seconds_mean: f64,
     /// `step_seconds / cached_step_seconds`.
     pub cached_speedup: f64,
+    /// From setting cancel halfway through a full step to the step returning.
+    pub cancel_latency_seconds: f64,
     /// Bytes of the weights in memory, and the process's peak resident memory (VmHWM) when
     /// the OS reports it, right after loading and at the end.
     pub weights_bytes: u64,
@@ -184,6 +186,7 @@ pub fn run(model: &DreamModel, label: &str, load_seconds: f64, weights_bytes: u6
     let settings = SamplingSettings { steps: cached_steps, cache_refresh: Some(cache_refresh), ..settings };
     let cached = step_times(model, canvas(), &settings)?;
     let cached_step_seconds = median(&cached);
+    let cancel_latency_seconds = cancel_latency(model, &row, step_seconds)?;
 
     Ok(BenchReport {
         shape: label.to_owned(),
@@ -204,9 +207,34 @@ pub fn run(model: &DreamModel, label: &str, load_seconds: f64, weights_bytes: u6
         cached_step_seconds,
         cached_step_seconds_mean: cached.iter().sum::<f64>() / cached.len() as f64,
         cached_speedup: step_seconds / cached_step_seconds,
+        cancel_latency_seconds,
         weights_bytes,
         peak_rss_after_load_bytes,
         peak_rss_bytes: peak_rss(),
+    })
+}
+
+/// How long a full step takes to stop once cancel is set halfway through it (the flag is
+/// checked between layers, so this is about one layer's time, not the rest of the step).
+fn cancel_latency(model: &DreamModel, row: &[u32], step_seconds: f64) -> Result<f64> {
+    let cancel = AtomicBool::new(false);
+    let settings = SamplingSettings { steps: 1, alg: Alg::Entropy, ..Default::default() };
+    let canvas = Canvas { rows: vec![row.to_vec()], attention_mask: None };
+    std::thread::scope(|scope| {
+        let set_at = scope.spawn(|| {
+            std::thread::sleep(std::time::Duration::from_secs_f64(step_seconds / 2.0));
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            Instant::now()
+        });
+        let outcome = generate(model, canvas, &settings, &cancel, &mut |_| {});
+        let stopped = Instant::now();
+        let set_at = set_at.join().expect("the cancel thread does not panic");
+        match outcome {
+            Err(crate::Error::Cancelled) => Ok(stopped.saturating_duration_since(set_at).as_secs_f64()),
+            // Finished before the flag was set (a very fast step): nothing to interrupt.
+            Ok(_) => Ok(0.0),
+            Err(e) => Err(e),
+        }
     })
 }
 

@@ -64,6 +64,11 @@ impl Dream {
     /// file (quantized matrices; config and tokenizer from its metadata, or from tokenizer files
     /// beside it).
     pub fn load(path: &Path, device: &Device, dtype: Option<DType>) -> Result<Self> {
+        Self::load_cancellable(path, device, dtype, &AtomicBool::new(false))
+    }
+
+    /// [`Dream::load`] that stops (with [`Error::Cancelled`]) soon after `cancel` is set.
+    pub fn load_cancellable(path: &Path, device: &Device, dtype: Option<DType>, cancel: &AtomicBool) -> Result<Self> {
         let dtype = dtype.unwrap_or_else(|| crate::device::default_dtype(device));
         if crate::gguf::is_gguf(path) {
             let file = GgufFile::open(path)?;
@@ -75,7 +80,7 @@ impl Dream {
                     None => return Err(in_file),
                 },
             };
-            let model = DreamModel::load(&Weights::from_gguf(file, dtype, device), &config)?;
+            let model = DreamModel::load_cancellable(&Weights::from_gguf(file, dtype, device), &config, cancel)?;
             return Ok(Dream { config, tokenizer, model });
         }
         if !path.is_dir() {
@@ -84,7 +89,7 @@ impl Dream {
         let config = DreamConfig::from_file(&path.join("config.json"))?;
         let tokenizer = DreamTokenizer::from_dir(path, &config)?;
         let weights = Weights::from_safetensors(&weight_files(path)?, dtype, device)?;
-        let model = DreamModel::load(&weights, &config)?;
+        let model = DreamModel::load_cancellable(&weights, &config, cancel)?;
         Ok(Dream { config, tokenizer, model })
     }
 

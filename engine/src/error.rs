@@ -68,7 +68,7 @@ pub enum Error {
     #[error("{path} in the model cache is damaged ({reason}): download it again")]
     DamagedModel { path: PathBuf, reason: String },
 
-    #[error("generation cancelled")]
+    #[error("cancelled")]
     Cancelled,
 
     #[error("tensor computation failed: {0}")]

@@ -20,11 +20,11 @@ impl MemoryEstimate {
     /// The same estimate for weights stored in `bytes` (a quantized file keeps its matrices
     /// quantized in memory).
     pub fn with_weights(self, bytes: u64) -> Self {
-        MemoryEstimate { weights_bytes: bytes, total_bytes: bytes + self.activation_bytes, ..self }
+        MemoryEstimate { weights_bytes: bytes, total_bytes: bytes.saturating_add(self.activation_bytes), ..self }
     }
 }
 
-/// Estimates the memory for `cfg` in `dtype` at `context` tokens (batch of one).
+/// Estimates the memory for `cfg` in `dtype` at `context` tokens (batch of one, greedy).
 ///
 /// ```
 /// use dream_engine::{memory::estimate, DreamConfig};
@@ -33,13 +33,23 @@ impl MemoryEstimate {
 /// assert!(e.weights_bytes > 15_000_000_000 && e.total_bytes < 19_000_000_000);
 /// ```
 pub fn estimate(cfg: &DreamConfig, dtype: DType, context: usize) -> MemoryEstimate {
-    let (c, size) = (context as u64, dtype.size_in_bytes() as u64);
-    let weights_bytes = cfg.parameter_count() as u64 * size;
-    let hidden = c * (4 * cfg.hidden_size as u64 + 3 * cfg.intermediate_size as u64) * size;
-    let scores = 2 * cfg.num_attention_heads as u64 * c * c * 4;
-    let logits = c * cfg.vocab_size as u64 * 4;
-    let activation_bytes = hidden + scores + logits;
-    MemoryEstimate { weights_bytes, activation_bytes, total_bytes: weights_bytes + activation_bytes }
+    estimate_run(cfg, dtype, context, 1, false)
+}
+
+/// [`estimate`] for `rows` candidates written at once, `sampling` with a temperature above 0
+/// (which keeps the probabilities, and for top-p a sorted copy, of every masked position's
+/// vocabulary beside its logits). Saturating arithmetic: an absurd shape estimates as huge,
+/// never as an overflow.
+pub fn estimate_run(cfg: &DreamConfig, dtype: DType, context: usize, rows: usize, sampling: bool) -> MemoryEstimate {
+    let (c, size, rows) = (context as u64, dtype.size_in_bytes() as u64, rows.max(1) as u64);
+    let mul = |xs: &[u64]| xs.iter().fold(1u64, |a, &x| a.saturating_mul(x));
+    let weights_bytes = mul(&[cfg.parameter_count() as u64, size]);
+    let hidden = mul(&[rows, c, (4 * cfg.hidden_size + 3 * cfg.intermediate_size) as u64, size]);
+    let scores = mul(&[2, rows, cfg.num_attention_heads as u64, c, c, 4]);
+    let logit_copies = if sampling { 3 } else { 1 };
+    let logits = mul(&[logit_copies, rows, c, cfg.vocab_size as u64, 4]);
+    let activation_bytes = hidden.saturating_add(scores).saturating_add(logits);
+    MemoryEstimate { weights_bytes, activation_bytes, total_bytes: weights_bytes.saturating_add(activation_bytes) }
 }
 
 /// Memory the OS could give this process now (`MemAvailable`, Linux), if known.
@@ -56,5 +66,22 @@ pub fn available_on(device: &Device) -> Option<u64> {
     match device {
         Device::Cuda(_) => crate::device::nvidia_gpus().first().map(|g| g.memory_free),
         _ => available_system_memory(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_and_sampling_are_counted() {
+        let cfg = DreamConfig::qwen2_5_0_5b_shape();
+        let greedy = estimate(&cfg, DType::F32, 2048);
+        let sampled = estimate_run(&cfg, DType::F32, 2048, 1, true);
+        let three = estimate_run(&cfg, DType::F32, 1024, 3, true);
+        let logits = 2048 * cfg.vocab_size as u64 * 4;
+        assert_eq!(sampled.activation_bytes - greedy.activation_bytes, 2 * logits);
+        assert!(three.activation_bytes > estimate_run(&cfg, DType::F32, 1024, 1, true).activation_bytes * 2);
+        assert_eq!(three.weights_bytes, greedy.weights_bytes);
     }
 }

@@ -10,6 +10,7 @@
 //! against cached keys/values of the rest.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::layers::{Proj, TokenEmbedding};
 use candle_core::{DType, Device, Tensor};
@@ -353,9 +354,18 @@ pub struct DreamModel {
 impl DreamModel {
     /// Builds the model from checkpoint weights (official state-dict names).
     pub fn load(weights: &Weights, cfg: &DreamConfig) -> Result<Self> {
+        Self::load_cancellable(weights, cfg, &AtomicBool::new(false))
+    }
+
+    /// [`DreamModel::load`], stopping between layers ([`Error::Cancelled`]) once `cancel` is
+    /// set: reading a 7B model's weights takes long enough to change one's mind.
+    pub fn load_cancellable(weights: &Weights, cfg: &DreamConfig, cancel: &AtomicBool) -> Result<Self> {
         let m = weights.pp("model");
         let layers = (0..cfg.num_hidden_layers)
-            .map(|i| DecoderLayer::load(&m.pp(format!("layers.{i}")), cfg))
+            .map(|i| {
+                check(Some(cancel))?;
+                DecoderLayer::load(&m.pp(format!("layers.{i}")), cfg)
+            })
             .collect::<Result<Vec<_>>>()?;
         let lm_head = if cfg.tie_word_embeddings { m.pp("embed_tokens") } else { weights.pp("lm_head") };
         Ok(DreamModel {
@@ -385,22 +395,30 @@ impl DreamModel {
         self.dtype
     }
 
-    /// Final-norm hidden states `[B, L, hidden]` in the model's dtype.
-    pub fn hidden_states(&self, input: &ModelInput) -> Result<Tensor> {
-        self.run_layers(input, None)
+    /// Final-norm hidden states `[B, L, hidden]` in the model's dtype. With `cancel`, the pass
+    /// stops between layers once it is set ([`Error::Cancelled`]), so a long pass can be
+    /// interrupted within a fraction of its time.
+    pub fn hidden_states(&self, input: &ModelInput, cancel: Option<&AtomicBool>) -> Result<Tensor> {
+        self.run_layers(input, None, cancel)
     }
 
     /// [`DreamModel::hidden_states`], also keeping every layer's keys/values.
-    pub fn hidden_states_cached(&self, input: &ModelInput) -> Result<(Tensor, KvCache)> {
+    pub fn hidden_states_cached(&self, input: &ModelInput, cancel: Option<&AtomicBool>) -> Result<(Tensor, KvCache)> {
         let mut layers = Vec::with_capacity(self.layers.len());
-        let hidden = self.run_layers(input, Some(&mut layers))?;
+        let hidden = self.run_layers(input, Some(&mut layers), cancel)?;
         Ok((hidden, KvCache { layers }))
     }
 
-    fn run_layers(&self, input: &ModelInput, mut record: Option<&mut Vec<(Tensor, Tensor)>>) -> Result<Tensor> {
+    fn run_layers(
+        &self,
+        input: &ModelInput,
+        mut record: Option<&mut Vec<(Tensor, Tensor)>>,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<Tensor> {
         let mut x = self.embed_tokens.forward(&input.ids)?;
         let rope = self.rope.tables(&input.positions, x.dtype())?;
         for layer in &self.layers {
+            check(cancel)?;
             x = layer.forward(&x, &rope, input.padding.as_ref(), record.as_deref_mut())?;
         }
         self.norm.forward(&x)
@@ -415,6 +433,7 @@ impl DreamModel {
         input: &ModelInput,
         windows: &[Range<usize>],
         cache: &KvCache,
+        cancel: Option<&AtomicBool>,
     ) -> Result<Tensor> {
         if input.padding.is_some() {
             return Err(Error::invalid("attention_mask", "span-local decoding does not support padded batches"));
@@ -425,6 +444,7 @@ impl DreamModel {
         let mut x = self.embed_tokens.forward(&input.ids.index_select(&index, 1)?)?;
         let rope = self.rope.tables(&input.positions.index_select(&index, 1)?, x.dtype())?;
         for (layer, cached) in self.layers.iter().zip(&cache.layers) {
+            check(cancel)?;
             x = layer.forward_windows(&x, &rope, cached, windows)?;
         }
         self.norm.forward(&x)
@@ -437,6 +457,14 @@ impl DreamModel {
 
     /// Raw logits `[B, L, vocab]` (f32) for every position, before the sampler's shift.
     pub fn forward(&self, input: &ModelInput) -> Result<Tensor> {
-        self.logits(&self.hidden_states(input)?)
+        self.logits(&self.hidden_states(input, None)?)
+    }
+}
+
+/// [`Error::Cancelled`] once `cancel` is set.
+fn check(cancel: Option<&AtomicBool>) -> Result<()> {
+    match cancel {
+        Some(c) if c.load(Ordering::Relaxed) => Err(Error::Cancelled),
+        _ => Ok(()),
     }
 }

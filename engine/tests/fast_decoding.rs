@@ -25,9 +25,9 @@ fn windows_against_a_fresh_cache_equal_the_full_pass() {
     for case in ["B4_infill_steps8", "B6_two_spans_steps4"] {
         let row = common::ids(&r["sampler"][case]["input_ids"]).remove(0);
         let input = ModelInput::new(std::slice::from_ref(&row), None, &common::device()).unwrap();
-        let (full, cache) = model.hidden_states_cached(&input).unwrap();
+        let (full, cache) = model.hidden_states_cached(&input, None).unwrap();
         let windows = mask_windows(&row, MASK);
-        let local = model.hidden_states_windows(&input, &windows, &cache).unwrap().i(0).unwrap();
+        let local = model.hidden_states_windows(&input, &windows, &cache, None).unwrap().i(0).unwrap();
         let want = rows_at(&full, &windows);
         let diff = common::max_abs_diff(&model.logits(&local).unwrap(), &model.logits(&want).unwrap());
         assert!(diff < 1e-4, "{case}: exact mode logits differ by {diff}");
@@ -44,13 +44,14 @@ fn stale_cache_logit_deviation_is_reported() {
     let history: Vec<Vec<Vec<u32>>> = serde_json::from_value(run["history"].clone()).unwrap();
     let start = common::ids(&run["x_init"]).remove(0);
     let windows = mask_windows(&start, MASK);
-    let (_, cache) = model.hidden_states_cached(&ModelInput::new(&[start], None, &common::device()).unwrap()).unwrap();
+    let (_, cache) =
+        model.hidden_states_cached(&ModelInput::new(&[start], None, &common::device()).unwrap(), None).unwrap();
     let mut deviations = Vec::new();
     for state in history.iter().take(7) {
         let input = ModelInput::new(&state[..1], None, &common::device()).unwrap();
-        let exact = model.logits(&rows_at(&model.hidden_states(&input).unwrap(), &windows)).unwrap();
+        let exact = model.logits(&rows_at(&model.hidden_states(&input, None).unwrap(), &windows)).unwrap();
         let approx =
-            model.logits(&model.hidden_states_windows(&input, &windows, &cache).unwrap().i(0).unwrap()).unwrap();
+            model.logits(&model.hidden_states_windows(&input, &windows, &cache, None).unwrap().i(0).unwrap()).unwrap();
         deviations.push(common::max_abs_diff(&exact, &approx));
     }
     eprintln!("max |logit| deviation of the stale cache after each official step: {deviations:?}");

@@ -242,5 +242,6 @@ fn hostile_gguf_headers_are_refused_not_crashed_on() {
         assert!(matches!(err, Error::CorruptWeights { .. }), "{name}: {err}");
         assert!(err.to_string().contains(expected), "{name}: {err}");
         assert!(err.to_string().contains(&format!("{name}.gguf")), "{name}: {err}");
+        assert!(!err.to_string().contains("safetensors"), "a GGUF error does not talk of safetensors: {err}");
     }
 }

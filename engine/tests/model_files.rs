@@ -222,3 +222,14 @@ fn bf16_weights_load_and_stay_close_to_f32() {
     assert!(mean < 0.05 * scale, "bf16: mean |diff| {mean} vs mean |logit| {scale}");
     assert!(agree >= 22, "bf16 top-1 agreement {agree}/24");
 }
+
+/// Loading stops between layers once cancel is set (the app's Cancel during a long load).
+#[test]
+fn loading_can_be_cancelled() {
+    let (_tmp, dir) = checkpoint();
+    let cancel = std::sync::atomic::AtomicBool::new(true);
+    let err = Dream::load_cancellable(&dir, &Device::Cpu, None, &cancel).err().unwrap();
+    assert!(matches!(err, Error::Cancelled), "{err}");
+    cancel.store(false, std::sync::atomic::Ordering::Relaxed);
+    assert!(Dream::load_cancellable(&dir, &Device::Cpu, None, &cancel).is_ok());
+}

@@ -362,3 +362,14 @@ fn candidates_come_from_one_batched_run_with_consecutive_seeds() {
         );
     }
 }
+
+/// Cancel is checked between layers: a pass whose flag is already set does no layer at all,
+/// and a run cancelled mid-step returns `Cancelled` without finishing the step.
+#[test]
+fn cancel_lands_between_layers() {
+    let d = dream();
+    let input = dream_engine::ModelInput::new(&[vec![5, 17, 997, 3]], None, &candle_core::Device::Cpu).unwrap();
+    let set = AtomicBool::new(true);
+    assert!(matches!(d.model.hidden_states(&input, Some(&set)), Err(Error::Cancelled)));
+    assert!(d.model.hidden_states(&input, None).is_ok());
+}

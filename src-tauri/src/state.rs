@@ -35,8 +35,10 @@ pub struct ModelInfo {
 pub struct AppState {
     pub model: Mutex<Option<Arc<Loaded>>>,
     pub loading: AtomicBool,
-    /// Stops the model download/load in progress.
+    /// Stops the model download in progress.
     pub load_abort: Mutex<Option<tokio::task::AbortHandle>>,
+    /// Stops reading the weights of the model being loaded.
+    pub load_cancel: Mutex<Option<Arc<AtomicBool>>>,
     /// The cancel flag of the generation in progress, if any.
     pub job: Mutex<Option<Arc<AtomicBool>>>,
     /// Held by the generation in progress: a new one waits for a cancelled one to stop.
@@ -60,6 +62,7 @@ impl AppState {
             model: Mutex::new(None),
             loading: AtomicBool::new(false),
             load_abort: Mutex::new(None),
+            load_cancel: Mutex::new(None),
             job: Mutex::new(None),
             run_lock: tokio::sync::Mutex::new(()),
             settings: Mutex::new(settings),

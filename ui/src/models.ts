@@ -59,8 +59,8 @@ export async function setupModelDialog(hooks: Hooks) {
     progress.textContent = "Loading…";
     $("model-button").textContent = "Loading…";
     try {
+      cancel.hidden = model === "demo";
       const info = await api.loadModel({ ...request(model), redownload }, (e) => {
-        cancel.hidden = e.stage !== "download";
         progress.textContent =
           e.stage === "download"
             ? `Downloading ${e.file}: ${e.total ? Math.round((100 * e.downloaded) / e.total) : 0}% of ${gib(e.total)}`

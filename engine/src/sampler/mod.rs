@@ -108,7 +108,7 @@ pub fn generate(
         let mut revealed = Vec::new();
         if !masked.is_empty() {
             input.set_ids(&rows)?;
-            let logits = passes.masked_logits(model, &input, &masked, l, step)?;
+            let logits = passes.masked_logits(model, &input, &masked, l, step, cancel)?;
             let chosen = if settings.alg == Alg::Origin {
                 origin(&masked, &logits, &token_sampling, &timesteps, step, &mut rngs)?
             } else {
@@ -230,18 +230,19 @@ impl Passes {
         masked: &[(usize, usize)],
         l: usize,
         step: usize,
+        cancel: &AtomicBool,
     ) -> Result<Tensor> {
         let sources = masked.iter().map(|&(r, p)| (r, p.saturating_sub(1)));
         let stale = self.cache.as_ref().is_none_or(|(_, at)| step - at >= self.refresh);
         let (hidden, index): (Tensor, Vec<u32>) = if self.refresh == 1 {
-            (model.hidden_states(input)?, sources.map(|(r, p)| (r * l + p) as u32).collect())
+            (model.hidden_states(input, Some(cancel))?, sources.map(|(r, p)| (r * l + p) as u32).collect())
         } else if stale {
-            let (hidden, cache) = model.hidden_states_cached(input)?;
+            let (hidden, cache) = model.hidden_states_cached(input, Some(cancel))?;
             self.cache = Some((cache, step));
             (hidden, sources.map(|(r, p)| (r * l + p) as u32).collect())
         } else {
             let (cache, _) = self.cache.as_ref().expect("cache checked above");
-            let hidden = model.hidden_states_windows(input, &self.windows, cache)?;
+            let hidden = model.hidden_states_windows(input, &self.windows, cache, Some(cancel))?;
             (hidden, sources.map(|(_, p)| self.offset[p]).collect())
         };
         let (b, n, h) = hidden.dims3()?;

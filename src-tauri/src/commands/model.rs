@@ -1,7 +1,7 @@
 //! Models: what is available, what fits, loading one (with progress).
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use dream_engine::hub::{self, DownloadProgress, HubOptions, ModelSource, KNOWN_MODELS};
@@ -15,6 +15,7 @@ use crate::blocking::off_main;
 use crate::dialogs::Pick;
 use crate::documents::check_text_size;
 use crate::error::{CommandError, CommandResult};
+use crate::settings::Settings;
 use crate::state::{AppState, Loaded, ModelInfo};
 
 /// The name the UI uses for the built-in demo model.
@@ -146,18 +147,22 @@ fn config_of(model: &str) -> CommandResult<(DreamConfig, Option<u64>)> {
 
 /// Will `request.model` fit on its device at the full context?
 #[tauri::command]
-pub async fn estimate_fit(request: LoadRequest) -> CommandResult<FitEstimate> {
-    off_main("The memory estimate", move || fit_estimate(request)).await
+pub async fn estimate_fit(state: State<'_, AppState>, request: LoadRequest) -> CommandResult<FitEstimate> {
+    let settings = state.settings.lock().expect("settings lock").clone();
+    off_main("The memory estimate", move || fit_estimate(request, &settings)).await
 }
 
-fn fit_estimate(request: LoadRequest) -> CommandResult<FitEstimate> {
+/// The estimate for the writer's settings: as many rows as candidates, and sampling buffers
+/// when the temperature is above 0.
+fn fit_estimate(request: LoadRequest, settings: &Settings) -> CommandResult<FitEstimate> {
     let (cfg, quantized_bytes) = config_of(&request.model)?;
     let device = request.device.open()?;
     let dtype = match &request.dtype {
         Some(d) => dream_engine::device::parse_dtype(d)?,
         None => dream_engine::device::default_dtype(&device),
     };
-    let mut estimate = memory::estimate(&cfg, dtype, cfg.context_limit());
+    let sampling = settings.sampling.temperature > 0.0;
+    let mut estimate = memory::estimate_run(&cfg, dtype, cfg.context_limit(), settings.candidates, sampling);
     if let Some(bytes) = quantized_bytes {
         estimate = estimate.with_weights(bytes);
     }
@@ -230,11 +235,16 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
     let _ = progress.send(LoadEvent::Loading { model: request.model.clone() });
     let name = request.model.clone();
     let device = request.device;
-    off_main("Loading the model", move || -> CommandResult<Arc<Loaded>> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    *state.load_cancel.lock().expect("cancel lock") = Some(cancel.clone());
+    let loaded = off_main("Loading the model", move || -> CommandResult<Arc<Loaded>> {
         let device = device.open()?;
         let dream = match &dir {
             None => dream_engine::demo::demo(&device)?,
-            Some(dir) => Dream::load(dir, &device, dtype)?,
+            Some(dir) => Dream::load_cancellable(dir, &device, dtype, &cancel).map_err(|e| match e {
+                dream_engine::Error::Cancelled => CommandError::new("cancelled", "Loading cancelled."),
+                other => other.into(),
+            })?,
         };
         let info = ModelInfo {
             name: if dir.is_none() { "Built-in demo".into() } else { display_name(&name) },
@@ -246,7 +256,9 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
         };
         Ok(Arc::new(Loaded { dream, info }))
     })
-    .await
+    .await;
+    state.load_cancel.lock().expect("cancel lock").take();
+    loaded
 }
 
 /// A folder's last component, or the repo id.
@@ -286,16 +298,13 @@ pub async fn pick_model(app: AppHandle, state: State<'_, AppState>, kind: ModelP
     Ok(state.dialogs.ask(&app, pick, None).await.map(|p| p.display().to_string()))
 }
 
-/// Stops a model download in progress. Returns whether one was running.
+/// Stops a model download or load in progress. Returns whether one was running.
 #[tauri::command]
 pub fn cancel_load(state: State<'_, AppState>) -> bool {
-    match state.load_abort.lock().expect("abort lock").take() {
-        Some(handle) => {
-            handle.abort();
-            true
-        }
-        None => false,
-    }
+    let download = state.load_abort.lock().expect("abort lock").take().map(|h| h.abort()).is_some();
+    let reading =
+        state.load_cancel.lock().expect("cancel lock").as_ref().map(|c| c.store(true, Ordering::Relaxed)).is_some();
+    download || reading
 }
 
 /// Tokens in `text` for the loaded model (span lengths in the editor).
@@ -324,7 +333,7 @@ mod tests {
             dtype: None,
             redownload: false,
         };
-        fit_estimate(request).unwrap()
+        fit_estimate(request, &Settings::default()).unwrap()
     }
 
     #[test]
@@ -364,8 +373,26 @@ mod tests {
             dtype: None,
             redownload: false,
         };
-        let e = fit_estimate(request).unwrap_err();
+        let e = fit_estimate(request, &Settings::default()).unwrap_err();
         assert_eq!(e.code, "bad_weights");
         assert!(e.message.contains("general.alignment"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_estimate_follows_candidates_and_temperature() {
+        let fixture = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/dream-tiny");
+        let request = || LoadRequest {
+            model: fixture.display().to_string(),
+            device: DeviceChoice::Cpu,
+            dtype: None,
+            redownload: false,
+        };
+        let greedy = fit_estimate(request(), &Settings::default()).unwrap();
+        let mut settings = Settings::default();
+        settings.candidates = 3;
+        settings.sampling.temperature = 0.8;
+        let sampled = fit_estimate(request(), &settings).unwrap();
+        assert!(sampled.estimate.activation_bytes > 3 * greedy.estimate.activation_bytes, "{sampled:?} vs {greedy:?}");
+        assert_eq!(sampled.estimate.weights_bytes, greedy.estimate.weights_bytes);
     }
 }

@@ -169,6 +169,11 @@ fn print_report(r: &BenchReport) {
         "  step, span-local (K={}) {:>8.3} s   ({:.1}x faster; mean {:.3} s with refreshes)",
         r.cache_refresh, r.cached_step_seconds, r.cached_speedup, r.cached_step_seconds_mean
     );
+    println!(
+        "  cancel mid-step         {:>8.3} s   ({:.0}% of a step)",
+        r.cancel_latency_seconds,
+        100.0 * r.cancel_latency_seconds / r.step_seconds
+    );
     println!("  load {:.2} s, load to first step {:.2} s", r.load_seconds, r.load_to_first_step_seconds);
     if let (Some(after), Some(peak)) = (r.peak_rss_after_load_bytes, r.peak_rss_bytes) {
         println!(
