@@ -89,6 +89,18 @@ test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000
     await shot(driver, "3-accepted");
 
     assert.equal(await driver.getTitle(), "• Untitled — Dream Writer");
+
+    // Counting the tokens of a 15 MB text no longer holds up every other command (it ran on
+    // the main thread): a status asked for after it answers first.
+    const order = await driver.executeAsyncScript(`
+      const done = arguments[arguments.length - 1];
+      const order = [];
+      const count = window.__TAURI_INTERNALS__.invoke("count_tokens", { text: "w5 w17 ".repeat(2200000) })
+        .then((n) => order.push("count " + n), (e) => order.push("count failed " + e.message));
+      const status = window.__TAURI_INTERNALS__.invoke("model_status").then(() => order.push("status"));
+      Promise.all([count, status]).then(() => done(order));`);
+    assert.deepEqual(order, ["status", "count 4400000"]);
+
     await answerDialogs(docPath); // Save on a new document is Save As
     await editor.sendKeys(Key.chord(Key.CONTROL, "s"));
     await driver.wait(async () => (await text(driver, "#message")).startsWith("Saved"), 5000);
