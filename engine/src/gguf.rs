@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use candle_core::quantized::gguf_file::{self, Content, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
@@ -95,6 +96,51 @@ impl GgufFile {
             }
         }
         Ok(GgufFile { path: path.to_owned(), content })
+    }
+
+    /// Bytes the weights take once loaded to compute in `dtype`: quantized matrices stay as
+    /// stored, float tensors (norms, biases, an F16 file's matrices) take `dtype`.
+    pub fn weights_bytes(&self, dtype: DType) -> u64 {
+        self.content
+            .tensor_infos
+            .values()
+            .map(|t| {
+                let elements = t.shape.elem_count() as u64;
+                match t.ggml_dtype {
+                    GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16 => elements * dtype.size_in_bytes() as u64,
+                    q => elements / q.block_size() as u64 * q.type_size() as u64,
+                }
+            })
+            .sum()
+    }
+
+    /// A tensor stored as floats (f32, f16, bf16), read straight from the file into a tensor
+    /// of its stored type and converted to `dtype`: held once, where candle's reader would
+    /// hold the raw bytes, its `QTensor` and the dequantized copy at once. `None` for a
+    /// quantized tensor.
+    pub fn float_tensor(&self, name: &str, dtype: DType, device: &Device) -> Result<Option<Tensor>> {
+        use crate::weights::read_elements;
+        let info = self
+            .content
+            .tensor_infos
+            .get(name)
+            .ok_or_else(|| Error::MissingTensor { name: name.to_owned(), files: self.path.display().to_string() })?;
+        let dims = info.shape.dims();
+        let (n, at) = (info.shape.elem_count(), self.content.tensor_data_offset.saturating_add(info.offset));
+        let read = |e: candle_core::Error| bad(&self.path, e);
+        let stored = match info.ggml_dtype {
+            GgmlDType::F32 => {
+                Tensor::from_vec(read_elements::<f32>(&self.path, at, n).map_err(read)?, dims, &Device::Cpu)?
+            }
+            GgmlDType::F16 => {
+                Tensor::from_vec(read_elements::<half::f16>(&self.path, at, n).map_err(read)?, dims, &Device::Cpu)?
+            }
+            GgmlDType::BF16 => {
+                Tensor::from_vec(read_elements::<half::bf16>(&self.path, at, n).map_err(read)?, dims, &Device::Cpu)?
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(stored.to_dtype(dtype)?.to_device(device)?))
     }
 
     /// A tensor as stored (quantized), on `device`.
@@ -268,11 +314,31 @@ pub struct QuantizeReport {
 /// keys and the tokenizer, when the folder has one, as `tokenizer.huggingface.json`. Tensors
 /// are converted one at a time, so memory stays near the quantized size.
 pub fn quantize(dir: &Path, out: &Path, qtype: QuantType) -> Result<QuantizeReport> {
+    quantize_with(dir, out, qtype, &AtomicBool::new(false), &mut |_, _| {})
+}
+
+/// [`quantize`], telling `progress` (tensors done, tensors in all) after each tensor and
+/// stopping with [`Error::Cancelled`] once `cancel` is set. The file is written beside `out`
+/// under a temporary name, flushed (a late write error is an error, not a success), synced,
+/// then renamed over `out`: a failed or cancelled run leaves no file, or the old one untouched.
+pub fn quantize_with(
+    dir: &Path,
+    out: &Path,
+    qtype: QuantType,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<QuantizeReport> {
     let cfg = DreamConfig::from_file(&dir.join("config.json"))?;
     let weights = Weights::from_safetensors(&crate::weights::weight_files(dir)?, DType::F32, &Device::Cpu)?;
     let mut tensors: Vec<(String, QTensor)> = Vec::new();
     let mut fallbacks = Vec::new();
-    for (name, shape) in cfg.tensor_shapes() {
+    let shapes = cfg.tensor_shapes();
+    for (i, (name, shape)) in shapes.iter().enumerate() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        progress(i, shapes.len());
+        let (name, shape) = (name.clone(), shape.clone());
         let t: Tensor = weights.get(&shape, &name)?;
         let ggml = if shape.len() == 2 { qtype.for_rows(shape[1]) } else { GgmlDType::F32 };
         if shape.len() == 2 && ggml != qtype.ggml() {
@@ -305,10 +371,27 @@ pub fn quantize(dir: &Path, out: &Path, qtype: QuantType) -> Result<QuantizeRepo
     }
     let meta_refs: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let tensor_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let mut file = std::io::BufWriter::new(File::create(out).map_err(|e| Error::io(out, e))?);
+    let folder = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // Removed when dropped, so every early return below leaves nothing behind.
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".part")
+        .tempfile_in(folder)
+        .map_err(|e| Error::io(folder, e))?;
+    let mut file = std::io::BufWriter::new(tmp);
     gguf_file::write(&mut file, &meta_refs, &tensor_refs)?;
-    drop(file);
-    let bytes = std::fs::metadata(out).map_err(|e| Error::io(out, e))?.len();
+    let tmp = file.into_inner().map_err(|e| Error::io(out, e.into_error()))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(out, e))?;
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Error::Cancelled);
+    }
+    let bytes = tmp.as_file().metadata().map_err(|e| Error::io(out, e))?.len();
+    tmp.persist(out).map_err(|e| Error::io(out, e.error))?;
+    progress(shapes.len(), shapes.len());
     Ok(QuantizeReport { tensors: tensors.len(), bytes, fallbacks })
 }
 

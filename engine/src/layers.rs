@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use candle_core::quantized::{QMatMul, QTensor};
-use candle_core::{Module, Tensor};
+use candle_core::{DType, Module, Tensor};
 use candle_nn::{Embedding, Linear};
 
 use crate::error::Result;
@@ -34,7 +34,8 @@ impl Proj {
                     let w = weight.dequantize(x.device())?.to_dtype(x.dtype())?;
                     x.broadcast_matmul(&w.t()?)?
                 } else {
-                    matmul.forward(x)?
+                    // candle's quantized kernels take and give f32; the model runs in its dtype.
+                    matmul.forward(&x.to_dtype(DType::F32)?)?.to_dtype(x.dtype())?
                 };
                 Ok(match bias {
                     Some(b) => y.broadcast_add(b)?,
@@ -48,15 +49,19 @@ impl Proj {
 /// Token ids to vectors.
 pub enum TokenEmbedding {
     Dense(Embedding),
-    /// Rows are dequantized on lookup, so the table stays quantized in memory.
-    Quantized(QMatMul),
+    /// Rows are dequantized on lookup (to f32, then the model's `dtype`), so the table stays
+    /// quantized in memory.
+    Quantized {
+        table: QMatMul,
+        dtype: DType,
+    },
 }
 
 impl TokenEmbedding {
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
         match self {
             TokenEmbedding::Dense(e) => Ok(e.forward(ids)?),
-            TokenEmbedding::Quantized(q) => Ok(q.embedding(ids)?),
+            TokenEmbedding::Quantized { table, dtype } => Ok(table.embedding(ids)?.to_dtype(*dtype)?),
         }
     }
 }

@@ -96,36 +96,51 @@ impl ModelInput {
 
 /// RoPE tables, computed per forward from the position ids (cheap next to the layers).
 struct Rope {
-    inv_freq: Vec<f32>,
+    /// `[P, D/2]` cos and sin of every position the model can see, on its device in its dtype,
+    /// built once at load: a forward pass only gathers rows (no host round trip per step).
+    cos: Tensor,
+    sin: Tensor,
 }
 
+/// Positions the RoPE table covers at most (Dream trained on 2048; longer benchmarks fit).
+const ROPE_POSITIONS: usize = 1 << 15;
+
 impl Rope {
-    fn new(cfg: &DreamConfig) -> Self {
+    fn new(cfg: &DreamConfig, dtype: DType, device: &Device) -> Result<Self> {
         let d = cfg.head_dim();
         // Like the official code: inv_freq in f32, freqs = f32(pos) * inv_freq in f32.
-        let inv_freq = (0..d / 2).map(|i| (1.0 / cfg.rope_theta.powf((2 * i) as f64 / d as f64)) as f32).collect();
-        Rope { inv_freq }
-    }
-
-    /// `[B, L, D/2]` cos and sin for the given positions, in `dtype`.
-    fn tables(&self, positions: &Tensor, dtype: DType) -> Result<(Tensor, Tensor)> {
-        let (b, l) = positions.dims2()?;
-        let pos = positions.to_vec2::<u32>()?;
-        let half = self.inv_freq.len();
-        let mut cos = Vec::with_capacity(b * l * half);
-        let mut sin = Vec::with_capacity(b * l * half);
-        for &p in pos.iter().flatten() {
-            for &f in &self.inv_freq {
+        let inv_freq: Vec<f32> =
+            (0..d / 2).map(|i| (1.0 / cfg.rope_theta.powf((2 * i) as f64 / d as f64)) as f32).collect();
+        let positions = cfg.max_position_embeddings.clamp(cfg.context_limit(), ROPE_POSITIONS);
+        let half = inv_freq.len();
+        let mut cos = Vec::with_capacity(positions * half);
+        let mut sin = Vec::with_capacity(positions * half);
+        for p in 0..positions {
+            for &f in &inv_freq {
                 let angle = (p as f32 * f) as f64;
                 cos.push(angle.cos() as f32);
                 sin.push(angle.sin() as f32);
             }
         }
-        let dev = positions.device();
-        Ok((
-            Tensor::from_vec(cos, (b, l, half), dev)?.to_dtype(dtype)?,
-            Tensor::from_vec(sin, (b, l, half), dev)?.to_dtype(dtype)?,
-        ))
+        Ok(Rope {
+            cos: Tensor::from_vec(cos, (positions, half), device)?.to_dtype(dtype)?,
+            sin: Tensor::from_vec(sin, (positions, half), device)?.to_dtype(dtype)?,
+        })
+    }
+
+    /// `[B, L, D/2]` cos and sin for the given positions, in `dtype`.
+    fn tables(&self, positions: &Tensor, dtype: DType) -> Result<(Tensor, Tensor)> {
+        let (b, l) = positions.dims2()?;
+        let limit = self.cos.dim(0)?;
+        // Positions are cumulative counts inside the row, so below its length.
+        if l > limit {
+            return Err(Error::ContextOverflow { needed: l, limit });
+        }
+        let flat = positions.flatten_all()?;
+        let half = self.cos.dim(1)?;
+        let gather =
+            |t: &Tensor| -> Result<Tensor> { Ok(t.index_select(&flat, 0)?.reshape((b, l, half))?.to_dtype(dtype)?) };
+        Ok((gather(&self.cos)?, gather(&self.sin)?))
     }
 }
 
@@ -373,7 +388,7 @@ impl DreamModel {
             lm_head: lm_head.linear(cfg.vocab_size, cfg.hidden_size, false)?,
             layers,
             norm: RmsNorm::load(&m.pp("norm"), cfg.hidden_size, cfg.rms_norm_eps)?,
-            rope: Rope::new(cfg),
+            rope: Rope::new(cfg, weights.dtype(), weights.device())?,
             device: weights.device().clone(),
             dtype: weights.dtype(),
             config: cfg.clone(),

@@ -154,9 +154,10 @@ impl Weights {
         let stored = self.checked(shape, name)?;
         match &self.source {
             Source::Dense(vb) => Ok(vb.get(shape, &stored)?),
-            Source::Gguf { file, dtype, device } => {
-                Ok(file.qtensor(&stored, device)?.dequantize(device)?.to_dtype(*dtype)?)
-            }
+            Source::Gguf { file, dtype, device } => match file.float_tensor(&stored, *dtype, device)? {
+                Some(t) => Ok(t),
+                None => Ok(file.qtensor(&stored, device)?.dequantize(device)?.to_dtype(*dtype)?),
+            },
         }
     }
 
@@ -166,9 +167,12 @@ impl Weights {
         let bias = if bias { Some(self.get(&[out_dim], "bias")?) } else { None };
         match &self.source {
             Source::Dense(_) => Ok(Proj::Dense(Linear::new(self.get(&[out_dim, in_dim], "weight")?, bias))),
-            Source::Gguf { file, device, .. } => {
+            Source::Gguf { file, device, dtype } => {
                 let stored = self.checked(&[out_dim, in_dim], "weight")?;
-                Proj::quantized(file.qtensor(&stored, device)?, bias)
+                match file.float_tensor(&stored, *dtype, device)? {
+                    Some(w) => Ok(Proj::Dense(Linear::new(w, bias))),
+                    None => Proj::quantized(file.qtensor(&stored, device)?, bias),
+                }
             }
         }
     }
@@ -179,9 +183,15 @@ impl Weights {
             Source::Dense(_) => {
                 Ok(TokenEmbedding::Dense(Embedding::new(self.get(&[vocab, hidden], "weight")?, hidden)))
             }
-            Source::Gguf { file, device, .. } => {
+            Source::Gguf { file, device, dtype } => {
                 let stored = self.checked(&[vocab, hidden], "weight")?;
-                Ok(TokenEmbedding::Quantized(QMatMul::from_qtensor(file.qtensor(&stored, device)?)?))
+                Ok(match file.float_tensor(&stored, *dtype, device)? {
+                    Some(w) => TokenEmbedding::Dense(Embedding::new(w, hidden)),
+                    None => TokenEmbedding::Quantized {
+                        table: QMatMul::from_qtensor(file.qtensor(&stored, device)?)?,
+                        dtype: *dtype,
+                    },
+                })
             }
         }
     }
@@ -267,7 +277,7 @@ impl FileBackend {
 }
 
 /// Reads `n` little-endian elements at `offset` of `path` straight into a typed buffer.
-fn read_elements<T: Copy + Default>(path: &Path, offset: u64, n: usize) -> candle_core::Result<Vec<T>> {
+pub(crate) fn read_elements<T: Copy + Default>(path: &Path, offset: u64, n: usize) -> candle_core::Result<Vec<T>> {
     use std::io::{Read, Seek, SeekFrom};
     let mut out = vec![T::default(); n];
     // SAFETY: T is a plain float type (f32, bf16, f16) for which every bit pattern is valid,

@@ -124,8 +124,9 @@ pub struct FitEstimate {
     pub message: String,
 }
 
-/// The config of `model`, and the size of its weights when they stay quantized (a `.gguf` file).
-fn config_of(model: &str) -> CommandResult<(DreamConfig, Option<u64>)> {
+/// The config of `model`, and for a `.gguf` file the file (its weights' size depends on the
+/// dtype they are loaded in).
+fn config_of(model: &str) -> CommandResult<(DreamConfig, Option<dream_engine::gguf::GgufFile>)> {
     if model == DEMO {
         return Ok((dream_engine::demo::demo_config(), None));
     }
@@ -134,8 +135,8 @@ fn config_of(model: &str) -> CommandResult<(DreamConfig, Option<u64>)> {
     }
     match ModelSource::parse(model) {
         ModelSource::Local(file) if dream_engine::gguf::is_gguf(&file) => {
-            let bytes = std::fs::metadata(&file).map_err(|e| dream_engine::Error::io(&file, e))?.len();
-            Ok((dream_engine::gguf::GgufFile::open(&file)?.config()?, Some(bytes)))
+            let gguf = dream_engine::gguf::GgufFile::open(&file)?;
+            Ok((gguf.config()?, Some(gguf)))
         }
         ModelSource::Local(dir) => Ok((DreamConfig::from_file(&dir.join("config.json"))?, None)),
         ModelSource::Hub(repo) => match hub::cached_snapshot(&hub::cache_from_env(), &repo) {
@@ -155,7 +156,7 @@ pub async fn estimate_fit(state: State<'_, AppState>, request: LoadRequest) -> C
 /// The estimate for the writer's settings: as many rows as candidates, and sampling buffers
 /// when the temperature is above 0.
 fn fit_estimate(request: LoadRequest, settings: &Settings) -> CommandResult<FitEstimate> {
-    let (cfg, quantized_bytes) = config_of(&request.model)?;
+    let (cfg, gguf) = config_of(&request.model)?;
     let device = request.device.open()?;
     let dtype = match &request.dtype {
         Some(d) => dream_engine::device::parse_dtype(d)?,
@@ -163,8 +164,8 @@ fn fit_estimate(request: LoadRequest, settings: &Settings) -> CommandResult<FitE
     };
     let sampling = settings.sampling.temperature > 0.0;
     let mut estimate = memory::estimate_run(&cfg, dtype, cfg.context_limit(), settings.candidates, sampling);
-    if let Some(bytes) = quantized_bytes {
-        estimate = estimate.with_weights(bytes);
+    if let Some(file) = &gguf {
+        estimate = estimate.with_weights(file.weights_bytes(dtype));
     }
     let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
     let available = memory::available_on(&device);
@@ -325,6 +326,7 @@ pub fn no_model() -> CommandError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dream_engine::candle_core::DType as candle_core_dtype;
 
     fn fit(model: &std::path::Path) -> FitEstimate {
         let request = LoadRequest {
@@ -347,10 +349,34 @@ mod tests {
         let file = tmp.path().join("tiny-q8.gguf");
         dream_engine::gguf::quantize(&fixture, &file, dream_engine::gguf::QuantType::Q8_0).unwrap();
         let quantized = fit(&file);
-        assert_eq!(quantized.estimate.weights_bytes, std::fs::metadata(&file).unwrap().len());
-        assert!(quantized.estimate.weights_bytes < dense.estimate.weights_bytes / 2);
+        // The tensors as loaded: 8-bit blocks stay, the f16 fallbacks of narrow rows and the
+        // norms take f32 (not the file's size, whose header also holds the tokenizer).
+        let share = quantized.estimate.weights_bytes as f64 / dense.estimate.weights_bytes as f64;
+        assert!((0.25..0.5).contains(&share), "{share}: {quantized:?}");
         assert_eq!(quantized.estimate.activation_bytes, dense.estimate.activation_bytes);
         assert!(quantized.message.contains("GiB"), "{}", quantized.message);
+    }
+
+    /// An F16 file's matrices take the load dtype: as stored in f16, twice that in f32 (the fit
+    /// estimate used the file size, which under-reported f32 by 2x and the old double copy by 3x).
+    #[test]
+    fn an_f16_gguf_is_estimated_in_its_load_dtype() {
+        let fixture = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/dream-tiny");
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("tiny-f16.gguf");
+        dream_engine::gguf::quantize(&fixture, &file, dream_engine::gguf::QuantType::F16).unwrap();
+        let gguf = dream_engine::gguf::GgufFile::open(&file).unwrap();
+        let cfg = gguf.config().unwrap();
+        let params = cfg.parameter_count() as u64;
+        assert_eq!(gguf.weights_bytes(candle_core_dtype::F16), params * 2);
+        assert_eq!(gguf.weights_bytes(candle_core_dtype::F32), params * 4);
+        let request = LoadRequest {
+            model: file.display().to_string(),
+            device: DeviceChoice::Cpu,
+            dtype: Some("f16".into()),
+            redownload: false,
+        };
+        assert_eq!(fit_estimate(request, &Settings::default()).unwrap().estimate.weights_bytes, params * 2);
     }
 
     /// A hostile file reaches the estimate as an error (it used to abort the app).
@@ -388,8 +414,7 @@ mod tests {
             redownload: false,
         };
         let greedy = fit_estimate(request(), &Settings::default()).unwrap();
-        let mut settings = Settings::default();
-        settings.candidates = 3;
+        let mut settings = Settings { candidates: 3, ..Settings::default() };
         settings.sampling.temperature = 0.8;
         let sampled = fit_estimate(request(), &settings).unwrap();
         assert!(sampled.estimate.activation_bytes > 3 * greedy.estimate.activation_bytes, "{sampled:?} vs {greedy:?}");

@@ -80,7 +80,7 @@ pub fn run(args: Args) -> Result<()> {
             let path = dream_engine::hub::resolve_blocking(m, &dream_engine::hub::HubOptions::from_env(), None)?;
             let (cfg, weights, bytes) = if dream_engine::gguf::is_gguf(&path) {
                 let file = dream_engine::gguf::GgufFile::open(&path)?;
-                let bytes = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
+                let bytes = file.weights_bytes(dtype);
                 (file.config()?, Weights::from_gguf(file, dtype, &device), bytes)
             } else {
                 let cfg = DreamConfig::from_file(&path.join("config.json"))?;
