@@ -63,6 +63,8 @@ pub fn run() {
             commands::model::cancel_load,
             commands::model::pick_model,
             commands::model::verify_model,
+            commands::copies::make_smaller_copy,
+            commands::copies::cancel_copy,
             commands::model::count_tokens,
             commands::generate::infill,
             commands::generate::cancel,

@@ -25,6 +25,8 @@ pub struct Loaded {
 pub struct ModelInfo {
     /// "Built-in demo", a folder, or a Hub repo id.
     pub name: String,
+    /// What was loaded: "demo", a path or a repo id (what a smaller copy is made from).
+    pub source: String,
     pub demo: bool,
     pub device: String,
     pub dtype: String,
@@ -53,6 +55,10 @@ pub struct AppState {
     pub window_watch: Mutex<Option<Channel<WindowNotice>>>,
     /// Where settings live (the platform's app config dir).
     pub config_dir: PathBuf,
+    /// Where smaller copies of models are written (in the app's data folder).
+    pub models_dir: PathBuf,
+    /// Stops the smaller copy being made.
+    pub copy_cancel: Mutex<Option<Arc<AtomicBool>>>,
 }
 
 impl AppState {
@@ -71,6 +77,8 @@ impl AppState {
             dialogs: Dialogs::from_env(),
             window_watch: Mutex::new(None),
             config_dir,
+            models_dir: data_dir.join("models"),
+            copy_cancel: Mutex::new(None),
         }
     }
 

@@ -53,6 +53,15 @@ test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000
       const progress = await text(driver, "#load-progress");
       throw new Error(`the fixture model did not load (${progress}): ${e.message}`);
     });
+    // A smaller copy of it, made in the app (Q8_0), listed, then loaded.
+    await driver.findElement(By.id("copy-make")).click();
+    await driver.wait(async () => (await text(driver, "#load-progress")).startsWith("The Q8_0 copy is ready"), 60000).catch(async (e) => {
+      throw new Error(`the copy was not made (${await text(driver, "#load-progress")}): ${e.message}`);
+    });
+    const copy = await driver.wait(until.elementLocated(By.css('#model-list li[data-model$="dream-tiny-q8_0.gguf"]')), 10000);
+    await copy.findElement(By.css("button")).click();
+    await driver.wait(async () => (await text(driver, "#model-button")).includes("dream-tiny-q8_0.gguf"), 60000);
+    await shot(driver, "0-smaller-copy");
     await driver.findElement(By.id("model-close")).click();
     assert.equal(await text(driver, "#model-note"), "", "a real checkpoint is not flagged as the demo");
 

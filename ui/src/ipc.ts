@@ -83,6 +83,8 @@ export type InfillEvent = StepEvent | ({ event: "done" } & Infilled);
 
 export interface ModelInfo {
   name: string;
+  /** What was loaded: "demo", a path or a repo id. */
+  source: string;
   demo: boolean;
   device: string;
   dtype: string;
@@ -124,7 +126,11 @@ export interface FitEstimate {
   available_bytes: number | null;
   fits: boolean | null;
   message: string;
+  /** The most precise smaller copy that would fit, when this does not. */
+  suggest: CopyType | null;
 }
+
+export type CopyType = "q8_0" | "q4_k";
 
 export interface SystemInfo {
   cuda: boolean;
@@ -214,6 +220,13 @@ export const api = {
     return invoke<ModelInfo>("load_model", { request, onProgress: channel });
   },
   cancelLoad: () => invoke<boolean>("cancel_load"),
+  /** Quantizes `model` into the app's data folder; resolves to the copy's path. */
+  makeSmallerCopy: (model: string, kind: CopyType, onProgress: (p: { done: number; total: number }) => void) => {
+    const channel = new Channel<{ done: number; total: number }>();
+    channel.onmessage = onProgress;
+    return invoke<string>("make_smaller_copy", { model, kind, onProgress: channel });
+  },
+  cancelCopy: () => invoke<boolean>("cancel_copy"),
   verifyModel: (model: string) => invoke<Damage[]>("verify_model", { model }),
   countTokens: (text: string) => invoke<number>("count_tokens", { text }),
   infill: (request: InfillRequest, onEvent: (e: InfillEvent) => void) => {

@@ -1,6 +1,6 @@
 // The model manager: known models, a folder or repo, device and precision, a "will it fit"
 // estimate, loading with progress. With nothing chosen yet, the built-in demo loads.
-import { api, describeError, isCommandError, type Device, type LoadRequest, type ModelInfo, type Settings } from "./ipc";
+import { api, describeError, isCommandError, type CopyType, type Device, type LoadRequest, type ModelInfo, type Settings } from "./ipc";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -33,11 +33,54 @@ export async function setupModelDialog(hooks: Hooks) {
     const button = $("model-button");
     button.textContent = info ? `${info.name} · ${info.device}` : "No model";
     $("model-note").textContent = info?.demo ? "Demo model: random weights, its text is noise." : "";
+    // A smaller copy can be made of a full-precision model (not the demo, not a copy).
+    const copyable = info && !info.demo && !info.source.toLowerCase().endsWith(".gguf");
+    $("copy-row").hidden = !copyable;
+    if (copyable) {
+      $("copy-source").textContent = `${info.name}:`;
+      $("copy-source").dataset.model = info.source;
+    }
   };
 
-  const fit = async (model: string) => {
+  /** Makes a smaller copy of `model`, with progress and Cancel, then lists it. */
+  const makeCopy = async (model: string, kind: CopyType) => {
+    const progress = $("load-progress");
+    const cancel = $("copy-cancel");
+    const label = kind === "q8_0" ? "Q8_0" : "Q4_K";
+    progress.textContent = `Making a ${label} copy…`;
+    cancel.hidden = false;
+    $<HTMLButtonElement>("copy-make").disabled = true;
     try {
-      $("fit").textContent = (await api.estimateFit(request(model))).message;
+      const path = await api.makeSmallerCopy(model, kind, (p) => {
+        progress.textContent = `Making a ${label} copy: ${Math.round((100 * p.done) / Math.max(1, p.total))}% (${p.done} of ${p.total} tensors)`;
+      });
+      progress.textContent = `The ${label} copy is ready: ${path}. Load it from the list.`;
+      await list();
+    } catch (e) {
+      progress.textContent = describeError(e);
+    } finally {
+      cancel.hidden = true;
+      $<HTMLButtonElement>("copy-make").disabled = false;
+    }
+  };
+  $("copy-make").addEventListener("click", () => {
+    const model = $("copy-source").dataset.model;
+    if (model) void makeCopy(model, $<HTMLSelectElement>("copy-kind").value as CopyType);
+  });
+  $("copy-cancel").addEventListener("click", () => void api.cancelCopy());
+
+  const fit = async (model: string, available = false) => {
+    try {
+      const estimate = await api.estimateFit(request(model));
+      $("fit").textContent = `${model === "demo" ? "Built-in demo" : model}: ${estimate.message}`;
+      const suggest = estimate.suggest;
+      if (suggest && available) {
+        const b = document.createElement("button");
+        b.id = "fit-copy";
+        b.textContent = `Make a ${suggest === "q8_0" ? "Q8_0" : "Q4_K"} copy`;
+        b.addEventListener("click", () => void makeCopy(model, suggest));
+        $("fit").append(" ", b);
+      }
     } catch (e) {
       $("fit").textContent = describeError(e);
     }
@@ -93,15 +136,18 @@ export async function setupModelDialog(hooks: Hooks) {
       const li = document.createElement("li");
       li.dataset.model = m.id;
       const name = document.createElement("strong");
-      name.textContent = m.id === "demo" ? "Built-in demo" : m.id;
+      // A copy in the app's folder goes by its file name; the full path is in the tooltip.
+      const isPath = m.id.startsWith("/") || /^[A-Za-z]:[\\/]/.test(m.id);
+      name.textContent = m.id === "demo" ? "Built-in demo" : isPath ? (m.id.split(/[\\/]/).pop() ?? m.id) : m.id;
+      name.title = m.id;
       const about = document.createElement("span");
       about.textContent = ` ${m.description}${m.download_bytes ? ` · ${gib(m.download_bytes)}${m.available ? ", downloaded" : ""}` : ""}`;
       const b = document.createElement("button");
       b.textContent = m.available || m.id === "demo" ? "Load" : "Download and load";
       b.addEventListener("click", () => void load(m.id));
-      li.addEventListener("mouseenter", () => void fit(m.id));
+      li.addEventListener("mouseenter", () => void fit(m.id, m.available));
       li.append(name, about, b);
-      if (m.available && m.id !== "demo") {
+      if (m.available && m.id !== "demo" && !m.id.toLowerCase().endsWith(".gguf")) {
         const check = document.createElement("button");
         check.textContent = "Verify";
         check.title = "Re-hash every file against what was checked when it was downloaded";

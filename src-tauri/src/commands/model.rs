@@ -12,6 +12,7 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 
 use crate::blocking::off_main;
+use crate::commands::copies::{self, CopyType};
 use crate::dialogs::Pick;
 use crate::documents::check_text_size;
 use crate::error::{CommandError, CommandResult};
@@ -43,11 +44,12 @@ pub struct ModelEntry {
 }
 
 #[tauri::command]
-pub async fn list_models() -> CommandResult<Vec<ModelEntry>> {
-    off_main("Listing the models", || Ok(known_models())).await
+pub async fn list_models(state: State<'_, AppState>) -> CommandResult<Vec<ModelEntry>> {
+    let models_dir = state.models_dir.clone();
+    off_main("Listing the models", move || Ok(known_models(&models_dir))).await
 }
 
-fn known_models() -> Vec<ModelEntry> {
+fn known_models(models_dir: &Path) -> Vec<ModelEntry> {
     let cache = hub::cache_from_env();
     let mut out = vec![ModelEntry {
         id: DEMO.into(),
@@ -67,6 +69,19 @@ fn known_models() -> Vec<ModelEntry> {
             },
             available: hub::cached_snapshot(&cache, repo).is_ok(),
             download_bytes,
+        });
+    }
+    for copy in copies::list(models_dir) {
+        let size = std::fs::metadata(&copy).map_or(0, |m| m.len());
+        out.push(ModelEntry {
+            id: copy.display().to_string(),
+            description: format!(
+                "Smaller copy, {:.1} GiB: {}",
+                size as f64 / (1u64 << 30) as f64,
+                copy.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            ),
+            available: true,
+            download_bytes: 0,
         });
     }
     out
@@ -122,6 +137,9 @@ pub struct FitEstimate {
     /// `None` when the available memory is not known (a GPU).
     pub fits: Option<bool>,
     pub message: String,
+    /// When it does not fit (and is not a quantized file already): the most precise smaller
+    /// copy that would.
+    pub suggest: Option<CopyType>,
 }
 
 /// The config of `model`, and for a `.gguf` file the file (its weights' size depends on the
@@ -167,19 +185,55 @@ fn fit_estimate(request: LoadRequest, settings: &Settings) -> CommandResult<FitE
     if let Some(file) = &gguf {
         estimate = estimate.with_weights(file.weights_bytes(dtype));
     }
-    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
     let available = memory::available_on(&device);
+    Ok(describe_fit(&cfg, dtype, estimate, available, gguf.is_some(), !device.is_cpu()))
+}
+
+/// Whether `estimate` fits in `available` bytes, in words, and (for a model that is not
+/// quantized yet and does not fit) the most precise smaller copy that would.
+fn describe_fit(
+    cfg: &DreamConfig,
+    dtype: dream_engine::candle_core::DType,
+    estimate: MemoryEstimate,
+    available: Option<u64>,
+    quantized: bool,
+    on_gpu: bool,
+) -> FitEstimate {
+    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
     let fits = available.map(|a| estimate.total_bytes <= a);
-    let message = match (fits, available) {
-        (Some(true), Some(a)) => format!("Needs about {:.1} GiB; {:.1} GiB free.", gib(estimate.total_bytes), gib(a)),
+    let place = if on_gpu { " on the GPU" } else { "" };
+    let dtype_name = format!("{dtype:?}").to_lowercase();
+    let mut message = match (fits, available) {
+        (Some(true), Some(a)) => {
+            format!("{dtype_name} needs about {:.1} GiB; {:.1} GiB is free{place}.", gib(estimate.total_bytes), gib(a))
+        }
         (Some(false), Some(a)) => format!(
-            "Needs about {:.1} GiB but only {:.1} GiB is free: close other programs, pick a smaller dtype, or use a GPU.",
+            "{dtype_name} needs about {:.1} GiB but only {:.1} GiB is free{place}.",
             gib(estimate.total_bytes),
             gib(a)
         ),
-        _ => format!("Needs about {:.1} GiB of GPU memory.", gib(estimate.total_bytes)),
+        _ => format!("{dtype_name} needs about {:.1} GiB of GPU memory.", gib(estimate.total_bytes)),
     };
-    Ok(FitEstimate { estimate, available_bytes: available, fits, message })
+    // Quantized matrices (the embedding and lm_head too) plus the same activations.
+    let copy_bytes = |kind: CopyType| (cfg.parameter_count() as f64 * kind.bits_per_weight() / 8.0) as u64;
+    let suggest = match (fits, available, quantized) {
+        (Some(false), Some(a), false) => [CopyType::Q8_0, CopyType::Q4K]
+            .into_iter()
+            .find(|&k| copy_bytes(k).saturating_add(estimate.activation_bytes) <= a),
+        _ => None,
+    };
+    match suggest {
+        Some(k) => message.push_str(&format!(
+            " A {} copy needs about {:.1} GiB: make one with \"Make a smaller copy\".",
+            k.label(),
+            gib(copy_bytes(k).saturating_add(estimate.activation_bytes))
+        )),
+        None if fits == Some(false) => {
+            message.push_str(" Close other programs, use a smaller copy of the model, or a GPU with more memory.")
+        }
+        None => {}
+    }
+    FitEstimate { estimate, available_bytes: available, fits, message, suggest }
 }
 
 /// Progress of [`load_model`], streamed to the UI.
@@ -248,6 +302,7 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
             })?,
         };
         let info = ModelInfo {
+            source: name.clone(),
             name: if dir.is_none() { "Built-in demo".into() } else { display_name(&name) },
             demo: dir.is_none(),
             device: dream_engine::device::describe(&device),
@@ -419,5 +474,31 @@ mod tests {
         let sampled = fit_estimate(request(), &settings).unwrap();
         assert!(sampled.estimate.activation_bytes > 3 * greedy.estimate.activation_bytes, "{sampled:?} vs {greedy:?}");
         assert_eq!(sampled.estimate.weights_bytes, greedy.estimate.weights_bytes);
+    }
+
+    /// Dream 7B in bf16 on a GPU with too little memory: the message names what it needs, what
+    /// is free, and the most precise copy that fits.
+    #[test]
+    fn a_model_that_does_not_fit_suggests_the_copy_that_does() {
+        let cfg = DreamConfig::dream_v0_7b();
+        let dtype = dream_engine::candle_core::DType::BF16;
+        let estimate = memory::estimate(&cfg, dtype, cfg.context_limit());
+        let gib = |g: u64| g << 30;
+        let twelve = describe_fit(&cfg, dtype, estimate, Some(gib(12)), false, true);
+        assert_eq!((twelve.fits, twelve.suggest), (Some(false), Some(CopyType::Q8_0)));
+        assert!(
+            twelve.message.starts_with("bf16 needs about 16.")
+                && twelve.message.contains("12.0 GiB is free on the GPU"),
+            "{}",
+            twelve.message
+        );
+        assert!(twelve.message.contains("A Q8_0 copy needs about"), "{}", twelve.message);
+        let seven = describe_fit(&cfg, dtype, estimate, Some(gib(7)), false, true);
+        assert_eq!(seven.suggest, Some(CopyType::Q4K), "{}", seven.message);
+        let four = describe_fit(&cfg, dtype, estimate, Some(gib(4)), false, true);
+        assert_eq!(four.suggest, None);
+        assert!(four.message.contains("Close other programs"), "{}", four.message);
+        assert_eq!(describe_fit(&cfg, dtype, estimate, Some(gib(12)), true, true).suggest, None, "already quantized");
+        assert_eq!(describe_fit(&cfg, dtype, estimate, Some(gib(40)), false, true).fits, Some(true));
     }
 }

@@ -182,6 +182,23 @@ describe("Dream Writer UI", () => {
     await page.close();
   });
 
+  test("a model that does not fit offers the smaller copy that does, made with progress and listed", async () => {
+    const page = await openApp(() => (window.__mockSetup = (m) => (m.baseAvailable = true)));
+    await page.click("#model-button");
+    const base = page.locator('#model-list li[data-model="Dream-org/Dream-v0-Base-7B"]');
+    await base.hover();
+    await page.waitForSelector("#fit-copy");
+    assert.match(await page.textContent("#fit"), /^Dream-org\/Dream-v0-Base-7B: bf16 needs about 16\.8 GiB .* A Q4_K copy needs about 6\.3 GiB/);
+    assert.equal(await page.textContent("#fit-copy"), "Make a Q4_K copy");
+    await page.click("#fit-copy");
+    await page.waitForFunction(() => /Making a Q4_K copy: \d+% \(\d+ of 40 tensors\)/.test(document.querySelector("#load-progress")?.textContent ?? ""));
+    await page.waitForFunction(() => document.querySelector("#load-progress")?.textContent?.startsWith("The Q4_K copy is ready"));
+    await page.waitForSelector('#model-list li[data-model="/data/models/Dream-v0-Base-7B-q4_k.gguf"]');
+    const call = await page.evaluate(() => window.__mock.calls.find((c) => c.cmd === "make_smaller_copy").args);
+    assert.deepEqual([call.model, call.kind], ["Dream-org/Dream-v0-Base-7B", "q4_k"]);
+    await page.close();
+  });
+
   test("flip between candidates from one run and accept the one shown", async () => {
     const page = await openApp();
     await typeDoc(page, "The sea was calm.");

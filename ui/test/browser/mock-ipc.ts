@@ -29,6 +29,10 @@ const mock = {
   autosaves: {} as Record<string, DocState>,
   /** The cached Base model is damaged: loading it fails until it is fetched again. */
   damaged: false,
+  /** The Base model is in the cache (so a smaller copy can be made of it). */
+  baseAvailable: false,
+  /** Smaller copies made so far. */
+  copies: [] as string[],
   /** What take_notices answers once. */
   notices: [] as string[],
   fingerprint: (text: string) => fingerprint(text),
@@ -47,7 +51,7 @@ const settings = {
   on_busy: "refuse",
   candidates: 1,
 };
-const demo = { name: "Built-in demo", demo: true, device: "CPU", dtype: "f32", parameters: 123456, context: 2048 };
+const demo = { name: "Built-in demo", source: "demo", demo: true, device: "CPU", dtype: "f32", parameters: 123456, context: 2048 };
 let loaded: typeof demo | null = null;
 
 function send(channel: { id: number }, index: number, message: unknown) {
@@ -195,15 +199,16 @@ mockIPC(async (cmd, args) => {
     case "list_models":
       return [
         { id: "demo", description: "Built-in demo", available: true, download_bytes: 0 },
-        { id: "Dream-org/Dream-v0-Base-7B", description: "Dream 7B base model", available: mock.damaged, download_bytes: 15_231_233_024 },
+        { id: "Dream-org/Dream-v0-Base-7B", description: "Dream 7B base model", available: mock.damaged || mock.baseAvailable, download_bytes: 15_231_233_024 },
+        ...mock.copies.map((c) => ({ id: c, description: "Smaller copy", available: true, download_bytes: 0 })),
       ];
     case "system_info":
       return { cuda: false, metal: false, auto_device: "CPU", system_memory_available: 8 * 2 ** 30, gpus: [] };
     case "estimate_fit": {
       const big = (args as { request: { model: string } }).request.model !== "demo";
       return big
-        ? { weights_bytes: 15e9, activation_bytes: 3e9, total_bytes: 18e9, available_bytes: 8e9, fits: false, message: "Needs about 16.8 GiB but only 7.5 GiB is free: close other programs, pick a smaller dtype, or use a GPU." }
-        : { weights_bytes: 1, activation_bytes: 1, total_bytes: 2, available_bytes: 8, fits: true, message: "Needs about 0.0 GiB; 8.0 GiB free." };
+        ? { weights_bytes: 15e9, activation_bytes: 3e9, total_bytes: 18e9, available_bytes: 8e9, fits: false, suggest: "q4_k", message: "bf16 needs about 16.8 GiB but only 7.5 GiB is free. A Q4_K copy needs about 6.3 GiB: make one with \"Make a smaller copy\"." }
+        : { weights_bytes: 1, activation_bytes: 1, total_bytes: 2, available_bytes: 8, fits: true, suggest: null, message: "f32 needs about 0.0 GiB; 8.0 GiB is free." };
     }
     case "load_model": {
       const { request, onProgress } = args as { request: { model: string }; onProgress: { id: number } };
@@ -227,6 +232,15 @@ mockIPC(async (cmd, args) => {
       send(onProgress, 11, { stage: "loading", model: request.model });
       loaded = demo;
       return demo;
+    }
+    case "make_smaller_copy": {
+      const { model, kind, onProgress } = args as { model: string; kind: string; onProgress: { id: number } };
+      for (let i = 0; i <= 4; i++) {
+        send(onProgress, i, { done: i * 10, total: 40 });
+        await sleep(50);
+      }
+      mock.copies.push(`/data/models/${model.split("/").pop()}-${kind}.gguf`);
+      return mock.copies.at(-1);
     }
     case "verify_model":
       return mock.damaged ? [{ file: "model.safetensors", reason: "12 bytes, 3900000000 expected" }] : [];
