@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check, for a machine with an NVIDIA GPU, the CUDA toolkit (nvcc) and Rust: builds with
-# `--features cuda`, runs the fixture parity tests on the GPU (f32 to the CPU's 1e-4, bf16 and
-# GGUF to their stated tolerances), then times bf16 at 512 tokens on random weights of the
-# Qwen2.5-0.5B and Dream 7B shapes. Logs and JSON reports go to $OUT (default ./gpu-check).
+# `--features cuda`, runs the fixture parity tests on the GPU (f32 to the CPU's 1e-4, bf16, and
+# GGUF in bf16 and f16, to their stated tolerances), then times bf16 at 512 and 1024 tokens
+# (full steps, span-local decoding, cancel) on random weights of the Qwen2.5-0.5B and Dream 7B
+# shapes, and a Q4_K copy of the 0.5B shape. Logs go to $OUT (default ./gpu-check).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -19,8 +20,18 @@ DREAM_TEST_DEVICE=cuda cargo test --locked --release -p dream-engine --features 
   -- --nocapture 2>&1 | tee "$out/parity.log" || failed=1
 
 cargo build --locked --release -p dream-engine --features cuda --bin dream 2>&1 | tail -1
+dream="$CARGO_TARGET_DIR/release/dream"
 for shape in qwen2.5-0.5b dream-7b; do
-  "$CARGO_TARGET_DIR/release/dream" bench --device cuda --dtype bf16 --random-shape "$shape" \
-    --seq-len 512 --reps 5 2>&1 | tee "$out/bench-$shape.txt" || failed=1
+  "$dream" bench --device cuda --dtype bf16 --random-shape "$shape" \
+    --seq-len 512 1024 --masked 64 --reps 5 2>&1 | tee "$out/bench-$shape.txt" || failed=1
 done
+# Parallel reveal on the fixture's peaked cases.
+"$dream" bench --device cuda --reveal-cases tests/fixtures/dream-tiny 2>&1 | tee "$out/reveal.txt" || failed=1
+# A Q4_K copy in bf16 (random 0.5B-shaped weights saved, then quantized).
+tmp=$(mktemp -d)
+"$dream" bench --random-shape qwen2.5-0.5b --device cpu --save "$tmp/ckpt" > /dev/null &&
+  "$dream" quantize --model "$tmp/ckpt" --out "$tmp/q4k.gguf" --type q4_k > /dev/null &&
+  "$dream" bench --device cuda --dtype bf16 --model "$tmp/q4k.gguf" --seq-len 512 1024 --masked 64 --reps 5 \
+    2>&1 | tee "$out/bench-q4k.txt" || failed=1
+rm -rf "$tmp"
 exit $failed
