@@ -72,7 +72,8 @@ export async function setupModelDialog(hooks: Hooks) {
   const fit = async (model: string, available = false) => {
     try {
       const estimate = await api.estimateFit(request(model));
-      $("fit").textContent = `${model === "demo" ? "Built-in demo" : model}: ${estimate.message}`;
+      const shown = model === "demo" ? "Built-in demo" : /^([A-Za-z]:)?[\\/]/.test(model) ? model.split(/[\\/]/).pop() : model;
+      $("fit").textContent = `${shown}: ${estimate.message}`;
       const suggest = estimate.suggest;
       if (suggest && available) {
         const b = document.createElement("button");
