@@ -47,6 +47,9 @@ pub struct DocState {
     pub marks: Vec<SavedMark>,
     #[serde(default)]
     pub ending: String,
+    /// Where the ending is pinned (UTF-16 offset); `None` when it is only typed.
+    #[serde(default)]
+    pub ending_at: Option<u32>,
     #[serde(default = "default_gap")]
     pub gap: u32,
 }
@@ -232,6 +235,7 @@ mod tests {
             base: None,
             marks: vec![SavedMark { from: 0, to: 2, tokens: 3 }],
             ending: "The end.".into(),
+            ending_at: Some(2),
             gap: 20,
         }
     }

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{CommandError, CommandResult};
 use crate::files::{io_error, set_aside, write_atomic};
 
+/// The warmest sampling the app offers (the slider's end; hotter is noise).
+pub const MAX_TEMPERATURE: f32 = 2.0;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -93,6 +96,12 @@ impl Settings {
             ));
         }
         self.sampling.validate()?;
+        if self.sampling.temperature > MAX_TEMPERATURE {
+            return Err(CommandError::new(
+                "invalid_settings",
+                format!("A temperature of {}: choose 0 to {MAX_TEMPERATURE}.", self.sampling.temperature),
+            ));
+        }
         Ok(())
     }
 
@@ -123,5 +132,15 @@ mod tests {
             assert_eq!(std::fs::read_to_string(kept).unwrap(), bad, "the writer's file is kept as it was");
             assert_eq!(Settings::load(dir.path()).1, None, "said once");
         }
+    }
+
+    #[test]
+    fn a_temperature_outside_its_range_is_refused() {
+        let mut s = Settings::default();
+        s.sampling.temperature = 7.5;
+        let e = s.validate().unwrap_err();
+        assert!(e.message.contains("choose 0 to 2"), "{}", e.message);
+        s.sampling.temperature = 2.0;
+        s.validate().unwrap();
     }
 }

@@ -109,6 +109,15 @@ impl AppState {
         }
     }
 
+    /// Refuses what must not happen during a generation: loading another model would keep two
+    /// in memory and leave the run on the old one while the app names the new one.
+    pub fn refuse_while_writing(&self) -> Result<(), CommandError> {
+        if self.job.lock().expect("job lock").is_some() {
+            return Err(CommandError::new("busy", "Dream is writing: stop it (Esc) before loading another model."));
+        }
+        Ok(())
+    }
+
     /// Asks the running generation, if any, to stop before its next step.
     pub fn cancel_job(&self) -> bool {
         match self.job.lock().expect("job lock").as_ref() {
@@ -142,5 +151,18 @@ mod tests {
         state.release_job(&second);
         assert!(!state.cancel_job());
         assert!(state.claim_job(OnBusy::Refuse).is_ok());
+    }
+
+    #[test]
+    fn no_other_model_loads_while_dream_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(dir.path().join("config"), dir.path().join("data"));
+        state.refuse_while_writing().unwrap();
+        let job = state.claim_job(OnBusy::Refuse).unwrap();
+        let e = state.refuse_while_writing().unwrap_err();
+        assert_eq!(e.code, "busy");
+        assert!(e.message.contains("stop it"), "{}", e.message);
+        state.release_job(&job);
+        state.refuse_while_writing().unwrap();
     }
 }

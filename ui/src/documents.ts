@@ -8,6 +8,8 @@ import { ask, asking, type Choice } from "./prompt";
 export interface Extras {
   marks: SavedMark[];
   ending: string;
+  /** Where the ending is pinned; null when it is only typed in the field. */
+  ending_at: number | null;
   gap: number;
 }
 
@@ -111,7 +113,7 @@ export async function checkDisk() {
 
 // ---- Opening ----------------------------------------------------------------------------------
 
-const extrasOf = (a: DocState): Extras => ({ marks: a.marks, ending: a.ending, gap: a.gap });
+const extrasOf = (a: DocState): Extras => ({ marks: a.marks, ending: a.ending, ending_at: a.ending_at, gap: a.gap });
 
 /** Shows an opened document: the file, or its autosave when that holds unsaved changes, and
  * says so whenever the two differ. */

@@ -166,6 +166,7 @@ export interface DocState {
   base: string | null;
   marks: SavedMark[];
   ending: string;
+  ending_at: number | null;
   gap: number;
 }
 

@@ -100,6 +100,7 @@ class TargetWidget extends WidgetType {
     const el = document.createElement("span");
     el.className = `cm-live cm-live-${this.run.phase}`;
     el.dataset.target = String(this.target.index);
+    if (this.target.original) el.title = `Replaces: “${this.target.original}”`;
     const fresh = this.run.fresh.get(this.target.index);
     this.slots.forEach((slot, i) => {
       const s = document.createElement("span");
@@ -121,6 +122,19 @@ class TargetWidget extends WidgetType {
       }
       el.append(s);
     });
+    if (this.run.phase === "review" && this.slots.every((slot) => !slot.text)) {
+      // An empty fill would be invisible: a marker the writer can see, click and re-mask.
+      const empty = document.createElement("span");
+      empty.className = "cm-slot-empty";
+      empty.textContent = "∅";
+      empty.title = "Dream wrote nothing here: click to write it again (Re-mask)";
+      if (this.run.picked.has(pickKey(this.target.index, 0))) empty.classList.add("cm-slot-picked");
+      empty.addEventListener("mousedown", (ev) => {
+        ev.preventDefault();
+        view.dispatch({ effects: togglePick.of({ target: this.target.index, slot: 0 }) });
+      });
+      el.append(empty);
+    }
     if (this.target.pinned) {
       const p = document.createElement("span");
       p.className = "cm-pinned";

@@ -4,12 +4,14 @@ import { EditorView, keymap, placeholder } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { markdown } from "@codemirror/lang-markdown";
 import { api, describeError, isCommandError, type FilledSpan, type Infilled, type SamplingSettings, type Settings } from "./ipc";
-import { addSpan, clampTokens, clearSpans, marked, newSpan, spans } from "./spans";
+import { addSpan, clampTokens, clearSpans, marked, newSpan, setSpanTokens, spans, spansField } from "./spans";
 import { endRun, liveField, pickKey, reviewRun, startRun, stepRun, toggleHeat } from "./live";
-import { acceptChanges, lowConfidenceRuns, planRequest, remaskRuns, type PinnedEnding, type Planned } from "./request";
+import { acceptChanges, lowConfidenceRuns, planRequest, remaskRuns, type Planned } from "./request";
+import { ending, pinned, placeEnding, setPinned } from "./ending";
 import { AUTO_THRESHOLD, isAuto, stepsLabel, StepTimer } from "./steps";
 import { setupModelDialog } from "./models";
 import { changed, startDocuments, type Host } from "./documents";
+import { asking } from "./prompt";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -24,6 +26,9 @@ function shownSpans(result: Infilled): FilledSpan[] {
 }
 let running = false;
 const timer = new StepTimer();
+
+/** Why nothing happens when the writer types or edits during a run or its review. */
+const LOCKED = "The text is locked while Dream writes and while you review: accept (Ctrl+Enter) or reject (Esc) first.";
 
 function say(text: string, kind: "info" | "error" = "info") {
   const m = $("message");
@@ -50,16 +55,21 @@ function extensions(): Extension[] {
     markdown(),
     EditorView.lineWrapping,
     spans(),
+    ending(),
     liveField,
     keymap.of([
       { key: "Mod-i", run: () => (markSelection(), true) },
-      { key: "Mod-Enter", run: () => (view.state.field(liveField)?.phase === "review" ? accept() : void run(), true) },
-      { key: "Escape", run: () => (running ? void stop() : view.state.field(liveField) ? reject() : null, true) },
       ...defaultKeymap,
       ...historyKeymap,
     ]),
     EditorView.updateListener.of((u) => {
       if (u.docChanged) updateWords();
+      const marksOrEnding = u.startState.field(spansField) !== u.state.field(spansField) || pinned(u.startState) !== pinned(u.state);
+      if (u.docChanged || marksOrEnding) {
+        // A message describes the state it was said in: a new state clears it.
+        say("");
+        showPinned();
+      }
       if (u.docChanged || u.transactions.some((t) => t.effects.length > 0)) {
         updateSteps();
         changed();
@@ -72,7 +82,7 @@ const view: EditorView = new EditorView({ parent: $("editor"), state: EditorStat
 
 // Read-only access to the document for automation (the browser and WebDriver tests): what
 // the widgets draw over the text is not the text.
-(window as unknown as { dreamWriter: object }).dreamWriter = { text: () => view.state.doc.toString() };
+(window as unknown as { dreamWriter: object }).dreamWriter = { text: () => view.state.doc.toString(), pinned: () => pinned(view.state) };
 
 function updateWords() {
   const words = view.state.doc.toString().match(/\S+/g)?.length ?? 0;
@@ -94,27 +104,52 @@ function markSelection() {
   view.dispatch({ effects: addSpan.of(span) });
   if (marked(view.state).length === before) return say("That overlaps a mark already there.", "error");
   if (!sel.empty) {
+    // The first length is a guess (4 characters a token); the model's tokenizer corrects it,
+    // unless the writer changed the length in the meantime. Not an undo step of its own.
+    const guess = span.tokens;
     api.countTokens(text).then(
-      (n) => view.dispatch({ effects: addSpan.of({ ...span, tokens: clampTokens(n) }) }),
+      (n) => {
+        const now = marked(view.state).find((m) => m.id === span.id);
+        if (now && now.tokens === guess) view.dispatch({ effects: setSpanTokens.of({ id: span.id, tokens: clampTokens(n) }), annotations: Transaction.addToHistory.of(false) });
+      },
       () => {},
     );
   }
 }
 
-function pinnedEnding(): PinnedEnding | null {
+const gapInput = () => clampTokens(Number($<HTMLInputElement>("gap").value) || 32);
+
+/** The ending field and gap show the pinned ending (also after undo and redo). */
+function showPinned() {
+  const p = pinned(view.state);
+  const field = $<HTMLInputElement>("ending");
+  if (document.activeElement === field || document.activeElement === $("gap")) return;
+  if (p) {
+    field.value = p.text;
+    $<HTMLInputElement>("gap").value = String(p.gap);
+  } else if (field.dataset.pinned === "yes") field.value = "";
+  field.dataset.pinned = p ? "yes" : "no";
+}
+
+/** Pins the ending typed in the field at the cursor (or says what is in the way). */
+function pinAtCursor(): boolean {
   const text = $<HTMLInputElement>("ending").value;
-  if (!text.trim()) return null;
-  // The gap is at the cursor (or the end when the cursor is inside a mark).
-  const cursor = view.state.selection.main.head;
-  const inMark = marked(view.state).some((m) => m.from < cursor && cursor < m.to);
-  const at = inMark ? view.state.doc.length : cursor;
-  const lead = at > 0 && !/\s$/.test(view.state.sliceDoc(at - 1, at)) && !/^\s/.test(text) ? " " : "";
-  return { text: lead + text, at, gapTokens: clampTokens(Number($<HTMLInputElement>("gap").value) || 32) };
+  if (!text.trim()) {
+    say("Type the ending sentence first, or select it in the text and press Pin selection.", "error");
+    return false;
+  }
+  const place = placeEnding(view.state, view.state.selection.main.head);
+  if ("problem" in place) {
+    say(place.problem, "error");
+    return false;
+  }
+  view.dispatch({ effects: setPinned.of({ at: place.at, text: text.trim(), gap: gapInput() }) });
+  return true;
 }
 
 function totalTokens(): number {
-  const ending = pinnedEnding();
-  return marked(view.state).reduce((n, m) => n + m.tokens, 0) + (ending ? ending.gapTokens : 0);
+  const p = pinned(view.state);
+  return marked(view.state).reduce((n, m) => n + m.tokens, 0) + (p ? p.gap : 0);
 }
 
 function updateSteps() {
@@ -155,16 +190,22 @@ function sampling(): SamplingSettings {
 }
 
 async function run() {
-  if (running || view.state.field(liveField)) return;
+  if (running || view.state.field(liveField)) return say(LOCKED, "error");
+  // An ending typed but not pinned yet goes where the cursor is.
+  if (!pinned(view.state) && $<HTMLInputElement>("ending").value.trim() && !pinAtCursor()) return;
   let planned: Planned;
   try {
-    const candidates = Number($<HTMLSelectElement>("candidates").value) || 1;
-    planned = planRequest(view.state.doc.toString(), marked(view.state), pinnedEnding(), sampling(), candidates);
+    // Greedy decoding writes the same text in every row: candidates only with a temperature.
+    const candidates = Number($<HTMLInputElement>("temperature").value) > 0 ? Number($<HTMLSelectElement>("candidates").value) || 1 : 1;
+    planned = planRequest(view.state.doc.toString(), marked(view.state), pinned(view.state), sampling(), candidates);
   } catch (e) {
     return say(describeError(e), "error");
   }
   if (planned.targets.length === 0) return say("Mark a span (Ctrl+I) or pin an ending first.", "error");
   running = true;
+  // The progress line starts at this run's beginning, not where the last one ended.
+  $("step-counter").textContent = `step 0 / ${planned.request.settings.steps}`;
+  $<HTMLProgressElement>("progress-bar").value = 0;
   setBusy(true);
   timer.start();
   view.dispatch({ effects: startRun.of({ targets: planned.targets, alg: planned.request.settings.alg }) });
@@ -234,12 +275,12 @@ async function stop() {
 function accept(): boolean {
   const live = view.state.field(liveField);
   if (!live || live.phase !== "review" || !last) return false;
+  const hadEnding = last.planned.targets.some((t) => t.pinned);
   view.dispatch({
-    changes: acceptChanges(last.planned.targets, shownSpans(last.result)),
-    effects: [endRun.of(null), clearSpans.of(null)],
+    changes: acceptChanges(view.state.doc.toString(), last.planned.targets, shownSpans(last.result)),
+    effects: [endRun.of(null), clearSpans.of(null), ...(hadEnding ? [setPinned.of(null)] : [])],
     userEvent: "input.dream",
   });
-  if (last.planned.targets.some((t) => t.pinned)) $<HTMLInputElement>("ending").value = "";
   $("review").hidden = true;
   say("Accepted (Ctrl+Z undoes it).");
   return true;
@@ -252,8 +293,10 @@ function reject() {
 }
 
 function regenerate() {
+  // Candidates use consecutive seeds (seed, seed + 1, ...): the next run starts past all of
+  // them, so every candidate is new.
   const seed = $<HTMLInputElement>("seed");
-  seed.value = String(Number(seed.value) + 1);
+  seed.value = String(Number(seed.value) + Math.max(1, last?.planned.request.candidates ?? 1));
   view.dispatch({ effects: endRun.of(null) });
   void run();
 }
@@ -263,10 +306,11 @@ function remask() {
   if (!last) return;
   const picked = view.state.field(liveField)?.picked ?? new Set<string>();
   const threshold = Number($<HTMLInputElement>("remask-threshold").value) / 100;
+  const doc = view.state.doc.toString();
   const runs =
     picked.size > 0
-      ? remaskRuns(last.planned.targets, shownSpans(last.result), (t, i) => picked.has(pickKey(t, i)))
-      : lowConfidenceRuns(last.planned.targets, shownSpans(last.result), last.planned.request.settings.alg, threshold);
+      ? remaskRuns(doc, last.planned.targets, shownSpans(last.result), (t, i) => picked.has(pickKey(t, i)))
+      : lowConfidenceRuns(doc, last.planned.targets, shownSpans(last.result), last.planned.request.settings.alg, threshold);
   accept();
   if (runs.length === 0) return say(`Nothing below ${Math.round(threshold * 100)}%.`);
   view.dispatch({ effects: runs.map((r) => addSpan.of(newSpan(r.from, r.to, r.tokens))) });
@@ -278,16 +322,23 @@ function remask() {
 /** What the document commands need of the editor. */
 const host: Host = {
   text: () => view.state.doc.toString(),
-  extras: () => ({
-    marks: marked(view.state).map(({ from, to, tokens }) => ({ from, to, tokens })),
-    ending: $<HTMLInputElement>("ending").value,
-    gap: clampTokens(Number($<HTMLInputElement>("gap").value) || 32),
-  }),
+  extras: () => {
+    const p = pinned(view.state);
+    return {
+      marks: marked(view.state).map(({ from, to, tokens }) => ({ from, to, tokens })),
+      ending: p?.text ?? $<HTMLInputElement>("ending").value,
+      ending_at: p?.at ?? null,
+      gap: p?.gap ?? gapInput(),
+    };
+  },
   show(text, extras) {
     view.setState(EditorState.create({ doc: text, extensions: extensions() }));
     const marks = (extras?.marks ?? []).filter((m) => m.from <= m.to && m.to <= text.length);
-    // Restored marks are where the writer left them, not a step to undo.
-    if (marks.length) view.dispatch({ effects: marks.map((m) => addSpan.of(newSpan(m.from, m.to, m.tokens))), annotations: Transaction.addToHistory.of(false) });
+    const at = extras?.ending_at;
+    const pin = extras?.ending && at !== null && at !== undefined && at <= text.length ? [setPinned.of({ at, text: extras.ending, gap: extras.gap })] : [];
+    // Restored marks and ending are where the writer left them, not a step to undo.
+    const effects = [...marks.map((m) => addSpan.of(newSpan(m.from, m.to, m.tokens))), ...pin];
+    if (effects.length) view.dispatch({ effects, annotations: Transaction.addToHistory.of(false) });
     $<HTMLInputElement>("ending").value = extras?.ending ?? "";
     $<HTMLInputElement>("gap").value = String(extras?.gap ?? 32);
     updateWords();
@@ -317,6 +368,7 @@ function showSampling(s: SamplingSettings) {
   $<HTMLInputElement>("seed").value = String(s.seed);
   $<HTMLSelectElement>("speed").value = String(s.cache_refresh ?? 1);
   $<HTMLSelectElement>("candidates").value = String(settings?.candidates ?? 1);
+  showCandidatesAllowed();
   $<HTMLInputElement>("steps").dataset.wanted = s.threshold !== null ? "auto" : String(s.steps);
 }
 
@@ -337,14 +389,29 @@ $("mark").addEventListener("click", () => (markSelection(), view.focus()));
 $("clear-marks").addEventListener("click", () => view.dispatch({ effects: clearSpans.of(null) }));
 $("pin-selection").addEventListener("click", () => {
   const sel = view.state.selection.main;
+  if (view.state.field(liveField)) return say(LOCKED, "error");
   if (sel.empty) return say("Select the sentence to end on first.", "error");
-  $<HTMLInputElement>("ending").value = view.state.sliceDoc(sel.from, sel.to).trim();
-  // Dream writes towards the pinned sentence from where it stood: it moves out of the document.
-  view.dispatch({ changes: { from: sel.from, to: sel.to }, selection: { anchor: sel.from } });
-  updateSteps();
+  const text = view.state.sliceDoc(sel.from, sel.to).trim();
+  // Dream writes towards the pinned sentence from where it stood: it becomes the pinned
+  // ending at its place, in one step that Ctrl+Z undoes whole.
+  view.dispatch({ changes: { from: sel.from, to: sel.to }, selection: { anchor: sel.from }, effects: setPinned.of({ at: sel.from, text, gap: gapInput() }) });
+  view.focus();
 });
+$("pin").addEventListener("click", () => {
+  if (pinAtCursor()) view.focus();
+});
+$("ending").addEventListener("keydown", (e) => {
+  if (e.key !== "Enter") return;
+  // Not into the editor: focus moves there, and the Enter must not follow it.
+  e.preventDefault();
+  if (pinAtCursor()) view.focus();
+});
+// Editing the field or the gap edits the pinned ending (not a step of the document's undo).
 for (const id of ["ending", "gap"]) {
   $(id).addEventListener("input", () => {
+    const p = pinned(view.state);
+    const text = $<HTMLInputElement>("ending").value;
+    if (p) view.dispatch({ effects: setPinned.of(text.trim() ? { ...p, text, gap: gapInput() } : null), annotations: Transaction.addToHistory.of(false) });
     updateSteps();
     changed();
   });
@@ -354,6 +421,24 @@ $("steps").addEventListener("input", () => {
   slider.dataset.wanted = isAuto(Number(slider.value), totalTokens()) ? "auto" : slider.value;
   updateSteps();
   void persistSettings((s) => (s.sampling = sampling()));
+});
+/** Candidates differ only with a temperature above 0: the choice is off until then. */
+function showCandidatesAllowed() {
+  const greedy = Number($<HTMLInputElement>("temperature").value) <= 0;
+  const select = $<HTMLSelectElement>("candidates");
+  select.disabled = greedy;
+  select.title = greedy ? "Raise the temperature above 0 first: at 0 every candidate is the same text" : "Versions written in one run, to flip between";
+}
+$("temperature").addEventListener("change", () => {
+  // Typed values can leave the field's range: bring them back, and say so.
+  const field = $<HTMLInputElement>("temperature");
+  const t = Number(field.value);
+  const clamped = Number.isFinite(t) ? Math.min(2, Math.max(0, t)) : 0;
+  if (clamped !== t) {
+    field.value = String(clamped);
+    say(`The temperature goes from 0 to 2: set to ${clamped}.`, "error");
+  }
+  showCandidatesAllowed();
 });
 for (const id of ["alg", "temperature", "top-p", "top-k", "seed", "speed"]) {
   $(id).addEventListener("change", () => void persistSettings((s) => (s.sampling = sampling())));
@@ -372,6 +457,50 @@ $("theme").addEventListener("click", () => {
   applyTheme(next);
   void persistSettings((s) => (s.theme = next));
 });
+
+/** Moves the cursor to the next (or previous) filled span in review, and scrolls to it. */
+function focusTarget(direction: 1 | -1) {
+  const live = view.state.field(liveField);
+  if (!live) return;
+  const places = live.targets.map((t) => t.from).sort((a, b) => a - b);
+  const head = view.state.selection.main.head;
+  const next = direction > 0 ? (places.find((p) => p > head) ?? places[0]) : ([...places].reverse().find((p) => p < head) ?? places[places.length - 1]);
+  view.dispatch({ selection: { anchor: next }, effects: EditorView.scrollIntoView(next, { y: "center" }) });
+  const el = view.dom.querySelector(`.cm-live[data-target="${live.targets.find((t) => t.from === next)?.index}"]`);
+  (el as HTMLElement | null)?.classList.add("cm-live-focus");
+  setTimeout(() => (el as HTMLElement | null)?.classList.remove("cm-live-focus"), 600);
+}
+
+// The run's shortcuts work wherever focus is: the editor is read-only during a run and its
+// review, so focus may be anywhere. Handled before the editor sees them.
+window.addEventListener(
+  "keydown",
+  (e) => {
+    if (asking() || e.defaultPrevented) return;
+    const live = view.state.field(liveField);
+    const mod = e.ctrlKey || e.metaKey;
+    let handled = true;
+    if (mod && e.key === "Enter") {
+      if (live?.phase === "review") accept();
+      else if (!live) void run();
+    } else if (e.key === "Escape" && live) {
+      if (running) void stop();
+      else reject();
+    } else if (e.key === "Tab" && live?.phase === "review") {
+      focusTarget(e.shiftKey ? -1 : 1);
+    } else if (live && !mod && !e.altKey && (e.key.length === 1 || e.key === "Backspace" || e.key === "Delete" || e.key === "Enter")) {
+      // Typing into a locked text: say why nothing happens (unless typing in a field).
+      const field = (e.target as HTMLElement).closest?.("input, select, textarea");
+      if (field) return;
+      say(LOCKED, "error");
+    } else handled = false;
+    if (handled) {
+      e.preventDefault();
+      e.stopPropagation();
+    }
+  },
+  true,
+);
 
 async function start() {
   try {

@@ -4,15 +4,7 @@ import type { ChangeSpec } from "@codemirror/state";
 import type { FilledSpan, InfillRequest, SamplingSettings, Slot, Span } from "./ipc";
 import type { MarkedSpan } from "./spans";
 import { toCharOffset } from "./offsets";
-
-/** A sentence the generated passage must lead into, written after a gap at `at`. */
-export interface PinnedEnding {
-  text: string;
-  /** UTF-16 offset of the gap in the document. */
-  at: number;
-  /** Tokens Dream writes in the gap. */
-  gapTokens: number;
-}
+import type { Pinned } from "./ending";
 
 /** One place Dream writes: a marked range (replaced), a hole, or the gap before the ending. */
 export interface Target {
@@ -24,6 +16,8 @@ export interface Target {
   tokens: number;
   /** The pinned ending shown and inserted right after this target. */
   pinned?: string;
+  /** The text a marked phrase had, shown in review beside what replaces it. */
+  original?: string;
 }
 
 export interface Planned {
@@ -34,41 +28,55 @@ export interface Planned {
 /**
  * The request for `doc` with `marks` and an optional pinned `ending`. The ending is written into
  * the request's text right after its gap, so the model sees it as the text the gap leads into.
+ * A conflict (the ending inside a mark, or on a hole) is an error in plain words.
  */
 export function planRequest(
   doc: string,
   marks: MarkedSpan[],
-  ending: PinnedEnding | null,
+  ending: Pinned | null,
   settings: SamplingSettings,
   candidates = 1,
 ): Planned {
-  const pinned = ending && ending.text.length > 0 ? ending : null;
+  const pinned = ending && ending.text.trim().length > 0 ? { ...ending, text: endingText(ending.text) } : null;
   const text = pinned ? doc.slice(0, pinned.at) + pinned.text + doc.slice(pinned.at) : doc;
-  // A document offset in the request's text: the ending shifts everything after the gap.
-  const shift = (pos: number, atGapEnd: boolean) => (pinned && (pos > pinned.at || (pos === pinned.at && atGapEnd)) ? pos + pinned.text.length : pos);
-  const targets: Target[] = marks.map((m, index) => ({ index, from: m.from, to: m.to, tokens: m.tokens }));
+  // A document offset in the request's text: the ending shifts what comes after it. A mark
+  // ending where the ending is pinned stays before it; one starting there comes after it.
+  const shift = (pos: number, after: boolean) => (pinned && (pos > pinned.at || (pos === pinned.at && after)) ? pos + pinned.text.length : pos);
+  const targets: Target[] = marks.map((m, index) => ({
+    index,
+    from: m.from,
+    to: m.to,
+    tokens: m.tokens,
+    ...(m.to > m.from ? { original: doc.slice(m.from, m.to).trim() } : {}),
+  }));
   const spans: Span[] = marks.map((m) => {
-    const inside = pinned !== null && m.from < pinned.at && pinned.at < m.to;
-    if (inside) throw new Error("The pinned ending's gap is inside a marked span: move the cursor out of it.");
-    const start = shift(m.from, true);
-    const end = shift(m.to, true);
-    return { start: toCharOffset(text, start), end: toCharOffset(text, end), tokens: m.tokens };
+    if (pinned && m.from < pinned.at && pinned.at < m.to) {
+      throw new Error("The pinned ending is inside a marked phrase: move the ending, or remove the mark.");
+    }
+    if (pinned && m.from === m.to && m.from === pinned.at) {
+      throw new Error("A hole and the pinned ending are at the same place: remove the hole, or pin the ending elsewhere.");
+    }
+    const after = pinned !== null && m.from >= pinned.at;
+    return { start: toCharOffset(text, shift(m.from, after)), end: toCharOffset(text, shift(m.to, after)), tokens: m.tokens };
   });
   if (pinned) {
     const at = toCharOffset(text, pinned.at);
-    spans.push({ start: at, end: at, tokens: pinned.gapTokens });
-    targets.push({ index: targets.length, from: pinned.at, to: pinned.at, tokens: pinned.gapTokens, pinned: pinned.text });
+    spans.push({ start: at, end: at, tokens: pinned.gap });
+    targets.push({ index: targets.length, from: pinned.at, to: pinned.at, tokens: pinned.gap, pinned: pinned.text });
   }
   return { request: { text, spans, continuation: 0, ending: null, settings, candidates }, targets };
 }
 
-/** The changes that write the result into the document: one transaction, one undo step. */
-export function acceptChanges(targets: Target[], filled: FilledSpan[]): ChangeSpec[] {
-  return targets.map((t) => {
-    const span = filled.find((f) => f.span === t.index);
-    const text = (span?.text ?? "") + (t.pinned ?? "");
-    return { from: t.from, to: t.to, insert: text };
-  });
+/** The text a target is written with: its fill joined to the text before it (`before`, the
+ * document's character there), then the pinned ending if it leads into one. */
+export function filledText(t: Target, filled: FilledSpan[], before: string): string {
+  const fill = joinFill(before, filled.find((f) => f.span === t.index)?.text ?? "");
+  return fill + (t.pinned ?? "");
+}
+
+/** The changes that write the result into `doc`: one transaction, one undo step. */
+export function acceptChanges(doc: string, targets: Target[], filled: FilledSpan[]): ChangeSpec[] {
+  return targets.map((t) => ({ from: t.from, to: t.to, insert: filledText(t, filled, doc.slice(Math.max(0, t.from - 1), t.from)) }));
 }
 
 /**
@@ -82,15 +90,17 @@ export function displayConfidence(confidence: number | null, alg: SamplingSettin
 }
 
 /** The runs of slots whose confidence is below `threshold`: what "re-mask below X%" marks. */
-export function lowConfidenceRuns(targets: Target[], filled: FilledSpan[], alg: SamplingSettings["alg"], threshold: number) {
-  return remaskRuns(targets, filled, (_t, _i, slot) => isLow(slot, alg, threshold));
+export function lowConfidenceRuns(doc: string, targets: Target[], filled: FilledSpan[], alg: SamplingSettings["alg"], threshold: number) {
+  return remaskRuns(doc, targets, filled, (_t, _i, slot) => isLow(slot, alg, threshold));
 }
 
 /**
- * After accepting, the UTF-16 ranges (in the new document) of the runs of slots that `pick`
- * chooses, with their token counts: the marks for writing just those again.
+ * After accepting into `doc`, the UTF-16 ranges (in the new document) of the runs of slots that
+ * `pick` chooses, with their token counts: the marks for writing just those again. A fill that
+ * came out empty is a hole at its place when any of its slots is picked.
  */
 export function remaskRuns(
+  doc: string,
   targets: Target[],
   filled: FilledSpan[],
   pick: (target: number, slot: number, s: Slot) => boolean,
@@ -98,30 +108,54 @@ export function remaskRuns(
   const runs: { from: number; to: number; tokens: number }[] = [];
   let delta = 0; // how far earlier accepted targets moved this one
   for (const t of [...targets].sort((a, b) => a.from - b.from)) {
-    const span = filled.find((f) => f.span === t.index);
-    let pos = t.from + delta;
-    let open: { from: number; to: number; tokens: number } | null = null;
-    for (const [i, slot] of (span?.slots ?? []).entries()) {
-      const low = pick(t.index, i, slot);
-      const end = pos + slot.text.length;
-      if (low) {
-        if (open) {
-          open.to = end;
-          open.tokens++;
-        } else open = { from: pos, to: end, tokens: 1 };
-      } else if (open && slot.text.length > 0) {
-        runs.push(open);
-        open = null;
+    const slots = filled.find((f) => f.span === t.index)?.slots ?? [];
+    const joined = filledText(t, filled, doc.slice(Math.max(0, t.from - 1), t.from));
+    const fillLength = joined.length - (t.pinned?.length ?? 0);
+    const start = t.from + delta;
+    if (fillLength === 0) {
+      if (slots.some((s, i) => pick(t.index, i, s))) runs.push({ from: start, to: start, tokens: t.tokens });
+    } else {
+      // A leading space dropped at the join: the first slot starts one character early.
+      let pos = start - (slots.reduce((n, s) => n + s.text.length, 0) - fillLength);
+      let open: { from: number; to: number; tokens: number } | null = null;
+      for (const [i, slot] of slots.entries()) {
+        const end = pos + slot.text.length;
+        if (pick(t.index, i, slot)) {
+          if (open) {
+            open.to = end;
+            open.tokens++;
+          } else open = { from: Math.max(start, pos), to: end, tokens: 1 };
+        } else if (open && slot.text.length > 0) {
+          if (open.to > open.from) runs.push(open);
+          open = null;
+        }
+        pos = end;
       }
-      pos = end;
+      if (open && open.to > open.from) runs.push(open);
     }
-    if (open) runs.push(open);
-    delta += (span?.text.length ?? 0) + (t.pinned?.length ?? 0) - (t.to - t.from);
+    delta += joined.length - (t.to - t.from);
   }
-  return runs.filter((r) => r.to > r.from);
+  return runs;
 }
 
 function isLow(slot: Slot, alg: SamplingSettings["alg"], threshold: number): boolean {
   const c = displayConfidence(slot.confidence, alg);
   return c !== null && c < threshold;
+}
+
+/**
+ * The ending as the model should read it after the gap: with the space a sentence needs
+ * before it (Dream's words carry their leading space), unless it starts with punctuation.
+ */
+export function endingText(text: string): string {
+  const t = text.trim();
+  return /^[.,;:!?)\]»”’]/.test(t) ? t : ` ${t}`;
+}
+
+/**
+ * The generated fill as it joins the text before it: one space at most where the document
+ * already ends with whitespace.
+ */
+export function joinFill(before: string, fill: string): string {
+  return /\s$/.test(before) ? fill.replace(/^\s+/, "") : fill;
 }

@@ -117,7 +117,7 @@ class SpanBadge extends WidgetType {
     const el = document.createElement("span");
     el.className = s.from === s.to ? "cm-span-badge cm-hole" : "cm-span-badge";
     el.dataset.span = String(s.id);
-    el.title = `Dream will write ${s.tokens} tokens here (about ${wordsHint(s.tokens)} words)`;
+    el.title = `Dream will write about ${wordsHint(s.tokens)} words here (${s.tokens} tokens)`;
     const button = (label: string, cls: string, title: string, act: () => StateEffect<unknown>) => {
       const b = document.createElement("button");
       b.textContent = label;
@@ -131,7 +131,8 @@ class SpanBadge extends WidgetType {
     };
     const count = document.createElement("span");
     count.className = "cm-span-count";
-    count.textContent = `${s.tokens} tok · ~${wordsHint(s.tokens)} w`;
+    count.textContent = `~${wordsHint(s.tokens)} ${wordsHint(s.tokens) === 1 ? "word" : "words"}`;
+    count.title = `${s.tokens} tokens`;
     const step = Math.max(1, Math.round(s.tokens / 4));
     el.append(
       button("−", "cm-span-shorter", "Shorter", () => setSpanTokens.of({ id: s.id, tokens: s.tokens - step })),

@@ -8,6 +8,7 @@ import { endRun, liveField, pickKey, reviewRun, slotClasses, startRun, stepRun, 
 import { acceptChanges, displayConfidence, lowConfidenceRuns, planRequest, remaskRuns } from "../src/request";
 import { clampSteps, isAuto, stepsLabel, StepTimer } from "../src/steps";
 import { toCharOffset } from "../src/offsets";
+import { ending, pinned, placeEnding, setPinned } from "../src/ending";
 import type { FilledSpan, SamplingSettings, SpanView } from "../src/ipc";
 
 const settings: SamplingSettings = {
@@ -103,19 +104,43 @@ describe("marked spans follow the text", () => {
   });
 });
 
+describe("the pinned ending", () => {
+  it("follows the text, and Pin selection is one undo step (the sentence and the pin come back together)", () => {
+    let s = EditorState.create({ doc: "It began to rain. Nobody came home.", extensions: [history(), spans(), ending(), liveField] });
+    s = s.update({ changes: { from: 18, to: 35 }, effects: setPinned.of({ at: 18, text: "Nobody came home.", gap: 8 }) }).state;
+    expect(s.doc.toString()).toBe("It began to rain. ");
+    s = s.update({ changes: { from: 0, insert: "Oh. " } }).state;
+    expect(pinned(s)).toEqual({ at: 22, text: "Nobody came home.", gap: 8 });
+    s = command(s, undo);
+    s = command(s, undo);
+    expect(s.doc.toString()).toBe("It began to rain. Nobody came home.");
+    expect(pinned(s)).toBeNull();
+    s = command(s, redo);
+    expect(pinned(s)).toEqual({ at: 18, text: "Nobody came home.", gap: 8 });
+  });
+
+  it("is not placed inside a mark or on a hole", () => {
+    let s = EditorState.create({ doc: "abcdef", extensions: [spans(), ending(), liveField] });
+    s = s.update({ effects: [addSpan.of(newSpan(1, 4, 2)), addSpan.of(newSpan(5, 5, 2))] }).state;
+    expect(placeEnding(s, 2)).toMatchObject({ problem: expect.stringMatching(/inside a marked phrase/) });
+    expect(placeEnding(s, 5)).toMatchObject({ problem: expect.stringMatching(/already a hole/) });
+    expect(placeEnding(s, 4)).toEqual({ at: 4 }); // right after the mark: the natural order
+  });
+});
+
 describe("requests", () => {
   it("turn marks into char-offset spans, even after emoji", () => {
     const doc = "🌙 The night was cold.";
     const from = doc.indexOf("night");
     const { request, targets } = planRequest(doc, [newSpan(from, from + 5, 4)], null, settings);
     expect(request.spans).toEqual([{ start: 6, end: 11, tokens: 4 }]);
-    expect(targets).toEqual([{ index: 0, from, to: from + 5, tokens: 4 }]);
+    expect(targets).toEqual([{ index: 0, from, to: from + 5, tokens: 4, original: "night" }]);
   });
 
   it("write the pinned ending after a gap at the cursor, shifting later marks", () => {
     const doc = "Start. Middle. End.";
     const mark = newSpan(15, 18, 2); // "End" after the gap
-    const ending = { text: " It was over.", at: 6, gapTokens: 10 };
+    const ending = { text: "It was over.", at: 6, gap: 10 };
     const { request, targets } = planRequest(doc, [mark], ending, settings);
     expect(request.text).toBe("Start. It was over. Middle. End.");
     expect(request.spans).toEqual([
@@ -127,12 +152,43 @@ describe("requests", () => {
       { span: 0, start: 0, end: 0, text: "Finish", slots: [] },
       { span: 1, start: 0, end: 0, text: " Then rain.", slots: [] },
     ];
-    const s = EditorState.create({ doc }).update({ changes: acceptChanges(targets, filled) }).state;
+    const s = EditorState.create({ doc }).update({ changes: acceptChanges(doc, targets, filled) }).state;
     expect(s.doc.toString()).toBe("Start. Then rain. It was over. Middle. Finish.");
   });
 
-  it("refuse a gap inside a marked span", () => {
-    expect(() => planRequest("abcdef", [newSpan(1, 5, 2)], { text: "x", at: 3, gapTokens: 2 }, settings)).toThrow(/inside a marked span/);
+  it("refuse an ending inside a marked phrase, or on a hole, in plain words", () => {
+    expect(() => planRequest("abcdef", [newSpan(1, 5, 2)], { text: "x", at: 3, gap: 2 }, settings)).toThrow(/inside a marked phrase: move the ending/);
+    expect(() => planRequest("abcdef", [newSpan(3, 3, 2)], { text: "x", at: 3, gap: 2 }, settings)).toThrow(/hole and the pinned ending are at the same place/);
+  });
+
+  it("take a mark, then an ending pinned at the end of that mark (the natural order)", () => {
+    const doc = "The rain came down like something that had been poured.";
+    const from = doc.indexOf(" like");
+    const to = doc.indexOf(".");
+    const { request, targets } = planRequest(doc, [newSpan(from, to, 6)], { text: "Then silence.", at: to, gap: 8 }, settings);
+    expect(request.text).toBe("The rain came down like something that had been poured Then silence..");
+    expect(request.spans).toEqual([
+      { start: from, end: to, tokens: 6 },
+      { start: to, end: to, tokens: 8 },
+    ]);
+    expect(targets.map((t) => [t.from, t.to])).toEqual([[from, to], [to, to]]);
+  });
+
+  it("join a fill and an ending with the text's own spacing", () => {
+    for (const doc of ["It began to rain.", "It began to rain. "]) {
+      const { targets } = planRequest(doc, [], { text: "Nobody came home.", at: doc.length, gap: 3 }, settings);
+      const filled: FilledSpan[] = [{ span: 0, start: 0, end: 0, text: " The sky wept", slots: [] }];
+      const s = EditorState.create({ doc }).update({ changes: acceptChanges(doc, targets, filled) }).state;
+      expect(s.doc.toString()).toBe("It began to rain. The sky wept Nobody came home.");
+    }
+  });
+
+  it("turn a picked empty fill into a hole at its place", () => {
+    const doc = "Before. After.";
+    const { targets } = planRequest(doc, [newSpan(7, 7, 4)], null, settings);
+    const filled: FilledSpan[] = [{ span: 0, start: 0, end: 0, text: "", slots: [{ token: 2, text: "", confidence: 0.9 }] }];
+    expect(remaskRuns(doc, targets, filled, () => true)).toEqual([{ from: 7, to: 7, tokens: 4 }]);
+    expect(remaskRuns(doc, targets, filled, () => false)).toEqual([]);
   });
 });
 
@@ -210,14 +266,16 @@ describe("events become decorations", () => {
         ],
       },
     ];
-    const s = EditorState.create({ doc }).update({ changes: acceptChanges(targets, filled) }).state;
-    const runs = lowConfidenceRuns(targets, filled, "maskgit_plus", 0.4);
+    const s = EditorState.create({ doc }).update({ changes: acceptChanges(doc, targets, filled) }).state;
+    const runs = lowConfidenceRuns(doc, targets, filled, "maskgit_plus", 0.4);
     expect(runs).toHaveLength(1);
     expect(s.sliceDoc(runs[0].from, runs[0].to)).toBe(" window frame");
     expect(runs[0].tokens).toBe(2);
+    // The fill joined "the " without doubling its space: "the back window frame".
+    expect(s.doc.toString()).toBe("She opened the back window frame and saw nothing.");
     // Words clicked in review: just "back".
-    const picked = remaskRuns(targets, filled, (t, i) => t === 0 && i === 0);
-    expect(picked.map((r) => s.sliceDoc(r.from, r.to))).toEqual([" back"]);
+    const picked = remaskRuns(doc, targets, filled, (t, i) => t === 0 && i === 0);
+    expect(picked.map((r) => s.sliceDoc(r.from, r.to))).toEqual(["back"]);
   });
 
   it("let the writer pick words in review only", () => {

@@ -253,6 +253,7 @@ pub async fn load_model(
     if request.model.trim().is_empty() {
         return Err(CommandError::new("invalid_request", "Choose a model: the demo, a folder, or a Hub repo id."));
     }
+    state.refuse_while_writing()?;
     if state.loading.swap(true, Ordering::SeqCst) {
         return Err(CommandError::new("busy", "A model is already loading."));
     }

@@ -32,7 +32,8 @@ describe("Dream Writer UI", () => {
     await page.keyboard.press("Control+i");
     await page.waitForSelector(".cm-span-badge");
     // count_tokens gives 3 for " old keeper" (11 chars / 4): the badge and the slider follow.
-    await page.waitForFunction(() => document.querySelector(".cm-span-count")?.textContent?.startsWith("3 tok"));
+    await page.waitForFunction(() => document.querySelector(".cm-span-count")?.title === "3 tokens");
+    assert.equal(await page.textContent(".cm-span-count"), "~2 words", "lengths in words first, tokens on hover");
     // 1 ..= 3 steps, and one more position for "auto".
     assert.equal(await page.getAttribute("#steps", "max"), "4");
     assert.match(await page.textContent("#steps-out"), /^3 steps · 1 tok\/step/);
@@ -205,6 +206,8 @@ describe("Dream Writer UI", () => {
     await select(page, "calm");
     await page.keyboard.press("Control+i");
     await page.click("#sampling summary");
+    await page.fill("#temperature", "0.8");
+    await page.dispatchEvent("#temperature", "change");
     await page.selectOption("#candidates", "2");
     await page.click("#run");
     await page.waitForSelector("#review:not([hidden])");

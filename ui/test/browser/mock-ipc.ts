@@ -31,6 +31,10 @@ const mock = {
   damaged: false,
   /** The Base model is in the cache (so a smaller copy can be made of it). */
   baseAvailable: false,
+  /** The first span comes back empty (only end tokens). */
+  emptyFill: false,
+  /** What count_tokens answers, when set (else characters / 4). */
+  tokenCount: null as number | null,
   /** Smaller copies made so far. */
   copies: [] as string[],
   /** What take_notices answers once. */
@@ -169,7 +173,9 @@ async function infill(args: {
       all.forEach((cand, row) => {
         const k = (r * 7 + i + row * 3) % WORDS.length;
         // Negative entropies, as the default `entropy` order reports them.
-        cand[r][i] = { token: 100 + k, text: ` ${WORDS[k]}`, confidence: Math.log(i % 3 === 2 ? 0.2 : 0.9) };
+        // With `emptyFill`, Dream writes only end tokens (no text) into the first span.
+        const text = mock.emptyFill && r === 0 ? "" : ` ${WORDS[k]}`;
+        cand[r][i] = { token: 100 + k, text, confidence: Math.log(i % 3 === 2 ? 0.2 : 0.9) };
       });
     }
     const views = all.flatMap((cand, row) => cand.map((sl, r) => ({ row, span: r, start: spans[r].start, slots: sl.map((x) => ({ ...x })) })));
@@ -248,7 +254,7 @@ mockIPC(async (cmd, args) => {
       mock.loadCancelled = true;
       return true;
     case "count_tokens":
-      return Math.max(1, Math.round((args as { text: string }).text.length / 4));
+      return mock.tokenCount ?? Math.max(1, Math.round((args as { text: string }).text.length / 4));
     case "infill":
       return infill(args as Parameters<typeof infill>[0]);
     case "cancel":

@@ -1,0 +1,174 @@
+// The writing flow in the built UI (IPC mocked): shortcuts during a run and in review wherever
+// focus is, marking then pinning an ending, mark lengths from the model's tokenizer, fresh
+// candidates on regenerate, progress, empty fills, messages that follow the state, undo of a
+// pinned ending, and settings kept in range.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { artifacts, docText, openApp, typeDoc, useBrowser } from "./harness.mjs";
+
+useBrowser();
+
+const infills = (page) => page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "infill").map((c) => c.args.request));
+const message = (page) => page.textContent("#message");
+
+/** Selects `phrase` with the keyboard (the cursor ends after it). */
+async function select(page, phrase) {
+  const at = (await docText(page)).indexOf(phrase);
+  await page.click(".cm-content");
+  await page.keyboard.press("Control+Home");
+  for (let i = 0; i < at; i++) await page.keyboard.press("ArrowRight");
+  for (let i = 0; i < phrase.length; i++) await page.keyboard.press("Shift+ArrowRight");
+}
+
+describe("the writing flow", () => {
+  test("Esc stops a run and Ctrl+Enter accepts in review, wherever focus is; typing says why it is locked", async () => {
+    const page = await openApp();
+    await typeDoc(page, "Keep this text.");
+    await page.keyboard.press("Control+i");
+    await page.evaluate(() => (window.__mock.stepDelay = 400));
+    await page.click("#run"); // focus leaves the editor
+    await page.waitForFunction(() => document.querySelector("#step-counter")?.textContent?.startsWith("step 1"));
+    await page.keyboard.press("Escape");
+    await page.waitForFunction(() => document.querySelector("#message")?.textContent?.startsWith("Stopped"));
+    assert.equal(await docText(page), "Keep this text.");
+
+    await page.evaluate(() => (window.__mock.stepDelay = 20));
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    await page.click("#words"); // focus nowhere in particular
+    await page.keyboard.press("x");
+    assert.match(await message(page), /locked while Dream writes and while you review/);
+    await page.keyboard.press("Control+Enter");
+    await page.waitForFunction(() => window.dreamWriter.text() !== "Keep this text.");
+    assert.match(await docText(page), /^Keep this text\.( \w+)+$/);
+    await page.close();
+  });
+
+  test("mark a phrase, pin an ending at the caret, then Write: the ending is a visible object", async () => {
+    const page = await openApp();
+    const doc = "The rain came down like something that had been poured.";
+    await typeDoc(page, doc);
+    await select(page, "like something that had been poured");
+    await page.keyboard.press("Control+i");
+    await page.fill("#ending", "Then silence.");
+    await page.press("#ending", "Enter");
+    await page.waitForSelector(".cm-ending .cm-pinned");
+    assert.equal(await page.textContent(".cm-ending .cm-pinned"), "Then silence.");
+    await page.screenshot({ path: join(artifacts, "ui-mark-then-pin.png") });
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    assert.equal(await page.getAttribute("#message", "class"), "info", await message(page));
+    const [request] = await infills(page);
+    const to = doc.indexOf(".");
+    assert.equal(request.text, `${doc.slice(0, to)} Then silence.${doc.slice(to)}`);
+    assert.deepEqual(request.spans.map((s) => [s.start, s.end]), [[doc.indexOf(" like"), to], [to, to]]);
+    // Review shows what the rewrite replaces.
+    assert.equal(await page.getAttribute('.cm-live[data-target="0"]', "title"), "Replaces: “like something that had been poured”");
+    await page.click("#accept");
+    const accepted = await docText(page);
+    assert.match(accepted, /^The rain came down( \w+)+( \w+)+ Then silence\.\.$/);
+    assert.doesNotMatch(accepted, / {2}|\w(?=Then)/, "one space at each join");
+    assert.equal(await page.locator(".cm-ending").count(), 0, "the ending is written, no longer pinned");
+    assert.match(await page.textContent("#steps-out"), /mark text or pin an ending/);
+    await page.close();
+  });
+
+  test("a mark's length is corrected to the model's token count, shown in words", async () => {
+    const page = await openApp(() => (window.__mockSetup = (m) => (m.tokenCount = 6)));
+    await typeDoc(page, "The rain came down like something that had been poured.");
+    await select(page, "like something that had been poured");
+    await page.keyboard.press("Control+i");
+    await page.waitForFunction(() => document.querySelector(".cm-span-count")?.title === "6 tokens");
+    assert.equal(await page.textContent(".cm-span-count"), "~5 words");
+    await page.close();
+  });
+
+  test("regenerate with candidates gives all-new candidates; progress starts from zero", async () => {
+    const page = await openApp();
+    await typeDoc(page, "The sea was calm.");
+    await select(page, "calm");
+    await page.keyboard.press("Control+i");
+    await page.click("#sampling summary");
+    await page.fill("#temperature", "0.8");
+    await page.dispatchEvent("#temperature", "change");
+    await page.selectOption("#candidates", "3");
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    await page.evaluate(() => (window.__mock.stepDelay = 1000));
+    await page.click("#regenerate");
+    assert.match(await page.textContent("#step-counter"), /^step 0 \//, "not the last run's count");
+    await page.waitForSelector("#review:not([hidden])");
+    assert.deepEqual((await infills(page)).map((r) => [r.settings.seed, r.candidates]), [[0, 3], [3, 3]]);
+    await page.close();
+  });
+
+  test("an empty fill is a marker that can be written again", async () => {
+    const page = await openApp(() => (window.__mockSetup = (m) => (m.emptyFill = true)));
+    await typeDoc(page, "Before. After.");
+    await page.keyboard.press("Control+Home");
+    for (let i = 0; i < 7; i++) await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("Control+i");
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    await page.waitForSelector(".cm-slot-empty");
+    await page.click(".cm-slot-empty");
+    await page.waitForSelector(".cm-slot-empty.cm-slot-picked");
+    await page.evaluate(() => (window.__mock.emptyFill = false));
+    await page.click("#remask");
+    await page.waitForSelector("#review:not([hidden])");
+    const [, second] = await infills(page);
+    assert.deepEqual(second.spans, [{ start: 7, end: 7, tokens: 16 }], "a hole where the empty fill was");
+    await page.close();
+  });
+
+  test("messages belong to the state they describe", async () => {
+    const page = await openApp();
+    await page.click("#run");
+    assert.match(await message(page), /Mark a span/);
+    await typeDoc(page, "Text.");
+    await page.keyboard.press("Control+i");
+    assert.equal(await message(page), "", "marking clears the old complaint");
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    await page.click("#reject");
+    assert.match(await message(page), /^Rejected/);
+    await page.click(".cm-content");
+    await page.keyboard.type(" More.");
+    assert.equal(await message(page), "");
+    await page.close();
+  });
+
+  test("Pin selection is one undo step: Ctrl+Z brings the sentence back and unpins it", async () => {
+    const page = await openApp();
+    await typeDoc(page, "It began to rain. Nobody came home.");
+    await select(page, "Nobody came home.");
+    await page.click("#pin-selection");
+    await page.waitForSelector(".cm-ending");
+    assert.equal(await docText(page), "It began to rain. ");
+    assert.equal(await page.inputValue("#ending"), "Nobody came home.");
+    await page.click(".cm-content");
+    await page.keyboard.press("Control+z");
+    assert.equal(await docText(page), "It began to rain. Nobody came home.");
+    assert.equal(await page.locator(".cm-ending").count(), 0);
+    assert.equal(await page.inputValue("#ending"), "");
+    await page.keyboard.press("Control+y");
+    await page.waitForSelector(".cm-ending");
+    assert.equal(await docText(page), "It began to rain. ");
+    await page.close();
+  });
+
+  test("the temperature stays in range, and candidates need one above 0", async () => {
+    const page = await openApp();
+    await page.click("#sampling summary");
+    assert.equal(await page.isDisabled("#candidates"), true, "at temperature 0 every candidate is the same");
+    await page.fill("#temperature", "7");
+    await page.dispatchEvent("#temperature", "change");
+    assert.equal(await page.inputValue("#temperature"), "2");
+    assert.match(await message(page), /goes from 0 to 2/);
+    assert.equal(await page.isDisabled("#candidates"), false);
+    const saved = await page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "set_settings").at(-1).args.settings.sampling.temperature);
+    assert.equal(saved, 2);
+    await page.close();
+  });
+});
