@@ -157,6 +157,7 @@ test("never lose a word: prompts, outside edits, autosave across a restart, clos
 
     // Open another file with unsaved changes: asked first; Cancel keeps every byte.
     await answerDialogs(otherPath);
+    await driver.findElement(By.css("#file-menu summary")).click();
     await driver.findElement(By.id("open")).click();
     await driver.wait(until.elementLocated(By.css("#prompt[open]")), 5000);
     assert.deepEqual(await choices(driver, "#prompt-choices"), ["save", "discard", "cancel"]);
@@ -187,6 +188,7 @@ test("never lose a word: prompts, outside edits, autosave across a restart, clos
     // file, and the file changed outside since) is offered beside the file, marks and all.
     await editor.sendKeys(Key.chord(Key.CONTROL, "i"));
     await driver.findElement(By.id("ending")).sendKeys("The end.");
+    await driver.findElement(By.css("#sampling summary")).click();
     const gap = driver.findElement(By.id("gap"));
     await gap.clear();
     await gap.sendKeys("12");

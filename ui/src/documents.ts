@@ -283,6 +283,7 @@ async function fillRecent() {
       b.disabled = !r.exists;
       b.addEventListener("click", () => {
         $<HTMLDetailsElement>("recent").open = false;
+        $<HTMLDetailsElement>("file-menu").open = false;
         void openDocument(r.path);
       });
       li.append(b);
@@ -301,10 +302,15 @@ async function closeRequested() {
 export async function startDocuments(h: Host) {
   host = h;
   started = true;
-  $("new").addEventListener("click", () => void newDocument());
-  $("open").addEventListener("click", () => void openDocument());
-  $("save").addEventListener("click", () => void save());
-  $("save-as").addEventListener("click", () => void saveAs());
+  // The File menu closes once a command is chosen.
+  const command = (run: () => unknown) => () => {
+    $<HTMLDetailsElement>("file-menu").open = false;
+    void run();
+  };
+  $("new").addEventListener("click", command(newDocument));
+  $("open").addEventListener("click", command(() => openDocument()));
+  $("save").addEventListener("click", command(() => save()));
+  $("save-as").addEventListener("click", command(saveAs));
   $("recent").addEventListener("toggle", () => $<HTMLDetailsElement>("recent").open && void fillRecent());
   window.addEventListener("keydown", (e) => {
     if (!(e.ctrlKey || e.metaKey) || e.altKey || asking()) return;

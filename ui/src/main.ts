@@ -2,13 +2,14 @@
 import { EditorState, Transaction, type Extension } from "@codemirror/state";
 import { EditorView, keymap, placeholder } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
-import { markdown } from "@codemirror/lang-markdown";
+import { highlightSelectionMatches, search, searchKeymap } from "@codemirror/search";
+import { prose } from "./markdown";
 import { api, describeError, isCommandError, type FilledSpan, type Infilled, type SamplingSettings, type Settings } from "./ipc";
 import { addSpan, clampTokens, clearSpans, marked, newSpan, setSpanTokens, spans, spansField } from "./spans";
 import { endRun, liveField, pickKey, reviewRun, startRun, stepRun, toggleHeat } from "./live";
 import { acceptChanges, lowConfidenceRuns, planRequest, remaskRuns, type Planned } from "./request";
 import { ending, pinned, placeEnding, setPinned } from "./ending";
-import { AUTO_THRESHOLD, isAuto, stepsLabel, StepTimer } from "./steps";
+import { AUTO_THRESHOLD, stepsLabel, StepTimer } from "./steps";
 import { setupModelDialog } from "./models";
 import { changed, startDocuments, type Host } from "./documents";
 import { asking } from "./prompt";
@@ -52,13 +53,16 @@ function extensions(): Extension[] {
     writingTheme,
     placeholder("Write here. Select a phrase and press Ctrl+I for Dream to rewrite it, or press Ctrl+I with nothing selected to leave a hole for Dream to fill."),
     history(),
-    markdown(),
+    prose(),
+    search({ top: true }),
+    highlightSelectionMatches(),
     EditorView.lineWrapping,
     spans(),
     ending(),
     liveField,
     keymap.of([
       { key: "Mod-i", run: () => (markSelection(), true) },
+      ...searchKeymap,
       ...defaultKeymap,
       ...historyKeymap,
     ]),
@@ -152,16 +156,17 @@ function totalTokens(): number {
   return marked(view.state).reduce((n, m) => n + m.tokens, 0) + (p ? p.gap : 0);
 }
 
+const autoSteps = () => $<HTMLInputElement>("auto").checked;
+
 function updateSteps() {
   const slider = $<HTMLInputElement>("steps");
   const tokens = totalTokens();
-  // One position past one step per token is "auto".
-  const max = tokens > 0 ? tokens + 1 : 1;
-  // A number of steps never slides into "auto" by itself: it stops at one step per token.
-  const wanted = slider.dataset.wanted === "auto" ? max : Math.min(Number(slider.dataset.wanted ?? slider.value), Math.max(1, tokens));
+  // From one step to one step per token; the wanted count is kept when marks come and go.
+  const max = Math.max(1, tokens);
   slider.max = String(max);
-  slider.value = String(Math.min(Math.max(1, wanted), max));
-  $("steps-out").textContent = stepsLabel(Number(slider.value), tokens, timer.median());
+  slider.value = String(Math.min(Math.max(1, Number(slider.dataset.wanted ?? slider.value)), max));
+  slider.disabled = autoSteps();
+  $("steps-out").textContent = stepsLabel(Number(slider.value), tokens, timer.median(), autoSteps());
 }
 
 // ---- Generation -------------------------------------------------------------------------------
@@ -171,7 +176,7 @@ function sampling(): SamplingSettings {
   const topP = num("top-p");
   const topK = num("top-k");
   const tokens = totalTokens();
-  const auto = isAuto(num("steps"), tokens);
+  const auto = autoSteps() && tokens > 0;
   const alg = $<HTMLSelectElement>("alg").value as SamplingSettings["alg"];
   const refresh = Number($<HTMLSelectElement>("speed").value);
   return {
@@ -208,7 +213,9 @@ async function run() {
   $<HTMLProgressElement>("progress-bar").value = 0;
   setBusy(true);
   timer.start();
-  view.dispatch({ effects: startRun.of({ targets: planned.targets, alg: planned.request.settings.alg }) });
+  // The view follows the first place Dream writes.
+  const first = Math.min(...planned.targets.map((t) => t.from));
+  view.dispatch({ effects: [startRun.of({ targets: planned.targets, alg: planned.request.settings.alg }), EditorView.scrollIntoView(first, { y: "nearest", yMargin: 80 })] });
   say("Dream is writing…");
   try {
     const result = await api.infill(planned.request, (e) => {
@@ -248,10 +255,11 @@ function showCandidates(result: Infilled) {
   box.hidden = n < 2;
   for (let i = 0; i < n; i++) {
     const b = document.createElement("button");
-    b.textContent = String(i + 1);
+    b.textContent = `Version ${i + 1}`;
     b.dataset.candidate = String(i);
     b.className = i === shown ? "primary" : "";
-    b.title = `Show candidate ${i + 1}`;
+    b.title = `Show version ${i + 1} of ${n} (seed ${last ? last.planned.request.settings.seed + i : i})`;
+    b.setAttribute("aria-pressed", String(i === shown));
     b.addEventListener("click", () => {
       shown = i;
       showCandidates(result);
@@ -369,7 +377,8 @@ function showSampling(s: SamplingSettings) {
   $<HTMLSelectElement>("speed").value = String(s.cache_refresh ?? 1);
   $<HTMLSelectElement>("candidates").value = String(settings?.candidates ?? 1);
   showCandidatesAllowed();
-  $<HTMLInputElement>("steps").dataset.wanted = s.threshold !== null ? "auto" : String(s.steps);
+  $<HTMLInputElement>("auto").checked = s.threshold !== null;
+  if (s.threshold === null) $<HTMLInputElement>("steps").dataset.wanted = String(s.steps);
 }
 
 async function persistSettings(change: (s: Settings) => void) {
@@ -418,7 +427,11 @@ for (const id of ["ending", "gap"]) {
 }
 $("steps").addEventListener("input", () => {
   const slider = $<HTMLInputElement>("steps");
-  slider.dataset.wanted = isAuto(Number(slider.value), totalTokens()) ? "auto" : slider.value;
+  slider.dataset.wanted = slider.value;
+  updateSteps();
+  void persistSettings((s) => (s.sampling = sampling()));
+});
+$("auto").addEventListener("change", () => {
   updateSteps();
   void persistSettings((s) => (s.sampling = sampling()));
 });
@@ -470,6 +483,13 @@ function focusTarget(direction: 1 | -1) {
   (el as HTMLElement | null)?.classList.add("cm-live-focus");
   setTimeout(() => (el as HTMLElement | null)?.classList.remove("cm-live-focus"), 600);
 }
+
+// Menus (File, Sampling) close when the writer clicks elsewhere.
+document.addEventListener("click", (e) => {
+  for (const menu of document.querySelectorAll<HTMLDetailsElement>("details.menu[open]")) {
+    if (!menu.contains(e.target as Node)) menu.open = false;
+  }
+});
 
 // The run's shortcuts work wherever focus is: the editor is read-only during a run and its
 // review, so focus may be anywhere. Handled before the editor sees them.

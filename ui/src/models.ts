@@ -29,7 +29,9 @@ export async function setupModelDialog(hooks: Hooks) {
   $("load-cancel").addEventListener("click", () => void api.cancelLoad());
   const request = (model: string): LoadRequest => ({ model, device: device.value as Device, dtype: dtype.value || null });
 
+  let loaded: ModelInfo | null = null;
   const showLoaded = (info: ModelInfo | null) => {
+    loaded = info;
     const button = $("model-button");
     button.textContent = info ? `${info.name} · ${info.device}` : "No model";
     $("model-note").textContent = info?.demo ? "Demo model: random weights, its text is noise." : "";
@@ -147,7 +149,22 @@ export async function setupModelDialog(hooks: Hooks) {
       b.textContent = m.available || m.id === "demo" ? "Load" : "Download and load";
       b.addEventListener("click", () => void load(m.id));
       li.addEventListener("mouseenter", () => void fit(m.id, m.available));
-      li.append(name, about, b);
+      // Every model's fit, without hovering.
+      const fits = document.createElement("span");
+      fits.className = "note fit-line";
+      api.estimateFit(request(m.id)).then(
+        (e) => (fits.textContent = e.message),
+        () => (fits.textContent = ""),
+      );
+      if (loaded && loaded.source === m.id) {
+        li.classList.add("loaded");
+        b.textContent = "Loaded ✓";
+        b.disabled = true;
+      }
+      const text = document.createElement("span");
+      text.className = "model-text";
+      text.append(name, about, document.createElement("br"), fits);
+      li.append(text, b);
       if (m.available && m.id !== "demo" && !m.id.toLowerCase().endsWith(".gguf")) {
         const check = document.createElement("button");
         check.textContent = "Verify";
@@ -178,6 +195,18 @@ export async function setupModelDialog(hooks: Hooks) {
       const found = info.gpus.map((g) => `${g.name}, ${gib(g.memory_free)} of ${gib(g.memory_total)} free`).join("; ");
       const mem = info.system_memory_available ? `; ${gib(info.system_memory_available)} RAM free` : "";
       $("system").textContent = `auto → ${info.auto_device} (GPU support: ${support}${found ? `; found ${found}` : ""}${mem})`;
+      // Devices this build cannot use are there, off, with the reason in plain words.
+      const reasons: Record<string, string | null> = {
+        cuda: info.cuda ? null : info.gpus.length ? "This copy of Dream Writer was built without NVIDIA (CUDA) support; install the CUDA build to use your GPU." : "No NVIDIA GPU was found, or this copy of Dream Writer was built without CUDA support.",
+        metal: info.metal ? null : "Metal is for Apple computers; it is not available here.",
+      };
+      for (const option of Array.from(device.options)) {
+        const why = reasons[option.value] ?? null;
+        option.disabled = why !== null;
+        option.title = why ?? "";
+        if (why) option.textContent = `${option.value === "cuda" ? "CUDA" : "Metal"} (not available)`;
+      }
+      $("device-note").textContent = [reasons.cuda, reasons.metal].filter(Boolean)[0] ?? "";
     });
     dialog.showModal();
   });

@@ -6,7 +6,7 @@ import { history, redo, undo } from "@codemirror/commands";
 import { addSpan, clearSpans, marked, newSpan, removeSpan, setSpanTokens, spans, MAX_TOKENS } from "../src/spans";
 import { endRun, liveField, pickKey, reviewRun, slotClasses, startRun, stepRun, togglePick } from "../src/live";
 import { acceptChanges, displayConfidence, lowConfidenceRuns, planRequest, remaskRuns } from "../src/request";
-import { clampSteps, isAuto, stepsLabel, StepTimer } from "../src/steps";
+import { clampSteps, stepsLabel, StepTimer } from "../src/steps";
 import { toCharOffset } from "../src/offsets";
 import { ending, pinned, placeEnding, setPinned } from "../src/ending";
 import type { FilledSpan, SamplingSettings, SpanView } from "../src/ipc";
@@ -200,10 +200,8 @@ describe("the steps slider", () => {
     expect(stepsLabel(4, 16, null)).toBe("4 steps · 4 tok/step");
     expect(stepsLabel(3, 16, 0.5)).toBe("3 steps · 5.3 tok/step · ~1.5 s");
     expect(stepsLabel(1, 0, null)).toBe("mark text or pin an ending");
-    // One past the last step is "auto": parallel reveal.
-    expect(isAuto(17, 16)).toBe(true);
-    expect(isAuto(16, 16)).toBe(false);
-    expect(stepsLabel(17, 16, null)).toMatch(/^auto/);
+    // "auto" (its own toggle): parallel reveal.
+    expect(stepsLabel(16, 16, null, true)).toMatch(/^auto/);
   });
 
   it("estimates from the median measured step, leaving out the first", () => {

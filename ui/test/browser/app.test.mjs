@@ -34,14 +34,13 @@ describe("Dream Writer UI", () => {
     // count_tokens gives 3 for " old keeper" (11 chars / 4): the badge and the slider follow.
     await page.waitForFunction(() => document.querySelector(".cm-span-count")?.title === "3 tokens");
     assert.equal(await page.textContent(".cm-span-count"), "~2 words", "lengths in words first, tokens on hover");
-    // 1 ..= 3 steps, and one more position for "auto".
-    assert.equal(await page.getAttribute("#steps", "max"), "4");
+    // 1 ..= 3 steps; "auto" is its own toggle beside the slider.
+    assert.equal(await page.getAttribute("#steps", "max"), "3");
     assert.match(await page.textContent("#steps-out"), /^3 steps · 1 tok\/step/);
-    await page.fill("#steps", "4");
-    await page.dispatchEvent("#steps", "input");
+    await page.check("#auto");
     assert.match(await page.textContent("#steps-out"), /^auto/);
-    await page.fill("#steps", "3");
-    await page.dispatchEvent("#steps", "input");
+    assert.equal(await page.isDisabled("#steps"), true);
+    await page.uncheck("#auto");
     assert.match(await page.textContent("#steps-out"), /^3 steps · 1 tok\/step/);
     await page.screenshot({ path: join(artifacts, "ui-marked.png") });
 
@@ -75,10 +74,9 @@ describe("Dream Writer UI", () => {
     await typeDoc(page, "A quiet night.");
     await select(page, "quiet");
     await page.keyboard.press("Control+i");
-    // "auto" at the slider's end: parallel reveal with a confidence threshold.
+    // "auto": parallel reveal with a confidence threshold.
     const max = await page.getAttribute("#steps", "max");
-    await page.fill("#steps", max);
-    await page.dispatchEvent("#steps", "input");
+    await page.check("#auto");
     await page.click("#run");
     await page.waitForSelector("#review:not([hidden])");
     await page.click("#regenerate");
@@ -86,7 +84,7 @@ describe("Dream Writer UI", () => {
     const runs = await page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "infill").map((c) => c.args.request.settings));
     assert.deepEqual(runs.map((s) => s.seed), [0, 1]);
     assert.equal(runs[0].threshold, 0.9);
-    assert.equal(runs[0].steps, Number(max) - 1, "auto runs at most one step per token");
+    assert.equal(runs[0].steps, Number(max), "auto runs at most one step per token");
     await page.click("#reject");
     assert.equal(await docText(page), "A quiet night.");
     assert.equal(await page.locator(".cm-live").count(), 0);
@@ -97,6 +95,7 @@ describe("Dream Writer UI", () => {
     const page = await openApp();
     await typeDoc(page, "It began to rain.");
     await page.fill("#ending", "Nobody came home.");
+    await page.click("#sampling summary");
     await page.fill("#gap", "4");
     await page.dispatchEvent("#gap", "input");
     await page.click(".cm-content");

@@ -33,6 +33,7 @@ describe("documents", () => {
     await page.keyboard.press("Escape");
     assert.equal(await docText(page), text);
 
+    await page.click("#file-menu summary");
     await page.click("#new");
     await page.click('#prompt-choices [data-choice="discard"]');
     await page.waitForFunction(() => window.dreamWriter.text() === "");
@@ -53,6 +54,7 @@ describe("documents", () => {
     await page.keyboard.type(" More.");
     assert.equal(await page.title(), "• draft.md — Dream Writer");
     await page.evaluate(() => window.__mock.dialogs.push("/w/other.md"));
+    await page.click("#file-menu summary");
     await page.click("#open");
     await page.waitForSelector("#prompt[open]");
     await page.click('#prompt-choices [data-choice="save"]');
@@ -62,6 +64,7 @@ describe("documents", () => {
 
     // Open Recent: newest first; a file gone since is shown as missing and cannot be opened.
     await page.evaluate(() => delete window.__mock.files["/w/draft.md"]);
+    await page.click("#file-menu summary");
     await page.click("#recent summary");
     await page.waitForSelector("#recent-list button");
     assert.deepEqual(

@@ -171,4 +171,19 @@ describe("the writing flow", () => {
     assert.equal(saved, 2);
     await page.close();
   });
+
+  test("at the smallest window the text keeps most of the height; the review bar does not move it", async () => {
+    const page = await openApp();
+    await page.setViewportSize({ width: 640, height: 420 });
+    await typeDoc(page, "The lamp went out. The keeper waited in the dark.");
+    await page.keyboard.press("Control+i");
+    const editor = await page.evaluate(() => document.querySelector("#editor").getBoundingClientRect().height);
+    assert.ok(editor >= 0.6 * 420, `the text has ${editor} of 420 px`);
+    const top = await page.evaluate(() => document.querySelector("#editor").getBoundingClientRect().top);
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    assert.equal(await page.evaluate(() => document.querySelector("#editor").getBoundingClientRect().top), top, "the text did not move");
+    await page.screenshot({ path: join(artifacts, "ui-min-window.png") });
+    await page.close();
+  });
 });
