@@ -55,9 +55,29 @@ fn random_tensors(
 /// `dir`, for timing real loads.
 pub fn save_random_checkpoint(cfg: &DreamConfig, dir: &std::path::Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
-    candle_core::safetensors::save(&random_tensors(cfg, &mut normal)?, dir.join("model.safetensors"))?;
-    let config = serde_json::to_string_pretty(cfg).expect("config serialises");
-    std::fs::write(dir.join("config.json"), config).map_err(|e| crate::Error::io(dir.join("config.json"), e))
+    let weights = dir.join("model.safetensors");
+    // transformers refuses safetensors without `{"format": "pt"}` metadata.
+    let metadata = Some(HashMap::from([("format".to_string(), "pt".to_string())]));
+    safetensors::serialize_to_file(random_tensors(cfg, &mut normal)?, metadata, &weights)
+        .map_err(|e| crate::Error::CorruptWeights { path: weights.clone(), reason: e.to_string() })?;
+    // The fields the official DreamConfig and generation code read, beside the engine's own.
+    let mut config = serde_json::to_value(cfg).expect("config serialises");
+    config["model_type"] = "Dream".into();
+    config["architectures"] = serde_json::json!(["DreamModel"]);
+    config["hidden_act"] = "silu".into();
+    config["torch_dtype"] = "float32".into();
+    let generation = serde_json::json!({
+        "bos_token_id": cfg.bos_token_id,
+        "eos_token_id": cfg.eos_token_id,
+        "pad_token_id": cfg.pad_token_id,
+        "mask_token_id": cfg.mask_token_id,
+    });
+    for (name, value) in [("config.json", config), ("generation_config.json", generation)] {
+        let path = dir.join(name);
+        let text = serde_json::to_string_pretty(&value).expect("json serialises");
+        std::fs::write(&path, text).map_err(|e| crate::Error::io(&path, e))?;
+    }
+    Ok(())
 }
 
 /// What one benchmark run measured; every ratio compares figures of the same run.

@@ -214,6 +214,12 @@ impl DreamConfig {
         Self::qwen2_shape(151_936, 896, 4864, 24, 14, 2)
     }
 
+    /// Qwen2.5's vocabulary with a two-layer, 64-wide body: real ids, quick to draw and save
+    /// (tests of what a checkpoint folder holds, not of speed).
+    pub fn tiny_shape() -> Self {
+        Self::qwen2_shape(151_936, 64, 176, 2, 4, 2)
+    }
+
     fn qwen2_shape(vocab: usize, hidden: usize, inter: usize, layers: usize, heads: usize, kv: usize) -> Self {
         DreamConfig {
             vocab_size: vocab,

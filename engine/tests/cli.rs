@@ -19,8 +19,14 @@ fn dream(args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// The events of `--events jsonl`: a `loaded` line first (checked here), then steps and done.
 fn lines(out: &Output) -> Vec<InfillEvent> {
-    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let loaded: serde_json::Value = serde_json::from_str(lines.next().expect("a first line")).unwrap();
+    assert_eq!(loaded["event"], "loaded", "{loaded}");
+    assert!(loaded["seconds"].as_f64().is_some_and(|s| s >= 0.0), "{loaded}");
+    lines.map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 /// The official B4 call (an input with 8 mask ids, `_sample`, entropy, 8 steps) replayed
@@ -148,4 +154,25 @@ fn bench_runs_on_a_small_vocabulary() {
     let report: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     assert!(report.to_string().contains("step"), "{report}");
+}
+
+/// `dream bench --save` writes a folder the official code (transformers) can load: safetensors
+/// with `{"format": "pt"}` metadata, a config with the Dream model type, a generation config.
+#[test]
+fn bench_save_writes_a_checkpoint_transformers_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ckpt");
+    let out = dream(&["bench", "--random-shape", "tiny", "--device", "cpu", "--save", dir.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    assert_eq!(meta.metadata().as_ref().and_then(|m| m.get("format")).map(String::as_str), Some("pt"));
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["model_type"], "Dream");
+    assert_eq!(config["architectures"][0], "DreamModel");
+    let generation: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("generation_config.json")).unwrap()).unwrap();
+    assert_eq!(generation["mask_token_id"], 151_666);
+    // And the engine loads it back.
+    dream_engine::DreamConfig::from_file(&dir.join("config.json")).unwrap();
 }

@@ -10,7 +10,7 @@ use crate::DeviceArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Random weights of a known shape instead of a checkpoint: qwen2.5-0.5b or dream-7b.
+    /// Random weights of a known shape instead of a checkpoint: qwen2.5-0.5b, dream-7b or tiny (a quick check).
     #[arg(long, value_name = "SHAPE")]
     random_shape: Option<String>,
     /// A checkpoint folder or Hub repo id to measure.
@@ -145,7 +145,8 @@ fn shape(name: &str) -> Result<DreamConfig> {
     match name {
         "qwen2.5-0.5b" => Ok(DreamConfig::qwen2_5_0_5b_shape()),
         "dream-7b" => Ok(DreamConfig::dream_v0_7b()),
-        other => Err(Error::invalid("random_shape", format!("`{other}` is not one of qwen2.5-0.5b, dream-7b"))),
+        "tiny" => Ok(DreamConfig::tiny_shape()),
+        other => Err(Error::invalid("random_shape", format!("`{other}` is not one of qwen2.5-0.5b, dream-7b, tiny"))),
     }
 }
 

@@ -142,7 +142,19 @@ pub fn run(args: Args) -> Result<()> {
     let options = HubOptions { redownload: args.redownload, ..HubOptions::from_env() };
     let dir = resolve_blocking(&args.model, &options, Some(download_bars()))?;
     let device = args.device.device.open()?;
+    let started = std::time::Instant::now();
     let dream = Dream::load(&dir, &device, args.device.dtype)?;
+    if args.events.is_some() {
+        // The first line: the model is loaded (what a harness times separately from the steps).
+        let loaded = serde_json::json!({
+            "event": "loaded",
+            "model": args.model,
+            "device": dream_engine::device::describe(&device),
+            "dtype": format!("{:?}", dream.model.dtype()).to_lowercase(),
+            "seconds": started.elapsed().as_secs_f64(),
+        });
+        println!("{loaded}");
+    }
     let prepared = dream.prepare(&request)?;
     for w in &prepared.warnings {
         eprintln!("note: {w}");
