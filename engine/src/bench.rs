@@ -88,8 +88,9 @@ pub struct BenchReport {
     pub device: String,
     pub dtype: String,
     pub seq_len: usize,
-    /// Masked tokens, at the end of the sequence.
+    /// Masked tokens, at the end of the sequence or (`middle`) in its middle.
     pub masked: usize,
+    pub middle: bool,
     pub load_seconds: f64,
     /// From the start of loading to the end of the first denoising step.
     pub load_to_first_step_seconds: f64,
@@ -156,8 +157,9 @@ pub fn matmul_gflops(cfg: &DreamConfig, rows: usize, dtype: DType, device: &Devi
 #[derive(Debug, Clone, Copy)]
 pub struct Measure {
     pub seq_len: usize,
-    /// Masked tokens at the end of the sequence.
+    /// Masked tokens: at the end of the sequence, or in its middle (an infilled span).
     pub masked: usize,
+    pub middle: bool,
     /// Timed repetitions of each measurement.
     pub reps: usize,
     /// Span-local decoding's refresh interval.
@@ -169,7 +171,7 @@ pub struct Measure {
 /// with the cache refreshed every `cache_refresh` steps. `load_seconds` is how long the caller
 /// took to load it, `weights_bytes` their size in memory (quantized, when they are).
 pub fn run(model: &DreamModel, label: &str, load_seconds: f64, weights_bytes: u64, m: Measure) -> Result<BenchReport> {
-    let Measure { seq_len, masked, reps, cache_refresh } = m;
+    let Measure { seq_len, masked, middle, reps, cache_refresh } = m;
     let peak_rss_after_load_bytes = peak_rss();
     let cfg = model.config();
     let (device, dtype) = (model.device(), model.dtype());
@@ -177,7 +179,8 @@ pub fn run(model: &DreamModel, label: &str, load_seconds: f64, weights_bytes: u6
     // Spread-out ids inside this model's vocabulary (any size, not only Qwen's 152k).
     let vocab = cfg.vocab_size as u64;
     let mut row: Vec<u32> = (0..seq_len as u64).map(|i| ((i * 7919) % vocab) as u32).collect();
-    row[seq_len - masked..].fill(cfg.mask_token_id);
+    let start = if middle { (seq_len - masked) / 2 } else { seq_len - masked };
+    row[start..start + masked].fill(cfg.mask_token_id);
     let canvas = || Canvas { rows: vec![row.clone()], attention_mask: None };
     let reps = reps.max(1);
 
@@ -215,6 +218,7 @@ pub fn run(model: &DreamModel, label: &str, load_seconds: f64, weights_bytes: u6
         dtype: format!("{dtype:?}").to_lowercase(),
         seq_len,
         masked,
+        middle,
         load_seconds,
         load_to_first_step_seconds,
         matmul_gflops: matmul,
@@ -344,7 +348,7 @@ mod tests {
         let mut cfg = DreamConfig::qwen2_5_0_5b_shape();
         (cfg.vocab_size, cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers) = (151_700, 56, 64, 2);
         let model = DreamModel::load(&random_weights(&cfg, DType::F32, &Device::Cpu).unwrap(), &cfg).unwrap();
-        let m = Measure { seq_len: 32, masked: 8, reps: 2, cache_refresh: 2 };
+        let m = Measure { seq_len: 32, masked: 8, middle: false, reps: 2, cache_refresh: 2 };
         let report = run(&model, "tiny", 0.0, 1, m).unwrap();
         assert!(report.step_seconds > 0.0 && report.forward_seconds > 0.0 && report.cached_step_seconds > 0.0);
         assert!(report.load_to_first_step_seconds > 0.0 && report.matmul_gflops > 0.0);

@@ -22,6 +22,10 @@ pub struct Args {
     /// Masked tokens at the end of each sequence (default: a quarter of it).
     #[arg(long)]
     masked: Option<usize>,
+    /// Put the masked tokens in the middle of the sequence (an infilled span) instead of at
+    /// its end.
+    #[arg(long)]
+    middle: bool,
     /// Timed repetitions of each measurement.
     #[arg(long, default_value_t = 3)]
     reps: usize,
@@ -94,7 +98,13 @@ pub fn run(args: Args) -> Result<()> {
     let load_seconds = start.elapsed().as_secs_f64();
     for &len in &args.seq_len {
         let masked = args.masked.unwrap_or(len / 4);
-        let m = bench::Measure { seq_len: len, masked, reps: args.reps, cache_refresh: args.cache_refresh };
+        let m = bench::Measure {
+            seq_len: len,
+            masked,
+            middle: args.middle,
+            reps: args.reps,
+            cache_refresh: args.cache_refresh,
+        };
         let report = bench::run(&model, &label, load_seconds, weights_bytes, m)?;
         if args.json {
             println!("{}", serde_json::to_string(&report).expect("serialisable report"));
@@ -152,13 +162,14 @@ fn shape(name: &str) -> Result<DreamConfig> {
 
 fn print_report(r: &BenchReport) {
     println!(
-        "{} ({:.0}M params, {}, {}) | {} tokens, last {} masked",
+        "{} ({:.0}M params, {}, {}) | {} tokens, {} masked {}",
         r.shape,
         r.parameters as f64 / 1e6,
         r.device,
         r.dtype,
         r.seq_len,
-        r.masked
+        r.masked,
+        if r.middle { "in the middle" } else { "at the end" }
     );
     println!("  matmul (model shapes)   {:>8.1} GFLOP/s", r.matmul_gflops);
     println!(

@@ -1,0 +1,130 @@
+"""The side-by-side benchmark behind scripts/bench-vs-official.sh: the official Dream code (its
+`_sample`, unchanged, imported from the folder given with --official; nothing of it is copied)
+and `dream bench`, on one checkpoint both load, interleaved run by run on this machine. A run
+counts only while other processes use under 10% of the machine (the quiet-machine rule); each
+figure is a median. Prints a Markdown table of same-run ratios.
+"""
+
+import argparse
+import importlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def cpu_jiffies():
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle
+
+
+def own_jiffies():
+    t = os.times()
+    return (t.user + t.system + t.children_user + t.children_system) * os.sysconf("SC_CLK_TCK")
+
+
+def load_official(folder):
+    # A package named `official_dream` that is the given folder (its modules import each other
+    # relatively).
+    root = tempfile.mkdtemp()
+    os.symlink(os.path.abspath(folder), os.path.join(root, "official_dream"))
+    sys.path.insert(0, root)
+    modeling = importlib.import_module("official_dream.modeling_dream")
+    generation = importlib.import_module("official_dream.generation_utils")
+    return modeling.DreamModel, generation.DreamGenerationConfig
+
+
+CASES = [
+    # name, sequence length, masked tokens, masks in the middle
+    ("step, 192-token prompt + 64 masks, exact", 256, 64, False),
+    ("step at 1024 tokens, 64-token span in the middle, exact", 1024, 64, True),
+]
+
+
+def quiet_run(fn, quiet):
+    """Runs fn until the other processes used under `quiet` of the machine; returns
+    (seconds, result, shares seen)."""
+    ncpu, hz, shares = os.cpu_count() or 1, os.sysconf("SC_CLK_TCK"), []
+    for _ in range(4):
+        busy0, own0, t0 = cpu_jiffies(), own_jiffies(), time.perf_counter()
+        result = fn()
+        wall = time.perf_counter() - t0
+        share = max(0.0, (cpu_jiffies() - busy0 - (own_jiffies() - own0)) / (wall * hz * ncpu))
+        shares.append(round(share, 3))
+        if share < quiet:
+            return wall, result, shares
+    return None, None, shares
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--official", required=True, help="the folder with the official modeling_dream.py")
+    ap.add_argument("--model", required=True, help="a checkpoint both load (dream bench --save)")
+    ap.add_argument("--dream", required=True, help="the dream binary")
+    ap.add_argument("--steps", type=int, default=4, help="official steps per timed run (the mean step is taken)")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--quiet", type=float, default=0.10)
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    DreamModel, DreamGenerationConfig = load_official(args.official)
+    model = DreamModel.from_pretrained(args.model, torch_dtype=torch.float32).eval()
+    cfg = model.config
+    print(f"torch {torch.__version__}, {args.threads} threads; checkpoint {args.model}", file=sys.stderr)
+
+    def official(seq_len, masked, middle):
+        row = [(i * 7919) % cfg.vocab_size for i in range(seq_len)]  # the ids `dream bench` uses
+        start = (seq_len - masked) // 2 if middle else seq_len - masked
+        for i in range(start, start + masked):
+            row[i] = cfg.mask_token_id
+        gen = DreamGenerationConfig(max_length=seq_len, steps=args.steps, alg="entropy", temperature=0.0, mask_token_id=cfg.mask_token_id)
+        x = torch.tensor([row], dtype=torch.long)
+        with torch.no_grad():
+            model._sample(x, None, gen, lambda step, x, logits: x, lambda step, x, logits: logits)
+
+    def ours(seq_len, masked, middle):
+        cmd = [args.dream, "bench", "--model", args.model, "--device", "cpu", "--seq-len", str(seq_len),
+               "--masked", str(masked), "--reps", "1", "--json"] + (["--middle"] if middle else [])
+        env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    rows = {name: {"official": [], "exact": [], "local_mean": [], "local": []} for name, *_ in CASES}
+    for name, seq_len, masked, middle in CASES:
+        official(seq_len, masked, middle)  # warm-up
+    for rep in range(args.reps):
+        for name, seq_len, masked, middle in CASES:
+            seconds, _, shares = quiet_run(lambda: official(seq_len, masked, middle), args.quiet)
+            if seconds is not None:
+                rows[name]["official"].append(seconds / args.steps)
+            _, report, shares_ours = quiet_run(lambda: ours(seq_len, masked, middle), args.quiet)
+            if report is not None:
+                rows[name]["exact"].append(report["step_seconds"])
+                rows[name]["local"].append(report["cached_step_seconds"])
+                rows[name]["local_mean"].append(report["cached_step_seconds_mean"])
+            print(f"rep {rep + 1} {name}: other CPU official {shares}, ours {shares_ours}", file=sys.stderr)
+
+    med = lambda xs: statistics.median(xs) if xs else float("nan")
+    print("| case | official | ours | ratio (official / ours) |")
+    print("| --- | --- | --- | --- |")
+    for name, *_ in CASES:
+        r = rows[name]
+        off = med(r["official"])
+        print(f"| {name} | {off:.3f} s | {med(r['exact']):.3f} s | {off / med(r['exact']):.2f}x |")
+        if name.startswith("step at 1024"):
+            print(f"| the same, span-local (refresh every 8), mean over the run | {off:.3f} s | {med(r['local_mean']):.3f} s | {off / med(r['local_mean']):.2f}x |")
+            print(f"| the same, between refreshes | {off:.3f} s | {med(r['local']):.3f} s | {off / med(r['local']):.2f}x |")
+            print(f"| whole 64-token infill at 1024 (64 steps), span-local | {64 * off:.1f} s | {64 * med(r['local_mean']):.1f} s | {off / med(r['local_mean']):.2f}x |")
+    print(json.dumps(rows), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
