@@ -24,18 +24,8 @@ pub struct Settings {
     pub hf_endpoint: Option<String>,
     /// The model to load at start: "demo", a folder, or a Hub repo id.
     pub last_model: Option<String>,
-    /// What to do when a generation is asked for while one runs.
-    pub on_busy: OnBusy,
     /// Versions written per run, to flip between.
     pub candidates: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnBusy {
-    #[default]
-    Refuse,
-    CancelRunning,
 }
 
 impl Default for Settings {
@@ -47,7 +37,6 @@ impl Default for Settings {
             dtype: None,
             hf_endpoint: None,
             last_model: None,
-            on_busy: OnBusy::Refuse,
             candidates: 1,
         }
     }

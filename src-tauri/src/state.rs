@@ -12,7 +12,7 @@ use crate::commands::window::WindowNotice;
 use crate::desk::Desk;
 use crate::dialogs::Dialogs;
 use crate::error::CommandError;
-use crate::settings::{OnBusy, Settings};
+use crate::settings::Settings;
 
 /// A loaded model and how it was loaded.
 pub struct Loaded {
@@ -43,8 +43,6 @@ pub struct AppState {
     pub load_cancel: Mutex<Option<Arc<AtomicBool>>>,
     /// The cancel flag of the generation in progress, if any.
     pub job: Mutex<Option<Arc<AtomicBool>>>,
-    /// Held by the generation in progress: a new one waits for a cancelled one to stop.
-    pub run_lock: tokio::sync::Mutex<()>,
     pub settings: Mutex<Settings>,
     /// Things the writer must be told once (a settings file that could not be used).
     pub notices: Mutex<Vec<String>>,
@@ -70,7 +68,6 @@ impl AppState {
             load_abort: Mutex::new(None),
             load_cancel: Mutex::new(None),
             job: Mutex::new(None),
-            run_lock: tokio::sync::Mutex::new(()),
             settings: Mutex::new(settings),
             notices: Mutex::new(notice.into_iter().collect()),
             desk: Mutex::new(Desk::load(&data_dir)),
@@ -86,15 +83,12 @@ impl AppState {
         self.model.lock().expect("model lock").clone()
     }
 
-    /// Registers a new generation and returns its cancel flag. If one is running it is refused
-    /// (`busy`) or asked to stop, as the writer chose.
-    pub fn claim_job(&self, on_busy: OnBusy) -> Result<Arc<AtomicBool>, CommandError> {
+    /// Registers a new generation and returns its cancel flag; one while another runs is
+    /// refused (`busy`).
+    pub fn claim_job(&self) -> Result<Arc<AtomicBool>, CommandError> {
         let mut job = self.job.lock().expect("job lock");
-        if let Some(running) = job.as_ref() {
-            if on_busy == OnBusy::Refuse {
-                return Err(CommandError::new("busy", "Dream is already writing: stop it first."));
-            }
-            running.store(true, Ordering::Relaxed);
+        if job.is_some() {
+            return Err(CommandError::new("busy", "Dream is already writing: stop it first."));
         }
         let flag = Arc::new(AtomicBool::new(false));
         *job = Some(flag.clone());
@@ -135,22 +129,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_second_generation_is_refused_or_replaces_the_first() {
+    fn a_second_generation_is_refused_and_cancel_reaches_the_first() {
         let dir = tempfile::tempdir().unwrap();
         let state = AppState::new(dir.path().join("config"), dir.path().join("data"));
-        let first = state.claim_job(OnBusy::Refuse).unwrap();
-        assert_eq!(state.claim_job(OnBusy::Refuse).unwrap_err().code, "busy");
+        let first = state.claim_job().unwrap();
+        assert_eq!(state.claim_job().unwrap_err().code, "busy");
         assert!(!first.load(Ordering::Relaxed));
-        let second = state.claim_job(OnBusy::CancelRunning).unwrap();
-        assert!(first.load(Ordering::Relaxed), "the running one is asked to stop");
-        // The first finishing late must not free the slot the second holds.
-        state.release_job(&first);
-        assert_eq!(state.claim_job(OnBusy::Refuse).unwrap_err().code, "busy");
         assert!(state.cancel_job());
-        assert!(second.load(Ordering::Relaxed));
-        state.release_job(&second);
+        assert!(first.load(Ordering::Relaxed), "the running one is asked to stop");
+        state.release_job(&first);
         assert!(!state.cancel_job());
-        assert!(state.claim_job(OnBusy::Refuse).is_ok());
+        assert!(state.claim_job().is_ok());
     }
 
     #[test]
@@ -158,7 +147,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = AppState::new(dir.path().join("config"), dir.path().join("data"));
         state.refuse_while_writing().unwrap();
-        let job = state.claim_job(OnBusy::Refuse).unwrap();
+        let job = state.claim_job().unwrap();
         let e = state.refuse_while_writing().unwrap_err();
         assert_eq!(e.code, "busy");
         assert!(e.message.contains("stop it"), "{}", e.message);

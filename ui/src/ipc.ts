@@ -147,7 +147,6 @@ export interface Settings {
   dtype: string | null;
   hf_endpoint: string | null;
   last_model: string | null;
-  on_busy: "refuse" | "cancel_running";
   candidates: number;
 }
 

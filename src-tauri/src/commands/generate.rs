@@ -20,10 +20,7 @@ pub async fn infill(
 ) -> CommandResult<Infilled> {
     check_text_size(&request.text)?;
     let loaded = state.loaded().ok_or_else(no_model)?;
-    let on_busy = state.settings.lock().expect("settings lock").on_busy;
-    let cancel = state.claim_job(on_busy)?;
-    // A cancelled run stops within one step; wait for it so two never compete for the CPU/GPU.
-    let _running = state.run_lock.lock().await;
+    let cancel = state.claim_job()?;
     let flag = cancel.clone();
     let events = on_event.clone();
     let result = off_main("Writing", move || {

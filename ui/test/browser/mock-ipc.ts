@@ -52,7 +52,6 @@ const settings = {
   dtype: null,
   hf_endpoint: null,
   last_model: null,
-  on_busy: "refuse",
   candidates: 1,
 };
 const demo = { name: "Built-in demo", source: "demo", demo: true, device: "CPU", dtype: "f32", parameters: 123456, context: 2048 };
