@@ -32,6 +32,9 @@ fn plain(message: &str) -> String {
     out
 }
 
+
+pub type CommandResult<T> = Result<T, CommandError>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +48,3 @@ mod tests {
         assert!(c.message.starts_with("/m/config.json: cannot read: Not a directory"), "{}", c.message);
     }
 }
-
-pub type CommandResult<T> = Result<T, CommandError>;
