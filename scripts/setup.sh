@@ -30,6 +30,10 @@ if ! command -v cargo >/dev/null; then
   # shellcheck disable=SC1091
   . "$HOME/.cargo/env"
 fi
+# The test command checks formatting and lints: rustup's minimal profile lacks both tools.
+if [ $TESTS = 1 ] && command -v rustup >/dev/null && ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
+  rustup component add rustfmt clippy
+fi
 if ! command -v npm >/dev/null; then
   echo "setup: installing Node.js and npm"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm

@@ -308,15 +308,20 @@ export async function startDocuments(h: Host) {
     void run();
   };
   $("new").addEventListener("click", command(newDocument));
-  $("open").addEventListener("click", command(() => openDocument()));
-  $("save").addEventListener("click", command(() => save()));
+  $("open").addEventListener(
+    "click",
+    command(() => openDocument()),
+  );
+  $("save").addEventListener(
+    "click",
+    command(() => save()),
+  );
   $("save-as").addEventListener("click", command(saveAs));
   $("recent").addEventListener("toggle", () => $<HTMLDetailsElement>("recent").open && void fillRecent());
   window.addEventListener("keydown", (e) => {
     if (!(e.ctrlKey || e.metaKey) || e.altKey || asking()) return;
     const key = e.key.toLowerCase();
-    const action =
-      key === "n" ? newDocument : key === "o" ? () => openDocument() : key === "s" ? (e.shiftKey ? saveAs : () => save()) : null;
+    const action = key === "n" ? newDocument : key === "o" ? () => openDocument() : key === "s" ? (e.shiftKey ? saveAs : () => save()) : null;
     if (!action) return;
     e.preventDefault();
     void action();

@@ -115,9 +115,7 @@ export interface Damage {
   reason: string;
 }
 
-export type LoadEvent =
-  | { stage: "download"; file: string; downloaded: number; total: number }
-  | { stage: "loading"; model: string };
+export type LoadEvent = { stage: "download"; file: string; downloaded: number; total: number } | { stage: "loading"; model: string };
 
 export interface FitEstimate {
   weights_bytes: number;
@@ -245,8 +243,7 @@ export const api = {
   /** The Open dialog; the path picked, or null. */
   chooseDocument: () => invoke<string | null>("choose_document"),
   openDocument: (path: string) => invoke<Opened>("open_document", { path }),
-  saveDocument: (path: string, text: string, base: string | null, overwrite: boolean) =>
-    invoke<Saved>("save_document", { path, text, base, overwrite }),
+  saveDocument: (path: string, text: string, base: string | null, overwrite: boolean) => invoke<Saved>("save_document", { path, text, base, overwrite }),
   /** The Save dialog, then the save; null when cancelled. */
   saveDocumentAs: (text: string) => invoke<Saved | null>("save_document_as", { text }),
   checkDocument: (path: string, base: string) => invoke<DiskState>("check_document", { path, base }),

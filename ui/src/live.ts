@@ -62,8 +62,7 @@ export const liveField = StateField.define<LiveRun | null>({
         const key = pickKey(e.value.target, e.value.slot);
         if (!picked.delete(key)) picked.add(key);
         run = { ...run, picked };
-      }
-      else if (e.is(endRun)) run = null;
+      } else if (e.is(endRun)) run = null;
     }
     return run;
   },

@@ -51,7 +51,9 @@ const writingTheme = EditorView.theme({
 function extensions(): Extension[] {
   return [
     writingTheme,
-    placeholder("Write here. Select a phrase and press Ctrl+I for Dream to rewrite it, or press Ctrl+I with nothing selected to leave a hole for Dream to fill."),
+    placeholder(
+      "Write here. Select a phrase and press Ctrl+I for Dream to rewrite it, or press Ctrl+I with nothing selected to leave a hole for Dream to fill.",
+    ),
     history(),
     prose(),
     search({ top: true }),
@@ -60,12 +62,7 @@ function extensions(): Extension[] {
     spans(),
     ending(),
     liveField,
-    keymap.of([
-      { key: "Mod-i", run: () => (markSelection(), true) },
-      ...searchKeymap,
-      ...defaultKeymap,
-      ...historyKeymap,
-    ]),
+    keymap.of([{ key: "Mod-i", run: () => (markSelection(), true) }, ...searchKeymap, ...defaultKeymap, ...historyKeymap]),
     EditorView.updateListener.of((u) => {
       if (u.docChanged) updateWords();
       const marksOrEnding = u.startState.field(spansField) !== u.state.field(spansField) || pinned(u.startState) !== pinned(u.state);
@@ -101,7 +98,8 @@ function markSelection() {
   const sel = view.state.selection.main;
   // Dream's tokens carry their leading space (" word"): a marked word takes the space before
   // it, so the text around keeps its natural tokens and no space is doubled.
-  const from = !sel.empty && /^\S/.test(view.state.sliceDoc(sel.from, sel.from + 1)) && view.state.sliceDoc(sel.from - 1, sel.from) === " " ? sel.from - 1 : sel.from;
+  const from =
+    !sel.empty && /^\S/.test(view.state.sliceDoc(sel.from, sel.from + 1)) && view.state.sliceDoc(sel.from - 1, sel.from) === " " ? sel.from - 1 : sel.from;
   const text = view.state.sliceDoc(from, sel.to);
   const span = newSpan(from, sel.to, sel.empty ? 16 : Math.max(1, Math.ceil(text.length / 4)));
   const before = marked(view.state).length;
@@ -114,7 +112,8 @@ function markSelection() {
     api.countTokens(text).then(
       (n) => {
         const now = marked(view.state).find((m) => m.id === span.id);
-        if (now && now.tokens === guess) view.dispatch({ effects: setSpanTokens.of({ id: span.id, tokens: clampTokens(n) }), annotations: Transaction.addToHistory.of(false) });
+        if (now && now.tokens === guess)
+          view.dispatch({ effects: setSpanTokens.of({ id: span.id, tokens: clampTokens(n) }), annotations: Transaction.addToHistory.of(false) });
       },
       () => {},
     );
@@ -215,7 +214,9 @@ async function run() {
   timer.start();
   // The view follows the first place Dream writes.
   const first = Math.min(...planned.targets.map((t) => t.from));
-  view.dispatch({ effects: [startRun.of({ targets: planned.targets, alg: planned.request.settings.alg }), EditorView.scrollIntoView(first, { y: "nearest", yMargin: 80 })] });
+  view.dispatch({
+    effects: [startRun.of({ targets: planned.targets, alg: planned.request.settings.alg }), EditorView.scrollIntoView(first, { y: "nearest", yMargin: 80 })],
+  });
   say("Dream is writing…");
   try {
     const result = await api.infill(planned.request, (e) => {

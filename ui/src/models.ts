@@ -197,7 +197,11 @@ export async function setupModelDialog(hooks: Hooks) {
       $("system").textContent = `auto → ${info.auto_device} (GPU support: ${support}${found ? `; found ${found}` : ""}${mem})`;
       // Devices this build cannot use are there, off, with the reason in plain words.
       const reasons: Record<string, string | null> = {
-        cuda: info.cuda ? null : info.gpus.length ? "This copy of Dream Writer was built without NVIDIA (CUDA) support; install the CUDA build to use your GPU." : "No NVIDIA GPU was found, or this copy of Dream Writer was built without CUDA support.",
+        cuda: info.cuda
+          ? null
+          : info.gpus.length
+            ? "This copy of Dream Writer was built without NVIDIA (CUDA) support; install the CUDA build to use your GPU."
+            : "No NVIDIA GPU was found, or this copy of Dream Writer was built without CUDA support.",
         metal: info.metal ? null : "Metal is for Apple computers; it is not available here.",
       };
       for (const option of Array.from(device.options)) {

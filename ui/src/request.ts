@@ -30,13 +30,7 @@ export interface Planned {
  * the request's text right after its gap, so the model sees it as the text the gap leads into.
  * A conflict (the ending inside a mark, or on a hole) is an error in plain words.
  */
-export function planRequest(
-  doc: string,
-  marks: MarkedSpan[],
-  ending: Pinned | null,
-  settings: SamplingSettings,
-  candidates = 1,
-): Planned {
+export function planRequest(doc: string, marks: MarkedSpan[], ending: Pinned | null, settings: SamplingSettings, candidates = 1): Planned {
   const pinned = ending && ending.text.trim().length > 0 ? { ...ending, text: endingText(ending.text) } : null;
   const text = pinned ? doc.slice(0, pinned.at) + pinned.text + doc.slice(pinned.at) : doc;
   // A document offset in the request's text: the ending shifts what comes after it. A mark

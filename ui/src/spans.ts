@@ -110,7 +110,9 @@ class SpanBadge extends WidgetType {
     super();
   }
   eq(other: SpanBadge): boolean {
-    return other.span.id === this.span.id && other.span.tokens === this.span.tokens && (other.span.from === other.span.to) === (this.span.from === this.span.to);
+    return (
+      other.span.id === this.span.id && other.span.tokens === this.span.tokens && (other.span.from === other.span.to) === (this.span.from === this.span.to)
+    );
   }
   toDOM(view: EditorView): HTMLElement {
     const s = this.span;

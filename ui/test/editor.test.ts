@@ -85,7 +85,11 @@ describe("marked spans follow the text", () => {
   it("hold several spans in order, refuse overlaps, remove one, clear all", () => {
     let s = editor(doc);
     s = s.update({ effects: [addSpan.of(newSpan(19, 23, 2)), addSpan.of(storm()), addSpan.of(newSpan(10, 10, 5))] }).state;
-    expect(marked(s).map((m) => [m.from, m.to])).toEqual([[4, 9], [10, 10], [19, 23]]);
+    expect(marked(s).map((m) => [m.from, m.to])).toEqual([
+      [4, 9],
+      [10, 10],
+      [19, 23],
+    ]);
     s = s.update({ effects: addSpan.of(newSpan(6, 12, 2)) }).state; // overlaps "storm"
     expect(marked(s)).toHaveLength(3);
     s = s.update({ effects: removeSpan.of(marked(s)[0].id) }).state;
@@ -171,7 +175,10 @@ describe("requests", () => {
       { start: from, end: to, tokens: 6 },
       { start: to, end: to, tokens: 8 },
     ]);
-    expect(targets.map((t) => [t.from, t.to])).toEqual([[from, to], [to, to]]);
+    expect(targets.map((t) => [t.from, t.to])).toEqual([
+      [from, to],
+      [to, to],
+    ]);
   });
 
   it("join a fill and an ending with the text's own spacing", () => {
@@ -225,14 +232,38 @@ describe("events become decorations", () => {
     s = s.update({ effects: startRun.of({ targets: plan().targets, alg: "entropy" }) }).state;
     let live = s.field(liveField)!;
     expect(live.slots.get(0)!.every((x) => x.token === null)).toBe(true);
-    s = s.update({ effects: stepRun.of(view([[null, "", null], [7, " window", -0.1], [null, "", null]])) }).state;
+    s = s.update({
+      effects: stepRun.of(
+        view([
+          [null, "", null],
+          [7, " window", -0.1],
+          [null, "", null],
+        ]),
+      ),
+    }).state;
     live = s.field(liveField)!;
     expect(live.slots.get(0)![1].text).toBe(" window");
     expect([...live.fresh.get(0)!]).toEqual([1]);
-    s = s.update({ effects: stepRun.of(view([[3, " back", -2.5], [7, " window", -0.1], [null, "", null]])) }).state;
+    s = s.update({
+      effects: stepRun.of(
+        view([
+          [3, " back", -2.5],
+          [7, " window", -0.1],
+          [null, "", null],
+        ]),
+      ),
+    }).state;
     expect([...s.field(liveField)!.fresh.get(0)!]).toEqual([0]);
     expect(s.doc.toString()).toBe(doc);
-    s = s.update({ effects: reviewRun.of(view([[3, " back", -2.5], [7, " window", -0.1], [9, "", -0.05]])) }).state;
+    s = s.update({
+      effects: reviewRun.of(
+        view([
+          [3, " back", -2.5],
+          [7, " window", -0.1],
+          [9, "", -0.05],
+        ]),
+      ),
+    }).state;
     expect(s.field(liveField)!.phase).toBe("review");
     s = s.update({ effects: endRun.of(null) }).state;
     expect(s.field(liveField)).toBeNull();
@@ -280,7 +311,15 @@ describe("events become decorations", () => {
     let s = editor(doc).update({ effects: startRun.of({ targets: plan().targets, alg: "entropy" }) }).state;
     s = s.update({ effects: togglePick.of({ target: 0, slot: 1 }) }).state;
     expect(s.field(liveField)!.picked.size).toBe(0);
-    s = s.update({ effects: reviewRun.of(view([[3, " back", -2.5], [7, " window", -0.1], [9, "", -0.05]])) }).state;
+    s = s.update({
+      effects: reviewRun.of(
+        view([
+          [3, " back", -2.5],
+          [7, " window", -0.1],
+          [9, "", -0.05],
+        ]),
+      ),
+    }).state;
     s = s.update({ effects: togglePick.of({ target: 0, slot: 1 }) }).state;
     expect([...s.field(liveField)!.picked]).toEqual([pickKey(0, 1)]);
     s = s.update({ effects: togglePick.of({ target: 0, slot: 1 }) }).state;

@@ -82,7 +82,10 @@ describe("Dream Writer UI", () => {
     await page.click("#regenerate");
     await page.waitForSelector("#review:not([hidden])");
     const runs = await page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "infill").map((c) => c.args.request.settings));
-    assert.deepEqual(runs.map((s) => s.seed), [0, 1]);
+    assert.deepEqual(
+      runs.map((s) => s.seed),
+      [0, 1],
+    );
     assert.equal(runs[0].threshold, 0.9);
     assert.equal(runs[0].steps, Number(max), "auto runs at most one step per token");
     await page.click("#reject");
@@ -144,7 +147,10 @@ describe("Dream Writer UI", () => {
     assert.equal(requests.length, 2);
     const [second] = requests.slice(1);
     const chars = [...second.text];
-    assert.deepEqual(second.spans.map((s) => [chars.slice(s.start, s.end).join(""), s.tokens]), [[picked, 1]]);
+    assert.deepEqual(
+      second.spans.map((s) => [chars.slice(s.start, s.end).join(""), s.tokens]),
+      [[picked, 1]],
+    );
     await page.close();
   });
 
@@ -156,7 +162,9 @@ describe("Dream Writer UI", () => {
     await page.waitForFunction(() => document.querySelector("#fit")?.textContent?.includes("only 7.5 GiB is free"));
     assert.match(await base.textContent(), /14\.2 GiB/);
     await base.locator("button").click();
-    await page.waitForFunction(() => /Downloading model-00001-of-00004\.safetensors: [1-9]\d?% of 3\.7 GiB/.test(document.querySelector("#load-progress")?.textContent ?? ""));
+    await page.waitForFunction(() =>
+      /Downloading model-00001-of-00004\.safetensors: [1-9]\d?% of 3\.7 GiB/.test(document.querySelector("#load-progress")?.textContent ?? ""),
+    );
     assert.equal(await page.isVisible("#load-cancel"), true);
     await page.screenshot({ path: join(artifacts, "ui-download.png") });
     await page.click("#load-cancel");
@@ -177,8 +185,13 @@ describe("Dream Writer UI", () => {
     await page.waitForFunction(() => document.querySelector("#load-progress")?.textContent?.includes("is damaged"));
     await page.click("#load-again");
     await page.waitForFunction(() => document.querySelector("#load-progress")?.textContent?.startsWith("Loaded"));
-    const loads = await page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "load_model").map((c) => [c.args.request.model, c.args.request.redownload]));
-    assert.deepEqual(loads.slice(-2), [["Dream-org/Dream-v0-Base-7B", false], ["Dream-org/Dream-v0-Base-7B", true]]);
+    const loads = await page.evaluate(() =>
+      window.__mock.calls.filter((c) => c.cmd === "load_model").map((c) => [c.args.request.model, c.args.request.redownload]),
+    );
+    assert.deepEqual(loads.slice(-2), [
+      ["Dream-org/Dream-v0-Base-7B", false],
+      ["Dream-org/Dream-v0-Base-7B", true],
+    ]);
     await page.close();
   });
 

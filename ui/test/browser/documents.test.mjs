@@ -67,10 +67,10 @@ describe("documents", () => {
     await page.click("#file-menu summary");
     await page.click("#recent summary");
     await page.waitForSelector("#recent-list button");
-    assert.deepEqual(
-      await page.$$eval("#recent-list button", (bs) => bs.map((b) => [b.textContent, b.disabled])),
-      [["other.md", false], ["draft.md (missing)", true]],
-    );
+    assert.deepEqual(await page.$$eval("#recent-list button", (bs) => bs.map((b) => [b.textContent, b.disabled])), [
+      ["other.md", false],
+      ["draft.md (missing)", true],
+    ]);
     await page.screenshot({ path: join(artifacts, "ui-recent.png") });
     assert.deepEqual(page.errors, []);
     await page.close();
@@ -123,7 +123,14 @@ describe("documents", () => {
           m.current = "/w/story.md";
           m.recent = ["/w/story.md"];
           const text = "The file. And my unsaved words.";
-          m.autosaves["/w/story.md"] = { path: "/w/story.md", text, base: m.fingerprint("The file."), marks: [{ from: 13, to: 16, tokens: 2 }], ending: "The end.", gap: 12 };
+          m.autosaves["/w/story.md"] = {
+            path: "/w/story.md",
+            text,
+            base: m.fingerprint("The file."),
+            marks: [{ from: 13, to: 16, tokens: 2 }],
+            ending: "The end.",
+            gap: 12,
+          };
         }),
     );
     await page.waitForSelector("#disk-banner:not([hidden])");
@@ -155,7 +162,11 @@ describe("documents", () => {
   });
 
   test("a settings file or autosave that could not be used is said once, at start", async () => {
-    const page = await openApp(() => (window.__mockSetup = (m) => m.notices.push("/c/settings.json could not be used (99 candidates: choose 1 to 3); it was kept as /c/settings.json.unreadable-1.")));
+    const page = await openApp(
+      () =>
+        (window.__mockSetup = (m) =>
+          m.notices.push("/c/settings.json could not be used (99 candidates: choose 1 to 3); it was kept as /c/settings.json.unreadable-1.")),
+    );
     await page.waitForSelector("#prompt[open]");
     assert.match(await page.textContent("#prompt-text"), /settings\.json could not be used .* kept as/);
     await page.click('#prompt-choices [data-choice="ok"]');
@@ -169,7 +180,7 @@ describe("documents", () => {
     const notify = () =>
       page.evaluate(() => {
         const watch = window.__mock.calls.find((c) => c.cmd === "watch_window").args.onEvent;
-        window.__TAURI_INTERNALS__.runCallback(watch.id, { index: window.__notices = (window.__notices ?? -1) + 1, message: { event: "close_requested" } });
+        window.__TAURI_INTERNALS__.runCallback(watch.id, { index: (window.__notices = (window.__notices ?? -1) + 1), message: { event: "close_requested" } });
       });
     await notify();
     await page.waitForSelector("#prompt[open]");

@@ -62,7 +62,13 @@ describe("the writing flow", () => {
     const [request] = await infills(page);
     const to = doc.indexOf(".");
     assert.equal(request.text, `${doc.slice(0, to)} Then silence.${doc.slice(to)}`);
-    assert.deepEqual(request.spans.map((s) => [s.start, s.end]), [[doc.indexOf(" like"), to], [to, to]]);
+    assert.deepEqual(
+      request.spans.map((s) => [s.start, s.end]),
+      [
+        [doc.indexOf(" like"), to],
+        [to, to],
+      ],
+    );
     // Review shows what the rewrite replaces.
     assert.equal(await page.getAttribute('.cm-live[data-target="0"]', "title"), "Replaces: “like something that had been poured”");
     await page.click("#accept");
@@ -99,7 +105,13 @@ describe("the writing flow", () => {
     await page.click("#regenerate");
     assert.match(await page.textContent("#step-counter"), /^step 0 \//, "not the last run's count");
     await page.waitForSelector("#review:not([hidden])");
-    assert.deepEqual((await infills(page)).map((r) => [r.settings.seed, r.candidates]), [[0, 3], [3, 3]]);
+    assert.deepEqual(
+      (await infills(page)).map((r) => [r.settings.seed, r.candidates]),
+      [
+        [0, 3],
+        [3, 3],
+      ],
+    );
     await page.close();
   });
 

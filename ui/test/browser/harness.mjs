@@ -33,7 +33,15 @@ export function useBrowser() {
     base = `http://127.0.0.1:${server.address().port}/`;
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
   });
 
@@ -64,4 +72,3 @@ export async function typeDoc(page, text) {
 /** The document itself, not what widgets draw over it. */
 export const docText = (page) => page.evaluate(() => window.dreamWriter.text());
 export const masked = (page) => page.locator(".cm-slot-masked").count();
-

@@ -58,10 +58,10 @@ const demo = { name: "Built-in demo", source: "demo", demo: true, device: "CPU",
 let loaded: typeof demo | null = null;
 
 function send(channel: { id: number }, index: number, message: unknown) {
-  (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, d: unknown) => void } }).__TAURI_INTERNALS__.runCallback(
-    channel.id,
-    { index, message },
-  );
+  (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, d: unknown) => void } }).__TAURI_INTERNALS__.runCallback(channel.id, {
+    index,
+    message,
+  });
 }
 
 interface DocState {
@@ -110,7 +110,8 @@ function documents(cmd: string, args: Record<string, unknown>): unknown {
     case "save_document": {
       const { text, base, overwrite } = args as { text: string; base: string | null; overwrite: boolean };
       const now = path in mock.files ? fingerprint(mock.files[path]) : null;
-      if (!overwrite && now !== base) throw { code: "changed_on_disk", message: `${path.split("/").pop()} was changed by another program since you opened it.` };
+      if (!overwrite && now !== base)
+        throw { code: "changed_on_disk", message: `${path.split("/").pop()} was changed by another program since you opened it.` };
       mock.files[path] = text;
       return { path, base: fingerprint(text) };
     }
@@ -212,13 +213,32 @@ mockIPC(async (cmd, args) => {
     case "estimate_fit": {
       const big = (args as { request: { model: string } }).request.model !== "demo";
       return big
-        ? { weights_bytes: 15e9, activation_bytes: 3e9, total_bytes: 18e9, available_bytes: 8e9, fits: false, suggest: "q4_k", message: "bf16 needs about 16.8 GiB but only 7.5 GiB is free. A Q4_K copy needs about 6.3 GiB: make one with \"Make a smaller copy\"." }
-        : { weights_bytes: 1, activation_bytes: 1, total_bytes: 2, available_bytes: 8, fits: true, suggest: null, message: "f32 needs about 0.0 GiB; 8.0 GiB is free." };
+        ? {
+            weights_bytes: 15e9,
+            activation_bytes: 3e9,
+            total_bytes: 18e9,
+            available_bytes: 8e9,
+            fits: false,
+            suggest: "q4_k",
+            message: 'bf16 needs about 16.8 GiB but only 7.5 GiB is free. A Q4_K copy needs about 6.3 GiB: make one with "Make a smaller copy".',
+          }
+        : {
+            weights_bytes: 1,
+            activation_bytes: 1,
+            total_bytes: 2,
+            available_bytes: 8,
+            fits: true,
+            suggest: null,
+            message: "f32 needs about 0.0 GiB; 8.0 GiB is free.",
+          };
     }
     case "load_model": {
       const { request, onProgress } = args as { request: { model: string }; onProgress: { id: number } };
       if (mock.damaged && !(request as { redownload?: boolean }).redownload && request.model !== "demo") {
-        throw { code: "damaged_model", message: `/cache/model.safetensors in the model cache is damaged (it is 12 bytes, 3900000000 when it was downloaded): download it again` };
+        throw {
+          code: "damaged_model",
+          message: `/cache/model.safetensors in the model cache is damaged (it is 12 bytes, 3900000000 when it was downloaded): download it again`,
+        };
       }
       if (mock.damaged && request.model !== "demo") mock.damaged = false;
       if (request.model.startsWith("/gone")) {
