@@ -32,7 +32,6 @@ fn plain(message: &str) -> String {
     out
 }
 
-
 pub type CommandResult<T> = Result<T, CommandError>;
 
 #[cfg(test)]
