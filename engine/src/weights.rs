@@ -276,14 +276,13 @@ impl FileBackend {
     }
 }
 
-/// Reads `n` little-endian elements at `offset` of `path` straight into a typed buffer.
-pub(crate) fn read_elements<T: Copy + Default>(path: &Path, offset: u64, n: usize) -> candle_core::Result<Vec<T>> {
+/// Reads `n` little-endian elements at `offset` of `path` straight into a typed buffer. `Pod`
+/// types (f32, f16, bf16) accept every bit pattern, and the files store little-endian data, as
+/// every platform Dream Writer targets is.
+pub(crate) fn read_elements<T: bytemuck::Pod>(path: &Path, offset: u64, n: usize) -> candle_core::Result<Vec<T>> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut out = vec![T::default(); n];
-    // SAFETY: T is a plain float type (f32, bf16, f16) for which every bit pattern is valid,
-    // and safetensors stores little-endian data, as every platform Dream Writer targets is.
-    let bytes =
-        unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(out.as_slice())) };
+    let mut out = vec![T::zeroed(); n];
+    let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut out);
     let mut file = std::fs::File::open(path)?;
     file.seek(SeekFrom::Start(offset))?;
     file.read_exact(bytes)?;

@@ -34,13 +34,64 @@ pub struct ModelInfo {
     pub context: usize,
 }
 
+/// The model being loaded: one at a time, and cancellable while it downloads and while its
+/// weights are read.
+#[derive(Default)]
+pub struct Loading {
+    active: AtomicBool,
+    download: Mutex<Option<tokio::task::AbortHandle>>,
+    reading: Mutex<Option<Arc<AtomicBool>>>,
+}
+
+impl Loading {
+    /// Starts a load (`busy` while another runs); it ends when the guard is dropped.
+    pub fn begin(&self) -> Result<LoadGuard<'_>, CommandError> {
+        if self.active.swap(true, Ordering::SeqCst) {
+            return Err(CommandError::new("busy", "A model is already loading."));
+        }
+        Ok(LoadGuard(self))
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// The download task in progress (so Cancel can abort it), or none once it ended.
+    pub fn set_download(&self, task: Option<tokio::task::AbortHandle>) {
+        *self.download.lock().expect("download lock") = task;
+    }
+
+    /// A fresh flag that stops reading the weights when Cancel sets it.
+    pub fn reading(&self) -> Arc<AtomicBool> {
+        let flag = Arc::new(AtomicBool::new(false));
+        *self.reading.lock().expect("reading lock") = Some(flag.clone());
+        flag
+    }
+
+    /// Stops the download or the reading in progress; whether there was one.
+    pub fn cancel(&self) -> bool {
+        let download = self.download.lock().expect("download lock").take().map(|h| h.abort()).is_some();
+        let reading =
+            self.reading.lock().expect("reading lock").as_ref().map(|f| f.store(true, Ordering::Relaxed)).is_some();
+        download || reading
+    }
+}
+
+/// Ends a load when dropped, whatever the outcome.
+pub struct LoadGuard<'a>(&'a Loading);
+
+impl Drop for LoadGuard<'_> {
+    fn drop(&mut self) {
+        self.0.set_download(None);
+        self.0.reading.lock().expect("reading lock").take();
+        self.0.active.store(false, Ordering::SeqCst);
+    }
+}
+
 pub struct AppState {
     pub model: Mutex<Option<Arc<Loaded>>>,
-    pub loading: AtomicBool,
-    /// Stops the model download in progress.
-    pub load_abort: Mutex<Option<tokio::task::AbortHandle>>,
-    /// Stops reading the weights of the model being loaded.
-    pub load_cancel: Mutex<Option<Arc<AtomicBool>>>,
+    /// The model being loaded, if any.
+    pub loading: Loading,
     /// The cancel flag of the generation in progress, if any.
     pub job: Mutex<Option<Arc<AtomicBool>>>,
     pub settings: Mutex<Settings>,
@@ -64,9 +115,7 @@ impl AppState {
         let (settings, notice) = Settings::load(&config_dir);
         AppState {
             model: Mutex::new(None),
-            loading: AtomicBool::new(false),
-            load_abort: Mutex::new(None),
-            load_cancel: Mutex::new(None),
+            loading: Loading::default(),
             job: Mutex::new(None),
             settings: Mutex::new(settings),
             notices: Mutex::new(notice.into_iter().collect()),
@@ -153,5 +202,20 @@ mod tests {
         assert!(e.message.contains("stop it"), "{}", e.message);
         state.release_job(&job);
         state.refuse_while_writing().unwrap();
+    }
+
+    #[test]
+    fn one_load_at_a_time_and_cancel_reaches_its_reading() {
+        let loading = Loading::default();
+        let guard = loading.begin().unwrap();
+        assert!(loading.is_active());
+        assert_eq!(loading.begin().err().unwrap().code, "busy");
+        let flag = loading.reading();
+        assert!(loading.cancel());
+        assert!(flag.load(Ordering::Relaxed), "the weights' reading is told to stop");
+        drop(guard);
+        assert!(!loading.is_active());
+        assert!(!loading.cancel(), "nothing left to cancel");
+        loading.begin().unwrap();
     }
 }

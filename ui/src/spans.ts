@@ -48,18 +48,24 @@ export function mapSpan(s: MarkedSpan, changes: ChangeDesc): MarkedSpan | null {
   return to > from ? { ...s, from, to } : null;
 }
 
+/** Two marks share a position, or are the same hole. */
 function overlaps(a: MarkedSpan, b: MarkedSpan): boolean {
-  if (a.from === a.to || b.from === b.to) return a.from === b.from && a.to === b.to ? true : a.from < b.to && b.from < a.to;
-  return a.from < b.to && b.from < a.to;
+  return (a.from < b.to && b.from < a.to) || (a.from === b.from && a.to === b.to);
 }
 
 export const spansField = StateField.define<MarkedSpan[]>({
   create: () => [],
   update(spans, tr) {
+    // Unchanged (the same array) unless the text or a mark changed: a selection move costs nothing.
+    if (!tr.docChanged && !tr.effects.some((e) => e.is(addSpan) || e.is(removeSpan) || e.is(setSpanTokens) || e.is(clearSpans))) return spans;
     let out = tr.docChanged ? spans.map((s) => mapSpan(s, tr.changes)).filter((s): s is MarkedSpan => s !== null) : spans;
+    let added = false;
     for (const e of tr.effects) {
       if (e.is(addSpan)) {
-        if (!out.some((s) => s.id === e.value.id || overlaps(s, e.value))) out = [...out, e.value];
+        if (!out.some((s) => s.id === e.value.id || overlaps(s, e.value))) {
+          out = [...out, e.value];
+          added = true;
+        }
       } else if (e.is(removeSpan)) {
         out = out.filter((s) => s.id !== e.value);
       } else if (e.is(setSpanTokens)) {
@@ -68,7 +74,8 @@ export const spansField = StateField.define<MarkedSpan[]>({
         out = [];
       }
     }
-    return out.slice().sort((a, b) => a.from - b.from || a.to - b.to);
+    // Edits keep marks in order; only a new one needs placing.
+    return added ? out.slice().sort((a, b) => a.from - b.from || a.to - b.to) : out;
   },
 });
 

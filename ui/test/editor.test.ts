@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { EditorState } from "@codemirror/state";
 import { history, redo, undo } from "@codemirror/commands";
-import { addSpan, clearSpans, marked, newSpan, removeSpan, setSpanTokens, spans, MAX_TOKENS } from "../src/spans";
+import { addSpan, clearSpans, marked, newSpan, removeSpan, setSpanTokens, spans, spansField, MAX_TOKENS } from "../src/spans";
 import { endRun, liveField, pickKey, reviewRun, slotClasses, startRun, stepRun, togglePick } from "../src/live";
 import { acceptChanges, displayConfidence, lowConfidenceRuns, planRequest, remaskRuns } from "../src/request";
 import { clampSteps, stepsLabel, StepTimer } from "../src/steps";
@@ -36,6 +36,13 @@ function command(state: EditorState, cmd: typeof undo): EditorState {
 }
 
 describe("marked spans follow the text", () => {
+  it("stay the same value when a transaction changes neither the text nor a mark", () => {
+    let s = editor("The storm broke at dawn.").update({ effects: addSpan.of(newSpan(4, 9, 3)) }).state;
+    const before = s.field(spansField);
+    s = s.update({ selection: { anchor: 2 } }).state;
+    expect(s.field(spansField)).toBe(before);
+  });
+
   const doc = "The storm broke at dawn.";
   const storm = () => newSpan(4, 9, 3); // "storm"
 

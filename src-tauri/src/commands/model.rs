@@ -1,7 +1,6 @@
 //! Models: what is available, what fits, loading one (with progress).
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use dream_engine::hub::{self, DownloadProgress, HubOptions, ModelSource, KNOWN_MODELS};
@@ -30,7 +29,7 @@ pub struct ModelStatus {
 
 #[tauri::command]
 pub fn model_status(state: State<'_, AppState>) -> ModelStatus {
-    ModelStatus { loaded: state.loaded().map(|l| l.info.clone()), loading: state.loading.load(Ordering::Relaxed) }
+    ModelStatus { loaded: state.loaded().map(|l| l.info.clone()), loading: state.loading.is_active() }
 }
 
 /// One entry of the model manager.
@@ -254,12 +253,8 @@ pub async fn load_model(
         return Err(CommandError::new("invalid_request", "Choose a model: the demo, a folder, or a Hub repo id."));
     }
     state.refuse_while_writing()?;
-    if state.loading.swap(true, Ordering::SeqCst) {
-        return Err(CommandError::new("busy", "A model is already loading."));
-    }
-    let result = load(&state, request, on_progress).await;
-    state.loading.store(false, Ordering::SeqCst);
-    let loaded = result?;
+    let _loading = state.loading.begin()?;
+    let loaded = load(&state, request, on_progress).await?;
     let info = loaded.info.clone();
     *state.model.lock().expect("model lock") = Some(loaded);
     Ok(info)
@@ -280,9 +275,9 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
         });
         let source = ModelSource::parse(&request.model);
         let task = tauri::async_runtime::spawn(async move { hub::resolve(&source, &options, Some(on_download)).await });
-        *state.load_abort.lock().expect("abort lock") = Some(task.inner().abort_handle());
+        state.loading.set_download(Some(task.inner().abort_handle()));
         let outcome = task.await;
-        state.load_abort.lock().expect("abort lock").take();
+        state.loading.set_download(None);
         // An aborted download keeps its partial file in the cache: the next try resumes it.
         Some(outcome.map_err(|_| {
             CommandError::new("cancelled", "Download cancelled; it resumes where it stopped next time.")
@@ -291,9 +286,8 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
     let _ = progress.send(LoadEvent::Loading { model: request.model.clone() });
     let name = request.model.clone();
     let device = request.device;
-    let cancel = Arc::new(AtomicBool::new(false));
-    *state.load_cancel.lock().expect("cancel lock") = Some(cancel.clone());
-    let loaded = off_main("Loading the model", move || -> CommandResult<Arc<Loaded>> {
+    let cancel = state.loading.reading();
+    off_main("Loading the model", move || -> CommandResult<Arc<Loaded>> {
         let device = device.open()?;
         let dream = match &dir {
             None => dream_engine::demo::demo(&device)?,
@@ -313,9 +307,7 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
         };
         Ok(Arc::new(Loaded { dream, info }))
     })
-    .await;
-    state.load_cancel.lock().expect("cancel lock").take();
-    loaded
+    .await
 }
 
 /// A folder's last component, or the repo id.
@@ -358,10 +350,7 @@ pub async fn pick_model(app: AppHandle, state: State<'_, AppState>, kind: ModelP
 /// Stops a model download or load in progress. Returns whether one was running.
 #[tauri::command]
 pub fn cancel_load(state: State<'_, AppState>) -> bool {
-    let download = state.load_abort.lock().expect("abort lock").take().map(|h| h.abort()).is_some();
-    let reading =
-        state.load_cancel.lock().expect("cancel lock").as_ref().map(|c| c.store(true, Ordering::Relaxed)).is_some();
-    download || reading
+    state.loading.cancel()
 }
 
 /// Tokens in `text` for the loaded model (span lengths in the editor).
