@@ -9,11 +9,11 @@ use tokenizers::models::bpe::BPE;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::{AddedToken, Tokenizer};
 
-use crate::bench::random_weights_with;
 use crate::config::DreamConfig;
 use crate::engine::Dream;
 use crate::error::{Error, Result};
 use crate::model::DreamModel;
+use crate::random::random_weights_with;
 use crate::tokenizer::DreamTokenizer;
 
 const SPECIALS: [&str; 3] = ["<|endoftext|>", "<|beginoftext|>", "<|mask|>"];

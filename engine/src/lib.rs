@@ -5,7 +5,6 @@
 //! anywhere in a text, a continuation, a pinned ending. The `dream` CLI and the Dream Writer
 //! app are thin layers over [`Dream`].
 
-pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod device;
@@ -17,6 +16,7 @@ pub mod hub;
 mod layers;
 pub mod memory;
 pub mod model;
+pub mod random;
 mod read;
 pub mod request;
 pub mod sampler;

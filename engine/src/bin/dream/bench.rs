@@ -1,6 +1,7 @@
 //! `dream bench`: per-step latency, throughput and peak memory.
 
-use dream_engine::bench::{self, BenchReport};
+use crate::measure::{self as bench, BenchReport};
+use dream_engine::random;
 use std::time::Instant;
 
 use dream_engine::weights::weight_files;
@@ -61,7 +62,7 @@ pub fn run(args: Args) -> Result<()> {
         (Some(s), _) => {
             let cfg = shape(s)?;
             if let Some(dir) = &args.save {
-                return bench::save_random_checkpoint(&cfg, dir);
+                return random::save_random_checkpoint(&cfg, dir);
             }
             // Refuse plainly rather than be killed for memory. (The largest matrix is also drawn
             // in f32 before it takes the model's dtype.)
@@ -77,7 +78,7 @@ pub fn run(args: Args) -> Result<()> {
                 }
             }
             let bytes = (cfg.parameter_count() * dtype.size_in_bytes()) as u64;
-            (DreamModel::load(&bench::random_weights(&cfg, dtype, &device)?, &cfg)?, format!("random {s}"), bytes)
+            (DreamModel::load(&random::random_weights(&cfg, dtype, &device)?, &cfg)?, format!("random {s}"), bytes)
         }
         (None, Some(m)) => {
             // Config and weights only: the tokenizer plays no part in the timings.

@@ -2,6 +2,7 @@
 
 mod bench;
 mod infill;
+mod measure;
 mod quantize;
 mod verify;
 

@@ -1,84 +1,12 @@
-//! Measuring the engine: random weights of a real shape, per-step latency, memory.
+//! Measuring the engine for `dream bench`: per-step latency, throughput, memory, cancel, and
+//! parallel reveal. (The binary's own: the library holds no benchmark code.)
 
-use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
+use dream_engine::{generate, Alg, Canvas, DreamConfig, DreamModel, Result, SamplingSettings};
 use serde::Serialize;
-
-use crate::config::DreamConfig;
-use crate::error::Result;
-use crate::model::DreamModel;
-use crate::sampler::{generate, Alg, Canvas, SamplingSettings};
-use crate::weights::Weights;
-
-/// Random weights with the official tensor names and shapes for `cfg` (normal, std 0.02;
-/// norms 1), so speed can be measured without downloading a checkpoint. They are drawn where
-/// they will live, in their final dtype: a 7B shape on a GPU needs no 30 GB host copy and no
-/// minutes of sampling on the CPU.
-pub fn random_weights(cfg: &DreamConfig, dtype: DType, device: &Device) -> Result<Weights> {
-    random_weights_with(cfg, dtype, device, &mut |shape, std| Tensor::randn(0f32, std, shape, device)?.to_dtype(dtype))
-}
-
-/// Weights named and shaped for `cfg`, each matrix drawn by `draw(shape, std)`; norms are 1.
-pub fn random_weights_with(
-    cfg: &DreamConfig,
-    dtype: DType,
-    device: &Device,
-    draw: &mut dyn FnMut(&[usize], f32) -> candle_core::Result<Tensor>,
-) -> Result<Weights> {
-    Ok(Weights::from_tensors(random_tensors(cfg, draw)?, dtype, device))
-}
-
-fn normal(shape: &[usize], std: f32) -> candle_core::Result<Tensor> {
-    Tensor::randn(0f32, std, shape, &Device::Cpu)
-}
-
-fn random_tensors(
-    cfg: &DreamConfig,
-    draw: &mut dyn FnMut(&[usize], f32) -> candle_core::Result<Tensor>,
-) -> Result<HashMap<String, Tensor>> {
-    let mut tensors = HashMap::new();
-    for (name, shape) in cfg.tensor_shapes() {
-        let t = if name.ends_with("norm.weight") {
-            Tensor::ones(shape, DType::F32, &Device::Cpu)?
-        } else {
-            draw(&shape, 0.02)?
-        };
-        tensors.insert(name, t);
-    }
-    Ok(tensors)
-}
-
-/// Writes a random checkpoint of shape `cfg` (f32 `model.safetensors` and `config.json`) to
-/// `dir`, for timing real loads.
-pub fn save_random_checkpoint(cfg: &DreamConfig, dir: &std::path::Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
-    let weights = dir.join("model.safetensors");
-    // transformers refuses safetensors without `{"format": "pt"}` metadata.
-    let metadata = Some(HashMap::from([("format".to_string(), "pt".to_string())]));
-    safetensors::serialize_to_file(random_tensors(cfg, &mut normal)?, metadata, &weights)
-        .map_err(|e| crate::Error::CorruptWeights { path: weights.clone(), reason: e.to_string() })?;
-    // The fields the official DreamConfig and generation code read, beside the engine's own.
-    let mut config = serde_json::to_value(cfg).expect("config serialises");
-    config["model_type"] = "Dream".into();
-    config["architectures"] = serde_json::json!(["DreamModel"]);
-    config["hidden_act"] = "silu".into();
-    config["torch_dtype"] = "float32".into();
-    let generation = serde_json::json!({
-        "bos_token_id": cfg.bos_token_id,
-        "eos_token_id": cfg.eos_token_id,
-        "pad_token_id": cfg.pad_token_id,
-        "mask_token_id": cfg.mask_token_id,
-    });
-    for (name, value) in [("config.json", config), ("generation_config.json", generation)] {
-        let path = dir.join(name);
-        let text = serde_json::to_string_pretty(&value).expect("json serialises");
-        std::fs::write(&path, text).map_err(|e| crate::Error::io(&path, e))?;
-    }
-    Ok(())
-}
 
 /// What one benchmark run measured; every ratio compares figures of the same run.
 #[derive(Debug, Clone, Serialize)]
@@ -191,7 +119,7 @@ pub fn run(model: &DreamModel, label: &str, load_seconds: f64, weights_bytes: u6
     let load_to_first_step_seconds = load_seconds + full[0];
     let step_seconds = median(&full[1..]);
 
-    let input = crate::model::ModelInput::new(&[row.clone()], None, device)?;
+    let input = dream_engine::ModelInput::new(&[row.clone()], None, device)?;
     let mut forward = Vec::new();
     for _ in 0..reps {
         let t = Instant::now();
@@ -214,7 +142,7 @@ pub fn run(model: &DreamModel, label: &str, load_seconds: f64, weights_bytes: u6
     Ok(BenchReport {
         shape: label.to_owned(),
         parameters: cfg.parameter_count(),
-        device: crate::device::describe(device),
+        device: dream_engine::device::describe(device),
         dtype: format!("{dtype:?}").to_lowercase(),
         seq_len,
         masked,
@@ -254,7 +182,7 @@ fn cancel_latency(model: &DreamModel, row: &[u32], step_seconds: f64) -> Result<
         let stopped = Instant::now();
         let set_at = set_at.join().expect("the cancel thread does not panic");
         match outcome {
-            Err(crate::Error::Cancelled) => Ok(stopped.saturating_duration_since(set_at).as_secs_f64()),
+            Err(dream_engine::Error::Cancelled) => Ok(stopped.saturating_duration_since(set_at).as_secs_f64()),
             // Finished before the flag was set (a very fast step): nothing to interrupt.
             Ok(_) => Ok(0.0),
             Err(e) => Err(e),
@@ -338,16 +266,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parameter_count_matches_the_official_0_5b_figure() {
-        // `model.parameters` of the official bench's random Qwen2.5-0.5B-shaped Dream.
-        assert_eq!(DreamConfig::qwen2_5_0_5b_shape().parameter_count(), 630_167_424);
-    }
-
-    #[test]
-    fn random_weights_build_a_model_that_runs() {
-        let mut cfg = DreamConfig::qwen2_5_0_5b_shape();
-        (cfg.vocab_size, cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers) = (151_700, 56, 64, 2);
-        let model = DreamModel::load(&random_weights(&cfg, DType::F32, &Device::Cpu).unwrap(), &cfg).unwrap();
+    fn a_measurement_runs_on_random_weights() {
+        let cfg = DreamConfig::tiny_shape();
+        let weights = dream_engine::random::random_weights(&cfg, DType::F32, &Device::Cpu).unwrap();
+        let model = DreamModel::load(&weights, &cfg).unwrap();
         let m = Measure { seq_len: 32, masked: 8, middle: false, reps: 2, cache_refresh: 2 };
         let report = run(&model, "tiny", 0.0, 1, m).unwrap();
         assert!(report.step_seconds > 0.0 && report.forward_seconds > 0.0 && report.cached_step_seconds > 0.0);

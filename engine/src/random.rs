@@ -1,0 +1,97 @@
+//! Random weights of a real shape (the built-in demo, benchmarks), in memory or saved as a
+//! checkpoint folder the official code loads too.
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor};
+
+use crate::config::DreamConfig;
+use crate::error::Result;
+use crate::weights::Weights;
+
+/// Random weights with the official tensor names and shapes for `cfg` (normal, std 0.02;
+/// norms 1), so speed can be measured without downloading a checkpoint. They are drawn where
+/// they will live, in their final dtype: a 7B shape on a GPU needs no 30 GB host copy and no
+/// minutes of sampling on the CPU.
+pub fn random_weights(cfg: &DreamConfig, dtype: DType, device: &Device) -> Result<Weights> {
+    random_weights_with(cfg, dtype, device, &mut |shape, std| Tensor::randn(0f32, std, shape, device)?.to_dtype(dtype))
+}
+
+/// Weights named and shaped for `cfg`, each matrix drawn by `draw(shape, std)`; norms are 1.
+pub fn random_weights_with(
+    cfg: &DreamConfig,
+    dtype: DType,
+    device: &Device,
+    draw: &mut dyn FnMut(&[usize], f32) -> candle_core::Result<Tensor>,
+) -> Result<Weights> {
+    Ok(Weights::from_tensors(random_tensors(cfg, draw)?, dtype, device))
+}
+
+fn normal(shape: &[usize], std: f32) -> candle_core::Result<Tensor> {
+    Tensor::randn(0f32, std, shape, &Device::Cpu)
+}
+
+fn random_tensors(
+    cfg: &DreamConfig,
+    draw: &mut dyn FnMut(&[usize], f32) -> candle_core::Result<Tensor>,
+) -> Result<HashMap<String, Tensor>> {
+    let mut tensors = HashMap::new();
+    for (name, shape) in cfg.tensor_shapes() {
+        let t = if name.ends_with("norm.weight") {
+            Tensor::ones(shape, DType::F32, &Device::Cpu)?
+        } else {
+            draw(&shape, 0.02)?
+        };
+        tensors.insert(name, t);
+    }
+    Ok(tensors)
+}
+
+/// Writes a random checkpoint of shape `cfg` (f32 `model.safetensors` and `config.json`) to
+/// `dir`, for timing real loads.
+pub fn save_random_checkpoint(cfg: &DreamConfig, dir: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
+    let weights = dir.join("model.safetensors");
+    // transformers refuses safetensors without `{"format": "pt"}` metadata.
+    let metadata = Some(HashMap::from([("format".to_string(), "pt".to_string())]));
+    safetensors::serialize_to_file(random_tensors(cfg, &mut normal)?, metadata, &weights)
+        .map_err(|e| crate::Error::CorruptWeights { path: weights.clone(), reason: e.to_string() })?;
+    // The fields the official DreamConfig and generation code read, beside the engine's own.
+    let mut config = serde_json::to_value(cfg).expect("config serialises");
+    config["model_type"] = "Dream".into();
+    config["architectures"] = serde_json::json!(["DreamModel"]);
+    config["hidden_act"] = "silu".into();
+    config["torch_dtype"] = "float32".into();
+    let generation = serde_json::json!({
+        "bos_token_id": cfg.bos_token_id,
+        "eos_token_id": cfg.eos_token_id,
+        "pad_token_id": cfg.pad_token_id,
+        "mask_token_id": cfg.mask_token_id,
+    });
+    for (name, value) in [("config.json", config), ("generation_config.json", generation)] {
+        let path = dir.join(name);
+        let text = serde_json::to_string_pretty(&value).expect("json serialises");
+        std::fs::write(&path, text).map_err(|e| crate::Error::io(&path, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DreamModel;
+
+    #[test]
+    fn parameter_count_matches_the_official_0_5b_figure() {
+        // `model.parameters` of the official bench's random Qwen2.5-0.5B-shaped Dream.
+        assert_eq!(DreamConfig::qwen2_5_0_5b_shape().parameter_count(), 630_167_424);
+    }
+
+    #[test]
+    fn random_weights_build_a_model_that_runs() {
+        let cfg = DreamConfig::tiny_shape();
+        let model = DreamModel::load(&random_weights(&cfg, DType::F32, &Device::Cpu).unwrap(), &cfg).unwrap();
+        let input = crate::ModelInput::new(&[vec![5, 17, 151_666, 3]], None, &Device::Cpu).unwrap();
+        assert_eq!(model.forward(&input).unwrap().dims(), &[1, 4, cfg.vocab_size]);
+    }
+}
