@@ -5,14 +5,13 @@ use std::sync::atomic::AtomicBool;
 
 use candle_core::{DType, Device};
 
+use crate::checkpoint::Checkpoint;
 use crate::config::DreamConfig;
-use crate::error::{Error, Result};
-use crate::gguf::GgufFile;
+use crate::error::Result;
 use crate::model::DreamModel;
 use crate::request::{InfillRequest, InfillResult, Prepared, SpanView};
 use crate::sampler::{generate, Canvas, StepEvent};
 use crate::tokenizer::DreamTokenizer;
-use crate::weights::{weight_files, Weights};
 
 /// A Dream checkpoint ready to generate.
 ///
@@ -67,34 +66,18 @@ impl Dream {
         Self::load_cancellable(path, device, dtype, &AtomicBool::new(false))
     }
 
-    /// [`Dream::load`] that stops (with [`Error::Cancelled`]) soon after `cancel` is set.
+    /// [`Dream::load`] that stops (with [`crate::Error::Cancelled`]) soon after `cancel` is set.
     pub fn load_cancellable(path: &Path, device: &Device, dtype: Option<DType>, cancel: &AtomicBool) -> Result<Self> {
         let dtype = dtype.unwrap_or_else(|| crate::device::default_dtype(device));
-        if crate::gguf::is_gguf(path) {
-            let file = GgufFile::open(path)?;
-            let config = file.config()?;
-            let tokenizer = match file.tokenizer(&config) {
-                Ok(t) => t,
-                Err(in_file) => match path.parent().filter(|d| crate::tokenizer::tokenizer_files(d).is_some()) {
-                    Some(dir) => DreamTokenizer::from_dir(dir, &config)?,
-                    None => return Err(in_file),
-                },
-            };
-            let model = DreamModel::load_cancellable(&Weights::from_gguf(file, dtype, device), &config, cancel)?;
-            return Ok(Dream { config, tokenizer, model });
-        }
-        if !path.is_dir() {
-            return Err(Error::ModelDirMissing(path.to_owned()));
-        }
-        let config = DreamConfig::from_file(&path.join("config.json"))?;
-        let tokenizer = DreamTokenizer::from_dir(path, &config)?;
-        let weights = Weights::from_safetensors(&weight_files(path)?, dtype, device)?;
-        let model = DreamModel::load_cancellable(&weights, &config, cancel)?;
+        let checkpoint = Checkpoint::open(path)?;
+        let config = checkpoint.config().clone();
+        let tokenizer = checkpoint.tokenizer()?;
+        let model = DreamModel::load_cancellable(&checkpoint.weights(dtype, device)?, &config, cancel)?;
         Ok(Dream { config, tokenizer, model })
     }
 
     /// Runs `request`, calling `on_step` after every denoising step with the token state and
-    /// each span's live text. Returns [`Error::Cancelled`] if `cancel` is set before a step.
+    /// each span's live text. Returns [`crate::Error::Cancelled`] if `cancel` is set before a step.
     pub fn infill(
         &self,
         request: &InfillRequest,

@@ -16,6 +16,10 @@ use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
 use crate::config::DreamConfig;
 use crate::error::{Error, Result};
 
+/// The files of the two layouts a checkpoint's tokenizer comes in, in order of preference.
+pub const JSON_LAYOUT: [&str; 1] = ["tokenizer.json"];
+pub const BPE_LAYOUT: [&str; 3] = ["vocab.json", "merges.txt", "tokenizer_config.json"];
+
 /// The largest tokenizer file read (Qwen2's tokenizer.json is 7 MB).
 pub const MAX_TOKENIZER_BYTES: u64 = 64 << 20;
 
@@ -70,12 +74,11 @@ struct AddedTokenEntry {
 impl DreamTokenizer {
     /// Loads the tokenizer of checkpoint folder `dir`, preferring `tokenizer.json`.
     pub fn from_dir(dir: &Path, cfg: &DreamConfig) -> Result<Self> {
-        let json = dir.join("tokenizer.json");
+        let json = dir.join(JSON_LAYOUT[0]);
         let inner = if json.is_file() {
             Self::from_json_file(&json)?
         } else {
-            let (vocab, merges, config) =
-                (dir.join("vocab.json"), dir.join("merges.txt"), dir.join("tokenizer_config.json"));
+            let [vocab, merges, config] = BPE_LAYOUT.map(|f| dir.join(f));
             if !vocab.is_file() && !merges.is_file() {
                 return Err(Error::TokenizerMissing { dir: dir.to_owned() });
             }
@@ -264,11 +267,10 @@ fn qwen2_bpe(
 
 /// Which tokenizer files a checkpoint folder provides, in order of preference.
 pub fn tokenizer_files(dir: &Path) -> Option<Vec<PathBuf>> {
-    let json = dir.join("tokenizer.json");
+    let json = dir.join(JSON_LAYOUT[0]);
     if json.is_file() {
         return Some(vec![json]);
     }
-    let files: Vec<PathBuf> =
-        ["vocab.json", "merges.txt", "tokenizer_config.json"].iter().map(|f| dir.join(f)).collect();
+    let files: Vec<PathBuf> = BPE_LAYOUT.iter().map(|f| dir.join(f)).collect();
     files.iter().all(|f| f.is_file()).then_some(files)
 }

@@ -23,9 +23,6 @@ pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 /// The official Dream checkpoints.
 pub const KNOWN_MODELS: [&str; 2] = ["Dream-org/Dream-v0-Instruct-7B", "Dream-org/Dream-v0-Base-7B"];
 
-const TOKENIZER_JSON: &[&str] = &["tokenizer.json"];
-const TOKENIZER_BPE: &[&str] = &["vocab.json", "merges.txt", "tokenizer_config.json"];
-
 /// Where `--model` points.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelSource {
@@ -192,7 +189,8 @@ async fn download(repo: &str, options: &HubOptions, progress: Option<ProgressFn>
     let listing = remote.list().await?;
     let has = |f: &str| listing.files.iter().any(|s| s == f);
     let mut files: Vec<String> = vec!["config.json".into()];
-    let tokenizer = if has("tokenizer.json") { TOKENIZER_JSON } else { TOKENIZER_BPE };
+    use crate::tokenizer::{BPE_LAYOUT, JSON_LAYOUT};
+    let tokenizer: &[&str] = if has(JSON_LAYOUT[0]) { &JSON_LAYOUT } else { &BPE_LAYOUT };
     files.extend(tokenizer.iter().map(|f| f.to_string()));
     for extra in ["generation_config.json", "special_tokens_map.json"] {
         if has(extra) {

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use dream_engine::checkpoint::Checkpoint;
 use dream_engine::hub::{self, DownloadProgress, HubOptions, ModelSource, KNOWN_MODELS};
 use dream_engine::memory::{self, MemoryEstimate};
 use dream_engine::{DeviceChoice, Dream, DreamConfig};
@@ -141,9 +142,9 @@ pub struct FitEstimate {
     pub suggest: Option<CopyType>,
 }
 
-/// The config of `model`, and for a `.gguf` file the file (its weights' size depends on the
-/// dtype they are loaded in).
-fn config_of(model: &str) -> CommandResult<(DreamConfig, Option<dream_engine::gguf::GgufFile>)> {
+/// The config of `model`, and the opened checkpoint when it is on disk (its weights' size
+/// depends on the dtype they are loaded in, and stays quantized for a `.gguf` file).
+fn config_of(model: &str) -> CommandResult<(DreamConfig, Option<Checkpoint>)> {
     if model == DEMO {
         return Ok((dream_engine::demo::demo_config(), None));
     }
@@ -151,11 +152,10 @@ fn config_of(model: &str) -> CommandResult<(DreamConfig, Option<dream_engine::gg
         return Ok((DreamConfig::dream_v0_7b(), None));
     }
     match ModelSource::parse(model) {
-        ModelSource::Local(file) if dream_engine::gguf::is_gguf(&file) => {
-            let gguf = dream_engine::gguf::GgufFile::open(&file)?;
-            Ok((gguf.config()?, Some(gguf)))
+        ModelSource::Local(path) => {
+            let checkpoint = Checkpoint::open(&path)?;
+            Ok((checkpoint.config().clone(), Some(checkpoint)))
         }
-        ModelSource::Local(dir) => Ok((DreamConfig::from_file(&dir.join("config.json"))?, None)),
         ModelSource::Hub(repo) => match hub::cached_snapshot(&hub::cache_from_env(), &repo) {
             Ok(dir) => Ok((DreamConfig::from_file(&dir.join("config.json"))?, None)),
             Err(_) => Err(CommandError::new("unknown_model", format!("{repo} is not downloaded; its size is unknown"))),
@@ -173,7 +173,7 @@ pub async fn estimate_fit(state: State<'_, AppState>, request: LoadRequest) -> C
 /// The estimate for the writer's settings: as many rows as candidates, and sampling buffers
 /// when the temperature is above 0.
 fn fit_estimate(request: LoadRequest, settings: &Settings) -> CommandResult<FitEstimate> {
-    let (cfg, gguf) = config_of(&request.model)?;
+    let (cfg, checkpoint) = config_of(&request.model)?;
     let device = request.device.open()?;
     let dtype = match &request.dtype {
         Some(d) => dream_engine::device::parse_dtype(d)?,
@@ -181,11 +181,12 @@ fn fit_estimate(request: LoadRequest, settings: &Settings) -> CommandResult<FitE
     };
     let sampling = settings.sampling.temperature > 0.0;
     let mut estimate = memory::estimate_run(&cfg, dtype, cfg.context_limit(), settings.candidates, sampling);
-    if let Some(file) = &gguf {
-        estimate = estimate.with_weights(file.weights_bytes(dtype));
+    if let Some(c) = &checkpoint {
+        estimate = estimate.with_weights(c.weights_bytes(dtype));
     }
     let available = memory::available_on(&device);
-    Ok(describe_fit(&cfg, dtype, estimate, available, gguf.is_some(), !device.is_cpu()))
+    let quantized = matches!(checkpoint, Some(Checkpoint::Gguf { .. }));
+    Ok(describe_fit(&cfg, dtype, estimate, available, quantized, !device.is_cpu()))
 }
 
 /// Whether `estimate` fits in `available` bytes, in words, and (for a model that is not

@@ -4,8 +4,7 @@ use crate::measure::{self as bench, BenchReport};
 use dream_engine::random;
 use std::time::Instant;
 
-use dream_engine::weights::weight_files;
-use dream_engine::{DreamConfig, DreamModel, Error, Result, Weights};
+use dream_engine::{DreamConfig, DreamModel, Error, Result};
 
 use crate::DeviceArgs;
 
@@ -83,15 +82,9 @@ pub fn run(args: Args) -> Result<()> {
         (None, Some(m)) => {
             // Config and weights only: the tokenizer plays no part in the timings.
             let path = dream_engine::hub::resolve_blocking(m, &dream_engine::hub::HubOptions::from_env(), None)?;
-            let (cfg, weights, bytes) = if dream_engine::gguf::is_gguf(&path) {
-                let file = dream_engine::gguf::GgufFile::open(&path)?;
-                let bytes = file.weights_bytes(dtype);
-                (file.config()?, Weights::from_gguf(file, dtype, &device), bytes)
-            } else {
-                let cfg = DreamConfig::from_file(&path.join("config.json"))?;
-                let bytes = (cfg.parameter_count() * dtype.size_in_bytes()) as u64;
-                (cfg, Weights::from_safetensors(&weight_files(&path)?, dtype, &device)?, bytes)
-            };
+            let checkpoint = dream_engine::checkpoint::Checkpoint::open(&path)?;
+            let (cfg, bytes) = (checkpoint.config().clone(), checkpoint.weights_bytes(dtype));
+            let weights = checkpoint.weights(dtype, &device)?;
             (DreamModel::load(&weights, &cfg)?, m.clone(), bytes)
         }
         (None, None) => return Err(Error::invalid("random_shape", "give --random-shape or --model")),
