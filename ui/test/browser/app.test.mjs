@@ -4,18 +4,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { artifacts, docText, masked, openApp, typeDoc, useBrowser } from "./harness.mjs";
+import { artifacts, docText, masked, openApp, select, typeDoc, useBrowser } from "./harness.mjs";
 
 useBrowser();
-
-/** Selects `word` in the editor by its offset. */
-async function select(page, word) {
-  const text = await docText(page);
-  const at = text.indexOf(word);
-  await page.keyboard.press("Control+Home");
-  for (let i = 0; i < at; i++) await page.keyboard.press("ArrowRight");
-  for (let i = 0; i < word.length; i++) await page.keyboard.press("Shift+ArrowRight");
-}
 
 describe("Dream Writer UI", () => {
   test("opens with the demo model and says its output is noise", async () => {

@@ -5,21 +5,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { artifacts, docText, openApp, typeDoc, useBrowser } from "./harness.mjs";
+import { artifacts, docText, openApp, select, typeDoc, useBrowser } from "./harness.mjs";
 
 useBrowser();
 
 const infills = (page) => page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "infill").map((c) => c.args.request));
 const message = (page) => page.textContent("#message");
-
-/** Selects `phrase` with the keyboard (the cursor ends after it). */
-async function select(page, phrase) {
-  const at = (await docText(page)).indexOf(phrase);
-  await page.click(".cm-content");
-  await page.keyboard.press("Control+Home");
-  for (let i = 0; i < at; i++) await page.keyboard.press("ArrowRight");
-  for (let i = 0; i < phrase.length; i++) await page.keyboard.press("Shift+ArrowRight");
-}
 
 describe("the writing flow", () => {
   test("Esc stops a run and Ctrl+Enter accepts in review, wherever focus is; typing says why it is locked", async () => {

@@ -72,3 +72,12 @@ export async function typeDoc(page, text) {
 /** The document itself, not what widgets draw over it. */
 export const docText = (page) => page.evaluate(() => window.dreamWriter.text());
 export const masked = (page) => page.locator(".cm-slot-masked").count();
+
+/** Selects `phrase` in the editor with the keyboard (the cursor ends after it). */
+export async function select(page, phrase) {
+  const at = (await docText(page)).indexOf(phrase);
+  await page.click(".cm-content");
+  await page.keyboard.press("Control+Home");
+  for (let i = 0; i < at; i++) await page.keyboard.press("ArrowRight");
+  for (let i = 0; i < phrase.length; i++) await page.keyboard.press("Shift+ArrowRight");
+}
