@@ -138,7 +138,7 @@ function showPinned() {
 function pinAtCursor(): boolean {
   const text = $<HTMLInputElement>("ending").value;
   if (!text.trim()) {
-    say("Type the ending sentence first, or select it in the text and press Pin selection.", "error");
+    say("Type the ending sentence first, or select it in the text and press Pin.", "error");
     return false;
   }
   const place = placeEnding(view.state, view.state.selection.main.head);
@@ -271,8 +271,9 @@ function showCandidates(result: Infilled) {
 }
 
 function setBusy(busy: boolean) {
-  $<HTMLButtonElement>("run").disabled = busy;
-  $<HTMLButtonElement>("stop").disabled = !busy;
+  // Write and Stop share one place: the toolbar does not move during a run.
+  $("run").hidden = busy;
+  $("stop").hidden = !busy;
   $("progress").hidden = !busy;
   $("review").hidden = busy || view.state.field(liveField)?.phase !== "review";
 }
@@ -397,18 +398,20 @@ async function persistSettings(change: (s: Settings) => void) {
 
 $("mark").addEventListener("click", () => (markSelection(), view.focus()));
 $("clear-marks").addEventListener("click", () => view.dispatch({ effects: clearSpans.of(null) }));
-$("pin-selection").addEventListener("click", () => {
+/** Pins the selected sentence as the ending where it stands: it leaves the text and becomes
+ * the pinned ending at its place, in one step that Ctrl+Z undoes whole. */
+function pinSelection() {
   const sel = view.state.selection.main;
-  if (view.state.field(liveField)) return say(LOCKED, "error");
-  if (sel.empty) return say("Select the sentence to end on first.", "error");
   const text = view.state.sliceDoc(sel.from, sel.to).trim();
-  // Dream writes towards the pinned sentence from where it stood: it becomes the pinned
-  // ending at its place, in one step that Ctrl+Z undoes whole.
   view.dispatch({ changes: { from: sel.from, to: sel.to }, selection: { anchor: sel.from }, effects: setPinned.of({ at: sel.from, text, gap: gapInput() }) });
-  view.focus();
-});
+}
+
+// Pin: the selection if there is one, else the sentence typed in the field, at the cursor.
 $("pin").addEventListener("click", () => {
-  if (pinAtCursor()) view.focus();
+  if (view.state.field(liveField)) return say(LOCKED, "error");
+  if (!view.state.selection.main.empty) pinSelection();
+  else if (!pinAtCursor()) return;
+  view.focus();
 });
 $("ending").addEventListener("keydown", (e) => {
   if (e.key !== "Enter") return;

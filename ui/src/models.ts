@@ -33,7 +33,10 @@ export async function setupModelDialog(hooks: Hooks) {
   const showLoaded = (info: ModelInfo | null) => {
     loaded = info;
     const button = $("model-button");
-    button.textContent = info ? `${info.name} · ${info.device}` : "No model";
+    // The name, short enough for the toolbar; the whole of it and the device on hover.
+    const name = info ? info.name : "No model";
+    button.textContent = name.length > 22 ? `${name.slice(0, 21)}…` : name;
+    button.title = info ? `${info.name} on ${info.device} (${info.dtype}): choose and load a model` : "Choose and load a model";
     $("model-note").textContent = info?.demo ? "Demo model: random weights, its text is noise." : "";
     // A smaller copy can be made of a full-precision model (not the demo, not a copy).
     const copyable = info && !info.demo && !info.source.toLowerCase().endsWith(".gguf");

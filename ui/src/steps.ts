@@ -11,8 +11,8 @@ export function clampSteps(steps: number, tokens: number): number {
 /** "16 steps · 2 tok/step · ~3 s" (the time only once a step has been measured); with `auto`
  * (parallel reveal, its own toggle beside the slider) what auto does. */
 export function stepsLabel(steps: number, tokens: number, stepSeconds: number | null, auto = false): string {
-  if (tokens <= 0) return "mark text or pin an ending";
-  if (auto) return `auto · each step writes every word ≥${AUTO_THRESHOLD * 100}% sure`;
+  if (tokens <= 0) return "nothing marked yet";
+  if (auto) return `auto · every word ≥${AUTO_THRESHOLD * 100}% sure`;
   const s = clampSteps(steps, tokens);
   const perStep = Math.max(tokens, 1) / s;
   const rate = perStep >= 10 || Number.isInteger(perStep) ? perStep.toFixed(0) : perStep.toFixed(1);

@@ -213,7 +213,7 @@ describe("the steps slider", () => {
     expect(clampSteps(5, 0)).toBe(1);
     expect(stepsLabel(4, 16, null)).toBe("4 steps · 4 tok/step");
     expect(stepsLabel(3, 16, 0.5)).toBe("3 steps · 5.3 tok/step · ~1.5 s");
-    expect(stepsLabel(1, 0, null)).toBe("mark text or pin an ending");
+    expect(stepsLabel(1, 0, null)).toBe("nothing marked yet");
     // "auto" (its own toggle): parallel reveal.
     expect(stepsLabel(16, 16, null, true)).toMatch(/^auto/);
   });

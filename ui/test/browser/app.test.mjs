@@ -118,7 +118,7 @@ describe("Dream Writer UI", () => {
     await page.waitForFunction(() => document.querySelector("#message")?.textContent?.startsWith("Stopped"));
     assert.equal(await docText(page), "Keep this text.");
     assert.equal(await page.locator(".cm-live").count(), 0);
-    assert.equal(await page.isDisabled("#run"), false);
+    assert.equal(await page.isVisible("#run"), true, "Write is back in Stop's place");
     await page.close();
   });
 

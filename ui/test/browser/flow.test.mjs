@@ -67,7 +67,7 @@ describe("the writing flow", () => {
     assert.match(accepted, /^The rain came down( \w+)+( \w+)+ Then silence\.\.$/);
     assert.doesNotMatch(accepted, / {2}|\w(?=Then)/, "one space at each join");
     assert.equal(await page.locator(".cm-ending").count(), 0, "the ending is written, no longer pinned");
-    assert.match(await page.textContent("#steps-out"), /mark text or pin an ending/);
+    assert.match(await page.textContent("#steps-out"), /nothing marked yet/);
     await page.close();
   });
 
@@ -142,11 +142,11 @@ describe("the writing flow", () => {
     await page.close();
   });
 
-  test("Pin selection is one undo step: Ctrl+Z brings the sentence back and unpins it", async () => {
+  test("Pin (of a selection) is one undo step: Ctrl+Z brings the sentence back and unpins it", async () => {
     const page = await openApp();
     await typeDoc(page, "It began to rain. Nobody came home.");
     await select(page, "Nobody came home.");
-    await page.click("#pin-selection");
+    await page.click("#pin");
     await page.waitForSelector(".cm-ending");
     assert.equal(await docText(page), "It began to rain. ");
     assert.equal(await page.inputValue("#ending"), "Nobody came home.");
@@ -187,6 +187,19 @@ describe("the writing flow", () => {
     await page.waitForSelector("#review:not([hidden])");
     assert.equal(await page.evaluate(() => document.querySelector("#editor").getBoundingClientRect().top), top, "the text did not move");
     await page.screenshot({ path: join(artifacts, "ui-min-window.png") });
+    await page.close();
+  });
+
+  test("one toolbar row at the default size and at 900 px, whatever the labels say", async () => {
+    const page = await openApp();
+    await typeDoc(page, "A sentence long enough to mark, and then some more words after it.");
+    await select(page, "long enough to mark");
+    await page.keyboard.press("Control+i");
+    for (const width of [1100, 900]) {
+      await page.setViewportSize({ width, height: 760 });
+      const tops = await page.evaluate(() => [...document.querySelectorAll(".toolbar > .group")].map((g) => Math.round(g.getBoundingClientRect().top)));
+      assert.ok(Math.max(...tops) - Math.min(...tops) < 12, `${width} px: groups at ${tops}, more than one row`);
+    }
     await page.close();
   });
 });
