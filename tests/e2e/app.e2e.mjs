@@ -72,7 +72,7 @@ test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000
     await driver.wait(until.elementLocated(By.css(".cm-span-badge.cm-hole")), 5000);
     assert.equal(await driver.findElement(By.css(".cm-span-count")).getAttribute("title"), "16 tokens");
     assert.equal(await text(driver, ".cm-span-count"), "~12 words");
-    assert.match(await text(driver, "#steps-out"), /^16 steps · 1 tok\/step/);
+    assert.match(await text(driver, "#steps-out"), /^16 steps · 1\/step/);
     await shot(driver, "1-marked");
 
     // Count the placeholders after every DOM update while Dream writes.
@@ -247,6 +247,9 @@ test("keyboard first: mark, pin an ending at the caret, Write, Esc and Ctrl+Ente
     await field.sendKeys("w7 w8", Key.ENTER);
     await driver.wait(until.elementLocated(By.css(".cm-ending .cm-pinned")), 5000);
     await shot(driver, "9-mark-then-pin");
+    // One toolbar row in the real window (1100 px, the default size), with a mark's label shown.
+    const tops = await driver.executeScript("return [...document.querySelectorAll('.toolbar > .group')].map((g) => Math.round(g.getBoundingClientRect().top))");
+    assert.ok(Math.max(...tops) - Math.min(...tops) < 12, `toolbar groups at ${tops}: more than one row`);
 
     // Write with the button (focus leaves the editor), then review: Esc rejects from anywhere.
     await driver.findElement(By.id("run")).click();

@@ -8,7 +8,7 @@ export function clampSteps(steps: number, tokens: number): number {
   return Math.min(Math.max(1, Math.round(steps)), Math.max(1, tokens));
 }
 
-/** "16 steps · 2 tok/step · ~3 s" (the time only once a step has been measured); with `auto`
+/** "16 steps · 2/step · ~3 s" (tokens per step) (the time only once a step has been measured); with `auto`
  * (parallel reveal, its own toggle beside the slider) what auto does. */
 export function stepsLabel(steps: number, tokens: number, stepSeconds: number | null, auto = false): string {
   if (tokens <= 0) return "nothing marked yet";
@@ -16,7 +16,7 @@ export function stepsLabel(steps: number, tokens: number, stepSeconds: number | 
   const s = clampSteps(steps, tokens);
   const perStep = Math.max(tokens, 1) / s;
   const rate = perStep >= 10 || Number.isInteger(perStep) ? perStep.toFixed(0) : perStep.toFixed(1);
-  let label = `${s} ${s === 1 ? "step" : "steps"} · ${rate} tok/step`;
+  let label = `${s} ${s === 1 ? "step" : "steps"} · ${rate}/step`;
   if (stepSeconds !== null) {
     const total = s * stepSeconds;
     label += total < 1 ? " · <1 s" : ` · ~${total < 10 ? total.toFixed(1) : Math.round(total)} s`;

@@ -211,8 +211,8 @@ describe("the steps slider", () => {
     expect(clampSteps(0, 10)).toBe(1);
     expect(clampSteps(50, 10)).toBe(10);
     expect(clampSteps(5, 0)).toBe(1);
-    expect(stepsLabel(4, 16, null)).toBe("4 steps · 4 tok/step");
-    expect(stepsLabel(3, 16, 0.5)).toBe("3 steps · 5.3 tok/step · ~1.5 s");
+    expect(stepsLabel(4, 16, null)).toBe("4 steps · 4/step");
+    expect(stepsLabel(3, 16, 0.5)).toBe("3 steps · 5.3/step · ~1.5 s");
     expect(stepsLabel(1, 0, null)).toBe("nothing marked yet");
     // "auto" (its own toggle): parallel reveal.
     expect(stepsLabel(16, 16, null, true)).toMatch(/^auto/);

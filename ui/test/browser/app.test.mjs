@@ -27,12 +27,12 @@ describe("Dream Writer UI", () => {
     assert.equal(await page.textContent(".cm-span-count"), "~2 words", "lengths in words first, tokens on hover");
     // 1 ..= 3 steps; "auto" is its own toggle beside the slider.
     assert.equal(await page.getAttribute("#steps", "max"), "3");
-    assert.match(await page.textContent("#steps-out"), /^3 steps · 1 tok\/step/);
+    assert.match(await page.textContent("#steps-out"), /^3 steps · 1\/step/);
     await page.check("#auto");
     assert.match(await page.textContent("#steps-out"), /^auto/);
     assert.equal(await page.isDisabled("#steps"), true);
     await page.uncheck("#auto");
-    assert.match(await page.textContent("#steps-out"), /^3 steps · 1 tok\/step/);
+    assert.match(await page.textContent("#steps-out"), /^3 steps · 1\/step/);
     await page.screenshot({ path: join(artifacts, "ui-marked.png") });
 
     await page.evaluate(() => (window.__mock.stepDelay = 300));
