@@ -11,11 +11,20 @@ use crate::files::{io_error, set_aside, write_atomic};
 /// The warmest sampling the app offers (the slider's end; hotter is noise).
 pub const MAX_TEMPERATURE: f32 = 2.0;
 
+/// The page's colours; `System` follows the desktop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
-    /// "system", "light" or "dark".
-    pub theme: String,
+    pub theme: Theme,
     pub sampling: SamplingSettings,
     pub device: DeviceChoice,
     /// "f32", "bf16", "f16", or none for the device's default.
@@ -31,7 +40,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            theme: "system".into(),
+            theme: Theme::System,
             sampling: SamplingSettings { steps: 32, ..Default::default() },
             device: DeviceChoice::Auto,
             dtype: None,
@@ -65,12 +74,6 @@ impl Settings {
     }
 
     pub fn validate(&self) -> CommandResult<()> {
-        if !["system", "light", "dark"].contains(&self.theme.as_str()) {
-            return Err(CommandError::new(
-                "invalid_settings",
-                format!("theme `{}` is not system, light or dark", self.theme),
-            ));
-        }
         if let Some(d) = &self.dtype {
             dream_engine::device::parse_dtype(d)?;
         }
@@ -121,6 +124,14 @@ mod tests {
             assert_eq!(std::fs::read_to_string(kept).unwrap(), bad, "the writer's file is kept as it was");
             assert_eq!(Settings::load(dir.path()).1, None, "said once");
         }
+    }
+
+    #[test]
+    fn the_theme_is_one_of_three() {
+        let s: Settings = serde_json::from_str(r#"{"theme": "dark"}"#).unwrap();
+        assert_eq!(s.theme, Theme::Dark);
+        let e = serde_json::from_str::<Settings>(r#"{"theme": "neon"}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown variant `neon`"), "{e}");
     }
 
     #[test]
