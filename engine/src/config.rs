@@ -11,6 +11,13 @@ use crate::error::{Error, Result};
 /// the two.
 pub const TRAINED_CONTEXT: usize = 2048;
 
+/// Dream-v0's special token ids (the official DreamConfig's defaults): `<|mask|>`,
+/// `<|endoftext|>` (padding and end of text) and `<|beginoftext|>`.
+pub const DREAM_V0_MASK_ID: u32 = 151_666;
+pub const DREAM_V0_PAD_ID: u32 = 151_643;
+pub const DREAM_V0_EOS_ID: u32 = 151_643;
+pub const DREAM_V0_BOS_ID: u32 = 151_665;
+
 /// The largest `config.json` read (real ones are about 1 kB).
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
@@ -130,10 +137,10 @@ impl DreamConfig {
             rope_theta: raw.rope_theta.unwrap_or(10_000.0),
             tie_word_embeddings: raw.tie_word_embeddings,
             // Dream-v0's ids, the defaults of the official DreamConfig.
-            mask_token_id: raw.mask_token_id.unwrap_or(151_666),
-            pad_token_id: raw.pad_token_id.unwrap_or(151_643),
-            bos_token_id: raw.bos_token_id.unwrap_or(151_665),
-            eos_token_id: raw.eos_token_id.unwrap_or(151_643),
+            mask_token_id: raw.mask_token_id.unwrap_or(DREAM_V0_MASK_ID),
+            pad_token_id: raw.pad_token_id.unwrap_or(DREAM_V0_PAD_ID),
+            bos_token_id: raw.bos_token_id.unwrap_or(DREAM_V0_BOS_ID),
+            eos_token_id: raw.eos_token_id.unwrap_or(DREAM_V0_EOS_ID),
         };
         if cfg.hidden_size % cfg.num_attention_heads != 0 || cfg.head_dim() % 2 != 0 {
             return Err(bad("num_attention_heads", "must divide hidden_size into even head sizes"));
@@ -232,10 +239,10 @@ impl DreamConfig {
             rms_norm_eps: 1e-6,
             rope_theta: 1_000_000.0,
             tie_word_embeddings: false,
-            mask_token_id: 151_666,
-            pad_token_id: 151_643,
-            bos_token_id: 151_665,
-            eos_token_id: 151_643,
+            mask_token_id: DREAM_V0_MASK_ID,
+            pad_token_id: DREAM_V0_PAD_ID,
+            bos_token_id: DREAM_V0_BOS_ID,
+            eos_token_id: DREAM_V0_EOS_ID,
         }
     }
 }
