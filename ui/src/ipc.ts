@@ -50,13 +50,12 @@ export interface SpanView {
   slots: Slot[];
 }
 
+/** One denoising step, as the app streams it (src-tauri/src/commands/generate.rs). */
 export interface StepEvent {
   event: "step";
   step: number;
   steps: number;
-  ids: number[][];
-  revealed: { row: number; position: number; token: number; confidence: number }[];
-  spans?: SpanView[];
+  spans: SpanView[];
 }
 
 export interface FilledSpan {
@@ -79,7 +78,8 @@ export interface Infilled extends InfillResult {
   candidates?: InfillResult[];
 }
 
-export type InfillEvent = StepEvent | ({ event: "done" } & Infilled);
+/** What the infill channel carries: the steps (the result is the command's answer). */
+export type InfillEvent = StepEvent;
 
 export interface ModelInfo {
   name: string;

@@ -220,10 +220,9 @@ async function run() {
   say("Dream is writing…");
   try {
     const result = await api.infill(planned.request, (e) => {
-      if (e.event !== "step") return;
       timer.mark();
       // The first candidate is drawn live; the others are there to flip to in review.
-      view.dispatch({ effects: stepRun.of((e.spans ?? []).filter((v) => v.row === 0)) });
+      view.dispatch({ effects: stepRun.of(e.spans.filter((v) => v.row === 0)) });
       $("step-counter").textContent = `step ${e.step + 1} / ${e.steps}`;
       $<HTMLProgressElement>("progress-bar").value = (e.step + 1) / e.steps;
     });

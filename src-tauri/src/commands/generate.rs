@@ -2,7 +2,9 @@
 
 use std::sync::atomic::Ordering;
 
-use dream_engine::{InfillEvent, InfillRequest, Infilled};
+use dream_engine::request::SpanView;
+use dream_engine::{InfillRequest, Infilled, StepEvent};
+use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -12,34 +14,59 @@ use crate::documents::check_text_size;
 use crate::error::CommandResult;
 use crate::state::AppState;
 
+/// What the editor draws after each step: the step and each span's slots (not the whole token
+/// state, which it never reads). The result comes once, as the command's answer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename = "step")]
+pub struct StepUpdate {
+    pub step: usize,
+    pub steps: usize,
+    pub spans: Vec<SpanView>,
+}
+
+impl From<StepEvent> for StepUpdate {
+    fn from(e: StepEvent) -> Self {
+        StepUpdate { step: e.step, steps: e.steps, spans: e.spans }
+    }
+}
+
 #[tauri::command]
 pub async fn infill(
     state: State<'_, AppState>,
     request: InfillRequest,
-    on_event: Channel<InfillEvent>,
+    on_event: Channel<StepUpdate>,
 ) -> CommandResult<Infilled> {
     check_text_size(&request.text)?;
     let loaded = state.loaded().ok_or_else(no_model)?;
     let cancel = state.claim_job()?;
     let flag = cancel.clone();
-    let events = on_event.clone();
     let result = off_main("Writing", move || {
         Ok(loaded.dream.infill(&request, &flag, &mut |step| {
             // Nobody left to watch (the window closed): stop before the next step.
-            if events.send(InfillEvent::Step(step)).is_err() {
+            if on_event.send(StepUpdate::from(step)).is_err() {
                 flag.store(true, Ordering::Relaxed);
             }
         })?)
     })
     .await;
     state.release_job(&cancel);
-    let done = result?;
-    let _ = on_event.send(InfillEvent::Done(done.clone()));
-    Ok(done)
+    result
 }
 
 /// Stops the running generation before its next step. Returns whether one was running.
 #[tauri::command]
 pub fn cancel(state: State<'_, AppState>) -> bool {
     state.cancel_job()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_update_carries_what_the_editor_reads() {
+        let event = StepEvent { step: 2, steps: 8, ids: vec![vec![1; 2048]], revealed: Vec::new(), spans: Vec::new() };
+        let json = serde_json::to_value(StepUpdate::from(event)).unwrap();
+        assert_eq!(json, serde_json::json!({ "event": "step", "step": 2, "steps": 8, "spans": [] }));
+    }
 }

@@ -179,14 +179,13 @@ async function infill(args: {
       });
     }
     const views = all.flatMap((cand, row) => cand.map((sl, r) => ({ row, span: r, start: spans[r].start, slots: sl.map((x) => ({ ...x })) })));
-    send(args.onEvent, index++, { event: "step", step, steps: s.steps, ids: [[]], revealed: [], spans: views });
+    send(args.onEvent, index++, { event: "step", step, steps: s.steps, spans: views });
   }
   const results = all.map((cand) => ({
     text: "",
     spans: cand.map((row, r) => ({ span: r, start: 0, end: 0, text: row.map((x) => x.text).join(""), slots: row })),
   }));
   const done = { ids: [], ...results[0], warnings: [], candidates: rows > 1 ? results : undefined };
-  send(args.onEvent, index++, { event: "done", ...done });
   return done;
 }
 
