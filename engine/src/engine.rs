@@ -48,12 +48,20 @@ pub struct Infilled {
     pub candidates: Vec<InfillResult>,
 }
 
-/// What a streaming consumer (the CLI's JSON lines, the app's channel) receives: one `step`
-/// per denoising step, then `done`.
+/// One step of an infill: what the sampler did to the tokens, and the text view of every span
+/// (per candidate row) that the engine derives from them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct InfillStep {
+    #[serde(flatten)]
+    pub tokens: StepEvent,
+    pub spans: Vec<SpanView>,
+}
+
+/// What the CLI's JSON lines carry: one `step` per denoising step, then `done`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum InfillEvent {
-    Step(StepEvent),
+    Step(InfillStep),
     Done(Infilled),
 }
 
@@ -82,7 +90,7 @@ impl Dream {
         &self,
         request: &InfillRequest,
         cancel: &AtomicBool,
-        on_step: &mut dyn FnMut(StepEvent),
+        on_step: &mut dyn FnMut(InfillStep),
     ) -> Result<Infilled> {
         self.run(&self.prepare(request)?, cancel, on_step)
     }
@@ -97,23 +105,24 @@ impl Dream {
         &self,
         prepared: &Prepared,
         cancel: &AtomicBool,
-        on_step: &mut dyn FnMut(StepEvent),
+        on_step: &mut dyn FnMut(InfillStep),
     ) -> Result<Infilled> {
         let n = prepared.candidates;
         let mut confidence = vec![vec![None; prepared.canvas.len()]; n];
         let mut view_error = None;
         let canvas = Canvas { rows: vec![prepared.canvas.clone(); n], attention_mask: None };
-        let generation = generate(&self.model, canvas, &prepared.settings, cancel, &mut |mut event| {
-            for r in &event.revealed {
+        let generation = generate(&self.model, canvas, &prepared.settings, cancel, &mut |tokens| {
+            for r in &tokens.revealed {
                 confidence[r.row][r.position] = Some(r.confidence);
             }
-            for (row, (ids, conf)) in event.ids.iter().zip(&confidence).enumerate() {
+            let mut spans = Vec::new();
+            for (row, (ids, conf)) in tokens.ids.iter().zip(&confidence).enumerate() {
                 match prepared.span_views(&self.tokenizer, ids, conf) {
-                    Ok(views) => event.spans.extend(views.into_iter().map(|v| SpanView { row, ..v })),
+                    Ok(views) => spans.extend(views.into_iter().map(|v| SpanView { row, ..v })),
                     Err(e) => view_error = Some(e),
                 }
             }
-            on_step(event);
+            on_step(InfillStep { tokens, spans });
         })?;
         if let Some(e) = view_error {
             return Err(e);

@@ -28,7 +28,7 @@ pub mod weights;
 pub use candle_core;
 pub use config::DreamConfig;
 pub use device::DeviceChoice;
-pub use engine::{Dream, InfillEvent, Infilled};
+pub use engine::{Dream, InfillEvent, InfillStep, Infilled};
 pub use error::{Error, Result};
 pub use model::{DreamModel, KvCache, ModelInput};
 pub use request::{InfillRequest, InfillResult, Span};

@@ -4,7 +4,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use dream_engine::{InfillEvent, StepEvent};
+use dream_engine::{InfillEvent, InfillStep, StepEvent};
 
 fn dream(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dream"))
@@ -59,7 +59,9 @@ fn replays_an_official_run_from_the_shell_as_json_lines() {
     assert_eq!(events.len(), 9, "8 steps and the result");
     let history: Vec<Vec<Vec<u32>>> = serde_json::from_value(case["runs"]["entropy"]["history"].clone()).unwrap();
     for (i, e) in events[..8].iter().enumerate() {
-        let InfillEvent::Step(StepEvent { step, ids, .. }) = e else { panic!("line {i} is not a step") };
+        let InfillEvent::Step(InfillStep { tokens: StepEvent { step, ids, .. }, .. }) = e else {
+            panic!("line {i} is not a step")
+        };
         assert_eq!(*step, i);
         assert_eq!(ids, &history[i]);
     }

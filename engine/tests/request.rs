@@ -80,7 +80,7 @@ fn pinned_ending_matches_official_b5_and_is_never_changed() {
     let out = d.infill(&req, &AtomicBool::new(false), &mut |e| events.push(e)).unwrap();
     assert_eq!(out.ids, official_final("B5_pinned_end_steps6", "maskgit_plus"));
     for e in &events {
-        assert_eq!(e.ids[0][14..], end[..], "step {}", e.step);
+        assert_eq!(e.tokens.ids[0][14..], end[..], "step {}", e.tokens.step);
     }
     assert!(out.result.text.ends_with(&ending));
 }

@@ -28,8 +28,8 @@ pub struct Revealed {
     pub confidence: f32,
 }
 
-/// What one denoising step did. Serialised as a JSON line by the CLI and sent over the app's
-/// channel; the request layer adds the text view of each span.
+/// What one denoising step did to the tokens (the sampler knows tokens, not text; see
+/// `InfillStep` for the text view).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepEvent {
     /// 0-based step index.
@@ -38,9 +38,6 @@ pub struct StepEvent {
     /// The whole token state of every row after this step.
     pub ids: Vec<Vec<u32>>,
     pub revealed: Vec<Revealed>,
-    /// Text view of each masked span (filled in by [`crate::request`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub spans: Vec<crate::request::SpanView>,
 }
 
 /// A batch canvas to denoise: rows of equal length where `mask_token_id` marks the positions to
@@ -139,7 +136,7 @@ pub fn generate(
                 revealed.push(Revealed { row: r, position: p, token: c.token, confidence: c.confidence });
             }
         }
-        on_step(StepEvent { step, steps, ids: rows.clone(), revealed, spans: Vec::new() });
+        on_step(StepEvent { step, steps, ids: rows.clone(), revealed });
         done = step + 1;
     }
     Ok(Generation { ids: rows, confidence, steps: done })

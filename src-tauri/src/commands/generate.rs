@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use dream_engine::request::SpanView;
-use dream_engine::{InfillRequest, Infilled, StepEvent};
+use dream_engine::{InfillRequest, InfillStep, Infilled};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -24,9 +24,9 @@ pub struct StepUpdate {
     pub spans: Vec<SpanView>,
 }
 
-impl From<StepEvent> for StepUpdate {
-    fn from(e: StepEvent) -> Self {
-        StepUpdate { step: e.step, steps: e.steps, spans: e.spans }
+impl From<InfillStep> for StepUpdate {
+    fn from(e: InfillStep) -> Self {
+        StepUpdate { step: e.tokens.step, steps: e.tokens.steps, spans: e.spans }
     }
 }
 
@@ -65,7 +65,8 @@ mod tests {
 
     #[test]
     fn a_step_update_carries_what_the_editor_reads() {
-        let event = StepEvent { step: 2, steps: 8, ids: vec![vec![1; 2048]], revealed: Vec::new(), spans: Vec::new() };
+        let tokens = dream_engine::StepEvent { step: 2, steps: 8, ids: vec![vec![1; 2048]], revealed: Vec::new() };
+        let event = InfillStep { tokens, spans: Vec::new() };
         let json = serde_json::to_value(StepUpdate::from(event)).unwrap();
         assert_eq!(json, serde_json::json!({ "event": "step", "step": 2, "steps": 8, "spans": [] }));
     }

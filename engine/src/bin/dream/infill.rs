@@ -173,7 +173,7 @@ pub fn run(args: Args) -> Result<()> {
         } else if live {
             // Redraw the document with the masks still to fill shown as shaded blocks.
             let text = prepared.preview(&event.spans, "\x1b[2m░\x1b[0m");
-            write!(out, "\x1b[2J\x1b[H{text}\n\n\x1b[2mstep {}/{}\x1b[0m\n", event.step + 1, event.steps)
+            write!(out, "\x1b[2J\x1b[H{text}\n\n\x1b[2mstep {}/{}\x1b[0m\n", event.tokens.step + 1, event.tokens.steps)
                 .and_then(|()| out.flush())
         } else {
             Ok(())
