@@ -60,14 +60,15 @@ fn lfs_blobs_are_checked_against_their_sha256() {
     let blob = tmp.path().join("models--Dream-org--Dream-v0-Base-7B/blobs").join(&sha);
     std::fs::write(&blob, &bytes).unwrap();
     std::os::unix::fs::symlink(&blob, snapshot.join("model.safetensors")).unwrap();
-    dream_engine::hub::verify_snapshot(&snapshot).unwrap();
-    // One flipped byte: the file is named, and the bad blob removed for a fresh download.
+    assert!(dream_engine::hub::verify_folder(&snapshot).unwrap().is_empty());
+    // One flipped byte: the file is named (`dream verify`, the app's Verify).
     let mut bad = bytes.clone();
     bad[1000] ^= 1;
     std::fs::write(&blob, &bad).unwrap();
-    let err = dream_engine::hub::verify_snapshot(&snapshot).unwrap_err();
-    assert!(matches!(err, Error::CorruptWeights { ref path, .. } if path.ends_with("model.safetensors")), "{err}");
-    assert!(!blob.exists());
+    let damage = dream_engine::hub::verify_folder(&snapshot).unwrap();
+    assert_eq!(damage.len(), 1);
+    assert_eq!(damage[0].file, "model.safetensors");
+    assert!(damage[0].reason.starts_with("SHA-256"), "{:?}", damage[0]);
 }
 
 #[test]

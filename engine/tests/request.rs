@@ -227,17 +227,22 @@ fn slots_hold_back_partial_characters_and_drop_end_tokens() {
     assert_eq!((result.spans[0].start, result.spans[0].end), (6, 12));
 }
 
-#[test]
-fn invalid_requests_name_the_field() {
-    let d = dream();
-    let base = InfillRequest {
+/// "w1 w2 w3" and two masks after it: the request the checks below vary.
+fn continuation_of_w1_w2_w3() -> InfillRequest {
+    InfillRequest {
         text: "w1 w2 w3".into(),
         spans: vec![],
         continuation: 2,
         ending: None,
         settings: settings(2),
         candidates: 1,
-    };
+    }
+}
+
+#[test]
+fn invalid_requests_name_the_field() {
+    let d = dream();
+    let base = continuation_of_w1_w2_w3();
     let check = |req: InfillRequest, field: &str| {
         let err = req.prepare(&d.tokenizer, 2048).err().unwrap_or_else(|| panic!("{field}: accepted"));
         match err {
@@ -280,14 +285,7 @@ fn invalid_requests_name_the_field() {
 #[test]
 fn huge_sizes_are_refused_before_allocating() {
     let d = dream();
-    let base = InfillRequest {
-        text: "w1 w2 w3".into(),
-        spans: vec![],
-        continuation: 2,
-        ending: None,
-        settings: settings(2),
-        candidates: 1,
-    };
+    let base = continuation_of_w1_w2_w3();
     for n in [1usize << 28, 1 << 32, 1 << 63, usize::MAX] {
         let err = InfillRequest { continuation: n, ..base.clone() }.prepare(&d.tokenizer, 2048).err().unwrap();
         assert!(matches!(err, Error::ContextOverflow { limit: 2048, .. }), "{n}: {err}");

@@ -213,7 +213,8 @@ async fn download(repo: &str, options: &HubOptions, progress: Option<ProgressFn>
         i += 1;
     }
     snapshot_complete(&dir).map_err(|m| hub_err(format!("downloaded snapshot lacks {m}")))?;
-    verify_snapshot(&dir)?;
+    // Every LFS file was checked against its SHA-256 as it arrived (download.rs); the record
+    // keeps what was verified for later loads.
     record::write(&dir)?;
     Ok(dir)
 }
@@ -236,31 +237,4 @@ pub fn verify_cached(spec: &str) -> Result<(PathBuf, Vec<Damage>)> {
 /// Re-hashes every file of snapshot folder `dir` (see [`verify_cached`]).
 pub fn verify_folder(dir: &Path) -> Result<Vec<Damage>> {
     record::verify(dir)
-}
-
-/// Checks each file of a cached snapshot whose blob is named by a SHA-256 (the Hub's LFS files:
-/// the weights) against its content, so a corrupted or tampered download is caught before
-/// loading. A bad blob is removed, so the next download fetches it again.
-pub fn verify_snapshot(dir: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for entry in entries {
-        let path = entry.map_err(|e| Error::io(dir, e))?.path();
-        let Ok(blob) = std::fs::canonicalize(&path) else { continue };
-        let Some(expected) = blob.file_name().and_then(|n| n.to_str()).filter(|n| is_sha256(n)) else { continue };
-        let actual = download::sha256_file(&blob)?;
-        if actual != expected {
-            let _ = std::fs::remove_file(&blob);
-            return Err(Error::CorruptWeights {
-                path,
-                reason: format!(
-                    "SHA-256 {actual} does not match the Hub's {expected}; the file was removed, download it again"
-                ),
-            });
-        }
-    }
-    Ok(())
-}
-
-fn is_sha256(name: &str) -> bool {
-    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }

@@ -4,7 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { artifacts, docText, masked, openApp, select, typeDoc, useBrowser } from "./harness.mjs";
+import { artifacts, askCandidates, docText, masked, openApp, select, typeDoc, useBrowser } from "./harness.mjs";
 
 useBrowser();
 
@@ -208,10 +208,7 @@ describe("Dream Writer UI", () => {
     await typeDoc(page, "The sea was calm.");
     await select(page, "calm");
     await page.keyboard.press("Control+i");
-    await page.click("#sampling summary");
-    await page.fill("#temperature", "0.8");
-    await page.dispatchEvent("#temperature", "change");
-    await page.selectOption("#candidates", "2");
+    await askCandidates(page, 2);
     await page.click("#run");
     await page.waitForSelector("#review:not([hidden])");
     assert.equal(await page.locator("#candidate-switch button").count(), 2);

@@ -5,7 +5,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { artifacts, docText, openApp, select, typeDoc, useBrowser } from "./harness.mjs";
+import { artifacts, askCandidates, docText, openApp, select, typeDoc, useBrowser } from "./harness.mjs";
 
 useBrowser();
 
@@ -86,10 +86,7 @@ describe("the writing flow", () => {
     await typeDoc(page, "The sea was calm.");
     await select(page, "calm");
     await page.keyboard.press("Control+i");
-    await page.click("#sampling summary");
-    await page.fill("#temperature", "0.8");
-    await page.dispatchEvent("#temperature", "change");
-    await page.selectOption("#candidates", "3");
+    await askCandidates(page, 3);
     await page.click("#run");
     await page.waitForSelector("#review:not([hidden])");
     await page.evaluate(() => (window.__mock.stepDelay = 1000));

@@ -81,3 +81,11 @@ export async function select(page, phrase) {
   for (let i = 0; i < at; i++) await page.keyboard.press("ArrowRight");
   for (let i = 0; i < phrase.length; i++) await page.keyboard.press("Shift+ArrowRight");
 }
+
+/** Asks for `n` candidates (they need a temperature above 0), in the Sampling menu. */
+export async function askCandidates(page, n) {
+  await page.click("#sampling summary");
+  await page.fill("#temperature", "0.8");
+  await page.dispatchEvent("#temperature", "change");
+  await page.selectOption("#candidates", String(n));
+}
