@@ -70,6 +70,8 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--quiet", type=float, default=0.10)
+    ap.add_argument("--cache-refresh", type=int, default=32, help="span-local decoding's refresh interval (tokens)")
+    ap.add_argument("--threshold", type=float, default=0.9, help="parallel reveal's threshold")
     args = ap.parse_args()
 
     import torch
@@ -92,12 +94,30 @@ def main():
 
     def ours(seq_len, masked, middle):
         cmd = [args.dream, "bench", "--model", args.model, "--device", "cpu", "--seq-len", str(seq_len),
-               "--masked", str(masked), "--reps", "1", "--json"] + (["--middle"] if middle else [])
+               "--masked", str(masked), "--reps", "1", "--json", "--cache-refresh", str(args.cache_refresh),
+               "--threshold", str(args.threshold)] + (["--middle", "--whole-infill"] if middle else [])
         env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
         out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
         return json.loads(out.strip().splitlines()[-1])
 
-    rows = {name: {"official": [], "exact": [], "local_mean": [], "local": []} for name, *_ in CASES}
+    def torch_matmul_gflops(rows, reps=3):
+        """torch's throughput on the model's three linear shapes, x[rows, k] @ w[n, k]^T (what
+        `dream bench` reports as candle's matmul_gflops), best of `reps`."""
+        h, i = cfg.hidden_size, cfg.intermediate_size
+        flops = seconds = 0.0
+        for k, n in [(h, h), (h, i), (i, h)]:
+            x, w = torch.randn(rows, k), torch.randn(n, k)
+            x @ w.T  # warm-up
+            times = []
+            for _ in range(reps):
+                t = time.perf_counter()
+                x @ w.T
+                times.append(time.perf_counter() - t)
+            flops += 2.0 * rows * k * n
+            seconds += min(times)
+        return flops / seconds / 1e9
+
+    rows = {name: {"official": [], "exact": [], "local_mean": [], "local": [], "infill": [], "reports": []} for name, *_ in CASES}
     for name, seq_len, masked, middle in CASES:
         official(seq_len, masked, middle)  # warm-up
     for rep in range(args.reps):
@@ -110,19 +130,36 @@ def main():
                 rows[name]["exact"].append(report["step_seconds"])
                 rows[name]["local"].append(report["cached_step_seconds"])
                 rows[name]["local_mean"].append(report["cached_step_seconds_mean"])
+                rows[name]["reports"].append(report)
+                if report.get("whole_infill"):
+                    rows[name]["infill"].append(report["whole_infill"]["seconds"])
             print(f"rep {rep + 1} {name}: other CPU official {shares}, ours {shares_ours}", file=sys.stderr)
 
     med = lambda xs: statistics.median(xs) if xs else float("nan")
+    k = args.cache_refresh
     print("| case | official | ours | ratio (official / ours) |")
     print("| --- | --- | --- | --- |")
-    for name, *_ in CASES:
+    for name, seq_len, masked, middle in CASES:
         r = rows[name]
         off = med(r["official"])
         print(f"| {name} | {off:.3f} s | {med(r['exact']):.3f} s | {off / med(r['exact']):.2f}x |")
-        if name.startswith("step at 1024"):
-            print(f"| the same, span-local (refresh every 8), mean over the run | {off:.3f} s | {med(r['local_mean']):.3f} s | {off / med(r['local_mean']):.2f}x |")
+        if middle:
+            print(f"| the same, span-local (refresh every {k} tokens), mean over {min(2 * k, masked)} steps | {off:.3f} s | {med(r['local_mean']):.3f} s | {off / med(r['local_mean']):.2f}x |")
             print(f"| the same, between refreshes | {off:.3f} s | {med(r['local']):.3f} s | {off / med(r['local']):.2f}x |")
-            print(f"| whole 64-token infill at 1024 (64 steps), span-local | {64 * off:.1f} s | {64 * med(r['local_mean']):.1f} s | {off / med(r['local_mean']):.2f}x |")
+            last = r["reports"][-1]["whole_infill"] if r["reports"] else {}
+            how = f"span-local + reveal {args.threshold}: {last.get('steps')} steps, {last.get('full_passes')} full"
+            print(f"| whole {masked}-token infill at {seq_len} ({masked} official steps; {how}) | {masked * off:.1f} s | {med(r['infill']):.1f} s | {masked * off / med(r['infill']):.2f}x |")
+    print()
+    print("| tokens | torch matmul | forward (ours) | forward / torch matmul |")
+    print("| --- | --- | --- | --- |")
+    for name, seq_len, *_ in CASES:
+        reports = rows[name]["reports"]
+        if reports:
+            torch_gflops = torch_matmul_gflops(seq_len)
+            ours_gflops = med([x["forward_gflops"] for x in reports])
+            print(f"| {seq_len} | {torch_gflops:.0f} GFLOP/s | {ours_gflops:.0f} GFLOP/s | {ours_gflops / torch_gflops:.2f} |")
+    top1 = [x["top1_probability_median"] for r in rows.values() for x in r["reports"]]
+    print(f"\nmedian top-1 probability of the masked positions at the first step: {med(top1):.3f}")
     print(json.dumps(rows), file=sys.stderr)
 
 

@@ -133,3 +133,58 @@ fn parallel_reveal_finishes_early_and_reveals_only_sure_tokens() {
     generate(&model, canvas, &strict, &AtomicBool::new(false), &mut |e| counts.push(e.revealed.len())).unwrap();
     assert_eq!(counts, vec![1; masks]);
 }
+
+/// The cache goes stale as tokens are revealed, not as steps pass: a refresh comes once
+/// `cache_refresh` tokens were written since the last one.
+#[test]
+fn span_local_refreshes_after_revealed_tokens_not_steps() {
+    let model = common::model();
+    let r = common::reference();
+    let start = common::ids(&r["sampler"]["B4_infill_steps8"]["runs"]["entropy"]["x_init"]).remove(0);
+    let masks = start.iter().filter(|&&t| t == MASK).count();
+    // Which steps ran a full pass, and how many tokens each step revealed.
+    let run = |settings: &SamplingSettings| {
+        let canvas = Canvas { rows: vec![start.clone()], attention_mask: None };
+        let (mut passes, mut counts) = (Vec::new(), Vec::new());
+        generate(&model, canvas, settings, &AtomicBool::new(false), &mut |e| {
+            passes.push(e.full_pass);
+            counts.push(e.revealed.len());
+        })
+        .unwrap();
+        assert_eq!(counts.iter().sum::<usize>(), masks);
+        (passes, counts)
+    };
+    // The rule: a full pass first, then again once `k` tokens were revealed since the last
+    // (and no pass at all once nothing is masked).
+    let expected = |counts: &[usize], k: usize| {
+        let (mut since, mut left) = (None, masks);
+        counts
+            .iter()
+            .map(|&n| {
+                let full = left > 0 && since.is_none_or(|s| s >= k);
+                left -= n;
+                since = Some(if full { n } else { since.unwrap_or(0) + n });
+                full
+            })
+            .collect::<Vec<bool>>()
+    };
+    // About two tokens a step with a refresh every four tokens: a refresh within four steps
+    // (a refresh every four steps would have none).
+    let two_a_step =
+        SamplingSettings { steps: masks / 2, alg: Alg::MaskgitPlus, cache_refresh: Some(4), ..Default::default() };
+    let (passes, counts) = run(&two_a_step);
+    assert_eq!(passes, expected(&counts, 4), "{counts:?}");
+    assert!(passes.iter().filter(|&&p| p).count() >= 2, "{passes:?}");
+    // `origin` reveals nothing on many of 32 steps: those bring no refresh nearer.
+    let origin = SamplingSettings {
+        steps: 32,
+        alg: Alg::Origin,
+        temperature: 1.0,
+        seed: 3,
+        cache_refresh: Some(2),
+        ..Default::default()
+    };
+    let (passes, counts) = run(&origin);
+    assert_eq!(passes, expected(&counts, 2), "{counts:?}");
+    assert!(passes.iter().filter(|&&p| p).count() <= 1 + masks / 2, "{passes:?}");
+}

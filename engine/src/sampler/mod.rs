@@ -38,6 +38,9 @@ pub struct StepEvent {
     /// The whole token state of every row after this step.
     pub ids: Vec<Vec<u32>>,
     pub revealed: Vec<Revealed>,
+    /// Whether this step ran the whole sequence through the model (always, unless span-local
+    /// decoding computed only the spans against its cache).
+    pub full_pass: bool,
 }
 
 /// A batch canvas to denoise: rows of equal length where `mask_token_id` marks the positions to
@@ -103,9 +106,11 @@ pub fn generate(
             break; // parallel reveal finished early
         }
         let mut revealed = Vec::new();
+        let mut full_pass = false;
         if !masked.is_empty() {
             input.set_ids(&rows)?;
-            let logits = passes.masked_logits(model, &input, &masked, l, step, cancel)?;
+            let logits;
+            (logits, full_pass) = passes.masked_logits(model, &input, &masked, l, cancel)?;
             let chosen = if settings.alg == Alg::Origin {
                 origin(&masked, &logits, &token_sampling, &timesteps, step, &mut rngs)?
             } else {
@@ -130,13 +135,14 @@ pub fn generate(
                 }
                 chosen
             };
+            passes.revealed(chosen.len());
             for (r, p, c) in chosen {
                 rows[r][p] = c.token;
                 confidence[r][p] = Some(c.confidence);
                 revealed.push(Revealed { row: r, position: p, token: c.token, confidence: c.confidence });
             }
         }
-        on_step(StepEvent { step, steps, ids: rows.clone(), revealed });
+        on_step(StepEvent { step, steps, ids: rows.clone(), revealed, full_pass });
         done = step + 1;
     }
     Ok(Generation { ids: rows, confidence, steps: done })
@@ -195,15 +201,21 @@ pub fn mask_windows(row: &[u32], mask_id: u32) -> Vec<Range<usize>> {
 }
 
 /// How each step gets its hidden states: a full pass every step, or (span-local decoding) a
-/// full pass that refreshes the key/value cache every `refresh` steps and, in between, a pass
-/// over the masked spans' windows only.
+/// full pass that refreshes the key/value cache once `refresh` tokens have been revealed since
+/// it was taken and, in between, a pass over the masked spans' windows only.
+///
+/// The cache goes stale only as the spans' tokens change, so staleness is counted in revealed
+/// tokens, not steps: a step that reveals nothing (`origin` early on) costs no refresh, and a
+/// parallel-reveal step that writes many tokens brings the next refresh nearer.
 struct Passes {
     refresh: usize,
+    /// Tokens revealed since the cache was taken.
+    changed: usize,
     /// Each span of masks, widened by the position before it (which predicts its first token).
     windows: Vec<Range<usize>>,
     /// For each position inside a window, its index among the windows' positions.
     offset: Vec<u32>,
-    cache: Option<(KvCache, usize)>,
+    cache: Option<KvCache>,
 }
 
 impl Passes {
@@ -215,37 +227,43 @@ impl Passes {
         for (i, p) in windows.iter().flat_map(|w| w.clone()).enumerate() {
             offset[p] = i as u32;
         }
-        Passes { refresh, windows, offset, cache: None }
+        Passes { refresh, changed: 0, windows, offset, cache: None }
+    }
+
+    /// Counts tokens written since the cache was taken.
+    fn revealed(&mut self, count: usize) {
+        self.changed += count;
     }
 
     /// Shifted logits (position i is predicted by the output at i-1; position 0 by itself) of
-    /// the masked positions only: the vocabulary projection runs on just those rows.
+    /// the masked positions only: the vocabulary projection runs on just those rows. Also
+    /// says whether the pass covered the whole sequence.
     fn masked_logits(
         &mut self,
         model: &DreamModel,
         input: &ModelInput,
         masked: &[(usize, usize)],
         l: usize,
-        step: usize,
         cancel: &AtomicBool,
-    ) -> Result<Tensor> {
+    ) -> Result<(Tensor, bool)> {
         let sources = masked.iter().map(|&(r, p)| (r, p.saturating_sub(1)));
-        let stale = self.cache.as_ref().is_none_or(|(_, at)| step - at >= self.refresh);
+        let full = self.refresh == 1 || self.cache.is_none() || self.changed >= self.refresh;
         let (hidden, index): (Tensor, Vec<u32>) = if self.refresh == 1 {
             (model.hidden_states(input, Some(cancel))?, sources.map(|(r, p)| (r * l + p) as u32).collect())
-        } else if stale {
+        } else if full {
             let (hidden, cache) = model.hidden_states_cached(input, Some(cancel))?;
-            self.cache = Some((cache, step));
+            self.cache = Some(cache);
+            self.changed = 0;
             (hidden, sources.map(|(r, p)| (r * l + p) as u32).collect())
         } else {
-            let (cache, _) = self.cache.as_ref().expect("cache checked above");
+            let cache = self.cache.as_ref().expect("cache checked above");
             let hidden = model.hidden_states_windows(input, &self.windows, cache, Some(cancel))?;
             (hidden, sources.map(|(_, p)| self.offset[p]).collect())
         };
         let (b, n, h) = hidden.dims3()?;
         let index = Tensor::from_vec(index, masked.len(), hidden.device())?;
         let rows = hidden.reshape((b * n, h))?.index_select(&index, 0)?;
-        model.logits(&rows)
+        Ok((model.logits(&rows)?, full))
     }
 }
 

@@ -57,8 +57,9 @@ pub struct SamplingSettings {
     pub threshold: Option<f32>,
     /// Span-local decoding: between full passes, only the masked spans (and the position
     /// before each, which predicts its first token) are recomputed against the other
-    /// positions' cached keys/values; a full pass refreshes the cache every this many steps.
-    /// `None` or 1: every step is a full pass (exact).
+    /// positions' cached keys/values; a full pass refreshes the cache once this many tokens
+    /// have been revealed since it was taken (with the official one token per step: every
+    /// this many steps). `None` or 1: every step is a full pass (exact).
     pub cache_refresh: Option<usize>,
 }
 

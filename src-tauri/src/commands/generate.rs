@@ -65,7 +65,13 @@ mod tests {
 
     #[test]
     fn a_step_update_carries_what_the_editor_reads() {
-        let tokens = dream_engine::StepEvent { step: 2, steps: 8, ids: vec![vec![1; 2048]], revealed: Vec::new() };
+        let tokens = dream_engine::StepEvent {
+            step: 2,
+            steps: 8,
+            ids: vec![vec![1; 2048]],
+            revealed: Vec::new(),
+            full_pass: true,
+        };
         let event = InfillStep { tokens, spans: Vec::new() };
         let json = serde_json::to_value(StepUpdate::from(event)).unwrap();
         assert_eq!(json, serde_json::json!({ "event": "step", "step": 2, "steps": 8, "spans": [] }));

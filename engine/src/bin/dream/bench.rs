@@ -29,20 +29,32 @@ pub struct Args {
     /// Timed repetitions of each measurement.
     #[arg(long, default_value_t = 3)]
     reps: usize,
-    /// Span-local decoding: refresh the key/value cache every this many steps.
-    #[arg(long, default_value_t = 8)]
+    /// How --random-shape's weights are scaled: init (the usual N(0, 0.02²), unsure of every
+    /// token) or peaked (the reference fixtures' scales, sure of many, as a trained model is).
+    #[arg(long, default_value = "init")]
+    recipe: random::Recipe,
+    /// Span-local decoding: refresh the key/value cache once this many tokens were revealed.
+    #[arg(long, default_value_t = 32)]
     cache_refresh: usize,
+    /// Also time a whole infill of the masks with span-local decoding and parallel reveal at
+    /// --threshold (0: without parallel reveal).
+    #[arg(long)]
+    whole_infill: bool,
+    /// With --whole-infill: run it exactly too and count the final tokens that differ.
+    #[arg(long, requires = "whole_infill")]
+    compare_exact: bool,
     #[command(flatten)]
     device: DeviceArgs,
     /// With --random-shape: write the random checkpoint (config.json + model.safetensors) to
     /// this folder and stop, so that `--model FOLDER` can time a real load in a new process.
     #[arg(long, value_name = "FOLDER", requires = "random_shape")]
     save: Option<std::path::PathBuf>,
-    /// Parallel reveal vs the fixed schedule on the sampler cases of a reference fixture folder
-    /// (its model and `reference.json`, e.g. tests/fixtures/dream-tiny).
+    /// How far parallel reveal (--threshold) and span-local decoding (--cache-refresh) land from
+    /// exact decoding on the single-row sampler cases of a reference fixture folder (its model
+    /// and `reference.json`, e.g. tests/fixtures/dream-tiny).
     #[arg(long, value_name = "FOLDER", conflicts_with_all = ["random_shape", "model"])]
     reveal_cases: Option<std::path::PathBuf>,
-    /// The confidence threshold for --reveal-cases.
+    /// The confidence threshold for --reveal-cases and --whole-infill.
     #[arg(long, default_value_t = 0.9)]
     threshold: f32,
     /// Print the reports as JSON lines.
@@ -52,7 +64,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     if let Some(dir) = &args.reveal_cases {
-        return reveal_cases(dir, args.threshold, args.json);
+        return reveal_cases(dir, args.threshold, args.cache_refresh, args.json);
     }
     let device = args.device.device.open()?;
     let dtype = args.device.dtype.unwrap_or_else(|| dream_engine::device::default_dtype(&device));
@@ -61,7 +73,7 @@ pub fn run(args: Args) -> Result<()> {
         (Some(s), _) => {
             let cfg = shape(s)?;
             if let Some(dir) = &args.save {
-                return random::save_random_checkpoint(&cfg, dir);
+                return random::save_random_checkpoint(&cfg, args.recipe, dir);
             }
             // Refuse plainly rather than be killed for memory. (The largest matrix is also drawn
             // in f32 before it takes the model's dtype.)
@@ -77,7 +89,11 @@ pub fn run(args: Args) -> Result<()> {
                 }
             }
             let bytes = (cfg.parameter_count() * dtype.size_in_bytes()) as u64;
-            (DreamModel::load(&random::random_weights(&cfg, dtype, &device)?, &cfg)?, format!("random {s}"), bytes)
+            (
+                DreamModel::load(&random::random_weights(&cfg, args.recipe, dtype, &device)?, &cfg)?,
+                format!("random {s}"),
+                bytes,
+            )
         }
         (None, Some(m)) => {
             // Config and weights only: the tokenizer plays no part in the timings.
@@ -98,6 +114,8 @@ pub fn run(args: Args) -> Result<()> {
             middle: args.middle,
             reps: args.reps,
             cache_refresh: args.cache_refresh,
+            whole_infill: args.whole_infill.then_some((args.threshold > 0.0).then_some(args.threshold)),
+            compare_exact: args.compare_exact,
         };
         let report = bench::run(&model, &label, load_seconds, weights_bytes, m)?;
         if args.json {
@@ -109,33 +127,46 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-fn reveal_cases(dir: &std::path::Path, threshold: f32, json: bool) -> Result<()> {
+/// Every single-row greedy case of a reference fixture, run exactly and in the fast modes.
+fn reveal_cases(dir: &std::path::Path, threshold: f32, cache_refresh: usize, json: bool) -> Result<()> {
     let dream = dream_engine::Dream::load(dir, &candle_core::Device::Cpu, None)?;
     let path = dir.join("reference.json");
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     let reference: serde_json::Value =
         serde_json::from_str(&text).map_err(|source| Error::Json { path: path.clone(), source })?;
+    let field = |name: &str, e: serde_json::Error| Error::invalid("reference.json", format!("{name}: {e}"));
     let cases = reference["sampler"].as_object().cloned().unwrap_or_default();
+    if !json {
+        println!("differing final tokens (steps, full passes) against the official trajectory; threshold {threshold}, K={cache_refresh}");
+    }
     for (name, case) in cases {
-        let rows: Vec<Vec<u32>> = serde_json::from_value(case["runs"]["entropy"]["x_init"].clone())
-            .map_err(|e| Error::invalid("reference.json", format!("{name}: {e}")))?;
-        if rows.len() != 1 {
-            continue; // batched cases: parallel reveal is for single documents
-        }
-        let r = bench::reveal(&dream.model, &name, rows.into_iter().next().expect("one row"), threshold)?;
-        if json {
-            println!("{}", serde_json::to_string(&r).expect("serialisable report"));
-        } else {
-            println!(
-                "{:<24} {:>3} masks | fixed: {:>3} steps {:>7.1} ms | threshold {}: {:>3} steps {:>7.1} ms",
-                r.case,
-                r.masks,
-                r.fixed_steps,
-                r.fixed_seconds * 1e3,
-                r.threshold,
-                r.parallel_steps,
-                r.parallel_seconds * 1e3
-            );
+        let steps = case["steps"].as_u64().unwrap_or(0) as usize;
+        let runs = case["runs"].as_object().cloned().unwrap_or_default();
+        for (alg_name, run) in runs {
+            let rows: Vec<Vec<u32>> = serde_json::from_value(run["x_init"].clone()).map_err(|e| field(&name, e))?;
+            let fin: Vec<Vec<u32>> = serde_json::from_value(run["final"].clone()).map_err(|e| field(&name, e))?;
+            if rows.len() != 1 || fin.len() != 1 {
+                continue; // batched cases: the fast modes are for single documents
+            }
+            let alg: dream_engine::Alg = alg_name.parse()?;
+            let cases = (rows[0].as_slice(), fin[0].as_slice());
+            let r = bench::deviation(&dream.model, &name, cases, (steps, alg), threshold, cache_refresh)?;
+            if json {
+                println!("{}", serde_json::to_string(&r).expect("serialisable report"));
+            } else {
+                let mode = |m: &bench::ModeResult| format!("{:>2} ({:>2}, {:>2})", m.differs, m.steps, m.full_passes);
+                println!(
+                    "{:<22} {:<12} {:>2} masks {:>2} steps | exact {:>2} | reveal {} | span-local {} | both {}",
+                    r.case,
+                    alg_name,
+                    r.masks,
+                    r.steps,
+                    r.exact_differs,
+                    mode(&r.reveal),
+                    mode(&r.span_local),
+                    mode(&r.both)
+                );
+            }
         }
     }
     Ok(())
@@ -175,6 +206,26 @@ fn print_report(r: &BenchReport) {
         "  step, span-local (K={}) {:>8.3} s   ({:.1}x faster; mean {:.3} s with refreshes)",
         r.cache_refresh, r.cached_step_seconds, r.cached_speedup, r.cached_step_seconds_mean
     );
+    println!("  top-1 probability       {:>8.4}     (median over the masks, first step)", r.top1_probability_median);
+    if let Some(w) = &r.whole_infill {
+        println!(
+            "  whole infill            {:>8.3} s   {} steps ({} full passes), threshold {}, K={}",
+            w.seconds,
+            w.steps,
+            w.full_passes,
+            w.threshold.map_or("none".into(), |t| t.to_string()),
+            w.cache_refresh
+        );
+    }
+    if let Some(w) = r.whole_infill.as_ref().filter(|w| w.exact_seconds.is_some()) {
+        println!(
+            "  exact infill            {:>8.3} s   ({:.1}x the fast one; {} of {} final tokens differ)",
+            w.exact_seconds.unwrap_or(f64::NAN),
+            w.exact_seconds.unwrap_or(f64::NAN) / w.seconds,
+            w.differs_from_exact.unwrap_or(0),
+            r.masked
+        );
+    }
     println!(
         "  cancel mid-step         {:>8.3} s   ({:.0}% of a step)",
         r.cancel_latency_seconds,

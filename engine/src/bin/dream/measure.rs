@@ -40,6 +40,11 @@ pub struct BenchReport {
     pub cached_step_seconds_mean: f64,
     /// `step_seconds / cached_step_seconds`.
     pub cached_speedup: f64,
+    /// Median top-1 probability of the masked positions at the first step: how sure the model
+    /// is (random init weights: about 1/vocab; trained or peaked ones: far more).
+    pub top1_probability_median: f64,
+    /// A whole infill of the masked tokens with span-local decoding and parallel reveal.
+    pub whole_infill: Option<InfillRun>,
     /// From setting cancel halfway through a full step to the step returning.
     pub cancel_latency_seconds: f64,
     /// Bytes of the weights in memory, and the process's peak resident memory (VmHWM) when
@@ -81,6 +86,23 @@ pub fn matmul_gflops(cfg: &DreamConfig, rows: usize, dtype: DType, device: &Devi
     Ok(flops / seconds / 1e9)
 }
 
+/// One whole infill, from all masks to none.
+#[derive(Debug, Clone, Serialize)]
+pub struct InfillRun {
+    /// Parallel reveal's threshold (none: the fixed schedule); span-local decoding's refresh
+    /// interval.
+    pub threshold: Option<f32>,
+    pub cache_refresh: usize,
+    /// Steps taken (the fixed schedule would take one per mask) and how many were full passes.
+    pub steps: usize,
+    pub full_passes: usize,
+    pub seconds: f64,
+    /// With `compare_exact`: the exact run (one token per step, every step a full pass), and
+    /// how many of the final tokens the fast run got differently.
+    pub exact_seconds: Option<f64>,
+    pub differs_from_exact: Option<usize>,
+}
+
 /// What [`run`] measures.
 #[derive(Debug, Clone, Copy)]
 pub struct Measure {
@@ -92,6 +114,11 @@ pub struct Measure {
     pub reps: usize,
     /// Span-local decoding's refresh interval.
     pub cache_refresh: usize,
+    /// Also time a whole infill with span-local decoding, and parallel reveal at this
+    /// threshold (`Some(None)`: without it).
+    pub whole_infill: Option<Option<f32>>,
+    /// And run that infill exactly too, to count the tokens the fast modes change.
+    pub compare_exact: bool,
 }
 
 /// Times `model` on a sequence of `seq_len` tokens whose last `masked` are masks: `reps` full
@@ -99,7 +126,7 @@ pub struct Measure {
 /// with the cache refreshed every `cache_refresh` steps. `load_seconds` is how long the caller
 /// took to load it, `weights_bytes` their size in memory (quantized, when they are).
 pub fn run(model: &DreamModel, label: &str, load_seconds: f64, weights_bytes: u64, m: Measure) -> Result<BenchReport> {
-    let Measure { seq_len, masked, middle, reps, cache_refresh } = m;
+    let Measure { seq_len, masked, middle, reps, cache_refresh, whole_infill, compare_exact } = m;
     let peak_rss_after_load_bytes = peak_rss();
     let cfg = model.config();
     let (device, dtype) = (model.device(), model.dtype());
@@ -121,13 +148,18 @@ pub fn run(model: &DreamModel, label: &str, load_seconds: f64, weights_bytes: u6
 
     let input = dream_engine::ModelInput::new(&[row.clone()], None, device)?;
     let mut forward = Vec::new();
+    let mut logits = None;
     for _ in 0..reps {
         let t = Instant::now();
-        let logits = model.forward(&input)?;
+        logits = Some(model.forward(&input)?);
         device.synchronize()?;
-        drop(logits);
         forward.push(t.elapsed().as_secs_f64());
     }
+    let top1_probability_median = match logits {
+        // Shifted: the output before each masked position predicts it.
+        Some(l) => top1_median(&l.narrow(1, start.saturating_sub(1), masked)?)?,
+        None => f64::NAN,
+    };
     let forward_seconds = median(&forward);
     let forward_gflops = forward_flops(cfg, seq_len) / forward_seconds / 1e9;
     let matmul = matmul_gflops(cfg, seq_len, dtype, device, reps)?;
@@ -138,6 +170,10 @@ pub fn run(model: &DreamModel, label: &str, load_seconds: f64, weights_bytes: u6
     let cached = step_times(model, canvas(), &settings)?;
     let cached_step_seconds = median(&cached);
     let cancel_latency_seconds = cancel_latency(model, &row, step_seconds)?;
+    let whole_infill = match whole_infill {
+        Some(threshold) => Some(infill(model, &row, threshold, cache_refresh, compare_exact)?),
+        None => None,
+    };
 
     Ok(BenchReport {
         shape: label.to_owned(),
@@ -159,11 +195,51 @@ pub fn run(model: &DreamModel, label: &str, load_seconds: f64, weights_bytes: u6
         cached_step_seconds,
         cached_step_seconds_mean: cached.iter().sum::<f64>() / cached.len() as f64,
         cached_speedup: step_seconds / cached_step_seconds,
+        top1_probability_median,
+        whole_infill,
         cancel_latency_seconds,
         weights_bytes,
         peak_rss_after_load_bytes,
         peak_rss_bytes: peak_rss(),
     })
+}
+
+/// The median over positions of the largest softmax probability of `logits [1, n, vocab]`.
+fn top1_median(logits: &Tensor) -> Result<f64> {
+    let probs = candle_nn::ops::softmax_last_dim(&logits.to_dtype(DType::F32)?)?;
+    let top: Vec<f32> = probs.max(candle_core::D::Minus1)?.flatten_all()?.to_vec1()?;
+    Ok(median(&top.iter().map(|&p| p as f64).collect::<Vec<_>>()))
+}
+
+/// Fills every mask of `row` with span-local decoding and (with a threshold) parallel reveal,
+/// greedy `entropy`, one step per mask at most.
+fn infill(
+    model: &DreamModel,
+    row: &[u32],
+    threshold: Option<f32>,
+    cache_refresh: usize,
+    compare: bool,
+) -> Result<InfillRun> {
+    let masks = row.iter().filter(|&&t| t == model.config().mask_token_id).count();
+    let exact = SamplingSettings { steps: masks.max(1), alg: Alg::Entropy, ..Default::default() };
+    let run = |settings: &SamplingSettings| -> Result<(Vec<u32>, usize, usize, f64)> {
+        let canvas = Canvas { rows: vec![row.to_vec()], attention_mask: None };
+        let mut full_passes = 0;
+        let t = Instant::now();
+        let out =
+            generate(model, canvas, settings, &AtomicBool::new(false), &mut |e| full_passes += e.full_pass as usize)?;
+        let seconds = t.elapsed().as_secs_f64();
+        Ok((out.ids.into_iter().next().unwrap_or_default(), out.steps, full_passes, seconds))
+    };
+    let fast = SamplingSettings { threshold, cache_refresh: Some(cache_refresh), ..exact.clone() };
+    let (ids, steps, full_passes, seconds) = run(&fast)?;
+    let (mut exact_seconds, mut differs_from_exact) = (None, None);
+    if compare {
+        let (want, _, _, s) = run(&exact)?;
+        exact_seconds = Some(s);
+        differs_from_exact = Some(ids.iter().zip(&want).filter(|(a, b)| a != b).count());
+    }
+    Ok(InfillRun { threshold, cache_refresh, steps, full_passes, seconds, exact_seconds, differs_from_exact })
 }
 
 /// How long a full step takes to stop once cancel is set halfway through it (the flag is
@@ -190,45 +266,64 @@ fn cancel_latency(model: &DreamModel, row: &[u32], step_seconds: f64) -> Result<
     })
 }
 
-/// Steps and time to fill one canvas with the fixed schedule and with parallel reveal.
+/// How far the fast modes land from exact decoding on one reference case: each mode's steps
+/// and how many of the final tokens differ from the official trajectory's.
 #[derive(Debug, Clone, Serialize)]
-pub struct RevealReport {
+pub struct DeviationReport {
     pub case: String,
+    pub alg: Alg,
     pub masks: usize,
-    pub fixed_steps: usize,
-    pub fixed_seconds: f64,
+    /// The case's own step count, which every mode is given.
+    pub steps: usize,
     pub threshold: f32,
-    pub parallel_steps: usize,
-    pub parallel_seconds: f64,
+    pub cache_refresh: usize,
+    /// Tokens where exact decoding differs from the official final (0 unless there is a bug).
+    pub exact_differs: usize,
+    pub reveal: ModeResult,
+    pub span_local: ModeResult,
+    pub both: ModeResult,
 }
 
-/// Fills `canvas` (one row) with one token per step (the fixed schedule at its finest) and
-/// with parallel reveal at `threshold`, greedy `entropy` order both times.
-pub fn reveal(model: &DreamModel, case: &str, canvas: Vec<u32>, threshold: f32) -> Result<RevealReport> {
-    let masks = canvas.iter().filter(|&&t| t == model.config().mask_token_id).count();
-    let fixed = SamplingSettings { steps: masks.max(1), alg: Alg::Entropy, ..Default::default() };
-    let parallel = SamplingSettings { threshold: Some(threshold), ..fixed.clone() };
-    let time = |settings: &SamplingSettings| -> Result<(usize, f64)> {
-        let t = Instant::now();
-        let out = generate(
-            model,
-            Canvas { rows: vec![canvas.clone()], attention_mask: None },
-            settings,
-            &AtomicBool::new(false),
-            &mut |_| {},
-        )?;
-        Ok((out.steps, t.elapsed().as_secs_f64()))
+/// One fast mode's run of a reference case.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ModeResult {
+    pub steps: usize,
+    pub full_passes: usize,
+    /// Final tokens that differ from the official trajectory's.
+    pub differs: usize,
+}
+
+/// Runs one reference case (`start`, `steps`, greedy `alg`, official final `official`) exactly,
+/// with parallel reveal at `threshold`, span-local at `cache_refresh`, and both.
+pub fn deviation(
+    model: &DreamModel,
+    case: &str,
+    (start, official): (&[u32], &[u32]),
+    (steps, alg): (usize, Alg),
+    threshold: f32,
+    cache_refresh: usize,
+) -> Result<DeviationReport> {
+    let exact = SamplingSettings { steps, alg, ..Default::default() };
+    let run = |settings: SamplingSettings| -> Result<ModeResult> {
+        let mut full_passes = 0;
+        let canvas = Canvas { rows: vec![start.to_vec()], attention_mask: None };
+        let out =
+            generate(model, canvas, &settings, &AtomicBool::new(false), &mut |e| full_passes += e.full_pass as usize)?;
+        let differs = out.ids[0].iter().zip(official).filter(|(a, b)| a != b).count();
+        Ok(ModeResult { steps: out.steps, full_passes, differs })
     };
-    let (fixed_steps, fixed_seconds) = time(&fixed)?;
-    let (parallel_steps, parallel_seconds) = time(&parallel)?;
-    Ok(RevealReport {
+    let (t, k) = (Some(threshold), Some(cache_refresh));
+    Ok(DeviationReport {
         case: case.to_owned(),
-        masks,
-        fixed_steps,
-        fixed_seconds,
+        alg,
+        masks: start.iter().filter(|&&t| t == model.config().mask_token_id).count(),
+        steps,
         threshold,
-        parallel_steps,
-        parallel_seconds,
+        cache_refresh,
+        exact_differs: run(exact.clone())?.differs,
+        reveal: run(SamplingSettings { threshold: t, ..exact.clone() })?,
+        span_local: run(SamplingSettings { cache_refresh: k, ..exact.clone() })?,
+        both: run(SamplingSettings { threshold: t, cache_refresh: k, ..exact })?,
     })
 }
 
@@ -264,16 +359,49 @@ pub fn peak_rss() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dream_engine::random::{random_weights, Recipe};
 
     #[test]
     fn a_measurement_runs_on_random_weights() {
         let cfg = DreamConfig::tiny_shape();
-        let weights = dream_engine::random::random_weights(&cfg, DType::F32, &Device::Cpu).unwrap();
+        let weights = random_weights(&cfg, Recipe::Init, DType::F32, &Device::Cpu).unwrap();
         let model = DreamModel::load(&weights, &cfg).unwrap();
-        let m = Measure { seq_len: 32, masked: 8, middle: false, reps: 2, cache_refresh: 2 };
+        let m = Measure {
+            seq_len: 32,
+            masked: 8,
+            middle: true,
+            reps: 2,
+            cache_refresh: 2,
+            whole_infill: Some(Some(0.9)),
+            compare_exact: true,
+        };
         let report = run(&model, "tiny", 0.0, 1, m).unwrap();
         assert!(report.step_seconds > 0.0 && report.forward_seconds > 0.0 && report.cached_step_seconds > 0.0);
         assert!(report.load_to_first_step_seconds > 0.0 && report.matmul_gflops > 0.0);
         assert_eq!(report.parameters, cfg.parameter_count());
+        // Init weights are unsure of everything: parallel reveal writes one token a step.
+        assert!(report.top1_probability_median < 0.01, "{}", report.top1_probability_median);
+        let infill = report.whole_infill.unwrap();
+        assert_eq!((infill.steps, infill.full_passes), (8, 4));
+    }
+
+    #[test]
+    fn peaked_weights_are_sure_enough_for_parallel_reveal() {
+        let cfg = DreamConfig::tiny_shape();
+        let weights = random_weights(&cfg, Recipe::Peaked, DType::F32, &Device::Cpu).unwrap();
+        let model = DreamModel::load(&weights, &cfg).unwrap();
+        let m = Measure {
+            seq_len: 64,
+            masked: 16,
+            middle: true,
+            reps: 1,
+            cache_refresh: 8,
+            whole_infill: Some(Some(0.9)),
+            compare_exact: false,
+        };
+        let report = run(&model, "tiny", 0.0, 1, m).unwrap();
+        assert!(report.top1_probability_median > 0.5, "{}", report.top1_probability_median);
+        let infill = report.whole_infill.unwrap();
+        assert!(infill.steps < 16, "{infill:?}");
     }
 }
