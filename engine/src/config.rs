@@ -21,24 +21,14 @@ pub const DREAM_V0_BOS_ID: u32 = 151_665;
 /// The largest `config.json` read (real ones are about 1 kB).
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
-/// Hard limits on a config's sizes, each far above Dream 7B's (and any model that fits a
-/// desktop), so that arithmetic on them cannot overflow and nothing allocates without bound.
-pub const LIMITS: [(&str, usize); 7] = [
-    ("vocab_size", 1 << 22),
-    ("hidden_size", 1 << 16),
-    ("intermediate_size", 1 << 18),
-    ("num_hidden_layers", 1 << 10),
-    ("num_attention_heads", 1 << 10),
-    ("num_key_value_heads", 1 << 10),
-    ("max_position_embeddings", 1 << 24),
-];
-
-/// The architecture and special tokens of a Dream checkpoint.
+/// The architecture and special tokens of a Dream checkpoint: `config.json` as the official
+/// `DreamConfig` writes it, read straight into this struct and then [validated](Self::validate).
 ///
-/// Every field of Dream-v0's `config.json` is read. Shape fields are required; the special-token
-/// ids default to Dream-v0's when absent. Sliding-window fields (`use_sliding_window`,
-/// `sliding_window`, `max_window_layers`) are accepted and ignored: Dream attends over the whole
-/// (bidirectional) sequence, and the official code never applies a window.
+/// Every field of Dream-v0's `config.json` is read. Absent fields take [`Default`]: Dream-v0's
+/// special-token ids and constants, and size 0 for the shape fields, which validation then
+/// names as missing. Sliding-window fields (`use_sliding_window`, `sliding_window`,
+/// `max_window_layers`) are accepted and ignored: Dream attends over the whole (bidirectional)
+/// sequence, and the official code never applies a window.
 ///
 /// ```
 /// let json = r#"{"vocab_size": 1000, "hidden_size": 64, "intermediate_size": 176,
@@ -50,6 +40,7 @@ pub const LIMITS: [(&str, usize); 7] = [
 /// assert_eq!(cfg.context_limit(), 2048);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DreamConfig {
     pub vocab_size: usize,
     pub hidden_size: usize,
@@ -61,33 +52,39 @@ pub struct DreamConfig {
     pub rms_norm_eps: f64,
     pub rope_theta: f64,
     pub tie_word_embeddings: bool,
+    /// Only `silu` (Dream's) is supported.
+    pub hidden_act: String,
+    /// Only none (Dream-v0 has no RoPE scaling) is supported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rope_scaling: Option<serde_json::Value>,
     pub mask_token_id: u32,
     pub pad_token_id: u32,
     pub bos_token_id: u32,
     pub eos_token_id: u32,
 }
 
-/// `config.json` as written by the official `DreamConfig`; optional where the official class
-/// has a default that is safe to assume.
-#[derive(Deserialize)]
-struct RawConfig {
-    vocab_size: Option<usize>,
-    hidden_size: Option<usize>,
-    intermediate_size: Option<usize>,
-    num_hidden_layers: Option<usize>,
-    num_attention_heads: Option<usize>,
-    num_key_value_heads: Option<usize>,
-    max_position_embeddings: Option<usize>,
-    rms_norm_eps: Option<f64>,
-    rope_theta: Option<f64>,
-    #[serde(default)]
-    tie_word_embeddings: bool,
-    hidden_act: Option<String>,
-    rope_scaling: Option<serde_json::Value>,
-    mask_token_id: Option<u32>,
-    pad_token_id: Option<u32>,
-    bos_token_id: Option<u32>,
-    eos_token_id: Option<u32>,
+/// The official `DreamConfig`'s defaults where it has safe ones; 0 (missing) for the sizes.
+impl Default for DreamConfig {
+    fn default() -> Self {
+        DreamConfig {
+            vocab_size: 0,
+            hidden_size: 0,
+            intermediate_size: 0,
+            num_hidden_layers: 0,
+            num_attention_heads: 0,
+            num_key_value_heads: 0,
+            max_position_embeddings: 0,
+            rms_norm_eps: 1e-6,
+            rope_theta: 10_000.0,
+            tie_word_embeddings: false,
+            hidden_act: "silu".into(),
+            rope_scaling: None,
+            mask_token_id: DREAM_V0_MASK_ID,
+            pad_token_id: DREAM_V0_PAD_ID,
+            bos_token_id: DREAM_V0_BOS_ID,
+            eos_token_id: DREAM_V0_EOS_ID,
+        }
+    }
 }
 
 impl DreamConfig {
@@ -100,64 +97,65 @@ impl DreamConfig {
 
     /// Parses and validates the JSON text of a `config.json`; `path` is only used in errors.
     pub fn from_json_str(text: &str, path: &Path) -> Result<Self> {
-        let raw: RawConfig =
+        let cfg: DreamConfig =
             serde_json::from_str(text).map_err(|source| Error::Json { path: path.to_owned(), source })?;
+        cfg.validate(path)?;
+        Ok(cfg)
+    }
+
+    /// Refuses what the engine cannot run, naming the field (and `path`, where it came from).
+    /// Each size has a hard limit far above any real model's (and any that fits a desktop), so
+    /// that arithmetic on them cannot overflow and a hostile file cannot make the estimate or
+    /// the loader allocate without bound.
+    pub fn validate(&self, path: &Path) -> Result<()> {
         let bad = |field: &'static str, reason: &str| Error::Config {
             path: path.to_owned(),
             field,
             reason: reason.to_owned(),
         };
-        // Each size has a hard limit far above any real model's, so a hostile file cannot make
-        // the estimate or the loader allocate without bound.
-        let need = |v: Option<usize>, field: &'static str| match v {
-            Some(0) => Err(bad(field, "must be positive")),
-            Some(v) => match LIMITS.iter().find(|(f, _)| *f == field) {
-                Some((_, max)) if v > *max => Err(bad(field, &format!("{v} is over the limit of {max}"))),
-                _ => Ok(v),
-            },
-            None => Err(bad(field, "missing")),
-        };
-        if let Some(act) = raw.hidden_act.as_deref() {
-            if act != "silu" {
-                return Err(bad("hidden_act", &format!("`{act}` is not supported (Dream uses silu)")));
+        for (field, v, max) in self.sizes() {
+            if v == 0 {
+                return Err(bad(field, "missing (or 0)"));
+            }
+            if v > max {
+                return Err(bad(field, &format!("{v} is over the limit of {max}")));
             }
         }
-        if raw.rope_scaling.as_ref().is_some_and(|v| !v.is_null()) {
+        if self.hidden_act != "silu" {
+            return Err(bad("hidden_act", &format!("`{}` is not supported (Dream uses silu)", self.hidden_act)));
+        }
+        if self.rope_scaling.as_ref().is_some_and(|v| !v.is_null()) {
             return Err(bad("rope_scaling", "RoPE scaling is not supported (Dream-v0 has none)"));
         }
-        let cfg = DreamConfig {
-            vocab_size: need(raw.vocab_size, "vocab_size")?,
-            hidden_size: need(raw.hidden_size, "hidden_size")?,
-            intermediate_size: need(raw.intermediate_size, "intermediate_size")?,
-            num_hidden_layers: need(raw.num_hidden_layers, "num_hidden_layers")?,
-            num_attention_heads: need(raw.num_attention_heads, "num_attention_heads")?,
-            num_key_value_heads: need(raw.num_key_value_heads, "num_key_value_heads")?,
-            max_position_embeddings: need(raw.max_position_embeddings, "max_position_embeddings")?,
-            rms_norm_eps: raw.rms_norm_eps.unwrap_or(1e-6),
-            rope_theta: raw.rope_theta.unwrap_or(10_000.0),
-            tie_word_embeddings: raw.tie_word_embeddings,
-            // Dream-v0's ids, the defaults of the official DreamConfig.
-            mask_token_id: raw.mask_token_id.unwrap_or(DREAM_V0_MASK_ID),
-            pad_token_id: raw.pad_token_id.unwrap_or(DREAM_V0_PAD_ID),
-            bos_token_id: raw.bos_token_id.unwrap_or(DREAM_V0_BOS_ID),
-            eos_token_id: raw.eos_token_id.unwrap_or(DREAM_V0_EOS_ID),
-        };
-        if cfg.hidden_size % cfg.num_attention_heads != 0 || cfg.head_dim() % 2 != 0 {
+        if self.hidden_size % self.num_attention_heads != 0 || self.head_dim() % 2 != 0 {
             return Err(bad("num_attention_heads", "must divide hidden_size into even head sizes"));
         }
-        if cfg.num_attention_heads % cfg.num_key_value_heads != 0 {
+        if self.num_attention_heads % self.num_key_value_heads != 0 {
             return Err(bad("num_key_value_heads", "must divide num_attention_heads"));
         }
-        if cfg.rms_norm_eps.is_nan() || cfg.rms_norm_eps <= 0.0 {
+        if self.rms_norm_eps.is_nan() || self.rms_norm_eps <= 0.0 {
             return Err(bad("rms_norm_eps", "must be positive"));
         }
-        if cfg.rope_theta.is_nan() || cfg.rope_theta <= 0.0 {
+        if self.rope_theta.is_nan() || self.rope_theta <= 0.0 {
             return Err(bad("rope_theta", "must be positive"));
         }
-        if cfg.mask_token_id as usize >= cfg.vocab_size {
+        if self.mask_token_id as usize >= self.vocab_size {
             return Err(bad("mask_token_id", "is outside the vocabulary"));
         }
-        Ok(cfg)
+        Ok(())
+    }
+
+    /// Each size field, its value and its limit.
+    fn sizes(&self) -> [(&'static str, usize, usize); 7] {
+        [
+            ("vocab_size", self.vocab_size, 1 << 22),
+            ("hidden_size", self.hidden_size, 1 << 16),
+            ("intermediate_size", self.intermediate_size, 1 << 18),
+            ("num_hidden_layers", self.num_hidden_layers, 1 << 10),
+            ("num_attention_heads", self.num_attention_heads, 1 << 10),
+            ("num_key_value_heads", self.num_key_value_heads, 1 << 10),
+            ("max_position_embeddings", self.max_position_embeddings, 1 << 24),
+        ]
     }
 
     /// Size of one attention head.
@@ -238,11 +236,7 @@ impl DreamConfig {
             max_position_embeddings: 131_072,
             rms_norm_eps: 1e-6,
             rope_theta: 1_000_000.0,
-            tie_word_embeddings: false,
-            mask_token_id: DREAM_V0_MASK_ID,
-            pad_token_id: DREAM_V0_PAD_ID,
-            bos_token_id: DREAM_V0_BOS_ID,
-            eos_token_id: DREAM_V0_EOS_ID,
+            ..Default::default()
         }
     }
 }

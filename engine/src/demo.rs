@@ -31,11 +31,11 @@ pub fn demo_config() -> DreamConfig {
         max_position_embeddings: 2048,
         rms_norm_eps: 1e-6,
         rope_theta: 1_000_000.0,
-        tie_word_embeddings: false,
         mask_token_id: 258,
         pad_token_id: 256,
         bos_token_id: 257,
         eos_token_id: 256,
+        ..Default::default()
     }
 }
 

@@ -164,28 +164,40 @@ impl GgufFile {
             .transpose()
     }
 
-    /// The model's shape and special tokens from the `dream.*` and `tokenizer.ggml.*` keys.
+    /// The model's shape and special tokens from the `dream.*` and `tokenizer.ggml.*` keys
+    /// (absent ones keep [`DreamConfig::default`], so validation names a missing size).
     pub fn config(&self) -> Result<DreamConfig> {
         let vocab = self.content.tensor_infos.get("token_embd.weight").map(|t| t.shape.dims()[0]).ok_or_else(|| {
             Error::MissingTensor { name: "token_embd.weight".into(), files: self.path.display().to_string() }
         })?;
-        let mut json = serde_json::json!({
-            "vocab_size": vocab,
-            "tie_word_embeddings": !self.content.tensor_infos.contains_key("output.weight"),
-        });
-        // Absent keys are left out, so the config's own validation names what is missing.
-        for (field, key) in INT_KEYS {
+        let mut cfg = DreamConfig {
+            vocab_size: vocab,
+            tie_word_embeddings: !self.content.tensor_infos.contains_key("output.weight"),
+            ..DreamConfig::default()
+        };
+        let out_of_range = |key: &'static str, v: u64| Error::Config {
+            path: self.path.clone(),
+            field: key,
+            reason: format!("{v} is out of range"),
+        };
+        let keys = MetadataKeys::of(&mut cfg);
+        for (key, slot) in keys.sizes {
             if let Some(v) = self.meta_u64(key)? {
-                json[field] = v.into();
+                *slot = usize::try_from(v).map_err(|_| out_of_range(key, v))?;
             }
         }
-        for (field, key) in FLOAT_KEYS {
+        for (key, slot) in keys.ids {
+            if let Some(v) = self.meta_u64(key)? {
+                *slot = u32::try_from(v).map_err(|_| out_of_range(key, v))?;
+            }
+        }
+        for (key, slot) in keys.floats {
             if let Some(v) = self.meta(key) {
-                let v = v.to_f32().map(f64::from).or_else(|_| v.to_f64()).map_err(|e| bad(&self.path, e))?;
-                json[field] = v.into();
+                *slot = v.to_f32().map(f64::from).or_else(|_| v.to_f64()).map_err(|e| bad(&self.path, e))?;
             }
         }
-        DreamConfig::from_json_str(&json.to_string(), &self.path)
+        cfg.validate(&self.path)?;
+        Ok(cfg)
     }
 
     /// The tokenizer: the whole `tokenizer.json` when the file carries it
@@ -233,20 +245,37 @@ fn bad(path: &Path, e: candle_core::Error) -> Error {
 }
 
 /// Config fields and the GGUF keys llama.cpp's converter writes them to.
-const INT_KEYS: [(&str, &str); 10] = [
-    ("hidden_size", "dream.embedding_length"),
-    ("intermediate_size", "dream.feed_forward_length"),
-    ("num_hidden_layers", "dream.block_count"),
-    ("num_attention_heads", "dream.attention.head_count"),
-    ("num_key_value_heads", "dream.attention.head_count_kv"),
-    ("max_position_embeddings", "dream.context_length"),
-    ("mask_token_id", "tokenizer.ggml.mask_token_id"),
-    ("pad_token_id", "tokenizer.ggml.padding_token_id"),
-    ("bos_token_id", "tokenizer.ggml.bos_token_id"),
-    ("eos_token_id", "tokenizer.ggml.eos_token_id"),
-];
-const FLOAT_KEYS: [(&str, &str); 2] =
-    [("rms_norm_eps", "dream.attention.layer_norm_rms_epsilon"), ("rope_theta", "dream.rope.freq_base")];
+/// Where each config field lives in a GGUF file's metadata: one table for reading and writing.
+struct MetadataKeys<'a> {
+    sizes: [(&'static str, &'a mut usize); 6],
+    ids: [(&'static str, &'a mut u32); 4],
+    floats: [(&'static str, &'a mut f64); 2],
+}
+
+impl<'a> MetadataKeys<'a> {
+    fn of(cfg: &'a mut DreamConfig) -> Self {
+        MetadataKeys {
+            sizes: [
+                ("dream.embedding_length", &mut cfg.hidden_size),
+                ("dream.feed_forward_length", &mut cfg.intermediate_size),
+                ("dream.block_count", &mut cfg.num_hidden_layers),
+                ("dream.attention.head_count", &mut cfg.num_attention_heads),
+                ("dream.attention.head_count_kv", &mut cfg.num_key_value_heads),
+                ("dream.context_length", &mut cfg.max_position_embeddings),
+            ],
+            ids: [
+                ("tokenizer.ggml.mask_token_id", &mut cfg.mask_token_id),
+                ("tokenizer.ggml.padding_token_id", &mut cfg.pad_token_id),
+                ("tokenizer.ggml.bos_token_id", &mut cfg.bos_token_id),
+                ("tokenizer.ggml.eos_token_id", &mut cfg.eos_token_id),
+            ],
+            floats: [
+                ("dream.attention.layer_norm_rms_epsilon", &mut cfg.rms_norm_eps),
+                ("dream.rope.freq_base", &mut cfg.rope_theta),
+            ],
+        }
+    }
+}
 
 /// The quantization of `dream quantize`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -359,13 +388,13 @@ pub fn quantize_with(
             Value::String(dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
         ),
     ];
-    let config = serde_json::to_value(&cfg).expect("config serialises");
-    for (field, key) in INT_KEYS {
-        metadata.push((key.into(), Value::U32(config[field].as_u64().expect("an integer field") as u32)));
-    }
-    for (field, key) in FLOAT_KEYS {
-        metadata.push((key.into(), Value::F32(config[field].as_f64().expect("a float field") as f32)));
-    }
+    let mut fields = cfg.clone();
+    let keys = MetadataKeys::of(&mut fields);
+    // Sizes are within u32 (the config's limits); rms_norm_eps and rope_theta as llama.cpp
+    // stores them, in f32.
+    metadata.extend(keys.sizes.into_iter().map(|(k, v)| (k.into(), Value::U32(*v as u32))));
+    metadata.extend(keys.ids.into_iter().map(|(k, v)| (k.into(), Value::U32(*v))));
+    metadata.extend(keys.floats.into_iter().map(|(k, v)| (k.into(), Value::F32(*v as f32))));
     if let Some(json) = tokenizer {
         metadata.push(("tokenizer.huggingface.json".into(), Value::String(json)));
     }

@@ -107,7 +107,6 @@ pub fn save_random_checkpoint(cfg: &DreamConfig, recipe: Recipe, dir: &std::path
     let mut config = serde_json::to_value(cfg).expect("config serialises");
     config["model_type"] = "Dream".into();
     config["architectures"] = serde_json::json!(["DreamModel"]);
-    config["hidden_act"] = "silu".into();
     config["torch_dtype"] = "float32".into();
     let generation = serde_json::json!({
         "bos_token_id": cfg.bos_token_id,
