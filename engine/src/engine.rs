@@ -26,7 +26,7 @@ use crate::tokenizer::DreamTokenizer;
 /// let mut steps = 0;
 /// let done = dream.infill(&request, &AtomicBool::new(false), &mut |_| steps += 1)?;
 /// assert_eq!(steps, 1);
-/// assert!(done.result.text.starts_with("w5 w17 w") && done.result.text.ends_with(" w3"));
+/// assert!(done.candidates[0].text.starts_with("w5 w17 w") && done.candidates[0].text.ends_with(" w3"));
 /// # Ok(()) }
 /// ```
 pub struct Dream {
@@ -38,14 +38,11 @@ pub struct Dream {
 /// The outcome of [`Dream::infill`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Infilled {
-    /// The final canvas the model saw (the window of the document).
+    /// The first candidate's final canvas (the window of the document the model saw).
     pub ids: Vec<u32>,
-    #[serde(flatten)]
-    pub result: InfillResult,
-    pub warnings: Vec<String>,
-    /// Every candidate, the first being `result`, when the request asked for more than one.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// One result per candidate the request asked for (at least one), in seed order.
     pub candidates: Vec<InfillResult>,
+    pub warnings: Vec<String>,
 }
 
 /// One step of an infill: what the sampler did to the tokens, and the text view of every span
@@ -127,17 +124,13 @@ impl Dream {
         if let Some(e) = view_error {
             return Err(e);
         }
-        let mut results = generation
+        let candidates = generation
             .ids
             .iter()
             .zip(&generation.confidence)
             .map(|(ids, conf)| prepared.result(&self.tokenizer, ids, conf))
             .collect::<Result<Vec<_>>>()?;
-        let ids = generation.ids.into_iter().next().expect("one row at least");
-        let result = results[0].clone();
-        if n == 1 {
-            results.clear();
-        }
-        Ok(Infilled { ids, result, warnings: prepared.warnings.clone(), candidates: results })
+        let ids = generation.ids.into_iter().next().unwrap_or_default();
+        Ok(Infilled { ids, candidates, warnings: prepared.warnings.clone() })
     }
 }

@@ -67,7 +67,7 @@ fn replays_an_official_run_from_the_shell_as_json_lines() {
     }
     let InfillEvent::Done(done) = &events[8] else { panic!("last line is not the result") };
     assert_eq!(done.ids, common::ids(&case["runs"]["entropy"]["final"])[0]);
-    assert!(!done.result.text.contains("<|mask|>"));
+    assert!(!done.candidates[0].text.contains("<|mask|>"));
 }
 
 #[test]

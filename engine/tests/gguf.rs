@@ -83,7 +83,7 @@ fn quantized_files_run_in_bf16_and_f16() {
             )
             .unwrap();
             let done = dream.infill(&request, &AtomicBool::new(false), &mut |_| {}).unwrap();
-            assert!(done.result.text.starts_with("w5 w17"), "{}", done.result.text);
+            assert!(done.candidates[0].text.starts_with("w5 w17"), "{}", done.candidates[0].text);
         }
     }
 }
@@ -207,7 +207,7 @@ fn llama_cpp_tokenizer_arrays_give_the_same_ids() {
     let req: dream_engine::InfillRequest =
         serde_json::from_str(r#"{"text": "Once upon a time", "continuation": 4, "settings": {"steps": 2}}"#).unwrap();
     let out = dream.infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
-    assert!(out.result.text.starts_with("Once upon a time"));
+    assert!(out.candidates[0].text.starts_with("Once upon a time"));
 }
 
 /// A GGUF header written by hand: `(key, type, value bytes)` pairs and `(name, dims)` tensors.

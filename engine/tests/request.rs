@@ -48,11 +48,11 @@ fn middle_infill_through_text_matches_official_b4() {
     assert_eq!(out.ids, want);
     assert_eq!(events.len(), 8);
     // The filled span is placed exactly in the returned text.
-    let span = &out.result.spans[0];
-    let chars: Vec<char> = out.result.text.chars().collect();
+    let span = &out.candidates[0].spans[0];
+    let chars: Vec<char> = out.candidates[0].text.chars().collect();
     assert_eq!(chars[span.start..span.end].iter().collect::<String>(), span.text);
     assert_eq!(span.text, words(&want[6..14]));
-    assert_eq!(out.result.text, format!("{before} {} {after}", words(&want[6..14])));
+    assert_eq!(out.candidates[0].text, format!("{before} {} {after}", words(&want[6..14])));
     // Live views: one slot per mask, revealed ones carry text and confidence.
     let step3 = &events[3].spans[0];
     assert_eq!(step3.slots.len(), 8);
@@ -82,7 +82,7 @@ fn pinned_ending_matches_official_b5_and_is_never_changed() {
     for e in &events {
         assert_eq!(e.tokens.ids[0][14..], end[..], "step {}", e.tokens.step);
     }
-    assert!(out.result.text.ends_with(&ending));
+    assert!(out.candidates[0].text.ends_with(&ending));
 }
 
 #[test]
@@ -104,9 +104,9 @@ fn two_spans_replacing_text_match_official_b6() {
     let out = dream().infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
     let want = official_final("B6_two_spans_steps4", "topk_margin");
     assert_eq!(out.ids, want);
-    assert_eq!(out.result.spans[0].text, words(&want[13..16]));
-    assert_eq!(out.result.spans[1].text, words(&want[4..9]));
-    assert!(out.result.spans[1].end < out.result.spans[0].start);
+    assert_eq!(out.candidates[0].spans[0].text, words(&want[13..16]));
+    assert_eq!(out.candidates[0].spans[1].text, words(&want[4..9]));
+    assert!(out.candidates[0].spans[1].end < out.candidates[0].spans[0].start);
 }
 
 #[test]
@@ -117,8 +117,8 @@ fn literal_mask_tokens_in_text_are_masked_positions() {
         InfillRequest { text, spans: vec![], continuation: 0, ending: None, settings: settings(8), candidates: 1 };
     let out = dream().infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
     assert_eq!(out.ids, official_final("B4_infill_steps8", "entropy"));
-    assert_eq!(out.result.spans.len(), 8);
-    assert!(!out.result.text.contains("<|mask|>"));
+    assert_eq!(out.candidates[0].spans.len(), 8);
+    assert!(!out.candidates[0].text.contains("<|mask|>"));
 }
 
 #[test]
@@ -316,9 +316,13 @@ fn the_demo_model_fills_spans_in_any_text() {
         candidates: 1,
     };
     let out = demo.infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
-    assert!(out.result.text.starts_with("Café ☕ — ") && out.result.text.ends_with(" Fin."), "{}", out.result.text);
-    assert!(out.result.text.contains(" dream began here."));
-    assert_eq!(out.result.spans.len(), 2);
+    assert!(
+        out.candidates[0].text.starts_with("Café ☕ — ") && out.candidates[0].text.ends_with(" Fin."),
+        "{}",
+        out.candidates[0].text
+    );
+    assert!(out.candidates[0].text.contains(" dream began here."));
+    assert_eq!(out.candidates[0].spans.len(), 2);
     // Same seed, same weights: the demo is reproducible across loads.
     let again = dream_engine::demo::demo(&candle_core::Device::Cpu).unwrap();
     assert_eq!(again.infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap().ids, out.ids);
@@ -339,7 +343,6 @@ fn candidates_come_from_one_batched_run_with_consecutive_seeds() {
     let mut events = Vec::new();
     let out = d.infill(&req, &AtomicBool::new(false), &mut |e| events.push(e)).unwrap();
     assert_eq!(out.candidates.len(), 3);
-    assert_eq!(out.result, out.candidates[0]);
     assert!(out.candidates.iter().all(|c| c.text.starts_with("w1 w2") && c.text.ends_with(" w3")));
     assert!(out.candidates.iter().any(|c| c.text != out.candidates[0].text), "different seeds, different text");
     // Every step shows every candidate's spans.
@@ -347,8 +350,7 @@ fn candidates_come_from_one_batched_run_with_consecutive_seeds() {
     // The first candidate is what a single run with the same seed writes.
     let single =
         d.infill(&InfillRequest { candidates: 1, ..req.clone() }, &AtomicBool::new(false), &mut |_| {}).unwrap();
-    assert_eq!(single.result, out.result);
-    assert!(single.candidates.is_empty());
+    assert_eq!(single.candidates, out.candidates[..1]);
     // Greedy candidates would all be the same text: said, not hidden.
     let greedy = InfillRequest { settings: settings(4), ..req.clone() };
     let p = greedy.prepare(&d.tokenizer, 2048).unwrap();

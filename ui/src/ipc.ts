@@ -71,11 +71,11 @@ export interface InfillResult {
   spans: FilledSpan[];
 }
 
-export interface Infilled extends InfillResult {
+export interface Infilled {
   ids: number[];
+  /** One per candidate asked for (at least one), in seed order. */
+  candidates: InfillResult[];
   warnings: string[];
-  /** Every candidate (the first is the result itself) when more than one was asked for. */
-  candidates?: InfillResult[];
 }
 
 /** What the infill channel carries: the steps (the result is the command's answer). */

@@ -1,15 +1,20 @@
-// The live view of a generation: each target is drawn as its mask slots, which turn into
-// words as steps arrive, shaded by confidence. The document itself is untouched until the
-// writer accepts.
+// The run, from Write to accept or reject, as one state field: what was asked, each target
+// drawn as its mask slots that turn into words as steps arrive (shaded by confidence), the
+// result and the candidate on show. The document itself is untouched until the writer accepts.
 import { StateEffect, StateField, type Range } from "@codemirror/state";
 import { Decoration, EditorView, WidgetType, type DecorationSet } from "@codemirror/view";
-import type { Alg, Slot, SpanView } from "./ipc";
-import { displayConfidence, type Target } from "./request";
+import type { Alg, FilledSpan, Infilled, Slot, SpanView } from "./ipc";
+import { displayConfidence, type Planned, type Target } from "./request";
 
 export interface LiveRun {
   phase: "running" | "review";
+  /** The request sent and where each of its targets sits in the document. */
+  planned: Planned;
   alg: Alg;
   targets: Target[];
+  /** The finished run (in review), and which of its candidates is on show. */
+  result: Infilled | null;
+  shown: number;
   /** Slots per target index. */
   slots: Map<number, Slot[]>;
   /** Slots revealed by the latest step (target index -> slot indices), for the fade-in. */
@@ -19,9 +24,10 @@ export interface LiveRun {
   picked: Set<string>;
 }
 
-export const startRun = StateEffect.define<{ targets: Target[]; alg: Alg }>();
+export const startRun = StateEffect.define<Planned>();
 export const stepRun = StateEffect.define<SpanView[]>();
-export const reviewRun = StateEffect.define<SpanView[]>();
+/** The run finished: review its result, showing candidate `shown`. */
+export const reviewRun = StateEffect.define<{ result: Infilled; shown: number }>();
 export const toggleHeat = StateEffect.define<boolean>();
 export const endRun = StateEffect.define<null>();
 export const togglePick = StateEffect.define<{ target: number; slot: number }>();
@@ -30,6 +36,11 @@ export const pickKey = (target: number, slot: number) => `${target}:${slot}`;
 
 function masked(n: number): Slot[] {
   return Array.from({ length: n }, () => ({ token: null, text: "", confidence: null }));
+}
+
+/** The spans of the candidate on show (none before the run finished). */
+export function shownSpans(run: LiveRun): FilledSpan[] {
+  return run.result?.candidates[run.shown]?.spans ?? [];
 }
 
 function applyViews(run: LiveRun, views: SpanView[], phase: LiveRun["phase"]): LiveRun {
@@ -52,11 +63,16 @@ export const liveField = StateField.define<LiveRun | null>({
   update(run, tr) {
     for (const e of tr.effects) {
       if (e.is(startRun)) {
-        const slots = new Map(e.value.targets.map((t) => [t.index, masked(t.tokens)] as const));
-        run = { phase: "running", alg: e.value.alg, targets: e.value.targets, slots, fresh: new Map(), heat: true, picked: new Set() };
+        const { targets, request } = e.value;
+        const slots = new Map(targets.map((t) => [t.index, masked(t.tokens)] as const));
+        const base = { planned: e.value, alg: request.settings.alg, targets, result: null, shown: 0 };
+        run = { ...base, phase: "running", slots, fresh: new Map(), heat: true, picked: new Set() };
       } else if (run && e.is(stepRun)) run = applyViews(run, e.value, "running");
-      else if (run && e.is(reviewRun)) run = { ...applyViews(run, e.value, "review"), fresh: new Map() };
-      else if (run && e.is(toggleHeat)) run = { ...run, heat: e.value };
+      else if (run && e.is(reviewRun)) {
+        const next = { ...run, result: e.value.result, shown: e.value.shown };
+        const views = shownSpans(next).map((s) => ({ row: next.shown, span: s.span, start: s.start, slots: s.slots }));
+        run = { ...applyViews(next, views, "review"), fresh: new Map() };
+      } else if (run && e.is(toggleHeat)) run = { ...run, heat: e.value };
       else if (run?.phase === "review" && e.is(togglePick)) {
         const picked = new Set(run.picked);
         const key = pickKey(e.value.target, e.value.slot);

@@ -4,9 +4,9 @@ import { EditorView, keymap, placeholder } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { highlightSelectionMatches, search, searchKeymap } from "@codemirror/search";
 import { prose } from "./markdown";
-import { api, describeError, isCommandError, type FilledSpan, type Infilled, type SamplingSettings, type Settings } from "./ipc";
+import { api, describeError, isCommandError, type Infilled, type SamplingSettings, type Settings } from "./ipc";
 import { addSpan, clampTokens, clearSpans, marked, newSpan, setSpanTokens, spans, spansField } from "./spans";
-import { endRun, liveField, pickKey, reviewRun, startRun, stepRun, toggleHeat } from "./live";
+import { endRun, liveField, pickKey, reviewRun, shownSpans, startRun, stepRun, toggleHeat, type LiveRun } from "./live";
 import { acceptChanges, lowConfidenceRuns, planRequest, remaskRuns, type Planned } from "./request";
 import { ending, pinned, placeEnding, setPinned } from "./ending";
 import { AUTO_THRESHOLD, stepsLabel, StepTimer } from "./steps";
@@ -17,15 +17,6 @@ import { asking } from "./prompt";
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 let settings: Settings | null = null;
-let last: { planned: Planned; result: Infilled } | null = null;
-/** The candidate shown (and accepted) in review. */
-let shown = 0;
-
-/** The spans of the candidate on show. */
-function shownSpans(result: Infilled): FilledSpan[] {
-  return (result.candidates?.[shown] ?? result).spans;
-}
-let running = false;
 const timer = new StepTimer();
 
 /** Why nothing happens when the writer types or edits during a run or its review. */
@@ -193,8 +184,17 @@ function sampling(): SamplingSettings {
   };
 }
 
+/** The run in progress or in review, if any (the editor's state holds it). */
+const live = (): LiveRun | null => view.state.field(liveField);
+const running = () => live()?.phase === "running";
+/** The run in review. */
+const inReview = (): (LiveRun & { result: Infilled }) | null => {
+  const r = live();
+  return r?.phase === "review" && r.result ? { ...r, result: r.result } : null;
+};
+
 async function run() {
-  if (running || view.state.field(liveField)) return say(LOCKED, "error");
+  if (live()) return say(LOCKED, "error");
   // An ending typed but not pinned yet goes where the cursor is.
   if (!pinned(view.state) && $<HTMLInputElement>("ending").value.trim() && !pinAtCursor()) return;
   let planned: Planned;
@@ -206,7 +206,6 @@ async function run() {
     return say(describeError(e), "error");
   }
   if (planned.targets.length === 0) return say("Mark a span (Ctrl+I) or pin an ending first.", "error");
-  running = true;
   // The progress line starts at this run's beginning, not where the last one ended.
   $("step-counter").textContent = `step 0 / ${planned.request.settings.steps}`;
   $<HTMLProgressElement>("progress-bar").value = 0;
@@ -215,7 +214,7 @@ async function run() {
   // The view follows the first place Dream writes.
   const first = Math.min(...planned.targets.map((t) => t.from));
   view.dispatch({
-    effects: [startRun.of({ targets: planned.targets, alg: planned.request.settings.alg }), EditorView.scrollIntoView(first, { y: "nearest", yMargin: 80 })],
+    effects: [startRun.of(planned), EditorView.scrollIntoView(first, { y: "nearest", yMargin: 80 })],
   });
   say("Dream is writing…");
   try {
@@ -226,44 +225,36 @@ async function run() {
       $("step-counter").textContent = `step ${e.step + 1} / ${e.steps}`;
       $<HTMLProgressElement>("progress-bar").value = (e.step + 1) / e.steps;
     });
-    last = { planned, result };
-    shown = 0;
-    showCandidates(result);
-    showReview(result);
+    view.dispatch({ effects: reviewRun.of({ result, shown: 0 }) });
+    showCandidates();
     say(result.warnings.length ? result.warnings.join(" ") : "Accept, reject or regenerate; click words to write them again.");
   } catch (e) {
     view.dispatch({ effects: endRun.of(null) });
     if (isCommandError(e) && e.code === "cancelled") say("Stopped; the document is as it was.");
     else say(describeError(e), "error");
   } finally {
-    running = false;
     setBusy(false);
     updateSteps();
   }
 }
 
-/** Draws the shown candidate over the marks. */
-function showReview(result: Infilled) {
-  view.dispatch({ effects: reviewRun.of(shownSpans(result).map((s) => ({ row: shown, span: s.span, start: s.start, slots: s.slots }))) });
-}
-
-/** One button per candidate, when there are several. */
-function showCandidates(result: Infilled) {
+/** One button per candidate of the run in review, when there are several. */
+function showCandidates() {
   const box = $("candidate-switch");
   box.replaceChildren();
-  const n = result.candidates?.length ?? 0;
+  const review = inReview();
+  const n = review?.result.candidates.length ?? 0;
   box.hidden = n < 2;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; review && i < n; i++) {
     const b = document.createElement("button");
     b.textContent = `Version ${i + 1}`;
     b.dataset.candidate = String(i);
-    b.className = i === shown ? "primary" : "";
-    b.title = `Show version ${i + 1} of ${n} (seed ${last ? last.planned.request.settings.seed + i : i})`;
-    b.setAttribute("aria-pressed", String(i === shown));
+    b.className = i === review.shown ? "primary" : "";
+    b.title = `Show version ${i + 1} of ${n} (seed ${review.planned.request.settings.seed + i})`;
+    b.setAttribute("aria-pressed", String(i === review.shown));
     b.addEventListener("click", () => {
-      shown = i;
-      showCandidates(result);
-      showReview(result);
+      view.dispatch({ effects: reviewRun.of({ result: review.result, shown: i }) });
+      showCandidates();
     });
     box.append(b);
   }
@@ -274,7 +265,7 @@ function setBusy(busy: boolean) {
   $("run").hidden = busy;
   $("stop").hidden = !busy;
   $("progress").hidden = !busy;
-  $("review").hidden = busy || view.state.field(liveField)?.phase !== "review";
+  $("review").hidden = busy || !inReview();
 }
 
 async function stop() {
@@ -282,11 +273,11 @@ async function stop() {
 }
 
 function accept(): boolean {
-  const live = view.state.field(liveField);
-  if (!live || live.phase !== "review" || !last) return false;
-  const hadEnding = last.planned.targets.some((t) => t.pinned);
+  const review = inReview();
+  if (!review) return false;
+  const hadEnding = review.targets.some((t) => t.pinned);
   view.dispatch({
-    changes: acceptChanges(view.state.doc.toString(), last.planned.targets, shownSpans(last.result)),
+    changes: acceptChanges(view.state.doc.toString(), review.targets, shownSpans(review)),
     effects: [endRun.of(null), clearSpans.of(null), ...(hadEnding ? [setPinned.of(null)] : [])],
     userEvent: "input.dream",
   });
@@ -305,21 +296,22 @@ function regenerate() {
   // Candidates use consecutive seeds (seed, seed + 1, ...): the next run starts past all of
   // them, so every candidate is new.
   const seed = $<HTMLInputElement>("seed");
-  seed.value = String(Number(seed.value) + Math.max(1, last?.planned.request.candidates ?? 1));
+  seed.value = String(Number(seed.value) + Math.max(1, live()?.planned.request.candidates ?? 1));
   view.dispatch({ effects: endRun.of(null) });
   void run();
 }
 
 /** Accepts, then marks the clicked words (or else the least confident) and writes just those again. */
 function remask() {
-  if (!last) return;
-  const picked = view.state.field(liveField)?.picked ?? new Set<string>();
+  const review = inReview();
+  if (!review) return;
   const threshold = Number($<HTMLInputElement>("remask-threshold").value) / 100;
   const doc = view.state.doc.toString();
+  const filled = shownSpans(review);
   const runs =
-    picked.size > 0
-      ? remaskRuns(doc, last.planned.targets, shownSpans(last.result), (t, i) => picked.has(pickKey(t, i)))
-      : lowConfidenceRuns(doc, last.planned.targets, shownSpans(last.result), last.planned.request.settings.alg, threshold);
+    review.picked.size > 0
+      ? remaskRuns(doc, review.targets, filled, (t, i) => review.picked.has(pickKey(t, i)))
+      : lowConfidenceRuns(doc, review.targets, filled, review.alg, threshold);
   accept();
   if (runs.length === 0) return say(`Nothing below ${Math.round(threshold * 100)}%.`);
   view.dispatch({ effects: runs.map((r) => addSpan.of(newSpan(r.from, r.to, r.tokens))) });
@@ -354,7 +346,7 @@ const host: Host = {
     updateSteps();
   },
   replace: (text) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, userEvent: "input.reload" }),
-  locked: () => (running || view.state.field(liveField) ? "Finish the run first: accept or reject what Dream wrote." : null),
+  locked: () => (live() ? "Finish the run first: accept or reject what Dream wrote." : null),
   say,
 };
 
@@ -507,7 +499,7 @@ window.addEventListener(
       if (live?.phase === "review") accept();
       else if (!live) void run();
     } else if (e.key === "Escape" && live) {
-      if (running) void stop();
+      if (running()) void stop();
       else reject();
     } else if (e.key === "Tab" && live?.phase === "review") {
       focusTarget(e.shiftKey ? -1 : 1);

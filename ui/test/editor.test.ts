@@ -9,7 +9,7 @@ import { acceptChanges, displayConfidence, lowConfidenceRuns, planRequest, remas
 import { clampSteps, stepsLabel, StepTimer } from "../src/steps";
 import { toCharOffset } from "../src/offsets";
 import { ending, pinned, placeEnding, setPinned } from "../src/ending";
-import type { FilledSpan, SamplingSettings, SpanView } from "../src/ipc";
+import type { FilledSpan, Infilled, SamplingSettings, SpanView } from "../src/ipc";
 
 const settings: SamplingSettings = {
   steps: 8,
@@ -233,10 +233,15 @@ describe("events become decorations", () => {
   const view = (slots: [number | null, string, number | null][]): SpanView[] => [
     { row: 0, span: 0, start: 15, slots: slots.map(([token, text, confidence]) => ({ token, text, confidence })) },
   ];
+  /** A finished run with one candidate whose only span has these slots. */
+  const done = (slots: [number | null, string, number | null][]): { result: Infilled; shown: number } => {
+    const filled = view(slots).map(({ span, start, slots }) => ({ span, start, end: start, text: slots.map((x) => x.text).join(""), slots }));
+    return { result: { ids: [], candidates: [{ text: "", spans: filled }], warnings: [] }, shown: 0 };
+  };
 
   it("start all masked, reveal slots step by step, mark fresh ones, keep the document", () => {
     let s = editor(doc);
-    s = s.update({ effects: startRun.of({ targets: plan().targets, alg: "entropy" }) }).state;
+    s = s.update({ effects: startRun.of(plan()) }).state;
     let live = s.field(liveField)!;
     expect(live.slots.get(0)!.every((x) => x.token === null)).toBe(true);
     s = s.update({
@@ -264,7 +269,7 @@ describe("events become decorations", () => {
     expect(s.doc.toString()).toBe(doc);
     s = s.update({
       effects: reviewRun.of(
-        view([
+        done([
           [3, " back", -2.5],
           [7, " window", -0.1],
           [9, "", -0.05],
@@ -315,12 +320,12 @@ describe("events become decorations", () => {
   });
 
   it("let the writer pick words in review only", () => {
-    let s = editor(doc).update({ effects: startRun.of({ targets: plan().targets, alg: "entropy" }) }).state;
+    let s = editor(doc).update({ effects: startRun.of(plan()) }).state;
     s = s.update({ effects: togglePick.of({ target: 0, slot: 1 }) }).state;
     expect(s.field(liveField)!.picked.size).toBe(0);
     s = s.update({
       effects: reviewRun.of(
-        view([
+        done([
           [3, " back", -2.5],
           [7, " window", -0.1],
           [9, "", -0.05],

@@ -185,7 +185,7 @@ async function infill(args: {
     text: "",
     spans: cand.map((row, r) => ({ span: r, start: 0, end: 0, text: row.map((x) => x.text).join(""), slots: row })),
   }));
-  const done = { ids: [], ...results[0], warnings: [], candidates: rows > 1 ? results : undefined };
+  const done = { ids: [], candidates: results, warnings: [] };
   return done;
 }
 

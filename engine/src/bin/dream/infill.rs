@@ -193,8 +193,8 @@ pub fn run(args: Args) -> Result<()> {
         if live {
             write!(out, "\x1b[2J\x1b[H").ok();
         }
-        if done.candidates.is_empty() {
-            writeln!(out, "{}", done.result.text)
+        if let [only] = done.candidates.as_slice() {
+            writeln!(out, "{}", only.text)
         } else {
             done.candidates
                 .iter()
