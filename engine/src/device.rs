@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// Where to run the model.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceChoice {
@@ -64,23 +65,72 @@ fn open_gpu(name: &str, compiled: bool, open: impl FnOnce() -> candle_core::Resu
     open().map_err(|e| Error::Device { requested: name.into(), reason: e.to_string() })
 }
 
-/// Parses `f32`, `bf16` or `f16`.
-pub fn parse_dtype(s: &str) -> Result<DType> {
-    match s.to_ascii_lowercase().as_str() {
-        "f32" | "float32" => Ok(DType::F32),
-        "bf16" | "bfloat16" => Ok(DType::BF16),
-        "f16" | "float16" => Ok(DType::F16),
-        _ => Err(Error::invalid("dtype", format!("`{s}` is not one of f32, bf16, f16"))),
+/// The floating-point type of the weights and activations.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    F32,
+    Bf16,
+    F16,
+}
+
+impl Precision {
+    /// bf16 on a GPU (Dream's training dtype, half the memory), f32 on the CPU (where bf16
+    /// matmuls are slow and gain nothing in accuracy).
+    pub fn default_for(device: &Device) -> Self {
+        if device.is_cpu() {
+            Precision::F32
+        } else {
+            Precision::Bf16
+        }
+    }
+
+    /// The tensors' dtype.
+    pub fn dtype(self) -> DType {
+        match self {
+            Precision::F32 => DType::F32,
+            Precision::Bf16 => DType::BF16,
+            Precision::F16 => DType::F16,
+        }
+    }
+
+    /// The precision of `dtype`, when it is one a model runs in.
+    pub fn of(dtype: DType) -> Option<Self> {
+        match dtype {
+            DType::F32 => Some(Precision::F32),
+            DType::BF16 => Some(Precision::Bf16),
+            DType::F16 => Some(Precision::F16),
+            _ => None,
+        }
+    }
+
+    /// `f32`, `bf16` or `f16`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+            Precision::F16 => "f16",
+        }
     }
 }
 
-/// bf16 on a GPU (Dream's training dtype, half the memory), f32 on the CPU (where bf16
-/// matmuls are slow and gain nothing in accuracy).
-pub fn default_dtype(device: &Device) -> DType {
-    if device.is_cpu() {
-        DType::F32
-    } else {
-        DType::BF16
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `f32`, `bf16` or `f16` (also `float32`, `bfloat16`, `float16`; any case).
+impl std::str::FromStr for Precision {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" | "float32" => Ok(Precision::F32),
+            "bf16" | "bfloat16" => Ok(Precision::Bf16),
+            "f16" | "float16" => Ok(Precision::F16),
+            _ => Err(Error::invalid("dtype", format!("`{s}` is not one of f32, bf16, f16"))),
+        }
     }
 }
 
@@ -94,6 +144,7 @@ pub fn describe(device: &Device) -> String {
 }
 
 /// A GPU the machine has, as its driver reports it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GpuInfo {
     pub name: String,

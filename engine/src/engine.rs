@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use candle_core::{DType, Device};
+use candle_core::Device;
+
+use crate::device::Precision;
 
 use crate::checkpoint::Checkpoint;
 use crate::config::DreamConfig;
@@ -36,6 +38,7 @@ pub struct Dream {
 }
 
 /// The outcome of [`Dream::infill`].
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Infilled {
     /// The first candidate's final canvas (the window of the document the model saw).
@@ -63,17 +66,22 @@ pub enum InfillEvent {
 }
 
 impl Dream {
-    /// Loads the checkpoint at `path` on `device`, in `dtype` (default: see
-    /// [`crate::device::default_dtype`]): a folder in the Hugging Face layout, or a `.gguf`
+    /// Loads the checkpoint at `path` on `device`, in `precision` (default: see
+    /// [`Precision::default_for`]): a folder in the Hugging Face layout, or a `.gguf`
     /// file (quantized matrices; config and tokenizer from its metadata, or from tokenizer files
     /// beside it).
-    pub fn load(path: &Path, device: &Device, dtype: Option<DType>) -> Result<Self> {
-        Self::load_cancellable(path, device, dtype, &AtomicBool::new(false))
+    pub fn load(path: &Path, device: &Device, precision: Option<Precision>) -> Result<Self> {
+        Self::load_cancellable(path, device, precision, &AtomicBool::new(false))
     }
 
     /// [`Dream::load`] that stops (with [`crate::Error::Cancelled`]) soon after `cancel` is set.
-    pub fn load_cancellable(path: &Path, device: &Device, dtype: Option<DType>, cancel: &AtomicBool) -> Result<Self> {
-        let dtype = dtype.unwrap_or_else(|| crate::device::default_dtype(device));
+    pub fn load_cancellable(
+        path: &Path,
+        device: &Device,
+        precision: Option<Precision>,
+        cancel: &AtomicBool,
+    ) -> Result<Self> {
+        let dtype = precision.unwrap_or_else(|| Precision::default_for(device)).dtype();
         let checkpoint = Checkpoint::open(path)?;
         let config = checkpoint.config().clone();
         let tokenizer = checkpoint.tokenizer()?;

@@ -76,25 +76,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// A short stable code for this class of error, for UIs and scripts.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::ModelDirMissing(_) | Error::FileMissing { .. } => "model_file_missing",
-            Error::Io { .. } => "io",
-            Error::Json { .. } | Error::Config { .. } => "bad_config",
-            Error::CorruptWeights { .. } | Error::MissingTensor { .. } | Error::TensorShape { .. } => "bad_weights",
-            Error::TokenizerMissing { .. } | Error::Tokenizer { .. } | Error::NoMaskToken { .. } => "bad_tokenizer",
-            Error::Encode(_) => "encode",
-            Error::InvalidRequest { .. } => "invalid_request",
-            Error::ContextOverflow { .. } => "context_overflow",
-            Error::Device { .. } => "device",
-            Error::Hub { .. } => "hub",
-            Error::DamagedModel { .. } => "damaged_model",
-            Error::Cancelled => "cancelled",
-            Error::Candle(_) => "compute",
-        }
-    }
-
     /// An I/O failure on `path` (a missing file becomes [`Error::FileMissing`]).
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         let path = path.into();

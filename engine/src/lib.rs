@@ -27,7 +27,7 @@ pub mod weights;
 /// The candle version the engine is built on, for crates that pass tensors or devices in.
 pub use candle_core;
 pub use config::DreamConfig;
-pub use device::DeviceChoice;
+pub use device::{DeviceChoice, Precision};
 pub use engine::{Dream, InfillEvent, InfillStep, Infilled};
 pub use error::{Error, Result};
 pub use model::{DreamModel, KvCache, ModelInput};

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::config::DreamConfig;
 
 /// Bytes a model needs to run one denoising step over `context` tokens.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MemoryEstimate {
     pub weights_bytes: u64,

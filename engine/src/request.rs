@@ -11,6 +11,7 @@ use crate::tokenizer::DreamTokenizer;
 
 /// Replace the characters `start..end` of the text with `tokens` masks; `start == end` inserts
 /// them at that point. Offsets count Unicode scalar values (Rust `char`s).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Span {
@@ -35,6 +36,7 @@ pub struct Span {
 /// }"#).unwrap();
 /// assert_eq!(req.spans[0].tokens, 3);
 /// ```
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InfillRequest {
@@ -67,6 +69,7 @@ pub const MAX_ENDING_BYTES: usize = 64 << 10;
 pub const MAX_SPANS: usize = 1024;
 
 /// A text piece of one mask slot of a span.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Slot {
     /// `None` while the slot is still masked.
@@ -78,6 +81,7 @@ pub struct Slot {
 }
 
 /// The live state of one masked span.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpanView {
     /// Which candidate (batch row) this is.
@@ -99,6 +103,7 @@ impl SpanView {
 }
 
 /// The finished document.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InfillResult {
     /// The whole text with every span filled in (and the ending, if pinned).
@@ -108,6 +113,7 @@ pub struct InfillResult {
 }
 
 /// One span of the request as written.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FilledSpan {
     /// The span's index in the request.

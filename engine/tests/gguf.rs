@@ -10,7 +10,7 @@ use dream_engine::{Dream, Error};
 
 /// Loads a file on the test device, computing in f32 so only the quantization is measured.
 fn load(path: &Path) -> dream_engine::Result<Dream> {
-    Dream::load(path, &common::device(), Some(candle_core::DType::F32))
+    Dream::load(path, &common::device(), Some(dream_engine::Precision::F32))
 }
 
 fn quantized(dir: &Path, qtype: QuantType) -> PathBuf {
@@ -68,8 +68,9 @@ fn quantized_files_run_in_bf16_and_f16() {
     for qtype in [QuantType::Q8_0, QuantType::Q4K, QuantType::F16] {
         let path = quantized(tmp.path(), qtype);
         let in_f32 = common::logit_error(&load(&path).unwrap().model);
-        for dtype in [candle_core::DType::BF16, candle_core::DType::F16] {
-            let dream = Dream::load(&path, &common::device(), Some(dtype)).unwrap();
+        for precision in [dream_engine::Precision::Bf16, dream_engine::Precision::F16] {
+            let dtype = precision.dtype();
+            let dream = Dream::load(&path, &common::device(), Some(precision)).unwrap();
             assert_eq!(dream.model.dtype(), dtype);
             let (max, mean, _, agree) = common::logit_error(&dream.model);
             let dense = common::logit_error(&common::model_in(dtype));

@@ -31,7 +31,7 @@ fn rewrite_weights(dir: &Path, edit: impl FnOnce(&mut std::collections::HashMap<
 #[test]
 fn the_intact_copy_loads() {
     let (_tmp, dir) = checkpoint();
-    let dream = Dream::load(&dir, &Device::Cpu, Some(DType::F32)).unwrap();
+    let dream = Dream::load(&dir, &Device::Cpu, Some(dream_engine::Precision::F32)).unwrap();
     assert_eq!(dream.config.vocab_size, 1000);
 }
 
@@ -208,7 +208,7 @@ fn missing_tokenizer() {
 #[test]
 fn bf16_weights_load_and_stay_close_to_f32() {
     let dir = common::fixture_dir();
-    let dream = Dream::load(&dir, &Device::Cpu, Some(DType::BF16)).unwrap();
+    let dream = Dream::load(&dir, &Device::Cpu, Some(dream_engine::Precision::Bf16)).unwrap();
     let ids = common::ids(&common::reference()["forward_A_a"]["input_ids"]);
     let logits = dream.model.forward(&dream_engine::ModelInput::new(&ids, None, &Device::Cpu).unwrap()).unwrap();
     assert_eq!(logits.dtype(), DType::F32);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::documents::{check_text_size, fingerprint};
-use crate::error::{CommandError, CommandResult};
+use crate::error::{CommandError, CommandResult, ErrorCode};
 use crate::files::{io_error, set_aside, write_atomic};
 
 /// Entries in Open Recent.
@@ -26,6 +26,7 @@ struct Saved {
 }
 
 /// A mark as the editor had it (UTF-16 offsets into the autosaved text).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SavedMark {
@@ -35,6 +36,7 @@ pub struct SavedMark {
 }
 
 /// The editor's state of one document: its text, marks, pinned ending and gap.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DocState {
@@ -61,7 +63,7 @@ fn default_gap() -> u32 {
 impl DocState {
     pub fn validate(&self) -> CommandResult<()> {
         check_text_size(&self.text)?;
-        let bad = |what: String| Err(CommandError::new("invalid_document", what));
+        let bad = |what: String| Err(CommandError::new(ErrorCode::InvalidDocument, what));
         if self.marks.len() > MAX_MARKS {
             return bad(format!("{} marks; at most {MAX_MARKS} are kept.", self.marks.len()));
         }
@@ -79,6 +81,7 @@ impl DocState {
 }
 
 /// One line of Open Recent.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecentEntry {
     pub path: PathBuf,
@@ -121,7 +124,8 @@ impl Desk {
 
     fn persist(&self) -> CommandResult<()> {
         std::fs::create_dir_all(&self.dir).map_err(|e| io_error(&self.dir, "create", &e))?;
-        let json = serde_json::to_vec_pretty(&self.saved).map_err(|e| CommandError::new("internal", e.to_string()))?;
+        let json = serde_json::to_vec_pretty(&self.saved)
+            .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))?;
         write_atomic(&self.dir.join("desk.json"), &json)
     }
 
@@ -151,7 +155,7 @@ impl Desk {
             Ok(())
         } else {
             Err(CommandError::new(
-                "not_chosen",
+                ErrorCode::NotChosen,
                 format!("{} was not chosen by you in a dialog or from Open Recent.", path.display()),
             ))
         }
@@ -192,7 +196,7 @@ impl Desk {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| io_error(dir, "create", &e))?;
         }
-        let json = serde_json::to_vec(state).map_err(|e| CommandError::new("internal", e.to_string()))?;
+        let json = serde_json::to_vec(state).map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))?;
         write_atomic(&path, &json)
     }
 
@@ -246,8 +250,8 @@ mod tests {
         let mut desk = Desk::load(dir.path());
         let story = dir.path().join("story.md");
         let e = desk.require(&story).unwrap_err();
-        assert_eq!(e.code, "not_chosen");
-        assert_eq!(desk.autosave(&state(Some(&story), "x")).unwrap_err().code, "not_chosen");
+        assert_eq!(e.code, ErrorCode::NotChosen);
+        assert_eq!(desk.autosave(&state(Some(&story), "x")).unwrap_err().code, ErrorCode::NotChosen);
         desk.choose(&story).unwrap();
         desk.require(&story).unwrap();
         assert_eq!(desk.current(), Some(story.as_path()));
@@ -272,7 +276,7 @@ mod tests {
         let desk = Desk::load(dir.path());
         assert_eq!(
             desk.require(&paths[0]).unwrap_err().code,
-            "not_chosen",
+            ErrorCode::NotChosen,
             "dropped from the list, no longer open to the page"
         );
     }
@@ -296,7 +300,7 @@ mod tests {
         assert_eq!(desk.read_autosave(Some(&a)).unwrap().text, "words of a");
         let mut bad = state(None, "x");
         bad.gap = 0;
-        assert_eq!(desk.autosave(&bad).unwrap_err().code, "invalid_document");
+        assert_eq!(desk.autosave(&bad).unwrap_err().code, ErrorCode::InvalidDocument);
     }
 
     #[test]

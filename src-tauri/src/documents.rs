@@ -6,13 +6,14 @@ use std::path::Path;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::error::{CommandError, CommandResult};
+use crate::error::{CommandError, CommandResult, ErrorCode};
 use crate::files::{io_error, write_atomic};
 
 /// Largest document the editor opens (a novel is ~1 MB of text).
 pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A document as read from disk.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OnDisk {
     pub text: String,
@@ -21,6 +22,7 @@ pub struct OnDisk {
 }
 
 /// How the file on disk stands against the version the editor loaded or last saved.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DiskState {
@@ -41,7 +43,7 @@ pub fn check_kind(path: &Path) -> CommandResult<()> {
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     if !path.is_absolute() || !matches!(ext.as_deref(), Some("md" | "txt" | "markdown")) {
         return Err(CommandError::new(
-            "invalid_path",
+            ErrorCode::InvalidPath,
             format!("{}: Dream Writer opens and saves .md and .txt documents.", path.display()),
         ));
     }
@@ -52,7 +54,7 @@ pub fn check_kind(path: &Path) -> CommandResult<()> {
 pub fn check_text_size(text: &str) -> CommandResult<()> {
     if text.len() as u64 > MAX_BYTES {
         return Err(CommandError::new(
-            "too_large",
+            ErrorCode::TooLarge,
             format!("The text is {} bytes; the limit is {MAX_BYTES}.", text.len()),
         ));
     }
@@ -63,7 +65,7 @@ fn read_bytes(path: &Path) -> CommandResult<Vec<u8>> {
     let len = std::fs::metadata(path).map_err(|e| io_error(path, "open", &e))?.len();
     if len > MAX_BYTES {
         return Err(CommandError::new(
-            "too_large",
+            ErrorCode::TooLarge,
             format!("{} is {len} bytes; the limit is {MAX_BYTES}.", path.display()),
         ));
     }
@@ -75,7 +77,7 @@ pub fn read(path: &Path) -> CommandResult<OnDisk> {
     let bytes = read_bytes(path)?;
     let base = fingerprint(&bytes);
     let text = String::from_utf8(bytes)
-        .map_err(|_| CommandError::new("not_text", format!("{} is not UTF-8 text.", path.display())))?;
+        .map_err(|_| CommandError::new(ErrorCode::NotText, format!("{} is not UTF-8 text.", path.display())))?;
     Ok(OnDisk { text, base })
 }
 
@@ -110,13 +112,13 @@ pub fn save(path: &Path, text: &str, base: Option<&str>, overwrite: bool) -> Com
             DiskState::Same => {}
             DiskState::Changed => {
                 return Err(CommandError::new(
-                    "changed_on_disk",
+                    ErrorCode::ChangedOnDisk,
                     format!("{name} was changed by another program since you opened it."),
                 ))
             }
             DiskState::Missing => {
                 return Err(CommandError::new(
-                    "changed_on_disk",
+                    ErrorCode::ChangedOnDisk,
                     format!("{name} was moved or deleted since you opened it."),
                 ))
             }
@@ -145,29 +147,29 @@ mod tests {
         std::fs::write(&path, "Second draft\nTheir line").unwrap();
         assert_eq!(disk_state(&path, &base), DiskState::Changed);
         let e = save(&path, "Mine", Some(&base), false).unwrap_err();
-        assert_eq!(e.code, "changed_on_disk");
+        assert_eq!(e.code, ErrorCode::ChangedOnDisk);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "Second draft\nTheir line");
         save(&path, "Mine", Some(&base), true).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "Mine");
 
         std::fs::remove_file(&path).unwrap();
         assert_eq!(disk_state(&path, &base), DiskState::Missing);
-        assert_eq!(save(&path, "x", Some(&base), false).unwrap_err().code, "changed_on_disk");
+        assert_eq!(save(&path, "x", Some(&base), false).unwrap_err().code, ErrorCode::ChangedOnDisk);
         // Creating a file over one that appeared in the meantime asks too.
         std::fs::write(&path, "theirs").unwrap();
-        assert_eq!(save(&path, "x", None, false).unwrap_err().code, "changed_on_disk");
+        assert_eq!(save(&path, "x", None, false).unwrap_err().code, ErrorCode::ChangedOnDisk);
     }
 
     #[test]
     fn only_absolute_text_documents() {
-        assert_eq!(check_kind(Path::new("notes.md")).unwrap_err().code, "invalid_path");
-        assert_eq!(check_kind(Path::new("/etc/passwd")).unwrap_err().code, "invalid_path");
+        assert_eq!(check_kind(Path::new("notes.md")).unwrap_err().code, ErrorCode::InvalidPath);
+        assert_eq!(check_kind(Path::new("/etc/passwd")).unwrap_err().code, ErrorCode::InvalidPath);
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("x.txt");
         std::fs::write(&bin, [0xff, 0xfe, 0x00]).unwrap();
-        assert_eq!(read(&bin).unwrap_err().code, "not_text");
+        assert_eq!(read(&bin).unwrap_err().code, ErrorCode::NotText);
         let e = read(&dir.path().join("missing.md")).unwrap_err();
-        assert_eq!(e.code, "io");
+        assert_eq!(e.code, ErrorCode::Io);
         assert!(e.message.ends_with("it does not exist."), "{}", e.message);
     }
 }

@@ -1,22 +1,82 @@
 //! Errors as the UI receives them: `{ code, message }`, in plain words.
 
+use dream_engine::Error;
 use serde::Serialize;
 
+/// What kind of failure it was, for the UI to act on (the message is for the writer).
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    // From the engine.
+    ModelFileMissing,
+    Io,
+    BadConfig,
+    BadWeights,
+    BadTokenizer,
+    Encode,
+    InvalidRequest,
+    ContextOverflow,
+    Device,
+    Hub,
+    DamagedModel,
+    Cancelled,
+    Compute,
+    // From the app.
+    Busy,
+    Internal,
+    NoModel,
+    UnknownModel,
+    InvalidSettings,
+    InvalidPath,
+    InvalidDocument,
+    NotChosen,
+    NotText,
+    TooLarge,
+    ChangedOnDisk,
+    FolderMissing,
+}
+
+impl ErrorCode {
+    fn of(e: &Error) -> Self {
+        match e {
+            Error::ModelDirMissing(_) | Error::FileMissing { .. } => ErrorCode::ModelFileMissing,
+            Error::Io { .. } => ErrorCode::Io,
+            Error::Json { .. } | Error::Config { .. } => ErrorCode::BadConfig,
+            Error::CorruptWeights { .. } | Error::MissingTensor { .. } | Error::TensorShape { .. } => {
+                ErrorCode::BadWeights
+            }
+            Error::TokenizerMissing { .. } | Error::Tokenizer { .. } | Error::NoMaskToken { .. } => {
+                ErrorCode::BadTokenizer
+            }
+            Error::Encode(_) => ErrorCode::Encode,
+            Error::InvalidRequest { .. } => ErrorCode::InvalidRequest,
+            Error::ContextOverflow { .. } => ErrorCode::ContextOverflow,
+            Error::Device { .. } => ErrorCode::Device,
+            Error::Hub { .. } => ErrorCode::Hub,
+            Error::DamagedModel { .. } => ErrorCode::DamagedModel,
+            Error::Cancelled => ErrorCode::Cancelled,
+            Error::Candle(_) => ErrorCode::Compute,
+        }
+    }
+}
+
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize, PartialEq)]
 pub struct CommandError {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl CommandError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         CommandError { code, message: message.into() }
     }
 }
 
-impl From<dream_engine::Error> for CommandError {
-    fn from(e: dream_engine::Error) -> Self {
-        CommandError { code: e.code(), message: plain(&e.to_string()) }
+impl From<Error> for CommandError {
+    fn from(e: Error) -> Self {
+        CommandError { code: ErrorCode::of(&e), message: plain(&e.to_string()) }
     }
 }
 
@@ -40,9 +100,9 @@ mod tests {
 
     #[test]
     fn os_error_numbers_are_left_out() {
-        let e =
-            dream_engine::Error::Io { path: "/m/config.json".into(), source: std::io::Error::from_raw_os_error(20) };
+        let e = Error::Io { path: "/m/config.json".into(), source: std::io::Error::from_raw_os_error(20) };
         let c = CommandError::from(e);
+        assert_eq!(c.code, ErrorCode::Io);
         assert!(!c.message.contains("os error"), "{}", c.message);
         assert!(c.message.starts_with("/m/config.json: cannot read: Not a directory"), "{}", c.message);
     }

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::error::{CommandError, CommandResult};
+use crate::error::{CommandError, CommandResult, ErrorCode};
 
 /// The end of every temporary file's name: what a crash can leave, and what the next save of
 /// the same file removes.
@@ -29,7 +29,7 @@ pub fn io_error(path: &Path, action: &str, e: &std::io::Error) -> CommandError {
             text.split(" (os error").next().unwrap_or(&text).to_lowercase()
         }
     };
-    CommandError::new("io", format!("Could not {action} {}: {why}.", path.display()))
+    CommandError::new(ErrorCode::Io, format!("Could not {action} {}: {why}.", path.display()))
 }
 
 /// Where writing `path` must go: the file itself, or the file a symlink points at (so the
@@ -77,12 +77,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> CommandResult<()> {
     let err = |e: std::io::Error| io_error(path, "save", &e);
     let target = write_target(path).map_err(err)?;
     let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
-        return Err(CommandError::new("invalid_path", format!("{} is not a file path.", path.display())));
+        return Err(CommandError::new(ErrorCode::InvalidPath, format!("{} is not a file path.", path.display())));
     };
     let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     if !dir.is_dir() {
         return Err(CommandError::new(
-            "folder_missing",
+            ErrorCode::FolderMissing,
             format!("Could not save {}: the folder {} does not exist.", path.display(), dir.display()),
         ));
     }
@@ -187,7 +187,7 @@ mod tests {
     fn never_creates_a_folder() {
         let dir = tempfile::tempdir().unwrap();
         let e = write_atomic(&dir.path().join("no/such/story.md"), b"x").unwrap_err();
-        assert_eq!(e.code, "folder_missing");
+        assert_eq!(e.code, ErrorCode::FolderMissing);
         assert!(e.message.contains("does not exist"), "{}", e.message);
         assert!(!dir.path().join("no").exists());
     }

@@ -1,5 +1,7 @@
 //! Dream Writer: the desktop app, a thin Tauri layer over `dream-engine`.
 
+#[cfg(test)]
+mod bindings;
 mod blocking;
 mod commands;
 mod desk;

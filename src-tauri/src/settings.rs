@@ -2,16 +2,17 @@
 
 use std::path::{Path, PathBuf};
 
-use dream_engine::{DeviceChoice, SamplingSettings};
+use dream_engine::{DeviceChoice, Precision, SamplingSettings};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CommandError, CommandResult};
+use crate::error::{CommandError, CommandResult, ErrorCode};
 use crate::files::{io_error, set_aside, write_atomic};
 
 /// The warmest sampling the app offers (the slider's end; hotter is noise).
 pub const MAX_TEMPERATURE: f32 = 2.0;
 
 /// The page's colours; `System` follows the desktop.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Theme {
@@ -21,14 +22,15 @@ pub enum Theme {
     Dark,
 }
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub theme: Theme,
     pub sampling: SamplingSettings,
     pub device: DeviceChoice,
-    /// "f32", "bf16", "f16", or none for the device's default.
-    pub dtype: Option<String>,
+    /// None: the device's default.
+    pub dtype: Option<Precision>,
     /// A Hub mirror (sets `HF_ENDPOINT` for downloads).
     pub hf_endpoint: Option<String>,
     /// The model to load at start: "demo", a folder, or a Hub repo id.
@@ -74,23 +76,20 @@ impl Settings {
     }
 
     pub fn validate(&self) -> CommandResult<()> {
-        if let Some(d) = &self.dtype {
-            dream_engine::device::parse_dtype(d)?;
-        }
         if let Some(url) = &self.hf_endpoint {
             dream_engine::hub::check_endpoint(url)
-                .map_err(|e| CommandError::new("invalid_settings", format!("Mirror {e}.")))?;
+                .map_err(|e| CommandError::new(ErrorCode::InvalidSettings, format!("Mirror {e}.")))?;
         }
         if !(1..=dream_engine::request::MAX_CANDIDATES).contains(&self.candidates) {
             return Err(CommandError::new(
-                "invalid_settings",
+                ErrorCode::InvalidSettings,
                 format!("{} candidates: choose 1 to {}", self.candidates, dream_engine::request::MAX_CANDIDATES),
             ));
         }
         self.sampling.validate()?;
         if self.sampling.temperature > MAX_TEMPERATURE {
             return Err(CommandError::new(
-                "invalid_settings",
+                ErrorCode::InvalidSettings,
                 format!("A temperature of {}: choose 0 to {MAX_TEMPERATURE}.", self.sampling.temperature),
             ));
         }

@@ -11,7 +11,7 @@ use tauri::ipc::Channel;
 use crate::commands::window::WindowNotice;
 use crate::desk::Desk;
 use crate::dialogs::Dialogs;
-use crate::error::CommandError;
+use crate::error::{CommandError, ErrorCode};
 use crate::settings::Settings;
 
 /// A loaded model and how it was loaded.
@@ -21,6 +21,7 @@ pub struct Loaded {
 }
 
 /// What the UI shows about the loaded model.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelInfo {
     /// "Built-in demo", a folder, or a Hub repo id.
@@ -29,7 +30,7 @@ pub struct ModelInfo {
     pub source: String,
     pub demo: bool,
     pub device: String,
-    pub dtype: String,
+    pub dtype: dream_engine::Precision,
     pub parameters: usize,
     pub context: usize,
 }
@@ -47,7 +48,7 @@ impl Loading {
     /// Starts a load (`busy` while another runs); it ends when the guard is dropped.
     pub fn begin(&self) -> Result<LoadGuard<'_>, CommandError> {
         if self.active.swap(true, Ordering::SeqCst) {
-            return Err(CommandError::new("busy", "A model is already loading."));
+            return Err(CommandError::new(ErrorCode::Busy, "A model is already loading."));
         }
         Ok(LoadGuard(self))
     }
@@ -137,7 +138,7 @@ impl AppState {
     pub fn claim_job(&self) -> Result<Arc<AtomicBool>, CommandError> {
         let mut job = self.job.lock().expect("job lock");
         if job.is_some() {
-            return Err(CommandError::new("busy", "Dream is already writing: stop it first."));
+            return Err(CommandError::new(ErrorCode::Busy, "Dream is already writing: stop it first."));
         }
         let flag = Arc::new(AtomicBool::new(false));
         *job = Some(flag.clone());
@@ -156,7 +157,10 @@ impl AppState {
     /// in memory and leave the run on the old one while the app names the new one.
     pub fn refuse_while_writing(&self) -> Result<(), CommandError> {
         if self.job.lock().expect("job lock").is_some() {
-            return Err(CommandError::new("busy", "Dream is writing: stop it (Esc) before loading another model."));
+            return Err(CommandError::new(
+                ErrorCode::Busy,
+                "Dream is writing: stop it (Esc) before loading another model.",
+            ));
         }
         Ok(())
     }
@@ -182,7 +186,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = AppState::new(dir.path().join("config"), dir.path().join("data"));
         let first = state.claim_job().unwrap();
-        assert_eq!(state.claim_job().unwrap_err().code, "busy");
+        assert_eq!(state.claim_job().unwrap_err().code, ErrorCode::Busy);
         assert!(!first.load(Ordering::Relaxed));
         assert!(state.cancel_job());
         assert!(first.load(Ordering::Relaxed), "the running one is asked to stop");
@@ -198,7 +202,7 @@ mod tests {
         state.refuse_while_writing().unwrap();
         let job = state.claim_job().unwrap();
         let e = state.refuse_while_writing().unwrap_err();
-        assert_eq!(e.code, "busy");
+        assert_eq!(e.code, ErrorCode::Busy);
         assert!(e.message.contains("stop it"), "{}", e.message);
         state.release_job(&job);
         state.refuse_while_writing().unwrap();
@@ -209,7 +213,7 @@ mod tests {
         let loading = Loading::default();
         let guard = loading.begin().unwrap();
         assert!(loading.is_active());
-        assert_eq!(loading.begin().err().unwrap().code, "busy");
+        assert_eq!(loading.begin().err().unwrap().code, ErrorCode::Busy);
         let flag = loading.reading();
         assert!(loading.cancel());
         assert!(flag.load(Ordering::Relaxed), "the weights' reading is told to stop");

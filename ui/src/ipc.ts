@@ -1,201 +1,37 @@
-// Typed access to the app's commands (src-tauri/src/commands). The types mirror the engine's
-// serde types (engine/src/request.rs, sampler/mod.rs, engine.rs).
+// Typed access to the app's commands (src-tauri/src/commands). Every type that crosses is
+// declared in bindings.ts, generated from the Rust types (and checked against them by
+// `cargo test`).
 import { Channel, invoke } from "@tauri-apps/api/core";
+import type {
+  CommandError,
+  CopyProgress,
+  CopyType,
+  Damage,
+  DiskState,
+  DocState,
+  FitEstimate,
+  Infilled,
+  InfillRequest,
+  LoadEvent,
+  LoadRequest,
+  ModelEntry,
+  ModelInfo,
+  ModelPick,
+  ModelStatus,
+  Opened,
+  Precision,
+  RecentEntry,
+  Saved,
+  Settings,
+  StepUpdate,
+  SystemInfo,
+  WindowNotice,
+} from "./bindings";
 
-export type Alg = "origin" | "maskgit_plus" | "topk_margin" | "entropy";
+export type * from "./bindings";
 
-export interface SamplingSettings {
-  steps: number;
-  alg: Alg;
-  temperature: number;
-  top_p: number | null;
-  top_k: number | null;
-  alg_temp: number | null;
-  eps: number;
-  seed: number;
-  /** Parallel reveal: every token at least this probable each step (the slider's "auto"). */
-  threshold: number | null;
-  /** Span-local decoding: refresh the cached context every this many steps. */
-  cache_refresh: number | null;
-}
-
-/** Char offsets count Unicode scalar values (see offsets.ts). */
-export interface Span {
-  start: number;
-  end: number;
-  tokens: number;
-}
-
-export interface InfillRequest {
-  text: string;
-  spans: Span[];
-  continuation: number;
-  ending: string | null;
-  settings: SamplingSettings;
-  /** Versions written at once (1-3), from consecutive seeds. */
-  candidates: number;
-}
-
-export interface Slot {
-  token: number | null;
-  text: string;
-  confidence: number | null;
-}
-
-export interface SpanView {
-  /** Which candidate. */
-  row: number;
-  span: number;
-  start: number;
-  slots: Slot[];
-}
-
-/** One denoising step, as the app streams it (src-tauri/src/commands/generate.rs). */
-export interface StepEvent {
-  event: "step";
-  step: number;
-  steps: number;
-  spans: SpanView[];
-}
-
-export interface FilledSpan {
-  span: number;
-  start: number;
-  end: number;
-  text: string;
-  slots: Slot[];
-}
-
-export interface InfillResult {
-  text: string;
-  spans: FilledSpan[];
-}
-
-export interface Infilled {
-  ids: number[];
-  /** One per candidate asked for (at least one), in seed order. */
-  candidates: InfillResult[];
-  warnings: string[];
-}
-
-/** What the infill channel carries: the steps (the result is the command's answer). */
-export type InfillEvent = StepEvent;
-
-export interface ModelInfo {
-  name: string;
-  /** What was loaded: "demo", a path or a repo id. */
-  source: string;
-  demo: boolean;
-  device: string;
-  dtype: string;
-  parameters: number;
-  context: number;
-}
-
-export interface ModelEntry {
-  id: string;
-  description: string;
-  available: boolean;
-  download_bytes: number;
-}
-
-export type Device = "auto" | "cpu" | "cuda" | "metal";
-
-export interface LoadRequest {
-  model: string;
-  device: Device;
-  dtype: string | null;
-  /** Fetch again the cached files that do not verify. */
-  redownload?: boolean;
-}
-
-/** A file of a cached model that does not match what was verified at download. */
-export interface Damage {
-  file: string;
-  reason: string;
-}
-
-export type LoadEvent = { stage: "download"; file: string; downloaded: number; total: number } | { stage: "loading"; model: string };
-
-export interface FitEstimate {
-  weights_bytes: number;
-  activation_bytes: number;
-  total_bytes: number;
-  available_bytes: number | null;
-  fits: boolean | null;
-  message: string;
-  /** The most precise smaller copy that would fit, when this does not. */
-  suggest: CopyType | null;
-}
-
-export type CopyType = "q8_0" | "q4_k";
-
-export interface SystemInfo {
-  cuda: boolean;
-  metal: boolean;
-  auto_device: string;
-  system_memory_available: number | null;
-  gpus: { name: string; memory_total: number; memory_free: number }[];
-}
-
-export interface Settings {
-  theme: "system" | "light" | "dark";
-  sampling: SamplingSettings;
-  device: Device;
-  dtype: string | null;
-  hf_endpoint: string | null;
-  last_model: string | null;
-  candidates: number;
-}
-
-/** A mark as kept in an autosave (UTF-16 offsets into its text). */
-export interface SavedMark {
-  from: number;
-  to: number;
-  tokens: number;
-}
-
-/** The editor's state of one document, as autosaved (src-tauri/src/desk.rs). */
-export interface DocState {
-  path: string | null;
-  text: string;
-  /** Fingerprint of the file version the text started from. */
-  base: string | null;
-  marks: SavedMark[];
-  ending: string;
-  ending_at: number | null;
-  gap: number;
-}
-
-/** A document being opened: the file as it is on disk and its autosave, to compare. */
-export interface Opened {
-  path: string | null;
-  file: { text: string; base: string } | null;
-  autosave: DocState | null;
-  /** The autosave holds changes that were never saved. */
-  autosave_unsaved: boolean;
-}
-
-export interface Saved {
-  path: string;
-  base: string;
-}
-
-export interface RecentEntry {
-  path: string;
-  name: string;
-  exists: boolean;
-}
-
-export type DiskState = "same" | "changed" | "missing";
-
-export type WindowNotice = { event: "close_requested" };
-
-/** What every command rejects with. */
-export interface CommandError {
-  code: string;
-  message: string;
-}
+/** A precision from the page's select ("" is the device's default). */
+export const precision = (value: string): Precision | null => (value === "f32" || value === "bf16" || value === "f16" ? value : null);
 
 export function isCommandError(e: unknown): e is CommandError {
   return typeof e === "object" && e !== null && "code" in e && "message" in e;
@@ -208,7 +44,7 @@ export function describeError(e: unknown): string {
 }
 
 export const api = {
-  modelStatus: () => invoke<{ loaded: ModelInfo | null; loading: boolean }>("model_status"),
+  modelStatus: () => invoke<ModelStatus>("model_status"),
   listModels: () => invoke<ModelEntry[]>("list_models"),
   systemInfo: () => invoke<SystemInfo>("system_info"),
   estimateFit: (request: LoadRequest) => invoke<FitEstimate>("estimate_fit", { request }),
@@ -219,23 +55,24 @@ export const api = {
   },
   cancelLoad: () => invoke<boolean>("cancel_load"),
   /** Quantizes `model` into the app's data folder; resolves to the copy's path. */
-  makeSmallerCopy: (model: string, kind: CopyType, onProgress: (p: { done: number; total: number }) => void) => {
-    const channel = new Channel<{ done: number; total: number }>();
+  makeSmallerCopy: (model: string, kind: CopyType, onProgress: (p: CopyProgress) => void) => {
+    const channel = new Channel<CopyProgress>();
     channel.onmessage = onProgress;
     return invoke<string>("make_smaller_copy", { model, kind, onProgress: channel });
   },
   cancelCopy: () => invoke<boolean>("cancel_copy"),
   verifyModel: (model: string) => invoke<Damage[]>("verify_model", { model }),
   countTokens: (text: string) => invoke<number>("count_tokens", { text }),
-  infill: (request: InfillRequest, onEvent: (e: InfillEvent) => void) => {
-    const channel = new Channel<InfillEvent>();
+  /** Streams each step's spans; the result is the answer. */
+  infill: (request: InfillRequest, onEvent: (e: StepUpdate) => void) => {
+    const channel = new Channel<StepUpdate>();
     channel.onmessage = onEvent;
     return invoke<Infilled>("infill", { request, onEvent: channel });
   },
   cancel: () => invoke<boolean>("cancel"),
   getSettings: () => invoke<Settings>("get_settings"),
   setSettings: (settings: Settings) => invoke<Settings>("set_settings", { settings }),
-  pickModel: (kind: "folder" | "file") => invoke<string | null>("pick_model", { kind }),
+  pickModel: (kind: ModelPick) => invoke<string | null>("pick_model", { kind }),
   restoreSession: () => invoke<Opened>("restore_session"),
   /** Files that could not be used (moved aside), to tell the writer once. */
   takeNotices: () => invoke<string[]>("take_notices"),

@@ -1,6 +1,6 @@
 // The model manager: known models, a folder or repo, device and precision, a "will it fit"
 // estimate, loading with progress. With nothing chosen yet, the built-in demo loads.
-import { api, describeError, isCommandError, type CopyType, type Device, type LoadRequest, type ModelInfo, type Settings } from "./ipc";
+import { api, describeError, isCommandError, precision, type CopyType, type DeviceChoice, type LoadRequest, type ModelInfo, type Settings } from "./ipc";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -27,7 +27,7 @@ export async function setupModelDialog(hooks: Hooks) {
   }
   mirror.addEventListener("change", () => void hooks.persist((st) => (st.hf_endpoint = mirror.value.trim() || null)));
   $("load-cancel").addEventListener("click", () => void api.cancelLoad());
-  const request = (model: string): LoadRequest => ({ model, device: device.value as Device, dtype: dtype.value || null });
+  const request = (model: string): LoadRequest => ({ model, device: device.value as DeviceChoice, dtype: precision(dtype.value), redownload: false });
 
   let loaded: ModelInfo | null = null;
   const showLoaded = (info: ModelInfo | null) => {
@@ -120,8 +120,8 @@ export async function setupModelDialog(hooks: Hooks) {
       hooks.say(info.demo ? "Demo model loaded: its output is noise; load Dream 7B for real text." : `${info.name} is ready.`);
       await hooks.persist((st) => {
         st.last_model = model;
-        st.device = device.value as Device;
-        st.dtype = dtype.value || null;
+        st.device = device.value as DeviceChoice;
+        st.dtype = precision(dtype.value);
       });
       return true;
     } catch (e) {

@@ -53,6 +53,7 @@ impl ModelSource {
 }
 
 /// Download progress of one file.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DownloadProgress {
     pub file: String,

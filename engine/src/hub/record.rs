@@ -23,6 +23,7 @@ struct Record {
 }
 
 /// A file of a cached model that does not match what was verified.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Damage {
     pub file: String,

@@ -6,6 +6,7 @@ use super::logits::Confidence;
 use crate::error::{Error, Result};
 
 /// How the next positions to reveal are chosen.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Alg {
@@ -40,6 +41,7 @@ impl std::str::FromStr for Alg {
 }
 
 /// The knobs of one generation, named as in the official `diffusion_generate`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SamplingSettings {

@@ -12,10 +12,11 @@ use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::blocking::off_main;
-use crate::error::{CommandError, CommandResult};
+use crate::error::{CommandError, CommandResult, ErrorCode};
 use crate::state::AppState;
 
 /// The precisions a copy can have.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CopyType {
@@ -48,6 +49,7 @@ impl CopyType {
 }
 
 /// Progress of [`make_smaller_copy`]: tensors written so far.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct CopyProgress {
     pub done: usize,
@@ -59,14 +61,14 @@ fn source_folder(model: &str) -> CommandResult<PathBuf> {
     match ModelSource::parse(model) {
         ModelSource::Local(p) if p.is_dir() => Ok(p),
         ModelSource::Local(p) if dream_engine::gguf::is_gguf(&p) => {
-            Err(CommandError::new("invalid_request", format!("{} is already a quantized copy.", p.display())))
+            Err(CommandError::new(ErrorCode::InvalidRequest, format!("{} is already a quantized copy.", p.display())))
         }
         ModelSource::Local(p) => {
-            Err(CommandError::new("model_file_missing", format!("{} is not a model folder.", p.display())))
+            Err(CommandError::new(ErrorCode::ModelFileMissing, format!("{} is not a model folder.", p.display())))
         }
         ModelSource::Hub(repo) => hub::cached_snapshot(&hub::cache_from_env(), &repo).map_err(|_| {
             CommandError::new(
-                "unknown_model",
+                ErrorCode::UnknownModel,
                 format!("{repo} is not downloaded yet: download it first, then make a copy."),
             )
         }),
@@ -117,7 +119,7 @@ pub async fn make_smaller_copy(
     std::fs::create_dir_all(&state.models_dir).map_err(|e| crate::files::io_error(&state.models_dir, "create", &e))?;
     let cancel = Arc::new(AtomicBool::new(false));
     if state.copy_cancel.lock().expect("copy lock").replace(cancel.clone()).is_some() {
-        return Err(CommandError::new("busy", "A copy is already being made."));
+        return Err(CommandError::new(ErrorCode::Busy, "A copy is already being made."));
     }
     let target = out.clone();
     let result = off_main("Making a smaller copy", move || {
@@ -125,7 +127,9 @@ pub async fn make_smaller_copy(
             let _ = on_progress.send(CopyProgress { done, total });
         };
         dream_engine::gguf::quantize_with(&source, &target, kind.quant(), &cancel, &mut report).map_err(|e| match e {
-            dream_engine::Error::Cancelled => CommandError::new("cancelled", "Copy cancelled; nothing was written."),
+            dream_engine::Error::Cancelled => {
+                CommandError::new(ErrorCode::Cancelled, "Copy cancelled; nothing was written.")
+            }
             other => other.into(),
         })
     })

@@ -15,6 +15,7 @@ use crate::state::AppState;
 
 /// A document as the editor opens it: the file (if it could be read) and its autosave (if
 /// there is one), for the page to compare.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
 pub struct Opened {
     /// `None` for the untitled buffer.
@@ -34,6 +35,7 @@ impl Opened {
     }
 }
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
 pub struct Saved {
     pub path: PathBuf,

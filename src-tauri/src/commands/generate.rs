@@ -16,8 +16,8 @@ use crate::state::AppState;
 
 /// What the editor draws after each step: the step and each span's slots (not the whole token
 /// state, which it never reads). The result comes once, as the command's answer.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
-#[serde(tag = "event", rename = "step")]
 pub struct StepUpdate {
     pub step: usize,
     pub steps: usize,
@@ -74,6 +74,6 @@ mod tests {
         };
         let event = InfillStep { tokens, spans: Vec::new() };
         let json = serde_json::to_value(StepUpdate::from(event)).unwrap();
-        assert_eq!(json, serde_json::json!({ "event": "step", "step": 2, "steps": 8, "spans": [] }));
+        assert_eq!(json, serde_json::json!({ "step": 2, "steps": 8, "spans": [] }));
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use dream_engine::checkpoint::Checkpoint;
 use dream_engine::hub::{self, DownloadProgress, HubOptions, ModelSource, KNOWN_MODELS};
 use dream_engine::memory::{self, MemoryEstimate};
-use dream_engine::{DeviceChoice, Dream, DreamConfig};
+use dream_engine::{DeviceChoice, Dream, DreamConfig, Precision};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
@@ -15,13 +15,14 @@ use crate::blocking::off_main;
 use crate::commands::copies::{self, CopyType};
 use crate::dialogs::Pick;
 use crate::documents::check_text_size;
-use crate::error::{CommandError, CommandResult};
+use crate::error::{CommandError, CommandResult, ErrorCode};
 use crate::settings::Settings;
 use crate::state::{AppState, Loaded, ModelInfo};
 
 /// The name the UI uses for the built-in demo model.
 pub const DEMO: &str = "demo";
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
 pub struct ModelStatus {
     pub loaded: Option<ModelInfo>,
@@ -34,6 +35,7 @@ pub fn model_status(state: State<'_, AppState>) -> ModelStatus {
 }
 
 /// One entry of the model manager.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
 pub struct ModelEntry {
     pub id: String,
@@ -88,6 +90,7 @@ fn known_models(models_dir: &Path) -> Vec<ModelEntry> {
 }
 
 /// The device this machine would use and how much memory it has.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
 pub struct SystemInfo {
     /// Whether this build can use CUDA / Metal here.
@@ -116,6 +119,7 @@ fn detect_system() -> SystemInfo {
     }
 }
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoadRequest {
@@ -123,12 +127,14 @@ pub struct LoadRequest {
     pub model: String,
     #[serde(default)]
     pub device: DeviceChoice,
-    pub dtype: Option<String>,
+    /// None: the device's default.
+    pub dtype: Option<Precision>,
     /// Fetch again the cached files that do not verify (after a `damaged_model` error).
     #[serde(default)]
     pub redownload: bool,
 }
 
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
 pub struct FitEstimate {
     #[serde(flatten)]
@@ -158,7 +164,10 @@ fn config_of(model: &str) -> CommandResult<(DreamConfig, Option<Checkpoint>)> {
         }
         ModelSource::Hub(repo) => match hub::cached_snapshot(&hub::cache_from_env(), &repo) {
             Ok(dir) => Ok((DreamConfig::from_file(&dir.join("config.json"))?, None)),
-            Err(_) => Err(CommandError::new("unknown_model", format!("{repo} is not downloaded; its size is unknown"))),
+            Err(_) => Err(CommandError::new(
+                ErrorCode::UnknownModel,
+                format!("{repo} is not downloaded; its size is unknown"),
+            )),
         },
     }
 }
@@ -175,10 +184,8 @@ pub async fn estimate_fit(state: State<'_, AppState>, request: LoadRequest) -> C
 fn fit_estimate(request: LoadRequest, settings: &Settings) -> CommandResult<FitEstimate> {
     let (cfg, checkpoint) = config_of(&request.model)?;
     let device = request.device.open()?;
-    let dtype = match &request.dtype {
-        Some(d) => dream_engine::device::parse_dtype(d)?,
-        None => dream_engine::device::default_dtype(&device),
-    };
+    let precision = request.dtype.unwrap_or_else(|| Precision::default_for(&device));
+    let dtype = precision.dtype();
     let sampling = settings.sampling.temperature > 0.0;
     let mut estimate = memory::estimate_run(&cfg, dtype, cfg.context_limit(), settings.candidates, sampling);
     if let Some(c) = &checkpoint {
@@ -186,14 +193,14 @@ fn fit_estimate(request: LoadRequest, settings: &Settings) -> CommandResult<FitE
     }
     let available = memory::available_on(&device);
     let quantized = matches!(checkpoint, Some(Checkpoint::Gguf { .. }));
-    Ok(describe_fit(&cfg, dtype, estimate, available, quantized, !device.is_cpu()))
+    Ok(describe_fit(&cfg, precision, estimate, available, quantized, !device.is_cpu()))
 }
 
 /// Whether `estimate` fits in `available` bytes, in words, and (for a model that is not
 /// quantized yet and does not fit) the most precise smaller copy that would.
 fn describe_fit(
     cfg: &DreamConfig,
-    dtype: dream_engine::candle_core::DType,
+    precision: Precision,
     estimate: MemoryEstimate,
     available: Option<u64>,
     quantized: bool,
@@ -202,17 +209,16 @@ fn describe_fit(
     let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
     let fits = available.map(|a| estimate.total_bytes <= a);
     let place = if on_gpu { " on the GPU" } else { "" };
-    let dtype_name = format!("{dtype:?}").to_lowercase();
     let mut message = match (fits, available) {
         (Some(true), Some(a)) => {
-            format!("{dtype_name} needs about {:.1} GiB; {:.1} GiB is free{place}.", gib(estimate.total_bytes), gib(a))
+            format!("{precision} needs about {:.1} GiB; {:.1} GiB is free{place}.", gib(estimate.total_bytes), gib(a))
         }
         (Some(false), Some(a)) => format!(
-            "{dtype_name} needs about {:.1} GiB but only {:.1} GiB is free{place}.",
+            "{precision} needs about {:.1} GiB but only {:.1} GiB is free{place}.",
             gib(estimate.total_bytes),
             gib(a)
         ),
-        _ => format!("{dtype_name} needs about {:.1} GiB of GPU memory.", gib(estimate.total_bytes)),
+        _ => format!("{precision} needs about {:.1} GiB of GPU memory.", gib(estimate.total_bytes)),
     };
     // Quantized matrices (the embedding and lm_head too) plus the same activations.
     let copy_bytes = |kind: CopyType| (cfg.parameter_count() as f64 * kind.bits_per_weight() / 8.0) as u64;
@@ -237,6 +243,7 @@ fn describe_fit(
 }
 
 /// Progress of [`load_model`], streamed to the UI.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "stage", rename_all = "snake_case")]
 pub enum LoadEvent {
@@ -251,7 +258,10 @@ pub async fn load_model(
     on_progress: Channel<LoadEvent>,
 ) -> CommandResult<ModelInfo> {
     if request.model.trim().is_empty() {
-        return Err(CommandError::new("invalid_request", "Choose a model: the demo, a folder, or a Hub repo id."));
+        return Err(CommandError::new(
+            ErrorCode::InvalidRequest,
+            "Choose a model: the demo, a folder, or a Hub repo id.",
+        ));
     }
     state.refuse_while_writing()?;
     let _loading = state.loading.begin()?;
@@ -262,7 +272,7 @@ pub async fn load_model(
 }
 
 async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEvent>) -> CommandResult<Arc<Loaded>> {
-    let dtype = request.dtype.as_deref().map(dream_engine::device::parse_dtype).transpose()?;
+    let precision = request.dtype;
     let dir = if request.model == DEMO {
         None
     } else {
@@ -281,7 +291,7 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
         state.loading.set_download(None);
         // An aborted download keeps its partial file in the cache: the next try resumes it.
         Some(outcome.map_err(|_| {
-            CommandError::new("cancelled", "Download cancelled; it resumes where it stopped next time.")
+            CommandError::new(ErrorCode::Cancelled, "Download cancelled; it resumes where it stopped next time.")
         })??)
     };
     let _ = progress.send(LoadEvent::Loading { model: request.model.clone() });
@@ -292,8 +302,8 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
         let device = device.open()?;
         let dream = match &dir {
             None => dream_engine::demo::demo(&device)?,
-            Some(dir) => Dream::load_cancellable(dir, &device, dtype, &cancel).map_err(|e| match e {
-                dream_engine::Error::Cancelled => CommandError::new("cancelled", "Loading cancelled."),
+            Some(dir) => Dream::load_cancellable(dir, &device, precision, &cancel).map_err(|e| match e {
+                dream_engine::Error::Cancelled => CommandError::new(ErrorCode::Cancelled, "Loading cancelled."),
                 other => other.into(),
             })?,
         };
@@ -302,7 +312,9 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
             name: if dir.is_none() { "Built-in demo".into() } else { display_name(&name) },
             demo: dir.is_none(),
             device: dream_engine::device::describe(&device),
-            dtype: format!("{:?}", dream.model.dtype()).to_lowercase(),
+            dtype: Precision::of(dream.model.dtype()).ok_or_else(|| {
+                CommandError::new(ErrorCode::Internal, format!("the model loaded in {:?}", dream.model.dtype()))
+            })?,
             parameters: dream.config.parameter_count(),
             context: dream.config.context_limit(),
         };
@@ -329,6 +341,7 @@ pub async fn verify_model(model: String) -> CommandResult<Vec<hub::Damage>> {
 }
 
 /// What the model picker looks for.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelPick {
@@ -364,7 +377,7 @@ pub async fn count_tokens(state: State<'_, AppState>, text: String) -> CommandRe
 
 pub fn no_model() -> CommandError {
     CommandError::new(
-        "no_model",
+        ErrorCode::NoModel,
         "No model is loaded: open the model manager and load one (the demo needs no download).",
     )
 }
@@ -419,7 +432,7 @@ mod tests {
         let request = LoadRequest {
             model: file.display().to_string(),
             device: DeviceChoice::Cpu,
-            dtype: Some("f16".into()),
+            dtype: Some(Precision::F16),
             redownload: false,
         };
         assert_eq!(fit_estimate(request, &Settings::default()).unwrap().estimate.weights_bytes, params * 2);
@@ -446,7 +459,7 @@ mod tests {
             redownload: false,
         };
         let e = fit_estimate(request, &Settings::default()).unwrap_err();
-        assert_eq!(e.code, "bad_weights");
+        assert_eq!(e.code, ErrorCode::BadWeights);
         assert!(e.message.contains("general.alignment"), "{}", e.message);
     }
 
@@ -472,10 +485,10 @@ mod tests {
     #[test]
     fn a_model_that_does_not_fit_suggests_the_copy_that_does() {
         let cfg = DreamConfig::dream_v0_7b();
-        let dtype = dream_engine::candle_core::DType::BF16;
-        let estimate = memory::estimate(&cfg, dtype, cfg.context_limit());
+        let precision = Precision::Bf16;
+        let estimate = memory::estimate(&cfg, precision.dtype(), cfg.context_limit());
         let gib = |g: u64| g << 30;
-        let twelve = describe_fit(&cfg, dtype, estimate, Some(gib(12)), false, true);
+        let twelve = describe_fit(&cfg, precision, estimate, Some(gib(12)), false, true);
         assert_eq!((twelve.fits, twelve.suggest), (Some(false), Some(CopyType::Q8_0)));
         assert!(
             twelve.message.starts_with("bf16 needs about 16.")
@@ -484,12 +497,16 @@ mod tests {
             twelve.message
         );
         assert!(twelve.message.contains("A Q8_0 copy needs about"), "{}", twelve.message);
-        let seven = describe_fit(&cfg, dtype, estimate, Some(gib(7)), false, true);
+        let seven = describe_fit(&cfg, precision, estimate, Some(gib(7)), false, true);
         assert_eq!(seven.suggest, Some(CopyType::Q4K), "{}", seven.message);
-        let four = describe_fit(&cfg, dtype, estimate, Some(gib(4)), false, true);
+        let four = describe_fit(&cfg, precision, estimate, Some(gib(4)), false, true);
         assert_eq!(four.suggest, None);
         assert!(four.message.contains("Close other programs"), "{}", four.message);
-        assert_eq!(describe_fit(&cfg, dtype, estimate, Some(gib(12)), true, true).suggest, None, "already quantized");
-        assert_eq!(describe_fit(&cfg, dtype, estimate, Some(gib(40)), false, true).fits, Some(true));
+        assert_eq!(
+            describe_fit(&cfg, precision, estimate, Some(gib(12)), true, true).suggest,
+            None,
+            "already quantized"
+        );
+        assert_eq!(describe_fit(&cfg, precision, estimate, Some(gib(40)), false, true).fits, Some(true));
     }
 }

@@ -4,10 +4,11 @@ use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{State, Window};
 
-use crate::error::CommandResult;
+use crate::error::{CommandResult, ErrorCode};
 use crate::state::AppState;
 
 /// What the backend tells the page about its window.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum WindowNotice {
@@ -25,7 +26,7 @@ pub fn watch_window(state: State<'_, AppState>, on_event: Channel<WindowNotice>)
 /// Closes the window for good (after the page has dealt with unsaved changes).
 #[tauri::command]
 pub fn close_window(window: Window) -> CommandResult<()> {
-    window.destroy().map_err(|e| crate::error::CommandError::new("internal", e.to_string()))
+    window.destroy().map_err(|e| crate::error::CommandError::new(ErrorCode::Internal, e.to_string()))
 }
 
 /// Whether a close request was handed to the page (which then decides); `false` when no page

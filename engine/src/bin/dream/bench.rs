@@ -67,7 +67,7 @@ pub fn run(args: Args) -> Result<()> {
         return reveal_cases(dir, args.threshold, args.cache_refresh, args.json);
     }
     let device = args.device.device.open()?;
-    let dtype = args.device.dtype.unwrap_or_else(|| dream_engine::device::default_dtype(&device));
+    let dtype = args.device.dtype.unwrap_or_else(|| dream_engine::Precision::default_for(&device)).dtype();
     let start = Instant::now();
     let (model, label, weights_bytes) = match (&args.random_shape, &args.model) {
         (Some(s), _) => {

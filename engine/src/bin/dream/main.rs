@@ -69,6 +69,6 @@ pub struct DeviceArgs {
     #[arg(long, default_value = "auto")]
     pub device: dream_engine::DeviceChoice,
     /// f32, bf16 or f16 (default: bf16 on a GPU, f32 on the CPU).
-    #[arg(long, value_parser = dream_engine::device::parse_dtype)]
-    pub dtype: Option<candle_core::DType>,
+    #[arg(long)]
+    pub dtype: Option<dream_engine::Precision>,
 }

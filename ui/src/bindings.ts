@@ -1,0 +1,398 @@
+// Generated from the Rust types by src-tauri/src/bindings.rs: do not edit by hand.
+
+/**
+ * How the next positions to reveal are chosen.
+ */
+
+export type Alg = "origin" | "maskgit_plus" | "topk_margin" | "entropy";
+
+/**
+ * The knobs of one generation, named as in the official `diffusion_generate`.
+ */
+
+export type SamplingSettings = { steps: number, alg: Alg, temperature: number, top_p: number | null, top_k: number | null, alg_temp: number | null, eps: number, seed: number, 
+/**
+ * Parallel reveal (Fast-dLLM's confidence-aware decoding): each step reveals every masked
+ * token whose probability is at least this (and at least one), so easy text finishes in
+ * fewer than `steps` steps. `None`: the official fixed schedule.
+ */
+threshold: number | null, 
+/**
+ * Span-local decoding: between full passes, only the masked spans (and the position
+ * before each, which predicts its first token) are recomputed against the other
+ * positions' cached keys/values; a full pass refreshes the cache once this many tokens
+ * have been revealed since it was taken (with the official one token per step: every
+ * this many steps). `None` or 1: every step is a full pass (exact).
+ */
+cache_refresh: number | null, };
+
+/**
+ * Replace the characters `start..end` of the text with `tokens` masks; `start == end` inserts
+ * them at that point. Offsets count Unicode scalar values (Rust `char`s).
+ */
+
+export type Span = { start: number, end: number, tokens: number, };
+
+/**
+ * What to generate: masked spans anywhere in `text`, optionally `continuation` masks after
+ * it, and an optional pinned `ending` after those that the generated text must lead into.
+ *
+ * The model's mask token written literally in `text` (`<|mask|>` for Dream) is one more masked
+ * position, as in the official code.
+ *
+ * ```
+ * let req: dream_engine::InfillRequest = serde_json::from_str(r#"{
+ *     "text": "The storm broke at dawn.",
+ *     "spans": [{"start": 4, "end": 9, "tokens": 3}],
+ *     "continuation": 16,
+ *     "ending": " And then there was silence.",
+ *     "settings": {"steps": 8, "alg": "entropy"}
+ * }"#).unwrap();
+ * assert_eq!(req.spans[0].tokens, 3);
+ * ```
+ */
+
+export type InfillRequest = { text: string, spans: Array<Span>, continuation: number, ending: string | null, settings: SamplingSettings, 
+/**
+ * How many versions to write at once (1-3), from seeds `seed`, `seed + 1`, ...: one
+ * batched run, to flip between before accepting one.
+ */
+candidates: number, };
+
+/**
+ * A text piece of one mask slot of a span.
+ */
+
+export type Slot = { 
+/**
+ * `None` while the slot is still masked.
+ */
+token: number | null, 
+/**
+ * The text this token adds ("" while masked, for an end-of-text token, or for a token
+ * whose UTF-8 character completes in a later slot).
+ */
+text: string, confidence: number | null, };
+
+/**
+ * The live state of one masked span.
+ */
+
+export type SpanView = { 
+/**
+ * Which candidate (batch row) this is.
+ */
+row: number, 
+/**
+ * Index of the span: the request's spans in order, then the continuation, then literal
+ * mask tokens in text order.
+ */
+span: number, 
+/**
+ * Where the span starts in the request's text (chars); the continuation starts at its end.
+ */
+start: number, slots: Array<Slot>, };
+
+/**
+ * What the editor draws after each step: the step and each span's slots (not the whole token
+ * state, which it never reads). The result comes once, as the command's answer.
+ */
+
+export type StepUpdate = { step: number, steps: number, spans: Array<SpanView>, };
+
+/**
+ * One span of the request as written.
+ */
+
+export type FilledSpan = { 
+/**
+ * The span's index in the request.
+ */
+span: number, 
+/**
+ * Its char range in the result's `text`.
+ */
+start: number, end: number, 
+/**
+ * What was written into it.
+ */
+text: string, 
+/**
+ * Its tokens, one per mask slot.
+ */
+slots: Array<Slot>, };
+
+/**
+ * The finished document.
+ */
+
+export type InfillResult = { 
+/**
+ * The whole text with every span filled in (and the ending, if pinned).
+ */
+text: string, 
+/**
+ * Each span's place in `text` (chars) and its content.
+ */
+spans: Array<FilledSpan>, };
+
+/**
+ * The outcome of [`Dream::infill`].
+ */
+
+export type Infilled = { 
+/**
+ * The first candidate's final canvas (the window of the document the model saw).
+ */
+ids: Array<number>, 
+/**
+ * One result per candidate the request asked for (at least one), in seed order.
+ */
+candidates: Array<InfillResult>, warnings: Array<string>, };
+
+/**
+ * Where to run the model.
+ */
+
+export type DeviceChoice = "auto" | "cpu" | "cuda" | "metal";
+
+/**
+ * The floating-point type of the weights and activations.
+ */
+
+export type Precision = "f32" | "bf16" | "f16";
+
+/**
+ * What the UI shows about the loaded model.
+ */
+
+export type ModelInfo = { 
+/**
+ * "Built-in demo", a folder, or a Hub repo id.
+ */
+name: string, 
+/**
+ * What was loaded: "demo", a path or a repo id (what a smaller copy is made from).
+ */
+source: string, demo: boolean, device: string, dtype: Precision, parameters: number, context: number, };
+
+export type ModelStatus = { loaded: ModelInfo | null, loading: boolean, };
+
+/**
+ * One entry of the model manager.
+ */
+
+export type ModelEntry = { id: string, description: string, 
+/**
+ * Whether it is complete in the Hugging Face cache (always true for the demo).
+ */
+available: boolean, download_bytes: number, };
+
+export type LoadRequest = { 
+/**
+ * "demo", a checkpoint folder, or a Hub repo id.
+ */
+model: string, device: DeviceChoice, 
+/**
+ * None: the device's default.
+ */
+dtype: Precision | null, 
+/**
+ * Fetch again the cached files that do not verify (after a `damaged_model` error).
+ */
+redownload: boolean, };
+
+/**
+ * A file of a cached model that does not match what was verified.
+ */
+
+export type Damage = { file: string, reason: string, };
+
+/**
+ * Download progress of one file.
+ */
+
+export type DownloadProgress = { file: string, downloaded: number, total: number, };
+
+/**
+ * Progress of [`load_model`], streamed to the UI.
+ */
+
+export type LoadEvent = { "stage": "download" } & DownloadProgress | { "stage": "loading", model: string, };
+
+/**
+ * Bytes a model needs to run one denoising step over `context` tokens.
+ */
+
+export type MemoryEstimate = { weights_bytes: number, 
+/**
+ * The largest activations alive during a forward pass: hidden states and the MLP's
+ * intermediate in the weights' dtype, one layer's f32 attention scores (and their
+ * softmax), and f32 logits for every position (the worst case: all masked).
+ */
+activation_bytes: number, total_bytes: number, };
+
+export type FitEstimate = { available_bytes: number | null, 
+/**
+ * `None` when the available memory is not known (a GPU).
+ */
+fits: boolean | null, message: string, 
+/**
+ * When it does not fit (and is not a quantized file already): the most precise smaller
+ * copy that would.
+ */
+suggest: CopyType | null, weights_bytes: number, 
+/**
+ * The largest activations alive during a forward pass: hidden states and the MLP's
+ * intermediate in the weights' dtype, one layer's f32 attention scores (and their
+ * softmax), and f32 logits for every position (the worst case: all masked).
+ */
+activation_bytes: number, total_bytes: number, };
+
+/**
+ * The precisions a copy can have.
+ */
+
+export type CopyType = "q8_0" | "q4_k";
+
+/**
+ * Progress of [`make_smaller_copy`]: tensors written so far.
+ */
+
+export type CopyProgress = { done: number, total: number, };
+
+/**
+ * What the model picker looks for.
+ */
+
+export type ModelPick = "folder" | "file";
+
+/**
+ * A GPU the machine has, as its driver reports it.
+ */
+
+export type GpuInfo = { name: string, memory_total: number, memory_free: number, };
+
+/**
+ * The device this machine would use and how much memory it has.
+ */
+
+export type SystemInfo = { 
+/**
+ * Whether this build can use CUDA / Metal here.
+ */
+cuda: boolean, metal: boolean, 
+/**
+ * What `auto` picks.
+ */
+auto_device: string, system_memory_available: number | null, 
+/**
+ * NVIDIA GPUs the driver reports, whether or not this build can use them.
+ */
+gpus: Array<GpuInfo>, };
+
+/**
+ * The page's colours; `System` follows the desktop.
+ */
+
+export type Theme = "system" | "light" | "dark";
+
+export type Settings = { theme: Theme, sampling: SamplingSettings, device: DeviceChoice, 
+/**
+ * None: the device's default.
+ */
+dtype: Precision | null, 
+/**
+ * A Hub mirror (sets `HF_ENDPOINT` for downloads).
+ */
+hf_endpoint: string | null, 
+/**
+ * The model to load at start: "demo", a folder, or a Hub repo id.
+ */
+last_model: string | null, 
+/**
+ * Versions written per run, to flip between.
+ */
+candidates: number, };
+
+/**
+ * A mark as the editor had it (UTF-16 offsets into the autosaved text).
+ */
+
+export type SavedMark = { from: number, to: number, tokens: number, };
+
+/**
+ * The editor's state of one document: its text, marks, pinned ending and gap.
+ */
+
+export type DocState = { 
+/**
+ * `None` for the untitled buffer.
+ */
+path: string | null, text: string, 
+/**
+ * Fingerprint of the file version this text started from (`None` when never saved).
+ */
+base: string | null, marks: Array<SavedMark>, ending: string, 
+/**
+ * Where the ending is pinned (UTF-16 offset); `None` when it is only typed.
+ */
+ending_at: number | null, gap: number, };
+
+/**
+ * A document as read from disk.
+ */
+
+export type OnDisk = { text: string, 
+/**
+ * The fingerprint of the bytes read: what a later save or check compares against.
+ */
+base: string, };
+
+/**
+ * A document as the editor opens it: the file (if it could be read) and its autosave (if
+ * there is one), for the page to compare.
+ */
+
+export type Opened = { 
+/**
+ * `None` for the untitled buffer.
+ */
+path: string | null, file: OnDisk | null, autosave: DocState | null, 
+/**
+ * Whether the autosave holds changes that were never saved (its text is not the version
+ * it started from).
+ */
+autosave_unsaved: boolean, };
+
+export type Saved = { path: string, base: string, };
+
+/**
+ * One line of Open Recent.
+ */
+
+export type RecentEntry = { path: string, name: string, 
+/**
+ * False when the file was moved or deleted since.
+ */
+exists: boolean, };
+
+/**
+ * How the file on disk stands against the version the editor loaded or last saved.
+ */
+
+export type DiskState = "same" | "changed" | "missing";
+
+/**
+ * What the backend tells the page about its window.
+ */
+
+export type WindowNotice = { "event": "close_requested" };
+
+/**
+ * What kind of failure it was, for the UI to act on (the message is for the writer).
+ */
+
+export type ErrorCode = "model_file_missing" | "io" | "bad_config" | "bad_weights" | "bad_tokenizer" | "encode" | "invalid_request" | "context_overflow" | "device" | "hub" | "damaged_model" | "cancelled" | "compute" | "busy" | "internal" | "no_model" | "unknown_model" | "invalid_settings" | "invalid_path" | "invalid_document" | "not_chosen" | "not_text" | "too_large" | "changed_on_disk" | "folder_missing";
+
+export type CommandError = { code: ErrorCode, message: string, };
