@@ -9,7 +9,7 @@ import { addSpan, clampTokens, clearSpans, marked, newSpan, setSpanTokens, spans
 import { endRun, liveField, pickKey, reviewRun, shownSpans, startRun, stepRun, toggleHeat, type LiveRun } from "./live";
 import { acceptChanges, lowConfidenceRuns, planRequest, remaskRuns, type Planned } from "./request";
 import { ending, pinned, placeEnding, setPinned } from "./ending";
-import { AUTO_THRESHOLD, stepsLabel, StepTimer } from "./steps";
+import { AUTO_THRESHOLD, FAST_REFRESH, stepsLabel, StepTimer } from "./steps";
 import { setupModelDialog } from "./models";
 import { changed, startDocuments, type Host } from "./documents";
 import { asking } from "./prompt";
@@ -367,7 +367,8 @@ function showSampling(s: SamplingSettings) {
   $<HTMLInputElement>("top-p").value = String(s.top_p ?? 1);
   $<HTMLInputElement>("top-k").value = String(s.top_k ?? 0);
   $<HTMLInputElement>("seed").value = String(s.seed);
-  $<HTMLSelectElement>("speed").value = String(s.cache_refresh ?? 1);
+  // Any saved span-local interval (older versions saved 8) is the one "fast" there is now.
+  $<HTMLSelectElement>("speed").value = String((s.cache_refresh ?? 1) > 1 ? FAST_REFRESH : 1);
   $<HTMLSelectElement>("candidates").value = String(settings?.candidates ?? 1);
   showCandidatesAllowed();
   $<HTMLInputElement>("auto").checked = s.threshold !== null;

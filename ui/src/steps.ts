@@ -2,6 +2,8 @@
 
 /** The probability above which "auto" reveals a token. */
 export const AUTO_THRESHOLD = 0.9;
+/** "Fast" span-local decoding: a full pass once this many tokens were written since the last. */
+export const FAST_REFRESH = 32;
 
 /** Valid step count for `tokens` masked tokens: 1 ..= tokens (one step per token at most). */
 export function clampSteps(steps: number, tokens: number): number {

@@ -172,6 +172,18 @@ describe("the writing flow", () => {
     await page.close();
   });
 
+  test("fast speed asks for a full pass every 32 tokens written, also where an older version saved 8", async () => {
+    const page = await openApp(() => (window.__mockSampling = { cache_refresh: 8 }));
+    await page.click("#sampling summary");
+    assert.equal(await page.inputValue("#speed"), "32");
+    await typeDoc(page, "The fast one.");
+    await page.keyboard.press("Control+i");
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    assert.equal((await infills(page)).at(-1).settings.cache_refresh, 32);
+    await page.close();
+  });
+
   test("at the smallest window the text keeps most of the height; the review bar does not move it", async () => {
     const page = await openApp();
     await page.setViewportSize({ width: 640, height: 420 });

@@ -194,9 +194,12 @@ mockIPC(async (cmd, args) => {
   const doc = documents(cmd, args as Record<string, unknown>);
   if (doc !== undefined) return doc;
   switch (cmd) {
-    case "get_settings":
-      // A test may set `__mockLastModel` before the page loads.
-      return { ...settings, last_model: (window as unknown as { __mockLastModel?: string }).__mockLastModel ?? null };
+    case "get_settings": {
+      // A test may set `__mockLastModel` and `__mockSampling` (saved by an older version, say)
+      // before the page loads.
+      const saved = window as unknown as { __mockLastModel?: string; __mockSampling?: object };
+      return { ...settings, sampling: { ...settings.sampling, ...saved.__mockSampling }, last_model: saved.__mockLastModel ?? null };
+    }
     case "set_settings":
       return (args as { settings: unknown }).settings;
     case "model_status":
