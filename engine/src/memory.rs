@@ -11,8 +11,8 @@ use crate::config::DreamConfig;
 pub struct MemoryEstimate {
     pub weights_bytes: u64,
     /// The largest activations alive during a forward pass: hidden states and the MLP's
-    /// intermediate in the weights' dtype, one layer's f32 attention scores (and their
-    /// softmax), and f32 logits for every position (the worst case: all masked).
+    /// intermediate in the weights' dtype, one block of queries' f32 attention scores (and
+    /// their softmax), and f32 logits for every position (the worst case: all masked).
     pub activation_bytes: u64,
     pub total_bytes: u64,
 }
@@ -46,7 +46,8 @@ pub fn estimate_run(cfg: &DreamConfig, dtype: DType, context: usize, rows: usize
     let mul = |xs: &[u64]| xs.iter().fold(1u64, |a, &x| a.saturating_mul(x));
     let weights_bytes = mul(&[cfg.parameter_count() as u64, size]);
     let hidden = mul(&[rows, c, (4 * cfg.hidden_size + 3 * cfg.intermediate_size) as u64, size]);
-    let scores = mul(&[2, rows, cfg.num_attention_heads as u64, c, c, 4]);
+    let block = c.min(crate::model::QUERY_BLOCK as u64);
+    let scores = mul(&[2, rows, cfg.num_attention_heads as u64, block, c, 4]);
     let logit_copies = if sampling { 3 } else { 1 };
     let logits = mul(&[logit_copies, rows, c, cfg.vocab_size as u64, 4]);
     let activation_bytes = hidden.saturating_add(scores).saturating_add(logits);

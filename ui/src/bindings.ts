@@ -227,8 +227,8 @@ export type LoadEvent = { "stage": "download" } & DownloadProgress | { "stage": 
 export type MemoryEstimate = { weights_bytes: number, 
 /**
  * The largest activations alive during a forward pass: hidden states and the MLP's
- * intermediate in the weights' dtype, one layer's f32 attention scores (and their
- * softmax), and f32 logits for every position (the worst case: all masked).
+ * intermediate in the weights' dtype, one block of queries' f32 attention scores (and
+ * their softmax), and f32 logits for every position (the worst case: all masked).
  */
 activation_bytes: number, total_bytes: number, };
 
@@ -244,8 +244,8 @@ fits: boolean | null, message: string,
 suggest: CopyType | null, weights_bytes: number, 
 /**
  * The largest activations alive during a forward pass: hidden states and the MLP's
- * intermediate in the weights' dtype, one layer's f32 attention scores (and their
- * softmax), and f32 logits for every position (the worst case: all masked).
+ * intermediate in the weights' dtype, one block of queries' f32 attention scores (and
+ * their softmax), and f32 logits for every position (the worst case: all masked).
  */
 activation_bytes: number, total_bytes: number, };
 

@@ -491,7 +491,7 @@ mod tests {
         let twelve = describe_fit(&cfg, precision, estimate, Some(gib(12)), false, true);
         assert_eq!((twelve.fits, twelve.suggest), (Some(false), Some(CopyType::Q8_0)));
         assert!(
-            twelve.message.starts_with("bf16 needs about 16.")
+            twelve.message.starts_with("bf16 needs about 15.7 GiB")
                 && twelve.message.contains("12.0 GiB is free on the GPU"),
             "{}",
             twelve.message

@@ -222,7 +222,7 @@ mockIPC(async (cmd, args) => {
             available_bytes: 8e9,
             fits: false,
             suggest: "q4_k",
-            message: 'bf16 needs about 16.8 GiB but only 7.5 GiB is free. A Q4_K copy needs about 6.3 GiB: make one with "Make a smaller copy".',
+            message: 'bf16 needs about 15.7 GiB but only 7.5 GiB is free. A Q4_K copy needs about 5.1 GiB: make one with "Make a smaller copy".',
           }
         : {
             weights_bytes: 1,
