@@ -23,15 +23,17 @@ cargo build --locked --release -p dream-engine --features cuda --bin dream 2>&1 
 dream="$CARGO_TARGET_DIR/release/dream"
 for shape in qwen2.5-0.5b dream-7b; do
   "$dream" bench --device cuda --dtype bf16 --random-shape "$shape" \
-    --seq-len 512 1024 --masked 64 --reps 5 2>&1 | tee "$out/bench-$shape.txt" || failed=1
+    --seq-len 512,1024 --masked 64 --reps 5 2>&1 | tee "$out/bench-$shape.txt" || failed=1
 done
-# Parallel reveal on the fixture's peaked cases.
-"$dream" bench --device cuda --reveal-cases tests/fixtures/dream-tiny 2>&1 | tee "$out/reveal.txt" || failed=1
+# A whole 64-token infill in the middle of 1024 tokens with span-local decoding and parallel
+# reveal, on peaked weights (so that reveal has sure tokens), against exact decoding.
+"$dream" bench --device cuda --dtype bf16 --random-shape qwen2.5-0.5b --recipe peaked --seq-len 1024 \
+  --masked 64 --middle --reps 3 --whole-infill --compare-exact 2>&1 | tee "$out/bench-infill.txt" || failed=1
 # A Q4_K copy in bf16 (random 0.5B-shaped weights saved, then quantized).
 tmp=$(mktemp -d)
 "$dream" bench --random-shape qwen2.5-0.5b --device cpu --save "$tmp/ckpt" > /dev/null &&
   "$dream" quantize --model "$tmp/ckpt" --out "$tmp/q4k.gguf" --type q4_k > /dev/null &&
-  "$dream" bench --device cuda --dtype bf16 --model "$tmp/q4k.gguf" --seq-len 512 1024 --masked 64 --reps 5 \
+  "$dream" bench --device cuda --dtype bf16 --model "$tmp/q4k.gguf" --seq-len 512,1024 --masked 64 --reps 5 \
     2>&1 | tee "$out/bench-q4k.txt" || failed=1
 rm -rf "$tmp"
 exit $failed
