@@ -192,7 +192,7 @@ describe("Dream Writer UI", () => {
     const base = page.locator('#model-list li[data-model="Dream-org/Dream-v0-Base-7B"]');
     await base.hover();
     await page.waitForSelector("#fit-copy");
-    assert.match(await page.textContent("#fit"), /^Dream-org\/Dream-v0-Base-7B: bf16 needs about 16\.8 GiB .* A Q4_K copy needs about 6\.3 GiB/);
+    assert.match(await page.textContent("#fit"), /^Dream-org\/Dream-v0-Base-7B: bf16 needs about 15\.7 GiB .* A Q4_K copy needs about 5\.1 GiB/);
     assert.equal(await page.textContent("#fit-copy"), "Make a Q4_K copy");
     await page.click("#fit-copy");
     await page.waitForFunction(() => /Making a Q4_K copy: \d+% \(\d+ of 40 tensors\)/.test(document.querySelector("#load-progress")?.textContent ?? ""));
