@@ -206,18 +206,8 @@ impl Attention {
     }
 
     /// Attention of the queries of `x` over keys/values `kv`, with an optional padding mask,
-    /// [`QUERY_BLOCK`] queries at a time.
+    /// `block` queries at a time ([`QUERY_BLOCK`]; the result does not depend on it).
     fn attend(
-        &self,
-        x: &Tensor,
-        kv: &(Tensor, Tensor),
-        rope: &(Tensor, Tensor),
-        padding: Option<&(Tensor, Tensor)>,
-    ) -> Result<Tensor> {
-        self.attend_by(x, kv, rope, padding, QUERY_BLOCK)
-    }
-
-    fn attend_by(
         &self,
         x: &Tensor,
         kv: &(Tensor, Tensor),
@@ -318,7 +308,7 @@ impl DecoderLayer {
     ) -> Result<Tensor> {
         let normed = self.input_layernorm.forward(x)?;
         let kv = self.self_attn.keys_values(&normed, rope)?;
-        let x = (x + self.self_attn.attend(&normed, &kv, rope, padding)?)?;
+        let x = (x + self.self_attn.attend(&normed, &kv, rope, padding, QUERY_BLOCK)?)?;
         if let Some(record) = record {
             record.push(kv);
         }
@@ -337,7 +327,7 @@ impl DecoderLayer {
         let normed = self.input_layernorm.forward(x)?;
         let fresh = self.self_attn.keys_values(&normed, rope)?;
         let kv = (splice(&cached.0, &fresh.0, windows)?, splice(&cached.1, &fresh.1, windows)?);
-        let x = (x + self.self_attn.attend(&normed, &kv, rope, None)?)?;
+        let x = (x + self.self_attn.attend(&normed, &kv, rope, None, QUERY_BLOCK)?)?;
         self.finish(&x)
     }
 
@@ -538,8 +528,8 @@ mod tests {
             let rope = model.rope.tables(&input.positions, x.dtype()).unwrap();
             let kv = attn.keys_values(&x, &rope).unwrap();
             let padding = input.padding.as_ref();
-            let blocked = attn.attend(&x, &kv, &rope, padding).unwrap();
-            let whole = attn.attend_by(&x, &kv, &rope, padding, l).unwrap();
+            let blocked = attn.attend(&x, &kv, &rope, padding, QUERY_BLOCK).unwrap();
+            let whole = attn.attend(&x, &kv, &rope, padding, l).unwrap();
             let diff = (blocked - whole).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
             assert!(diff < 1e-6, "blocked attention differs by {diff}");
         }
