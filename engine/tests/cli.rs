@@ -2,6 +2,7 @@
 mod common;
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use dream_engine::{InfillEvent, InfillStep, StepEvent};
@@ -126,17 +127,7 @@ fn quantizes_then_writes_with_the_gguf_file() {
 /// Hostile input ends with a message and exit code 1, never a panic's 101.
 #[test]
 fn hostile_files_end_with_a_message_not_a_panic() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("evil.gguf");
-    let mut b = b"GGUF".to_vec();
-    b.extend(3u32.to_le_bytes());
-    b.extend(0u64.to_le_bytes());
-    b.extend(1u64.to_le_bytes());
-    b.extend(17u64.to_le_bytes());
-    b.extend(b"general.alignment");
-    b.extend(4u32.to_le_bytes());
-    b.extend(0u32.to_le_bytes());
-    std::fs::write(&file, b).unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/hostile/zero-alignment.gguf");
     let out = dream(&["infill", "--model", file.to_str().unwrap(), "--text", "x", "--mask", "2"], None);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -259,6 +259,11 @@ test("keyboard first: mark, pin an ending at the caret, Write, Esc and Ctrl+Ente
     await driver.wait(async () => (await text(driver, "#message")).startsWith("Rejected"), 5000);
     assert.equal(await docText(driver), "w5 w17 w42 w3 w9", "rejecting leaves the text as it was");
 
+    // The second time at the fast speed (span-local decoding), chosen in the Sampling menu.
+    await driver.findElement(By.css("#sampling summary")).click();
+    await driver.findElement(By.css('#speed option[value="32"]')).click();
+    await driver.findElement(By.css("#sampling summary")).click();
+    assert.equal(await driver.findElement(By.id("speed")).getAttribute("value"), "32");
     await driver.findElement(By.id("run")).click();
     await driver.wait(until.elementLocated(By.css("#review:not([hidden])")), 60000);
     await driver.actions().keyDown(Key.CONTROL).sendKeys(Key.ENTER).keyUp(Key.CONTROL).perform();

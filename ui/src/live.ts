@@ -10,8 +10,6 @@ export interface LiveRun {
   phase: "running" | "review";
   /** The request sent and where each of its targets sits in the document. */
   planned: Planned;
-  alg: Alg;
-  targets: Target[];
   /** The finished run (in review), and which of its candidates is on show. */
   result: Infilled | null;
   shown: number;
@@ -38,6 +36,9 @@ function masked(n: number): Slot[] {
   return Array.from({ length: n }, () => ({ token: null, text: "", confidence: null }));
 }
 
+/** The order the run reveals by (what its confidences measure). */
+export const runAlg = (run: LiveRun): Alg => run.planned.request.settings.alg;
+
 /** The spans of the candidate on show (none before the run finished). */
 export function shownSpans(run: LiveRun): FilledSpan[] {
   return run.result?.candidates[run.shown]?.spans ?? [];
@@ -63,10 +64,8 @@ export const liveField = StateField.define<LiveRun | null>({
   update(run, tr) {
     for (const e of tr.effects) {
       if (e.is(startRun)) {
-        const { targets, request } = e.value;
-        const slots = new Map(targets.map((t) => [t.index, masked(t.tokens)] as const));
-        const base = { planned: e.value, alg: request.settings.alg, targets, result: null, shown: 0 };
-        run = { ...base, phase: "running", slots, fresh: new Map(), heat: true, picked: new Set() };
+        const slots = new Map(e.value.targets.map((t) => [t.index, masked(t.tokens)] as const));
+        run = { phase: "running", planned: e.value, result: null, shown: 0, slots, fresh: new Map(), heat: true, picked: new Set() };
       } else if (run && e.is(stepRun)) run = applyViews(run, e.value, "running");
       else if (run && e.is(reviewRun)) {
         const next = { ...run, result: e.value.result, shown: e.value.shown };
@@ -119,7 +118,7 @@ class TargetWidget extends WidgetType {
     const fresh = this.run.fresh.get(this.target.index);
     this.slots.forEach((slot, i) => {
       const s = document.createElement("span");
-      s.className = slotClasses(slot, this.run.alg, fresh?.has(i) ?? false, this.run.heat);
+      s.className = slotClasses(slot, runAlg(this.run), fresh?.has(i) ?? false, this.run.heat);
       if (this.run.picked.has(pickKey(this.target.index, i))) s.classList.add("cm-slot-picked");
       s.dataset.slot = String(i);
       if (this.run.phase === "review" && slot.text) {
@@ -132,7 +131,7 @@ class TargetWidget extends WidgetType {
       if (slot.token === null) s.textContent = "\u2592";
       else {
         s.textContent = slot.text;
-        const c = displayConfidence(slot.confidence, this.run.alg);
+        const c = displayConfidence(slot.confidence, runAlg(this.run));
         if (c !== null) s.title = `${Math.round(c * 100)}% confident`;
       }
       el.append(s);
@@ -166,7 +165,7 @@ class TargetWidget extends WidgetType {
 function liveDecorations(run: LiveRun | null): DecorationSet {
   if (!run) return Decoration.none;
   const ranges: Range<Decoration>[] = [];
-  for (const t of run.targets) {
+  for (const t of run.planned.targets) {
     const widget = new TargetWidget(t, run.slots.get(t.index) ?? [], run);
     ranges.push(t.to > t.from ? Decoration.replace({ widget }).range(t.from, t.to) : Decoration.widget({ widget, side: 1 }).range(t.from));
   }

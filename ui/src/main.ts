@@ -6,7 +6,7 @@ import { highlightSelectionMatches, search, searchKeymap } from "@codemirror/sea
 import { prose } from "./markdown";
 import { api, describeError, isCommandError, type Infilled, type SamplingSettings, type Settings } from "./ipc";
 import { addSpan, clampTokens, clearSpans, marked, newSpan, setSpanTokens, spans, spansField } from "./spans";
-import { endRun, liveField, pickKey, reviewRun, shownSpans, startRun, stepRun, toggleHeat, type LiveRun } from "./live";
+import { endRun, liveField, pickKey, reviewRun, runAlg, shownSpans, startRun, stepRun, toggleHeat, type LiveRun } from "./live";
 import { acceptChanges, lowConfidenceRuns, planRequest, remaskRuns, type Planned } from "./request";
 import { ending, pinned, placeEnding, setPinned } from "./ending";
 import { AUTO_THRESHOLD, FAST_REFRESH, stepsLabel, StepTimer } from "./steps";
@@ -275,9 +275,9 @@ async function stop() {
 function accept(): boolean {
   const review = inReview();
   if (!review) return false;
-  const hadEnding = review.targets.some((t) => t.pinned);
+  const hadEnding = review.planned.targets.some((t) => t.pinned);
   view.dispatch({
-    changes: acceptChanges(view.state.doc.toString(), review.targets, shownSpans(review)),
+    changes: acceptChanges(view.state.doc.toString(), review.planned.targets, shownSpans(review)),
     effects: [endRun.of(null), clearSpans.of(null), ...(hadEnding ? [setPinned.of(null)] : [])],
     userEvent: "input.dream",
   });
@@ -310,8 +310,8 @@ function remask() {
   const filled = shownSpans(review);
   const runs =
     review.picked.size > 0
-      ? remaskRuns(doc, review.targets, filled, (t, i) => review.picked.has(pickKey(t, i)))
-      : lowConfidenceRuns(doc, review.targets, filled, review.alg, threshold);
+      ? remaskRuns(doc, review.planned.targets, filled, (t, i) => review.picked.has(pickKey(t, i)))
+      : lowConfidenceRuns(doc, review.planned.targets, filled, runAlg(review), threshold);
   accept();
   if (runs.length === 0) return say(`Nothing below ${Math.round(threshold * 100)}%.`);
   view.dispatch({ effects: runs.map((r) => addSpan.of(newSpan(r.from, r.to, r.tokens))) });
@@ -471,11 +471,11 @@ $("theme").addEventListener("click", () => {
 function focusTarget(direction: 1 | -1) {
   const live = view.state.field(liveField);
   if (!live) return;
-  const places = live.targets.map((t) => t.from).sort((a, b) => a - b);
+  const places = live.planned.targets.map((t) => t.from).sort((a, b) => a - b);
   const head = view.state.selection.main.head;
   const next = direction > 0 ? (places.find((p) => p > head) ?? places[0]) : ([...places].reverse().find((p) => p < head) ?? places[places.length - 1]);
   view.dispatch({ selection: { anchor: next }, effects: EditorView.scrollIntoView(next, { y: "center" }) });
-  const el = view.dom.querySelector(`.cm-live[data-target="${live.targets.find((t) => t.from === next)?.index}"]`);
+  const el = view.dom.querySelector(`.cm-live[data-target="${live.planned.targets.find((t) => t.from === next)?.index}"]`);
   (el as HTMLElement | null)?.classList.add("cm-live-focus");
   setTimeout(() => (el as HTMLElement | null)?.classList.remove("cm-live-focus"), 600);
 }

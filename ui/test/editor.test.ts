@@ -233,6 +233,13 @@ describe("events become decorations", () => {
   const view = (slots: [number | null, string, number | null][]): SpanView[] => [
     { row: 0, span: 0, start: 15, slots: slots.map(([token, text, confidence]) => ({ token, text, confidence })) },
   ];
+  /** The run of these tests, finished: "back window" and an end token. */
+  const finished = () =>
+    done([
+      [3, " back", -2.5],
+      [7, " window", -0.1],
+      [9, "", -0.05],
+    ]);
   /** A finished run with one candidate whose only span has these slots. */
   const done = (slots: [number | null, string, number | null][]): { result: Infilled; shown: number } => {
     const filled = view(slots).map(({ span, start, slots }) => ({ span, start, end: start, text: slots.map((x) => x.text).join(""), slots }));
@@ -268,13 +275,7 @@ describe("events become decorations", () => {
     expect([...s.field(liveField)!.fresh.get(0)!]).toEqual([0]);
     expect(s.doc.toString()).toBe(doc);
     s = s.update({
-      effects: reviewRun.of(
-        done([
-          [3, " back", -2.5],
-          [7, " window", -0.1],
-          [9, "", -0.05],
-        ]),
-      ),
+      effects: reviewRun.of(finished()),
     }).state;
     expect(s.field(liveField)!.phase).toBe("review");
     s = s.update({ effects: endRun.of(null) }).state;
@@ -324,13 +325,7 @@ describe("events become decorations", () => {
     s = s.update({ effects: togglePick.of({ target: 0, slot: 1 }) }).state;
     expect(s.field(liveField)!.picked.size).toBe(0);
     s = s.update({
-      effects: reviewRun.of(
-        done([
-          [3, " back", -2.5],
-          [7, " window", -0.1],
-          [9, "", -0.05],
-        ]),
-      ),
+      effects: reviewRun.of(finished()),
     }).state;
     s = s.update({ effects: togglePick.of({ target: 0, slot: 1 }) }).state;
     expect([...s.field(liveField)!.picked]).toEqual([pickKey(0, 1)]);

@@ -441,17 +441,7 @@ mod tests {
     /// A hostile file reaches the estimate as an error (it used to abort the app).
     #[test]
     fn a_hostile_gguf_is_an_error_for_the_estimate() {
-        let tmp = tempfile::tempdir().unwrap();
-        let file = tmp.path().join("evil.gguf");
-        let mut b = b"GGUF".to_vec();
-        b.extend(3u32.to_le_bytes());
-        b.extend(0u64.to_le_bytes());
-        b.extend(1u64.to_le_bytes());
-        b.extend(17u64.to_le_bytes());
-        b.extend(b"general.alignment");
-        b.extend(4u32.to_le_bytes());
-        b.extend(0u32.to_le_bytes());
-        std::fs::write(&file, b).unwrap();
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/hostile/zero-alignment.gguf");
         let request = LoadRequest {
             model: file.display().to_string(),
             device: DeviceChoice::Cpu,

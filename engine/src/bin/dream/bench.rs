@@ -149,8 +149,8 @@ fn reveal_cases(dir: &std::path::Path, threshold: f32, cache_refresh: usize, jso
                 continue; // batched cases: the fast modes are for single documents
             }
             let alg: dream_engine::Alg = alg_name.parse()?;
-            let cases = (rows[0].as_slice(), fin[0].as_slice());
-            let r = bench::deviation(&dream.model, &name, cases, (steps, alg), threshold, cache_refresh)?;
+            let pair = (rows[0].as_slice(), fin[0].as_slice());
+            let r = bench::deviation(&dream.model, &name, pair, (steps, alg), threshold, cache_refresh)?;
             if json {
                 println!("{}", serde_json::to_string(&r).expect("serialisable report"));
             } else {
