@@ -18,6 +18,10 @@ pub const DREAM_V0_PAD_ID: u32 = 151_643;
 pub const DREAM_V0_EOS_ID: u32 = 151_643;
 pub const DREAM_V0_BOS_ID: u32 = 151_665;
 
+/// The `rms_norm_eps` values accepted: real models use 1e-5 or 1e-6 (a few 1e-8 or 1e-12); an
+/// epsilon near the activations' own size would silently flatten every normalisation.
+pub const RMS_NORM_EPS_RANGE: std::ops::RangeInclusive<f64> = 1e-12..=1e-3;
+
 /// The largest `config.json` read (real ones are about 1 kB).
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
@@ -127,14 +131,18 @@ impl DreamConfig {
         if self.rope_scaling.as_ref().is_some_and(|v| !v.is_null()) {
             return Err(bad("rope_scaling", "RoPE scaling is not supported (Dream-v0 has none)"));
         }
-        if self.hidden_size % self.num_attention_heads != 0 || self.head_dim() % 2 != 0 {
+        if !self.hidden_size.is_multiple_of(self.num_attention_heads) || !self.head_dim().is_multiple_of(2) {
             return Err(bad("num_attention_heads", "must divide hidden_size into even head sizes"));
         }
-        if self.num_attention_heads % self.num_key_value_heads != 0 {
+        if !self.num_attention_heads.is_multiple_of(self.num_key_value_heads) {
             return Err(bad("num_key_value_heads", "must divide num_attention_heads"));
         }
-        if self.rms_norm_eps.is_nan() || self.rms_norm_eps <= 0.0 {
-            return Err(bad("rms_norm_eps", "must be positive"));
+        if !RMS_NORM_EPS_RANGE.contains(&self.rms_norm_eps) {
+            let (lo, hi) = (RMS_NORM_EPS_RANGE.start(), RMS_NORM_EPS_RANGE.end());
+            return Err(bad(
+                "rms_norm_eps",
+                &format!("{} is outside {lo:e}..={hi:e}, the range real models use (Dream: 1e-6)", self.rms_norm_eps),
+            ));
         }
         if self.rope_theta.is_nan() || self.rope_theta <= 0.0 {
             return Err(bad("rope_theta", "must be positive"));
@@ -297,6 +305,20 @@ mod tests {
             let err = DreamConfig::from_json_str(&json, Path::new("config.json")).unwrap_err();
             assert!(matches!(err, Error::Config { field: f, .. } if f == field), "{field}: {err}");
             assert!(err.to_string().contains("over the limit of"), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_rms_norm_eps_no_real_model_uses_is_refused() {
+        for eps in ["1073741824", "0.5", "0", "-1e-6", "1e-30"] {
+            let json = DREAM_V0_7B.replace("\"rms_norm_eps\": 1e-06", &format!("\"rms_norm_eps\": {eps}"));
+            let err = DreamConfig::from_json_str(&json, Path::new("config.json")).unwrap_err();
+            assert!(matches!(err, Error::Config { field: "rms_norm_eps", .. }), "{eps}: {err}");
+            assert!(err.to_string().contains("range real models use"), "{err}");
+        }
+        for eps in ["1e-5", "1e-12", "0.001"] {
+            let json = DREAM_V0_7B.replace("\"rms_norm_eps\": 1e-06", &format!("\"rms_norm_eps\": {eps}"));
+            DreamConfig::from_json_str(&json, Path::new("config.json")).unwrap();
         }
     }
 

@@ -68,6 +68,18 @@ pub enum Error {
     #[error("{path} in the model cache is damaged ({reason}): download it again")]
     DamagedModel { path: PathBuf, reason: String },
 
+    #[error("{path}: tensor `{name}` holds NaN or infinite values: the file is damaged or was converted wrongly")]
+    NonFiniteWeights { name: String, path: PathBuf },
+
+    #[error(
+        "the model's output became NaN or infinite at step {step}, so nothing was written: the weights \
+         are damaged, or too large for this precision (try f32)"
+    )]
+    NonFiniteOutput { step: usize },
+
+    #[error("{path}: the disk is full")]
+    DiskFull { path: PathBuf },
+
     #[error("cancelled")]
     Cancelled,
 
@@ -76,13 +88,25 @@ pub enum Error {
 }
 
 impl Error {
-    /// An I/O failure on `path` (a missing file becomes [`Error::FileMissing`]).
+    /// An I/O failure on `path` (a missing file becomes [`Error::FileMissing`], a full disk
+    /// [`Error::DiskFull`]).
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         let path = path.into();
-        if source.kind() == std::io::ErrorKind::NotFound {
-            Error::FileMissing { path }
-        } else {
-            Error::Io { path, source }
+        match source.kind() {
+            std::io::ErrorKind::NotFound => Error::FileMissing { path },
+            std::io::ErrorKind::StorageFull => Error::DiskFull { path },
+            _ => Error::Io { path, source },
+        }
+    }
+
+    /// A candle failure while writing `path`: its I/O errors are named as I/O on that file
+    /// (a full disk says so), not as a failed computation.
+    pub fn writing(path: impl Into<PathBuf>, e: candle_core::Error) -> Self {
+        match e {
+            candle_core::Error::Io(source) => Error::io(path, source),
+            candle_core::Error::WithBacktrace { inner, .. } => Error::writing(path, *inner),
+            candle_core::Error::Context { inner, .. } => Error::writing(path, *inner),
+            other => Error::Candle(other),
         }
     }
 

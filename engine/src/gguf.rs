@@ -115,38 +115,42 @@ impl GgufFile {
     }
 
     /// A tensor stored as floats (f32, f16, bf16), read straight from the file into a tensor
-    /// of its stored type and converted to `dtype`: held once, where candle's reader would
-    /// hold the raw bytes, its `QTensor` and the dequantized copy at once. `None` for a
-    /// quantized tensor.
+    /// of its stored type, checked and converted to `dtype` (see
+    /// [`crate::weights::read_float_tensor`]): held once, where candle's reader would hold the
+    /// raw bytes, its `QTensor` and the dequantized copy at once. `None` for a quantized tensor.
     pub fn float_tensor(&self, name: &str, dtype: DType, device: &Device) -> Result<Option<Tensor>> {
-        use crate::weights::read_elements;
-        let info = self
-            .content
-            .tensor_infos
-            .get(name)
-            .ok_or_else(|| Error::MissingTensor { name: name.to_owned(), files: self.path.display().to_string() })?;
-        let dims = info.shape.dims();
-        let (n, at) = (info.shape.elem_count(), self.content.tensor_data_offset.saturating_add(info.offset));
-        let read = |e: candle_core::Error| bad(&self.path, e);
+        use crate::weights::{read_float_tensor, Stored};
+        let info = self.info(name)?;
         let stored = match info.ggml_dtype {
-            GgmlDType::F32 => {
-                Tensor::from_vec(read_elements::<f32>(&self.path, at, n).map_err(read)?, dims, &Device::Cpu)?
-            }
-            GgmlDType::F16 => {
-                Tensor::from_vec(read_elements::<half::f16>(&self.path, at, n).map_err(read)?, dims, &Device::Cpu)?
-            }
-            GgmlDType::BF16 => {
-                Tensor::from_vec(read_elements::<half::bf16>(&self.path, at, n).map_err(read)?, dims, &Device::Cpu)?
-            }
+            GgmlDType::F32 => Stored::F32,
+            GgmlDType::F16 => Stored::F16,
+            GgmlDType::BF16 => Stored::Bf16,
             _ => return Ok(None),
         };
-        Ok(Some(stored.to_dtype(dtype)?.to_device(device)?))
+        let at = self.content.tensor_data_offset.saturating_add(info.offset);
+        read_float_tensor(&self.path, at, stored, info.shape.dims(), name, dtype, device).map(Some)
     }
 
-    /// A tensor as stored (quantized), on `device`.
+    /// A tensor as stored (quantized), on `device`, refused when a block's scale is NaN or
+    /// infinite (every value of that block would be).
     pub fn qtensor(&self, name: &str, device: &Device) -> Result<QTensor> {
-        let mut file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
-        self.content.tensor(&mut file, name, device).map_err(|e| bad(&self.path, e))
+        let info = self.info(name)?;
+        let dtype = info.ggml_dtype;
+        let bytes = info.shape.elem_count() / dtype.block_size() * dtype.type_size();
+        let at = self.content.tensor_data_offset.saturating_add(info.offset);
+        let raw = crate::weights::read_elements::<u8>(&self.path, at, bytes).map_err(|e| Error::io(&self.path, e))?;
+        if !scales_finite(dtype, &raw) {
+            return Err(Error::NonFiniteWeights { name: name.to_owned(), path: self.path.clone() });
+        }
+        candle_core::quantized::ggml_file::qtensor_from_ggml(dtype, &raw, info.shape.dims().to_vec(), device)
+            .map_err(|e| bad(&self.path, e))
+    }
+
+    fn info(&self, name: &str) -> Result<&gguf_file::TensorInfo> {
+        self.content
+            .tensor_infos
+            .get(name)
+            .ok_or_else(|| Error::MissingTensor { name: name.to_owned(), files: self.path.display().to_string() })
     }
 
     fn meta(&self, key: &str) -> Option<&Value> {
@@ -240,6 +244,29 @@ impl GgufFile {
     }
 }
 
+/// Whether every block scale of quantized data `raw` is finite. Each block is its scales (f16)
+/// and small integers, so a NaN or infinite value can only come from a scale: checking those
+/// (2 or 4 bytes of every 18 to 210) checks the whole tensor without dequantizing it.
+fn scales_finite(dtype: GgmlDType, raw: &[u8]) -> bool {
+    use rayon::prelude::*;
+    // Byte offsets of the f16 scales inside a block, as ggml lays the block out.
+    let offsets: &[usize] = match dtype {
+        GgmlDType::Q4_0 | GgmlDType::Q5_0 | GgmlDType::Q8_0 => &[0],
+        GgmlDType::Q4_1 | GgmlDType::Q5_1 | GgmlDType::Q8_1 | GgmlDType::Q4K | GgmlDType::Q5K => &[0, 2],
+        GgmlDType::Q2K => &[80, 82],
+        GgmlDType::Q3K => &[108],
+        GgmlDType::Q6K => &[208],
+        // Q8_K (an f32 scale) is only an intermediate of ggml's dot products, never stored.
+        _ => &[],
+    };
+    let block = dtype.type_size();
+    raw.par_chunks(block * 1024).all(|blocks| {
+        blocks
+            .chunks_exact(block)
+            .all(|b| offsets.iter().all(|&o| half::f16::from_le_bytes([b[o], b[o + 1]]).is_finite()))
+    })
+}
+
 fn bad(path: &Path, e: candle_core::Error) -> Error {
     Error::CorruptWeights { path: path.to_owned(), reason: e.to_string().lines().next().unwrap_or_default().to_owned() }
 }
@@ -314,14 +341,14 @@ impl QuantType {
     /// llama.cpp does, to the 32-wide type of about the same size.
     fn for_rows(self, cols: usize) -> GgmlDType {
         let wanted = self.ggml();
-        if cols % wanted.block_size() == 0 {
+        if cols.is_multiple_of(wanted.block_size()) {
             return wanted;
         }
         let fallback = match self {
             QuantType::Q4K => GgmlDType::Q4_0,
             _ => GgmlDType::Q8_0,
         };
-        if cols % fallback.block_size() == 0 {
+        if cols.is_multiple_of(fallback.block_size()) {
             fallback
         } else {
             GgmlDType::F16
@@ -340,7 +367,7 @@ pub struct QuantizeReport {
 
 /// Quantizes the safetensors checkpoint in `dir` into the GGUF file `out`: every matrix in
 /// `qtype` (see [`QuantType`] for fallbacks), norms and biases in f32, the config in `dream.*`
-/// keys and the tokenizer, when the folder has one, as `tokenizer.huggingface.json`. Tensors
+/// keys and the tokenizer, when the folder has one, as llama.cpp's `tokenizer.ggml.*` arrays. Tensors
 /// are converted one at a time, so memory stays near the quantized size.
 pub fn quantize(dir: &Path, out: &Path, qtype: QuantType) -> Result<QuantizeReport> {
     quantize_with(dir, out, qtype, &AtomicBool::new(false), &mut |_, _| {})
@@ -375,12 +402,7 @@ pub fn quantize_with(
         }
         tensors.push((gguf_name(&name), QTensor::quantize(&t, ggml)?));
     }
-    let tokenizer = crate::tokenizer::tokenizer_files(dir)
-        .map(|_| DreamTokenizer::from_dir(dir, &cfg))
-        .transpose()?
-        .map(|t| t.inner().to_string(false))
-        .transpose()
-        .map_err(|e| Error::Tokenizer { path: dir.to_owned(), reason: e.to_string() })?;
+    let tokenizer = crate::tokenizer::tokenizer_files(dir).map(|_| DreamTokenizer::from_dir(dir, &cfg)).transpose()?;
     let mut metadata: Vec<(String, Value)> = vec![
         ("general.architecture".into(), Value::String(ARCH.into())),
         (
@@ -395,8 +417,8 @@ pub fn quantize_with(
     metadata.extend(keys.sizes.into_iter().map(|(k, v)| (k.into(), Value::U32(*v as u32))));
     metadata.extend(keys.ids.into_iter().map(|(k, v)| (k.into(), Value::U32(*v))));
     metadata.extend(keys.floats.into_iter().map(|(k, v)| (k.into(), Value::F32(*v as f32))));
-    if let Some(json) = tokenizer {
-        metadata.push(("tokenizer.huggingface.json".into(), Value::String(json)));
+    if let Some(tokenizer) = tokenizer {
+        metadata.extend(tokenizer_metadata(&tokenizer, cfg.vocab_size, dir)?);
     }
     let meta_refs: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let tensor_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
@@ -405,14 +427,17 @@ pub fn quantize_with(
         _ => Path::new("."),
     };
     let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    // Removed when dropped, so every early return below leaves nothing behind.
+    remove_stale_parts(folder);
+    // Removed when dropped, so every early return below leaves nothing behind; locked while
+    // this process lives, so a later run can tell it from one a killed run left.
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
-        .suffix(".part")
+        .suffix(PART)
         .tempfile_in(folder)
         .map_err(|e| Error::io(folder, e))?;
+    tmp.as_file().try_lock().map_err(|e| Error::io(tmp.path(), e.into()))?;
     let mut file = std::io::BufWriter::new(tmp);
-    gguf_file::write(&mut file, &meta_refs, &tensor_refs)?;
+    gguf_file::write(&mut file, &meta_refs, &tensor_refs).map_err(|e| Error::writing(out, e))?;
     let tmp = file.into_inner().map_err(|e| Error::io(out, e.into_error()))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(out, e))?;
     if cancel.load(Ordering::Relaxed) {
@@ -422,6 +447,85 @@ pub fn quantize_with(
     tmp.persist(out).map_err(|e| Error::io(out, e.error))?;
     progress(shapes.len(), shapes.len());
     Ok(QuantizeReport { tensors: tensors.len(), bytes, fallbacks })
+}
+
+/// The suffix of a GGUF file being written.
+const PART: &str = ".part";
+
+/// Removes the `.NAME.*.part` files in `folder` that no running `quantize` holds: what a
+/// killed run (`kill -9`, a power cut) left. A live writer holds a lock on its file, which the
+/// system releases when the process ends, however it ends. Returns what was removed.
+pub fn remove_stale_parts(folder: &Path) -> Vec<PathBuf> {
+    let entries = std::fs::read_dir(folder).into_iter().flatten().flatten();
+    let parts = entries.map(|e| e.path()).filter(|p| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        name.starts_with('.') && name.ends_with(PART) && p.is_file()
+    });
+    let stale = parts.filter(|p| File::options().write(true).open(p).is_ok_and(|f| f.try_lock().is_ok()));
+    stale.filter(|p| std::fs::remove_file(p).is_ok()).collect()
+}
+
+/// The tokenizer as llama.cpp's converter stores a Qwen2 one (`gpt2` BPE with the `qwen2`
+/// pre-tokenizer): every token by id, padded to the model's vocabulary with `[PAD<id>]` tokens
+/// of type unused, each token's type (1 normal, 3 control, 4 user-defined, 5 unused) and the
+/// merges. Arrays of short strings, so no single value grows with the vocabulary (the whole
+/// `tokenizer.json` of a real vocabulary is 7 MB as one string) and llama.cpp reads it too.
+/// A tokenizer that is not a BPE (the test fixture's word-level one) has no such arrays and
+/// travels whole as `tokenizer.huggingface.json`, which must then fit one metadata string.
+fn tokenizer_metadata(tokenizer: &DreamTokenizer, vocab_size: usize, dir: &Path) -> Result<Vec<(String, Value)>> {
+    let bad = |reason: String| Error::Tokenizer { path: dir.to_owned(), reason };
+    let inner = tokenizer.inner();
+    let mut tokens: Vec<Option<String>> = vec![None; vocab_size];
+    for (token, id) in inner.get_vocab(true) {
+        let slot = tokens.get_mut(id as usize).ok_or_else(|| {
+            bad(format!("token `{token}` has id {id}, outside the model's vocabulary of {vocab_size}"))
+        })?;
+        *slot = Some(token);
+    }
+    let added = inner.get_added_tokens_decoder();
+    let types: Vec<Value> = (0..vocab_size as u32)
+        .map(|id| {
+            Value::I32(match added.get(&id) {
+                Some(t) if t.special => 3,
+                Some(_) => 4,
+                None if tokens[id as usize].is_none() => 5,
+                None => 1,
+            })
+        })
+        .collect();
+    let tokens: Vec<Value> = tokens
+        .into_iter()
+        .enumerate()
+        .map(|(id, t)| Value::String(t.unwrap_or_else(|| format!("[PAD{id}]"))))
+        .collect();
+    // The BPE model's merges, as `tokenizers` serialises them: "a b" strings or [a, b] pairs.
+    let model = serde_json::to_value(inner.get_model()).map_err(|e| bad(e.to_string()))?;
+    let Some(merges) = model["merges"].as_array().filter(|_| model["type"] == "BPE") else {
+        let json = inner.to_string(false).map_err(|e| bad(e.to_string()))?;
+        let limit = crate::gguf_header::MAX_STRING_BYTES;
+        if json.len() as u64 > limit {
+            return Err(bad(format!("a {}-byte tokenizer that is not a BPE does not fit GGUF metadata", json.len())));
+        }
+        return Ok(vec![("tokenizer.huggingface.json".into(), Value::String(json))]);
+    };
+    let merges = merges
+        .iter()
+        .map(|m| match m {
+            serde_json::Value::String(s) => Ok(Value::String(s.clone())),
+            serde_json::Value::Array(pair) if pair.len() == 2 => {
+                Ok(Value::String(format!("{} {}", pair[0].as_str().unwrap_or(""), pair[1].as_str().unwrap_or(""))))
+            }
+            other => Err(bad(format!("merge {other} is not a pair"))),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(vec![
+        ("tokenizer.ggml.model".into(), Value::String("gpt2".into())),
+        ("tokenizer.ggml.pre".into(), Value::String("qwen2".into())),
+        ("tokenizer.ggml.tokens".into(), Value::Array(tokens)),
+        ("tokenizer.ggml.token_type".into(), Value::Array(types)),
+        ("tokenizer.ggml.merges".into(), Value::Array(merges)),
+        ("tokenizer.ggml.add_bos_token".into(), Value::Bool(false)),
+    ])
 }
 
 /// Tensor shapes of a GGUF file in candle's order, by GGUF name.

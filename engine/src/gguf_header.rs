@@ -14,9 +14,51 @@ const MAX_TENSORS: u64 = 1 << 16;
 const MAX_KEYS: u64 = 1 << 16;
 /// All array elements together (a 152k vocabulary, its merges and types: ~0.5M).
 const MAX_ARRAY_ELEMENTS: u64 = 1 << 22;
-const MAX_STRING_BYTES: u64 = 1 << 20;
+/// One string's limit (a tokenizer's token or merge is a few bytes; a whole word-level
+/// tokenizer.json of a small test model fits).
+pub(crate) const MAX_STRING_BYTES: u64 = 1 << 20;
 const MAX_DIMS: u32 = 4;
 const MAX_ELEMENTS: u64 = 1 << 36;
+
+/// The ggml tensor types candle computes with, by their GGUF ids.
+const COMPUTED_TYPES: [(u32, &str); 13] = [
+    (0, "F32"),
+    (1, "F16"),
+    (30, "BF16"),
+    (2, "Q4_0"),
+    (3, "Q4_1"),
+    (6, "Q5_0"),
+    (7, "Q5_1"),
+    (8, "Q8_0"),
+    (10, "Q2_K"),
+    (11, "Q3_K"),
+    (12, "Q4_K"),
+    (13, "Q5_K"),
+    (14, "Q6_K"),
+];
+
+/// The other types llama.cpp writes, named in the refusal.
+const ALL_TYPES: [(u32, &str); 19] = [
+    (9, "Q8_1"),
+    (15, "Q8_K"),
+    (16, "IQ2_XXS"),
+    (17, "IQ2_XS"),
+    (18, "IQ3_XXS"),
+    (19, "IQ1_S"),
+    (20, "IQ4_NL"),
+    (21, "IQ3_S"),
+    (22, "IQ2_S"),
+    (23, "IQ4_XS"),
+    (24, "I8"),
+    (25, "I16"),
+    (26, "I32"),
+    (27, "I64"),
+    (28, "F64"),
+    (29, "IQ1_M"),
+    (34, "TQ1_0"),
+    (35, "TQ2_0"),
+    (39, "MXFP4"),
+];
 
 struct Walker<R> {
     r: R,
@@ -163,7 +205,16 @@ pub fn check(path: &Path) -> Result<()> {
             if elements > MAX_ELEMENTS {
                 return Err(format!("tensor `{name}` has {elements} elements (the limit is {MAX_ELEMENTS})"));
             }
-            let _dtype = w.u32()?;
+            let dtype = w.u32()?;
+            if !COMPUTED_TYPES.iter().any(|&(id, _)| id == dtype) {
+                let known = ALL_TYPES.iter().chain(&COMPUTED_TYPES).find(|&&(id, _)| id == dtype);
+                let kind = known.map_or_else(|| format!("unknown type {dtype}"), |(_, n)| format!("type {n}"));
+                let supported: Vec<&str> = COMPUTED_TYPES.iter().map(|(_, n)| *n).collect();
+                return Err(format!(
+                    "tensor `{name}` is stored as {kind}, which this engine cannot compute with (it can: {})",
+                    supported.join(", ")
+                ));
+            }
             let offset = w.u64()?;
             if offset >= size {
                 return Err(format!("tensor `{name}` starts past the end of the file"));

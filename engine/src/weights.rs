@@ -1,4 +1,5 @@
-//! Locating, validating and memory-mapping a checkpoint's safetensors files.
+//! A checkpoint's weights: locating its safetensors files, reading each tensor once (checked
+//! for shape and for NaN or infinite values) from them, from a GGUF file or from memory.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -66,8 +67,10 @@ type ShapeIndex = HashMap<String, (Vec<usize>, Arc<Path>)>;
 /// Where the tensors come from.
 #[derive(Clone)]
 enum Source {
-    /// Safetensors files or in-memory tensors, through candle's `VarBuilder`.
-    Dense(VarBuilder<'static>),
+    /// Safetensors files, each tensor read when asked for.
+    Files { files: Arc<FileBackend>, dtype: DType, device: Device },
+    /// In-memory tensors, through candle's `VarBuilder`.
+    Memory(VarBuilder<'static>),
     /// A GGUF file: matrices stay quantized; tensors are looked up by their GGUF names.
     Gguf { file: Arc<GgufFile>, dtype: DType, device: Device },
 }
@@ -96,15 +99,15 @@ impl Weights {
             .map(|(name, t)| (name.clone(), (t.shape.clone(), backend.files[t.file].clone())))
             .collect();
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-        let vb = VarBuilder::from_backend(Box::new(backend), dtype, device.clone());
-        Ok(Self::new(Source::Dense(vb), shapes, names.join(", ")))
+        let source = Source::Files { files: Arc::new(backend), dtype, device: device.clone() };
+        Ok(Self::new(source, shapes, names.join(", ")))
     }
 
     /// In-memory tensors, e.g. random weights for benchmarks.
     pub fn from_tensors(tensors: HashMap<String, Tensor>, dtype: DType, device: &Device) -> Self {
         let origin: Arc<Path> = Arc::from(Path::new("<memory>"));
         let shapes = tensors.iter().map(|(name, t)| (name.clone(), (t.dims().to_vec(), origin.clone()))).collect();
-        Self::new(Source::Dense(VarBuilder::from_tensors(tensors, dtype, device)), shapes, "<memory>".into())
+        Self::new(Source::Memory(VarBuilder::from_tensors(tensors, dtype, device)), shapes, "<memory>".into())
     }
 
     /// A GGUF file; activations (and the few dense tensors: norms, biases) use `dtype`.
@@ -131,8 +134,8 @@ impl Weights {
     fn checked(&self, shape: &[usize], name: &str) -> Result<String> {
         let full = if self.prefix.is_empty() { name.to_owned() } else { format!("{}.{name}", self.prefix) };
         let stored = match &self.source {
-            Source::Dense(_) => full,
             Source::Gguf { .. } => crate::gguf::gguf_name(&full),
+            _ => full,
         };
         let Some((actual, path)) = self.shapes.get(&stored) else {
             return Err(Error::MissingTensor { name: stored, files: self.files.to_string() });
@@ -153,7 +156,8 @@ impl Weights {
     pub fn get(&self, shape: &[usize], name: &str) -> Result<Tensor> {
         let stored = self.checked(shape, name)?;
         match &self.source {
-            Source::Dense(vb) => Ok(vb.get(shape, &stored)?),
+            Source::Files { files, dtype, device } => files.read(&stored, *dtype, device),
+            Source::Memory(vb) => Ok(vb.get(shape, &stored)?),
             Source::Gguf { file, dtype, device } => match file.float_tensor(&stored, *dtype, device)? {
                 Some(t) => Ok(t),
                 None => Ok(file.qtensor(&stored, device)?.dequantize(device)?.to_dtype(*dtype)?),
@@ -166,7 +170,6 @@ impl Weights {
     pub fn linear(&self, out_dim: usize, in_dim: usize, bias: bool) -> Result<Proj> {
         let bias = if bias { Some(self.get(&[out_dim], "bias")?) } else { None };
         match &self.source {
-            Source::Dense(_) => Ok(Proj::Dense(Linear::new(self.get(&[out_dim, in_dim], "weight")?, bias))),
             Source::Gguf { file, device, dtype } => {
                 let stored = self.checked(&[out_dim, in_dim], "weight")?;
                 match file.float_tensor(&stored, *dtype, device)? {
@@ -174,15 +177,13 @@ impl Weights {
                     None => Proj::quantized(file.qtensor(&stored, device)?, bias),
                 }
             }
+            _ => Ok(Proj::Dense(Linear::new(self.get(&[out_dim, in_dim], "weight")?, bias))),
         }
     }
 
     /// The token embedding table `{prefix}.weight [vocab, hidden]`, kept quantized when the file is.
     pub fn embedding(&self, vocab: usize, hidden: usize) -> Result<TokenEmbedding> {
         match &self.source {
-            Source::Dense(_) => {
-                Ok(TokenEmbedding::Dense(Embedding::new(self.get(&[vocab, hidden], "weight")?, hidden)))
-            }
             Source::Gguf { file, device, dtype } => {
                 let stored = self.checked(&[vocab, hidden], "weight")?;
                 Ok(match file.float_tensor(&stored, *dtype, device)? {
@@ -193,22 +194,23 @@ impl Weights {
                     },
                 })
             }
+            _ => Ok(TokenEmbedding::Dense(Embedding::new(self.get(&[vocab, hidden], "weight")?, hidden))),
         }
     }
 
     /// The dtype of activations and dense tensors.
     pub fn dtype(&self) -> DType {
         match &self.source {
-            Source::Dense(vb) => vb.dtype(),
-            Source::Gguf { dtype, .. } => *dtype,
+            Source::Memory(vb) => vb.dtype(),
+            Source::Files { dtype, .. } | Source::Gguf { dtype, .. } => *dtype,
         }
     }
 
     /// Where the loaded tensors are placed.
     pub fn device(&self) -> &Device {
         match &self.source {
-            Source::Dense(vb) => vb.device(),
-            Source::Gguf { device, .. } => device,
+            Source::Memory(vb) => vb.device(),
+            Source::Files { device, .. } | Source::Gguf { device, .. } => device,
         }
     }
 }
@@ -222,7 +224,7 @@ struct StoredTensor {
     shape: Vec<usize>,
 }
 
-/// A candle weight source that reads each tensor from its safetensors file on demand.
+/// Where each tensor of a checkpoint's safetensors files is, to read it when asked for.
 struct FileBackend {
     files: Vec<Arc<Path>>,
     index: HashMap<String, StoredTensor>,
@@ -255,31 +257,100 @@ impl FileBackend {
         Ok(FileBackend { files: files.iter().map(|f| Arc::from(f.as_path())).collect(), index })
     }
 
-    /// Reads a tensor into a buffer of its stored type, then converts it (one tensor at a time).
-    fn read(&self, name: &str, dtype: DType, device: &Device) -> candle_core::Result<Tensor> {
-        let t = self.index.get(name).ok_or_else(|| candle_core::Error::CannotFindTensor { path: name.to_owned() })?;
+    /// Reads tensor `name` (see [`read_float_tensor`]).
+    fn read(&self, name: &str, dtype: DType, device: &Device) -> Result<Tensor> {
+        let t = self.index.get(name).ok_or_else(|| Error::MissingTensor {
+            name: name.to_owned(),
+            files: self.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "),
+        })?;
         let path = &self.files[t.file];
-        let n: usize = t.shape.iter().product();
         let stored = match t.dtype {
-            safetensors::Dtype::F32 => {
-                Tensor::from_vec(read_elements::<f32>(path, t.offset, n)?, t.shape.as_slice(), &Device::Cpu)?
+            safetensors::Dtype::F32 => Stored::F32,
+            safetensors::Dtype::F16 => Stored::F16,
+            safetensors::Dtype::BF16 => Stored::Bf16,
+            other => {
+                return Err(Error::CorruptWeights {
+                    path: path.to_path_buf(),
+                    reason: format!("tensor `{name}` has unsupported dtype {other:?} (F32, F16 and BF16 are)"),
+                })
             }
-            safetensors::Dtype::BF16 => {
-                Tensor::from_vec(read_elements::<half::bf16>(path, t.offset, n)?, t.shape.as_slice(), &Device::Cpu)?
-            }
-            safetensors::Dtype::F16 => {
-                Tensor::from_vec(read_elements::<half::f16>(path, t.offset, n)?, t.shape.as_slice(), &Device::Cpu)?
-            }
-            other => candle_core::bail!("{}: tensor `{name}` has unsupported dtype {other:?}", path.display()),
         };
-        stored.to_dtype(dtype)?.to_device(device)
+        read_float_tensor(path, t.offset, stored, &t.shape, name, dtype, device)
     }
 }
 
+/// A float type as a file stores it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stored {
+    F32,
+    F16,
+    Bf16,
+}
+
+/// Reads the tensor `name` (`shape`, stored as `stored` at byte `offset` of `path`) straight
+/// into a buffer of its stored type, refuses it if any value is NaN or infinite (a damaged or
+/// badly converted file would otherwise write text from garbage), then converts it to `dtype`
+/// on `device`. One tensor at a time, so loading never holds a second copy of the weights.
+pub(crate) fn read_float_tensor(
+    path: &Path,
+    offset: u64,
+    stored: Stored,
+    shape: &[usize],
+    name: &str,
+    dtype: DType,
+    device: &Device,
+) -> Result<Tensor> {
+    fn checked<T: bytemuck::Pod + Finite + candle_core::WithDType>(
+        path: &Path,
+        offset: u64,
+        shape: &[usize],
+        name: &str,
+    ) -> Result<Tensor> {
+        let values = read_elements::<T>(path, offset, shape.iter().product()).map_err(|e| Error::io(path, e))?;
+        if !all_finite(&values) {
+            return Err(Error::NonFiniteWeights { name: name.to_owned(), path: path.to_owned() });
+        }
+        Ok(Tensor::from_vec(values, shape, &Device::Cpu)?)
+    }
+    let tensor = match stored {
+        Stored::F32 => checked::<f32>(path, offset, shape, name)?,
+        Stored::F16 => checked::<half::f16>(path, offset, shape, name)?,
+        Stored::Bf16 => checked::<half::bf16>(path, offset, shape, name)?,
+    };
+    Ok(tensor.to_dtype(dtype)?.to_device(device)?)
+}
+
+/// Floats that can be NaN or infinite.
+pub(crate) trait Finite: Sync {
+    fn finite(&self) -> bool;
+}
+impl Finite for f32 {
+    fn finite(&self) -> bool {
+        self.is_finite()
+    }
+}
+impl Finite for half::f16 {
+    fn finite(&self) -> bool {
+        self.is_finite()
+    }
+}
+impl Finite for half::bf16 {
+    fn finite(&self) -> bool {
+        self.is_finite()
+    }
+}
+
+/// Whether every value is finite; the buffer was just read, so this pass over it is a small
+/// fraction of the read (in parallel, in cache-sized chunks).
+pub(crate) fn all_finite<T: Finite>(values: &[T]) -> bool {
+    use rayon::prelude::*;
+    values.par_chunks(1 << 16).all(|chunk| chunk.iter().all(Finite::finite))
+}
+
 /// Reads `n` little-endian elements at `offset` of `path` straight into a typed buffer. `Pod`
-/// types (f32, f16, bf16) accept every bit pattern, and the files store little-endian data, as
-/// every platform Dream Writer targets is.
-pub(crate) fn read_elements<T: bytemuck::Pod>(path: &Path, offset: u64, n: usize) -> candle_core::Result<Vec<T>> {
+/// types (f32, f16, bf16, bytes) accept every bit pattern, and the files store little-endian
+/// data, as every platform Dream Writer targets is.
+pub(crate) fn read_elements<T: bytemuck::Pod>(path: &Path, offset: u64, n: usize) -> std::io::Result<Vec<T>> {
     use std::io::{Read, Seek, SeekFrom};
     let mut out = vec![T::zeroed(); n];
     let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut out);
@@ -287,29 +358,4 @@ pub(crate) fn read_elements<T: bytemuck::Pod>(path: &Path, offset: u64, n: usize
     file.seek(SeekFrom::Start(offset))?;
     file.read_exact(bytes)?;
     Ok(out)
-}
-
-impl candle_nn::var_builder::SimpleBackend for FileBackend {
-    fn get(
-        &self,
-        s: candle_core::Shape,
-        name: &str,
-        _: candle_nn::Init,
-        dtype: DType,
-        dev: &Device,
-    ) -> candle_core::Result<Tensor> {
-        let tensor = self.read(name, dtype, dev)?;
-        if tensor.shape() != &s {
-            candle_core::bail!("shape mismatch for {name}: {:?} vs {s:?}", tensor.shape())
-        }
-        Ok(tensor)
-    }
-
-    fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
-        self.read(name, dtype, dev)
-    }
-
-    fn contains_tensor(&self, name: &str) -> bool {
-        self.index.contains_key(name)
-    }
 }

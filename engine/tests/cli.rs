@@ -169,3 +169,122 @@ fn bench_save_writes_a_checkpoint_transformers_loads() {
     // And the engine loads it back.
     dream_engine::DreamConfig::from_file(&dir.join("config.json")).unwrap();
 }
+
+/// Ctrl+C (SIGINT) during a run stops it at the next layer, says how far it got and exits
+/// with 130; before, the CLI had no handler and died mid-step with nothing said.
+#[test]
+fn ctrl_c_stops_a_run_says_what_was_done_and_exits_130() {
+    use std::io::{BufRead, BufReader};
+    let model = common::fixture_dir();
+    // 1,500 masks at one step each: minutes of work, stopped after the first step.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dream"))
+        .args(["infill", "--model", model.to_str().unwrap(), "--text", "w1 w2", "--mask", "1500"])
+        .args(["--steps", "1500", "--events", "jsonl"])
+        .env("HF_HUB_OFFLINE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("\"step\"") {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "the run ended before its first step");
+    }
+    let sent = std::time::Instant::now();
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stopped_in = sent.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted after step") && err.contains("of 1500; nothing was written"), "{err}");
+    // The text so far follows, with the masks still to write shown as blocks.
+    assert!(err.contains("w1 w2") && err.contains('░'), "{err}");
+    // Well before the run's end (a step of this model takes milliseconds; 1,500 of them, far
+    // more than this bound).
+    assert!(stopped_in < std::time::Duration::from_secs(20), "{stopped_in:?}");
+    let rest = String::from_utf8_lossy(&out.stdout);
+    assert!(!rest.contains("\"done\""), "a cancelled run printed a result: {rest}");
+}
+
+/// `kill -9` during `dream quantize` left its `.part` file forever. The next run removes what
+/// a dead run left, and never the file of a run still writing (it holds a lock on it).
+#[test]
+fn a_killed_quantize_leaves_nothing_once_quantize_runs_again() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("copy.gguf");
+    let model = common::fixture_dir();
+    let args = ["quantize", "--model", model.to_str().unwrap(), "--out", out.to_str().unwrap(), "--type", "f16"];
+    // A writer that is still alive: a child process holding the lock on its part file until
+    // its stdin closes (flock, as a running quantize does).
+    let live = tmp.path().join(".copy.gguf.live.part");
+    std::fs::write(&live, b"half written").unwrap();
+    let mut holder = Command::new("flock")
+        .args([live.to_str().unwrap(), "-c", "echo locked; cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    BufReader::new(holder.stdout.take().unwrap()).read_line(&mut said).unwrap();
+    assert_eq!(said.trim(), "locked");
+    // What a run killed with -9 leaves: a part file nobody holds.
+    let mut killed = Command::new(env!("CARGO_BIN_EXE_dream")).args(args).spawn().unwrap();
+    let dead = loop {
+        let parts: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p != &live && p.to_string_lossy().ends_with(".part"))
+            .collect();
+        if let Some(p) = parts.first() {
+            killed.kill().unwrap();
+            break Some(p.clone());
+        }
+        if killed.try_wait().unwrap().is_some() {
+            break None;
+        }
+    };
+    killed.wait().unwrap();
+    let dead = dead.unwrap_or_else(|| {
+        // It finished before the poll saw its part file: leave one as a kill would have.
+        let p = tmp.path().join(".copy.gguf.dead.part");
+        std::fs::write(&p, b"half written").unwrap();
+        p
+    });
+    assert!(dead.exists(), "the killed run's part file");
+
+    let again = dream(&args, None);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(!dead.exists(), "a dead run's part file is removed by the next run");
+    assert!(live.exists(), "a live writer's part file is left alone");
+    assert!(out.is_file());
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+}
+
+/// A full disk used to say "tensor computation failed". Now it says the disk is full and names
+/// the file, and leaves nothing behind. (A 128 kB tmpfs, smaller than the copy, in a private mount namespace.)
+#[test]
+fn a_full_disk_is_named_as_such() {
+    let tmp = tempfile::tempdir().unwrap();
+    let small = tmp.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    let model = common::fixture_dir();
+    let script = format!(
+        "mount -t tmpfs -o size=128k tmpfs '{dir}' && '{bin}' quantize --model '{model}' --out '{dir}/copy.gguf' --type f16; \
+         echo \"exit $?\"; ls -A '{dir}'",
+        dir = small.display(),
+        bin = env!("CARGO_BIN_EXE_dream"),
+        model = model.display()
+    );
+    let out = Command::new("unshare").args(["-rm", "sh", "-c", &script]).output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.starts_with("exit 1"), "{stdout} {stderr}");
+    assert!(stderr.contains("copy.gguf: the disk is full"), "{stderr}");
+    assert!(!stderr.contains("tensor computation failed"), "{stderr}");
+    // Nothing is left in the full folder: no copy, no part file.
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+}

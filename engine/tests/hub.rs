@@ -2,6 +2,8 @@
 //! tools write it: `models--OWNER--NAME/{refs/main, snapshots/SHA/...}`.
 mod common;
 
+use std::sync::atomic::AtomicBool;
+
 use std::path::{Path, PathBuf};
 
 use dream_engine::hub::{cache_from_env, cached_snapshot, resolve_blocking, HubOptions, ModelSource};
@@ -89,22 +91,27 @@ fn hf_home_and_offline_mode_from_the_environment() {
     std::env::set_var("HF_HOME", home.path());
     std::env::set_var("HF_HUB_OFFLINE", "1");
     assert_eq!(cache_from_env().path(), &home.path().join("hub"));
-    assert_eq!(resolve_blocking(REPO, &HubOptions::from_env(), None).unwrap(), snapshot);
+    assert_eq!(resolve_blocking(REPO, &HubOptions::from_env(), None, &AtomicBool::new(false)).unwrap(), snapshot);
     // Offline with a repo that is not cached: a clear error, no network attempt.
-    let err = resolve_blocking("Dream-org/Dream-v0-Instruct-7B", &HubOptions::from_env(), None).unwrap_err();
+    let err =
+        resolve_blocking("Dream-org/Dream-v0-Instruct-7B", &HubOptions::from_env(), None, &AtomicBool::new(false))
+            .unwrap_err();
     assert!(matches!(err, Error::Hub { .. }), "{err}");
     assert!(err.to_string().contains("offline") && err.to_string().contains("config.json"), "{err}");
     // HF_HUB_CACHE wins over HF_HOME, as in the Python tools.
     let other = tempfile::tempdir().unwrap();
     std::env::set_var("HF_HUB_CACHE", other.path());
     assert_eq!(cache_from_env().path(), &other.path().to_owned());
-    assert!(resolve_blocking(REPO, &HubOptions::from_env(), None).is_err());
+    assert!(resolve_blocking(REPO, &HubOptions::from_env(), None, &AtomicBool::new(false)).is_err());
     std::env::remove_var("HF_HUB_CACHE");
     // A local folder is used as is; a missing one is named.
     let local = common::fixture_dir();
-    assert_eq!(resolve_blocking(local.to_str().unwrap(), &HubOptions::from_env(), None).unwrap(), local);
+    assert_eq!(
+        resolve_blocking(local.to_str().unwrap(), &HubOptions::from_env(), None, &AtomicBool::new(false)).unwrap(),
+        local
+    );
     assert!(matches!(
-        resolve_blocking("/no/such/model", &HubOptions::from_env(), None),
+        resolve_blocking("/no/such/model", &HubOptions::from_env(), None, &AtomicBool::new(false)),
         Err(Error::ModelDirMissing(_))
     ));
 }

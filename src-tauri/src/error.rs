@@ -41,11 +41,12 @@ impl ErrorCode {
     fn of(e: &Error) -> Self {
         match e {
             Error::ModelDirMissing(_) | Error::FileMissing { .. } => ErrorCode::ModelFileMissing,
-            Error::Io { .. } => ErrorCode::Io,
+            Error::Io { .. } | Error::DiskFull { .. } => ErrorCode::Io,
             Error::Json { .. } | Error::Config { .. } => ErrorCode::BadConfig,
-            Error::CorruptWeights { .. } | Error::MissingTensor { .. } | Error::TensorShape { .. } => {
-                ErrorCode::BadWeights
-            }
+            Error::CorruptWeights { .. }
+            | Error::MissingTensor { .. }
+            | Error::TensorShape { .. }
+            | Error::NonFiniteWeights { .. } => ErrorCode::BadWeights,
             Error::TokenizerMissing { .. } | Error::Tokenizer { .. } | Error::NoMaskToken { .. } => {
                 ErrorCode::BadTokenizer
             }
@@ -56,7 +57,7 @@ impl ErrorCode {
             Error::Hub { .. } => ErrorCode::Hub,
             Error::DamagedModel { .. } => ErrorCode::DamagedModel,
             Error::Cancelled => ErrorCode::Cancelled,
-            Error::Candle(_) => ErrorCode::Compute,
+            Error::Candle(_) | Error::NonFiniteOutput { .. } => ErrorCode::Compute,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! download is [`download`]'s, which trusts no string a server sends.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use hf_hub::Cache;
@@ -172,13 +173,31 @@ pub async fn resolve(source: &ModelSource, options: &HubOptions, progress: Optio
     download(repo, options, progress).await
 }
 
-/// [`resolve`] with `options` (often [`HubOptions::from_env`]), on a private runtime.
-pub fn resolve_blocking(spec: &str, options: &HubOptions, progress: Option<ProgressFn>) -> Result<PathBuf> {
+/// [`resolve`] with `options` (often [`HubOptions::from_env`]), on a private runtime; a
+/// download stops at once with [`Error::Cancelled`] when `cancel` is set (the partial file
+/// resumes next time).
+pub fn resolve_blocking(
+    spec: &str,
+    options: &HubOptions,
+    progress: Option<ProgressFn>,
+    cancel: &AtomicBool,
+) -> Result<PathBuf> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::io("<tokio runtime>", e))?;
-    rt.block_on(resolve(&ModelSource::parse(spec), options, progress))
+    let source = ModelSource::parse(spec);
+    rt.block_on(async {
+        let cancelled = async {
+            while !cancel.load(Ordering::Relaxed) {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        };
+        tokio::select! {
+            resolved = resolve(&source, options, progress) => resolved,
+            () = cancelled => Err(Error::Cancelled),
+        }
+    })
 }
 
 /// Downloads every file a checkpoint needs into the cache and returns its snapshot folder.

@@ -116,6 +116,7 @@ pub fn generate(
             } else {
                 let rows_of: Vec<usize> = masked.iter().map(|&(r, _)| r).collect();
                 let choices = scoring::choose(&logits, &token_sampling, &rows_of, &mut rngs)?;
+                finite(choices.iter(), step)?;
                 let last = step + 1 == steps;
                 let k = schedule::transfer_count(masked.len() as f32 / b as f32, &timesteps, step);
                 let mut chosen = Vec::new();
@@ -135,6 +136,7 @@ pub fn generate(
                 }
                 chosen
             };
+            finite(chosen.iter().map(|(_, _, c)| c), step)?;
             passes.revealed(chosen.len());
             for (r, p, c) in chosen {
                 rows[r][p] = c.token;
@@ -146,6 +148,15 @@ pub fn generate(
         done = step + 1;
     }
     Ok(Generation { ids: rows, confidence, steps: done })
+}
+
+/// Refuses a step whose choices came from NaN or infinite logits (they make the probability and
+/// confidence NaN on every path: softmax, the fused greedy row, the draw), before any is written.
+fn finite<'a>(mut choices: impl Iterator<Item = &'a Choice>, step: usize) -> Result<()> {
+    match choices.all(|c| c.probability.is_finite() && c.confidence.is_finite()) {
+        true => Ok(()),
+        false => Err(Error::NonFiniteOutput { step }),
+    }
 }
 
 /// `origin`: each masked token is revealed with probability `1 - s/t` (all at the last step),

@@ -90,3 +90,18 @@ pub fn bpe_tokenizer() -> DreamTokenizer {
     let (_, bpe) = dream_layouts(tmp.path());
     DreamTokenizer::from_dir(&bpe, &dream_config()).unwrap()
 }
+
+/// A random checkpoint at the real vocabulary size: [`DreamConfig::tiny_shape`] (Qwen2.5's
+/// 151,936 tokens, a two-layer 64-wide body, peaked weights so that greedy choices are sure)
+/// with the real tokenizer in the layout the official repos ship (vocab.json + merges.txt +
+/// tokenizer_config.json, no tokenizer.json), written to `dir`.
+pub fn real_vocab_checkpoint(dir: &Path) -> PathBuf {
+    let cfg = DreamConfig::tiny_shape();
+    dream_engine::random::save_random_checkpoint(&cfg, dream_engine::random::Recipe::Peaked, dir).unwrap();
+    let layouts = tempfile::tempdir().unwrap();
+    let (_, bpe) = dream_layouts(layouts.path());
+    for f in dream_engine::tokenizer::BPE_LAYOUT {
+        std::fs::copy(bpe.join(f), dir.join(f)).unwrap();
+    }
+    dir.to_owned()
+}

@@ -97,7 +97,12 @@ pub fn run(args: Args) -> Result<()> {
         }
         (None, Some(m)) => {
             // Config and weights only: the tokenizer plays no part in the timings.
-            let path = dream_engine::hub::resolve_blocking(m, &dream_engine::hub::HubOptions::from_env(), None)?;
+            let path = dream_engine::hub::resolve_blocking(
+                m,
+                &dream_engine::hub::HubOptions::from_env(),
+                None,
+                &crate::INTERRUPTED,
+            )?;
             let checkpoint = dream_engine::checkpoint::Checkpoint::open(&path)?;
             let (cfg, bytes) = (checkpoint.config().clone(), checkpoint.weights_bytes(dtype));
             let weights = checkpoint.weights(dtype, &device)?;

@@ -2,13 +2,12 @@
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 
 use dream_engine::hub::{resolve_blocking, DownloadProgress, HubOptions, ProgressFn};
 use dream_engine::{Alg, Dream, Error, InfillEvent, InfillRequest, Result, Span};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::DeviceArgs;
+use crate::{DeviceArgs, INTERRUPTED};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -140,10 +139,12 @@ impl Args {
 pub fn run(args: Args) -> Result<()> {
     let request = args.request()?;
     let options = HubOptions { redownload: args.redownload, ..HubOptions::from_env() };
-    let dir = resolve_blocking(&args.model, &options, Some(download_bars()))?;
+    let dir = resolve_blocking(&args.model, &options, Some(download_bars()), &INTERRUPTED)
+        .inspect_err(|e| interrupted(e, "while getting the model; a partial download resumes next time"))?;
     let device = args.device.device.open()?;
     let started = std::time::Instant::now();
-    let dream = Dream::load(&dir, &device, args.device.dtype)?;
+    let dream = Dream::load_cancellable(&dir, &device, args.device.dtype, &INTERRUPTED)
+        .inspect_err(|e| interrupted(e, "while loading the model"))?;
     if args.events.is_some() {
         // The first line: the model is loaded (what a harness times separately from the steps).
         let loaded = serde_json::json!({
@@ -159,29 +160,41 @@ pub fn run(args: Args) -> Result<()> {
     for w in &prepared.warnings {
         eprintln!("note: {w}");
     }
-    let cancel = AtomicBool::new(false);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let jsonl = args.events.is_some();
     let live = !jsonl && stdout.is_terminal();
     let mut write_err = None;
-    let done = dream.run(&prepared, &cancel, &mut |event| {
-        let written = if jsonl {
-            serde_json::to_writer(&mut out, &InfillEvent::Step(event))
-                .map_err(std::io::Error::from)
-                .and_then(|()| writeln!(out))
-        } else if live {
-            // Redraw the document with the masks still to fill shown as shaded blocks.
-            let text = prepared.preview(&event.spans, "\x1b[2m░\x1b[0m");
-            write!(out, "\x1b[2J\x1b[H{text}\n\n\x1b[2mstep {}/{}\x1b[0m\n", event.tokens.step + 1, event.tokens.steps)
+    let (mut step, mut preview) = (0, String::new());
+    let done = dream
+        .run(&prepared, &INTERRUPTED, &mut |event| {
+            step = event.tokens.step + 1;
+            preview = prepared.preview(&event.spans, "░");
+            let written = if jsonl {
+                serde_json::to_writer(&mut out, &InfillEvent::Step(event))
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| writeln!(out))
+            } else if live {
+                // Redraw the document with the masks still to fill shown as shaded blocks.
+                let text = prepared.preview(&event.spans, "\x1b[2m░\x1b[0m");
+                write!(
+                    out,
+                    "\x1b[2J\x1b[H{text}\n\n\x1b[2mstep {}/{}\x1b[0m\n",
+                    event.tokens.step + 1,
+                    event.tokens.steps
+                )
                 .and_then(|()| out.flush())
-        } else {
-            Ok(())
-        };
-        if let Err(e) = written {
-            write_err.get_or_insert(e);
-        }
-    })?;
+            } else {
+                Ok(())
+            };
+            if let Err(e) = written {
+                write_err.get_or_insert(e);
+            }
+        })
+        .inspect_err(|e| {
+            let steps = prepared.settings.steps;
+            interrupted(e, &format!("after step {step} of {steps}; nothing was written. The text so far:\n{preview}"))
+        })?;
     if let Some(e) = write_err {
         return Err(Error::io("<stdout>", e));
     }
@@ -203,6 +216,13 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     written.map_err(|e| Error::io("<stdout>", e))
+}
+
+/// Says what was done when `e` is the stop a Ctrl+C asked for.
+fn interrupted(e: &Error, what: &str) {
+    if matches!(e, Error::Cancelled) {
+        eprintln!("interrupted {what}");
+    }
 }
 
 /// One progress bar per downloaded file, on stderr.

@@ -7,6 +7,7 @@ mod quantize;
 mod verify;
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +30,14 @@ enum Command {
     Verify(verify::Args),
 }
 
+/// Set by Ctrl+C (SIGINT): the running command stops at its next check (between layers of a
+/// step, tensors of a copy, chunks of a download), says what it had done, and the process
+/// exits with [`EXIT_INTERRUPTED`]. A second Ctrl+C exits at once.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// 128 + SIGINT, what shells report for a command stopped by Ctrl+C.
+const EXIT_INTERRUPTED: u8 = 130;
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -46,6 +55,16 @@ fn main() -> ExitCode {
             .unwrap_or_default();
         eprintln!("error: internal failure ({what}); please report it");
     }));
+    let handler = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::Relaxed) {
+            eprintln!("\ninterrupted again: stopping now");
+            std::process::exit(EXIT_INTERRUPTED.into());
+        }
+        eprintln!("\ninterrupted: stopping at the next layer (Ctrl+C again to stop at once)");
+    });
+    if let Err(e) = handler {
+        eprintln!("note: Ctrl+C will stop the process at once ({e})");
+    }
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Infill(args) => infill::run(args),
         Command::Bench(args) => bench::run(args),
@@ -54,6 +73,9 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(dream_engine::Error::Cancelled)) if INTERRUPTED.load(Ordering::Relaxed) => {
+            ExitCode::from(EXIT_INTERRUPTED)
+        }
         Ok(Err(e)) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
-use dream_engine::gguf::{quantize, QuantType};
-use dream_engine::Result;
+use dream_engine::gguf::{quantize_with, QuantType};
+use dream_engine::{Error, Result};
+
+use crate::INTERRUPTED;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -19,8 +21,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let dir = dream_engine::hub::resolve_blocking(&args.model, &dream_engine::hub::HubOptions::from_env(), None)?;
-    let report = quantize(&dir, &args.out, args.qtype)?;
+    let options = dream_engine::hub::HubOptions::from_env();
+    let dir = dream_engine::hub::resolve_blocking(&args.model, &options, None, &INTERRUPTED)?;
+    let (mut done, mut total) = (0, 0);
+    let report = quantize_with(&dir, &args.out, args.qtype, &INTERRUPTED, &mut |d, t| (done, total) = (d, t))
+        .inspect_err(|e| {
+            if matches!(e, Error::Cancelled) {
+                eprintln!("interrupted after {done} of {total} tensors; {} was not written", args.out.display());
+            }
+        })?;
     eprintln!(
         "wrote {} tensors, {:.1} MiB, to {}",
         report.tensors,

@@ -1,0 +1,137 @@
+//! Every path at the real vocabulary size (151,936 tokens, the real Qwen2.5 BPE): load,
+//! quantize, reload, and the faults a real file can bring (non-finite weights).
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use candle_core::Device;
+use dream_engine::gguf::{quantize, QuantType};
+use dream_engine::{Dream, Error, InfillRequest, Precision};
+
+fn load(path: &Path) -> dream_engine::Result<Dream> {
+    Dream::load(path, &Device::Cpu, Some(Precision::F32))
+}
+
+fn request(text: &str) -> InfillRequest {
+    serde_json::from_value(serde_json::json!({
+        "text": text, "spans": [{"start": 4, "end": 9, "tokens": 4}], "settings": {"steps": 4}
+    }))
+    .unwrap()
+}
+
+/// Item 1 of the real-size issue: the copy `dream quantize` makes of a real-vocabulary model
+/// used to hold the tokenizer as one 7 MB string, over the loader's 1 MiB string limit, so it
+/// could not be loaded. Now the tokenizer travels as llama.cpp's arrays.
+#[test]
+fn quantized_copies_of_a_real_vocabulary_model_load_with_the_same_tokenizer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = common::qwen::real_vocab_checkpoint(&tmp.path().join("ckpt"));
+    let dense = load(&dir).unwrap();
+    let text = "Héllo, wörld! 你好 🌍 fn main() { x <|mask|> }";
+    let want = dense.tokenizer.encode(text).unwrap();
+    assert!(want.contains(&151_666) && want.len() > 15, "{want:?}");
+    let dense_out = dense.infill(&request(text), &AtomicBool::new(false), &mut |_| {}).unwrap();
+
+    for qtype in [QuantType::Q8_0, QuantType::Q4K, QuantType::F16] {
+        let out = tmp.path().join(format!("copy-{qtype:?}.gguf"));
+        quantize(&dir, &out, qtype).unwrap();
+        let copy = load(&out).unwrap_or_else(|e| panic!("{qtype:?}: {e}"));
+        assert_eq!(copy.config.vocab_size, 151_936);
+        assert_eq!(copy.tokenizer.encode(text).unwrap(), want, "{qtype:?}");
+        assert_eq!(copy.tokenizer.decode(&want).unwrap(), text, "{qtype:?}");
+        // The copy writes: the same request runs, and in F16 (lossless for these weights'
+        // greedy choices, all above 0.9 probable) it writes what the dense model wrote.
+        let done = copy.infill(&request(text), &AtomicBool::new(false), &mut |_| {}).unwrap();
+        assert_eq!(done.candidates[0].spans[0].slots.len(), 4);
+        if qtype == QuantType::F16 {
+            assert_eq!(done.ids, dense_out.ids, "F16 copy");
+        }
+    }
+}
+
+/// Item 3: a NaN or an infinity in a tensor used to load and write text (`"w0 w0"`, exit 0).
+/// Now loading refuses, naming the tensor and the file, for safetensors in each stored dtype
+/// and for GGUF (float tensors, and a quantized block's scale).
+#[test]
+fn non_finite_weights_are_refused_naming_the_tensor() {
+    use safetensors::tensor::TensorView;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = common::qwen::real_vocab_checkpoint(&tmp.path().join("ckpt"));
+    let weights = dir.join("model.safetensors");
+    let bytes = std::fs::read(&weights).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let victim = "model.layers.1.mlp.down_proj.weight";
+    for (dtype, bad) in [
+        (safetensors::Dtype::F32, f32::NAN.to_le_bytes().to_vec()),
+        (safetensors::Dtype::F32, f32::INFINITY.to_le_bytes().to_vec()),
+        (safetensors::Dtype::BF16, half::bf16::NAN.to_le_bytes().to_vec()),
+        (safetensors::Dtype::F16, half::f16::NEG_INFINITY.to_le_bytes().to_vec()),
+    ] {
+        // Every tensor in `dtype`, one value of the victim replaced.
+        let mut data: Vec<(String, Vec<u8>, Vec<usize>)> = Vec::new();
+        for (name, view) in st.tensors() {
+            let values: Vec<f32> =
+                view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+            let mut raw: Vec<u8> = match dtype {
+                safetensors::Dtype::F32 => bytemuck::cast_slice(&values).to_vec(),
+                safetensors::Dtype::BF16 => {
+                    values.iter().flat_map(|v| half::bf16::from_f32(*v).to_le_bytes()).collect()
+                }
+                _ => values.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect(),
+            };
+            if name == victim {
+                let at = 1234 * bad.len();
+                raw[at..at + bad.len()].copy_from_slice(&bad);
+            }
+            data.push((name, raw, view.shape().to_vec()));
+        }
+        let views: Vec<(String, TensorView)> = data
+            .iter()
+            .map(|(n, raw, shape)| (n.clone(), TensorView::new(dtype, shape.clone(), raw).unwrap()))
+            .collect();
+        let out = tmp.path().join("bad");
+        std::fs::create_dir_all(&out).unwrap();
+        for f in ["config.json", "vocab.json", "merges.txt", "tokenizer_config.json"] {
+            std::fs::copy(dir.join(f), out.join(f)).unwrap();
+        }
+        safetensors::serialize_to_file(views, None, &out.join("model.safetensors")).unwrap();
+        let err = load(&out).err().expect("a NaN or infinite weight must not load");
+        assert!(matches!(err, Error::NonFiniteWeights { ref name, .. } if name == victim), "{dtype:?}: {err}");
+        let message = err.to_string();
+        assert!(message.contains("model.safetensors") && message.contains(victim), "{message}");
+        // The quantized copy of a damaged checkpoint is refused as well (quantizing reads it).
+        let copy = tmp.path().join("bad.gguf");
+        let err = quantize(&out, &copy, QuantType::Q8_0).expect_err("quantize reads the weights checked");
+        assert!(matches!(err, Error::NonFiniteWeights { .. }), "{err}");
+        assert!(!copy.exists());
+    }
+}
+
+/// Item 3 for GGUF files: a float tensor with a NaN, and a Q8_0 block whose scale is infinite.
+#[test]
+fn non_finite_gguf_tensors_are_refused_naming_the_tensor() {
+    use candle_core::quantized::gguf_file::Content;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = common::qwen::real_vocab_checkpoint(&tmp.path().join("ckpt"));
+    let file = tmp.path().join("q8.gguf");
+    quantize(&dir, &file, QuantType::Q8_0).unwrap();
+    let content = Content::read(&mut std::fs::File::open(&file).unwrap()).unwrap();
+    let at = |name: &str| (content.tensor_data_offset + content.tensor_infos[name].offset) as usize;
+    let clean = std::fs::read(&file).unwrap();
+    for (name, value) in [
+        // A norm (f32) gets a NaN in its third value.
+        ("blk.0.attn_norm.weight", (8, f32::NAN.to_le_bytes().to_vec())),
+        // The scale of the second Q8_0 block (34 bytes: f16 scale, 32 values) of a matrix.
+        ("blk.1.ffn_up.weight", (34, half::f16::INFINITY.to_le_bytes().to_vec())),
+    ] {
+        let mut bytes = clean.clone();
+        let start = at(name) + value.0;
+        bytes[start..start + value.1.len()].copy_from_slice(&value.1);
+        let damaged = tmp.path().join("damaged.gguf");
+        std::fs::write(&damaged, &bytes).unwrap();
+        let err = load(&damaged).err().expect("must not load");
+        assert!(matches!(err, Error::NonFiniteWeights { name: ref n, .. } if n == name), "{name}: {err}");
+        assert!(err.to_string().contains("damaged.gguf"), "{err}");
+    }
+}
