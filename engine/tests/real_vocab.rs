@@ -135,3 +135,24 @@ fn non_finite_gguf_tensors_are_refused_naming_the_tensor() {
         assert!(err.to_string().contains("damaged.gguf"), "{err}");
     }
 }
+
+/// Item 3, at run time: weights that are finite but so large that the logits overflow
+/// (`lm_head` scaled by 2e37: each weight is finite, their dot products are not) make
+/// infinite logits, so NaN probabilities. The run stops with a clear error at that
+/// step and writes nothing, where it used to write text chosen from NaN.
+#[test]
+fn a_step_whose_output_turns_non_finite_stops_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = common::qwen::real_vocab_checkpoint(&tmp.path().join("ckpt"));
+    let path = dir.join("model.safetensors");
+    let mut tensors = candle_core::safetensors::load(&path, &Device::Cpu).unwrap();
+    let head = tensors["lm_head.weight"].affine(2e37, 0.0).unwrap();
+    tensors.insert("lm_head.weight".into(), head);
+    candle_core::safetensors::save(&tensors, &path).unwrap();
+    let dream = load(&dir).expect("finite weights load");
+    let mut steps = 0;
+    let err = dream.infill(&request("Once upon a time"), &AtomicBool::new(false), &mut |_| steps += 1).unwrap_err();
+    assert!(matches!(err, Error::NonFiniteOutput { step: 0 }), "{err}");
+    assert_eq!(steps, 0, "no step was reported as written");
+    assert!(err.to_string().contains("nothing was written"), "{err}");
+}

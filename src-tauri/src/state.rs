@@ -114,6 +114,11 @@ pub struct AppState {
 impl AppState {
     pub fn new(config_dir: PathBuf, data_dir: PathBuf) -> Self {
         let (settings, notice) = Settings::load(&config_dir);
+        let models_dir = data_dir.join("models");
+        // What a copy killed mid-write (the app force-quit, a power cut) left behind.
+        for stale in dream_engine::gguf::remove_stale_parts(&models_dir) {
+            tracing::info!("removed {}, left by a copy that was stopped", stale.display());
+        }
         AppState {
             model: Mutex::new(None),
             loading: Loading::default(),
@@ -124,7 +129,7 @@ impl AppState {
             dialogs: Dialogs::from_env(),
             window_watch: Mutex::new(None),
             config_dir,
-            models_dir: data_dir.join("models"),
+            models_dir,
             copy_cancel: Mutex::new(None),
         }
     }
@@ -221,5 +226,20 @@ mod tests {
         assert!(!loading.is_active());
         assert!(!loading.cancel(), "nothing left to cancel");
         loading.begin().unwrap();
+    }
+
+    #[test]
+    fn starting_removes_what_a_killed_copy_left_in_the_models_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let models = dir.path().join("data/models");
+        std::fs::create_dir_all(&models).unwrap();
+        let stale = models.join(".Dream-v0-Base-7B-q4_k.gguf.Xa81kq.part");
+        std::fs::write(&stale, b"half a copy").unwrap();
+        let copy = models.join("Dream-v0-Base-7B-q8_0.gguf");
+        std::fs::write(&copy, b"a finished copy").unwrap();
+        let state = AppState::new(dir.path().join("config"), dir.path().join("data"));
+        assert!(!stale.exists(), "the killed copy's part file is removed at start");
+        assert!(copy.exists(), "finished copies stay");
+        assert_eq!(state.models_dir, models);
     }
 }
