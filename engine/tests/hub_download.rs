@@ -36,6 +36,13 @@ struct Hub {
     redirect: Option<String>,
     /// Sends bodies in small chunks with a pause between them.
     slow: bool,
+    /// Sends this file without a Content-Length and without end (well past its size, until
+    /// the client hangs up or 256 MiB went out), as a broken mirror did.
+    endless: Option<&'static str>,
+    /// Sends half of this file's body, then nothing for 30 s.
+    stall: Option<&'static str>,
+    /// Lists no sizes (a mirror whose listing lacks them).
+    unsized_listing: bool,
 }
 
 /// What the stand-in saw: request paths with their byte range, and body bytes sent.
@@ -76,12 +83,32 @@ fn serve(hub: Hub) -> (String, Arc<Log>) {
                 let path = words.next().unwrap_or("/").to_owned();
                 log.requests.lock().unwrap().push((path.clone(), range));
                 let (status, headers, body) = answer(&hub, &path, range);
-                let mut head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+                let served = path.rsplit('/').next().unwrap_or_default();
+                let endless = method == "GET" && hub.endless == Some(served);
+                let mut head = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
+                if !endless {
+                    head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+                }
                 for (k, v) in headers {
                     head.push_str(&format!("{k}: {v}\r\n"));
                 }
                 head.push_str("\r\n");
                 if stream.write_all(head.as_bytes()).is_err() || method == "HEAD" {
+                    return;
+                }
+                if endless {
+                    let block = vec![b'x'; 1 << 16];
+                    for _ in 0..4096 {
+                        if stream.write_all(&block).is_err() {
+                            return;
+                        }
+                        log.sent.fetch_add(block.len() as u64, Ordering::SeqCst);
+                    }
+                    return;
+                }
+                if hub.stall == Some(served) {
+                    let _ = stream.write_all(&body[..body.len() / 2]).and_then(|()| stream.flush());
+                    std::thread::sleep(Duration::from_secs(30));
                     return;
                 }
                 let chunk = if hub.slow { 64 } else { body.len().max(1) };
@@ -102,10 +129,20 @@ fn serve(hub: Hub) -> (String, Arc<Log>) {
 
 fn answer(hub: &Hub, path: &str, range: Option<usize>) -> (&'static str, Vec<(String, String)>, Vec<u8>) {
     let commit = hub.commit.unwrap_or(COMMIT);
-    if path == format!("/api/models/{REPO}/revision/main") {
-        let mut names: Vec<&str> = hub.files.keys().map(String::as_str).collect();
-        names.extend(hub.extra_name);
-        let siblings: Vec<_> = names.iter().map(|f| serde_json::json!({ "rfilename": f })).collect();
+    if path.split('?').next() == Some(&format!("/api/models/{REPO}/revision/main")) {
+        // As the Hub lists with `?blobs=true`: each file's size, and LFS files' own.
+        let mut siblings: Vec<_> = hub
+            .files
+            .iter()
+            .map(|(f, bytes)| match (hub.unsized_listing, lfs(f)) {
+                (true, _) => serde_json::json!({ "rfilename": f }),
+                (false, true) => serde_json::json!({
+                    "rfilename": f, "size": bytes.len(), "lfs": { "size": bytes.len(), "sha256": format!("{:x}", Sha256::digest(bytes)) }
+                }),
+                (false, false) => serde_json::json!({ "rfilename": f, "size": bytes.len(), "blobId": git_sha1(bytes) }),
+            })
+            .collect();
+        siblings.extend(hub.extra_name.map(|f| serde_json::json!({ "rfilename": f })));
         let body = serde_json::json!({ "sha": commit, "siblings": siblings }).to_string().into_bytes();
         return ("200 OK", vec![("Content-Type".into(), "application/json".into())], body);
     }
@@ -113,16 +150,17 @@ fn answer(hub: &Hub, path: &str, range: Option<usize>) -> (&'static str, Vec<(St
     let Some(bytes) = name.and_then(|n| hub.files.get(n)) else { return ("404 Not Found", vec![], vec![]) };
     let name = name.unwrap();
     let mut bytes = bytes.clone();
-    let etag = hub.etag.map(str::to_owned).unwrap_or_else(|| format!("{:x}", Sha256::digest(&bytes)));
+    // The Hub's ETags: an LFS file's SHA-256, any other file's git blob SHA-1.
+    let real_etag = if lfs(name) { format!("{:x}", Sha256::digest(&bytes)) } else { git_sha1(&bytes) };
+    let etag = hub.etag.map(str::to_owned).unwrap_or(real_etag);
     if hub.corrupt == Some(name) {
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0xff;
     }
-    let mut headers = vec![
-        ("X-Linked-Etag".into(), format!("\"{etag}\"")),
-        ("X-Repo-Commit".into(), commit.into()),
-        ("X-Linked-Size".into(), bytes.len().to_string()),
-    ];
+    let mut headers = vec![("X-Linked-Etag".into(), format!("\"{etag}\"")), ("X-Repo-Commit".into(), commit.into())];
+    if !hub.unsized_listing {
+        headers.push(("X-Linked-Size".into(), bytes.len().to_string()));
+    }
     if let Some(to) = hub.redirect.as_ref().filter(|_| !path.starts_with("/cdn/")) {
         headers.push(("Location".into(), format!("{to}/cdn/{name}")));
         return ("302 Found", headers, vec![]);
@@ -134,6 +172,19 @@ fn answer(hub: &Hub, path: &str, range: Option<usize>) -> (&'static str, Vec<(St
         }
         _ => ("200 OK", headers, bytes),
     }
+}
+
+/// Whether the Hub stores `name` in LFS (the weights).
+fn lfs(name: &str) -> bool {
+    name.ends_with(".safetensors")
+}
+
+/// Git's blob SHA-1 of `bytes`, in hex.
+fn git_sha1(bytes: &[u8]) -> String {
+    let mut h = sha1::Sha1::new();
+    h.update(format!("blob {}\0", bytes.len()).as_bytes());
+    h.update(bytes);
+    format!("{:x}", h.finalize())
 }
 
 fn fixture_files() -> HashMap<String, Vec<u8>> {
@@ -153,6 +204,7 @@ fn options(cache: &Path, endpoint: &str) -> HubOptions {
         offline: false,
         endpoint: Some(endpoint.into()),
         redownload: false,
+        stall_timeout: Duration::from_secs(60),
     }
 }
 
@@ -220,6 +272,63 @@ fn corrupted_weights_fail_their_checksum_and_are_removed() {
     let sha = format!("{:x}", Sha256::digest(&fixture_files()["model.safetensors"]));
     let left = tree(cache.path());
     assert!(!left.iter().any(|p| p.contains(&sha)), "neither the bad blob nor its partial file stays: {left:?}");
+}
+
+/// A config or tokenizer file (not in LFS) is checked against the git blob SHA-1 the Hub
+/// reports as its ETag; it used to be taken as sent.
+#[test]
+fn a_damaged_config_fails_its_git_sha1_and_is_removed() {
+    let cache = tempfile::tempdir().unwrap();
+    let (endpoint, _) = serve(Hub { files: fixture_files(), corrupt: Some("config.json"), ..Hub::default() });
+    let err = fetch(cache.path(), &endpoint).unwrap_err();
+    assert!(matches!(err, Error::CorruptWeights { ref path, .. } if path.ends_with("config.json")), "{err}");
+    assert!(err.to_string().contains("git SHA-1"), "{err}");
+    let sha = git_sha1(&fixture_files()["config.json"]);
+    let left = tree(cache.path());
+    assert!(!left.iter().any(|p| p.contains(&sha)), "neither the bad blob nor its partial file stays: {left:?}");
+}
+
+/// A mirror that sends a file with no Content-Length and no end filled 5.2 GB in 25 s. Now
+/// no file grows past the size the repository lists for it, and what was written is removed.
+#[test]
+fn a_file_without_end_stops_at_its_listed_size() {
+    let cache = tempfile::tempdir().unwrap();
+    let listed = fixture_files()["model.safetensors"].len() as u64;
+    let (endpoint, log) = serve(Hub { files: fixture_files(), endless: Some("model.safetensors"), ..Hub::default() });
+    let err = fetch(cache.path(), &endpoint).unwrap_err();
+    assert!(err.to_string().contains(&format!("more than the {listed} bytes the repository lists")), "{err}");
+    // The client hung up at the cap: far less than the 256 MiB the stand-in would send.
+    let sent = log.sent.load(Ordering::SeqCst);
+    assert!(sent < 64 << 20, "{sent} bytes went out");
+    let left = tree(cache.path());
+    assert!(!left.iter().any(|p| p.ends_with(".incomplete")), "nothing half-written stays: {left:?}");
+}
+
+/// The same mirror with a listing that gives no sizes: a config file may not pass the stated
+/// maximum for its kind (64 MiB), so it stops there, not at the end of the disk.
+#[test]
+fn an_unlisted_file_without_end_stops_at_the_stated_maximum() {
+    let cache = tempfile::tempdir().unwrap();
+    let (endpoint, _) =
+        serve(Hub { files: fixture_files(), endless: Some("config.json"), unsized_listing: true, ..Hub::default() });
+    let err = fetch(cache.path(), &endpoint).unwrap_err();
+    let max = dream_engine::tokenizer::MAX_TOKENIZER_BYTES;
+    assert!(err.to_string().contains(&format!("config.json: the server sent more than the {max} bytes")), "{err}");
+}
+
+/// A mirror that stalls mid-file used to hang forever. Now a read that waits longer than the
+/// stall timeout stops the download with the time in the message, and the part resumes later.
+#[test]
+fn a_stalled_download_ends_with_the_time_it_waited() {
+    let cache = tempfile::tempdir().unwrap();
+    let (endpoint, _) = serve(Hub { files: fixture_files(), stall: Some("model.safetensors"), ..Hub::default() });
+    let options = HubOptions { stall_timeout: Duration::from_secs(1), ..options(cache.path(), &endpoint) };
+    let started = std::time::Instant::now();
+    let err = runtime().block_on(resolve(&ModelSource::Hub(REPO.into()), &options, None)).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+    assert!(err.to_string().contains("sent nothing for 1 s"), "{err}");
+    let left = tree(cache.path());
+    assert!(left.iter().any(|p| p.ends_with(".incomplete")), "the part stays to resume: {left:?}");
 }
 
 #[test]

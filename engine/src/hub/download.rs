@@ -8,14 +8,21 @@
 //! Layout (shared with the Python tools): `models--OWNER--NAME/blobs/<etag>`,
 //! `snapshots/<commit>/<file>` links to the blob, `refs/main` holds the commit. A download in
 //! progress is `blobs/<etag>.incomplete` and resumes with an HTTP range; an LFS file (64-hex
-//! ETag, the weights) is checked against its SHA-256 before it is renamed into place. Dropping
-//! the future (a cancel) stops the transfer at once and leaves the partial file to resume.
+//! ETag, the weights) is checked against its SHA-256 and any other (config, tokenizer) against
+//! its git blob SHA-1 before it is renamed into place. No file may grow past the size the
+//! repository lists for it (or a stated maximum when the listing gives none), and a read that
+//! stalls ends with an error. Dropping the future (a cancel) stops the transfer at once and
+//! leaves the partial file to resume.
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use reqwest::{redirect, StatusCode, Url};
 use serde::Deserialize;
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use super::{DownloadProgress, ProgressFn};
@@ -23,6 +30,15 @@ use crate::error::{Error, Result};
 
 /// The largest repo listing accepted (the real ones are a few kB).
 const MAX_INFO_BYTES: usize = 4 << 20;
+
+/// The most a file may grow to when neither the listing nor the server states its size:
+/// weights (Dream 7B in one bf16 file is 15.2 GB) and anything else (a config or tokenizer is
+/// a few MB).
+const MAX_UNLISTED_WEIGHTS_BYTES: u64 = 32 << 30;
+const MAX_UNLISTED_FILE_BYTES: u64 = crate::tokenizer::MAX_TOKENIZER_BYTES;
+
+/// How long a read may wait for the server's next bytes before the download stops.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Whether `url` points at this machine (where plain http is allowed, for tests).
 fn loopback(url: &Url) -> bool {
@@ -109,6 +125,16 @@ struct Info {
 #[derive(Deserialize)]
 struct Sibling {
     rfilename: String,
+    /// With `?blobs=true`: the file's size (for an LFS file, its pointer's).
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default)]
+    lfs: Option<Lfs>,
+}
+
+#[derive(Deserialize)]
+struct Lfs {
+    size: u64,
 }
 
 /// A connection to one repo on one endpoint.
@@ -119,16 +145,19 @@ pub(crate) struct Remote {
     head: reqwest::Client,
     endpoint: Url,
     repo: String,
+    stall: Duration,
 }
 
-/// The files of a repo at one commit.
+/// The files of a repo at one commit, with the size the Hub lists for each (when it does).
 pub(crate) struct Listing {
     pub commit: String,
     pub files: Vec<String>,
+    pub sizes: HashMap<String, u64>,
 }
 
 impl Remote {
-    pub fn new(endpoint: &str, repo: &str) -> Result<Self> {
+    /// A connection whose reads give up after `stall` without a byte.
+    pub fn new(endpoint: &str, repo: &str, stall: Duration) -> Result<Self> {
         let hub_err = |reason: String| Error::Hub { repo: repo.to_owned(), reason };
         let endpoint = check_endpoint(endpoint).map_err(|e| hub_err(format!("mirror {e}")))?;
         if !is_repo_id(repo) {
@@ -147,12 +176,19 @@ impl Remote {
         let build = |policy| {
             reqwest::Client::builder()
                 .redirect(policy)
-                .connect_timeout(std::time::Duration::from_secs(20))
+                .connect_timeout(Duration::from_secs(20))
+                .read_timeout(stall)
                 .user_agent(concat!("dream-writer/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(|e| hub_err(e.to_string()))
         };
-        Ok(Remote { http: build(policy)?, head: build(redirect::Policy::none())?, endpoint, repo: repo.to_owned() })
+        Ok(Remote {
+            http: build(policy)?,
+            head: build(redirect::Policy::none())?,
+            endpoint,
+            repo: repo.to_owned(),
+            stall,
+        })
     }
 
     fn err(&self, reason: impl Into<String>) -> Error {
@@ -165,7 +201,13 @@ impl Remote {
     }
 
     fn unreachable(&self, e: reqwest::Error) -> Error {
-        let why = if e.is_connect() || e.is_timeout() {
+        let why = if e.is_timeout() && !e.is_connect() {
+            format!(
+                "{} sent nothing for {} s, so the download stopped; try again (it resumes where it stopped) or set a mirror",
+                self.endpoint.host_str().unwrap_or("the Hub"),
+                self.stall.as_secs_f64()
+            )
+        } else if e.is_connect() || e.is_timeout() {
             format!(
                 "cannot reach {}: check the connection, set a mirror, or load a local folder",
                 self.endpoint.host_str().unwrap_or("the Hub")
@@ -178,7 +220,7 @@ impl Remote {
 
     /// The repo's current commit and file names, every one checked.
     pub async fn list(&self) -> Result<Listing> {
-        let url = self.url(&format!("api/models/{}/revision/main", self.repo))?;
+        let url = self.url(&format!("api/models/{}/revision/main?blobs=true", self.repo))?;
         let mut response = self.http.get(url).send().await.map_err(|e| self.unreachable(e))?;
         if !response.status().is_success() {
             return Err(self.err(format!("cannot list the repository: the server answered {}", response.status())));
@@ -196,24 +238,30 @@ impl Remote {
             return Err(self.err(format!("the server gave an invalid commit hash `{}`; nothing was written", info.sha)));
         }
         let mut files = Vec::with_capacity(info.siblings.len());
+        let mut sizes = HashMap::new();
         for s in info.siblings {
             if !is_plain_name(&s.rfilename) {
                 return Err(
                     self.err(format!("the server listed an unsafe file name `{}`; nothing was written", s.rfilename))
                 );
             }
+            if let Some(size) = s.lfs.map(|l| l.size).or(s.size) {
+                sizes.insert(s.rfilename.clone(), size);
+            }
             files.push(s.rfilename);
         }
-        Ok(Listing { commit: info.sha.to_ascii_lowercase(), files })
+        Ok(Listing { commit: info.sha.to_ascii_lowercase(), files, sizes })
     }
 
     /// Downloads `file` at `commit` into `repo_dir` (the cache's `models--OWNER--NAME`), unless
-    /// its blob is there already; returns its path in the snapshot.
+    /// its blob is there already; returns its path in the snapshot. `listed` is the size the
+    /// repository's listing gives: the file may not grow past it.
     pub async fn fetch(
         &self,
         repo_dir: &Path,
         commit: &str,
         file: &str,
+        listed: Option<u64>,
         progress: Option<&ProgressFn>,
     ) -> Result<PathBuf> {
         if !is_commit(commit) || !is_plain_name(file) {
@@ -228,7 +276,12 @@ impl Remote {
         let raw = header("x-linked-etag").or_else(|| header("etag")).unwrap_or_default();
         let etag = etag(&raw)
             .ok_or_else(|| self.err(format!("{file}: the server gave an invalid ETag `{raw}`; nothing was written")))?;
-        let size: Option<u64> = header("x-linked-size").and_then(|s| s.parse().ok());
+        let weights = file.ends_with(".safetensors");
+        let stated = listed.or_else(|| header("x-linked-size").and_then(|s| s.parse().ok()));
+        let cap = Cap {
+            bytes: stated.unwrap_or(if weights { MAX_UNLISTED_WEIGHTS_BYTES } else { MAX_UNLISTED_FILE_BYTES }),
+            listed: stated.is_some(),
+        };
         let target = match header("location") {
             Some(location) => url.join(&location).map_err(|e| self.err(format!("{file}: bad redirect: {e}")))?,
             None => url,
@@ -240,7 +293,7 @@ impl Remote {
         std::fs::create_dir_all(&blobs).map_err(|e| Error::io(&blobs, e))?;
         let blob = blobs.join(&etag);
         if !blob.is_file() {
-            self.download(&target, &blob, &etag, size, file, progress).await?;
+            self.download(&target, &blob, &etag, cap, file, progress).await?;
         }
         let pointer = repo_dir.join("snapshots").join(commit).join(file);
         link(repo_dir, &blob, &pointer)?;
@@ -255,7 +308,7 @@ impl Remote {
         url: &Url,
         blob: &Path,
         etag: &str,
-        size: Option<u64>,
+        cap: Cap,
         file: &str,
         progress: Option<&ProgressFn>,
     ) -> Result<()> {
@@ -278,7 +331,7 @@ impl Remote {
         if !resumed {
             have = 0;
         }
-        let total = size.or_else(|| response.content_length().map(|n| n + have)).unwrap_or(0);
+        let total = if cap.listed { cap.bytes } else { response.content_length().map_or(0, |n| n + have) };
         let mut out = std::fs::OpenOptions::new()
             .create(true)
             .append(resumed)
@@ -295,29 +348,53 @@ impl Remote {
         while let Some(chunk) = response.chunk().await.map_err(|e| self.unreachable(e))? {
             out.write_all(&chunk).map_err(|e| Error::io(&part, e))?;
             have += chunk.len() as u64;
-            if total > 0 && have > total {
+            let over = if have > cap.bytes { Some(cap.bytes) } else { Some(total).filter(|&t| t > 0 && have > t) };
+            if let Some(limit) = over {
                 drop(out);
                 let _ = std::fs::remove_file(&part);
-                return Err(self.err(format!("{file}: the server sent more than the {total} bytes it announced")));
+                let said = if cap.listed { "the repository lists" } else { "a file of this kind may have" };
+                return Err(self.err(format!(
+                    "{file}: the server sent more than the {limit} bytes {said}; stopped and removed it"
+                )));
             }
             report(have);
         }
         out.sync_all().map_err(|e| Error::io(&part, e))?;
         drop(out);
-        if etag.len() == 64 {
-            let actual = sha256_file(&part)?;
-            if actual != etag {
-                let _ = std::fs::remove_file(&part);
-                return Err(Error::CorruptWeights {
-                    path: PathBuf::from(file),
-                    reason: format!(
-                        "SHA-256 {actual} does not match the Hub's {etag}; the file was removed, download it again"
-                    ),
-                });
-            }
+        // The Hub's ETag is an LFS file's SHA-256, or any other file's git blob SHA-1.
+        let (kind, actual) = match etag.len() {
+            64 => ("SHA-256", sha256_file(&part)?),
+            _ => ("git SHA-1", git_blob_sha1(&part)?),
+        };
+        if actual != etag {
+            let _ = std::fs::remove_file(&part);
+            return Err(Error::CorruptWeights {
+                path: PathBuf::from(file),
+                reason: format!(
+                    "{kind} {actual} does not match the Hub's {etag}; the file was removed, download it again"
+                ),
+            });
         }
         std::fs::rename(&part, blob).map_err(|e| Error::io(blob, e))
     }
+}
+
+/// The most a download may write, and whether the repository (or server) stated it.
+#[derive(Clone, Copy)]
+struct Cap {
+    bytes: u64,
+    listed: bool,
+}
+
+/// A file's git blob SHA-1 (`sha1("blob <len>\0" + content)`, what the Hub reports as the ETag
+/// of a file not stored in LFS), in hex.
+fn git_blob_sha1(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut hasher = Sha1::new();
+    hasher.update(format!("blob {len}\0").as_bytes());
+    std::io::copy(&mut f, &mut hasher).map_err(|e| Error::io(path, e))?;
+    Ok(format!("{:x}", hasher.finalize()))
 }
 
 /// The SHA-256 of a file, in hex.

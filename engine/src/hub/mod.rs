@@ -127,6 +127,8 @@ pub struct HubOptions {
     /// Fetch again every cached file that does not verify (and the small files nothing can
     /// check) before using the snapshot.
     pub redownload: bool,
+    /// How long a download waits for the server's next bytes before it stops with an error.
+    pub stall_timeout: std::time::Duration,
 }
 
 impl HubOptions {
@@ -137,6 +139,7 @@ impl HubOptions {
             offline: offline_from_env(),
             endpoint: std::env::var("HF_ENDPOINT").ok().filter(|e| !e.is_empty()),
             redownload: false,
+            stall_timeout: download::DEFAULT_STALL_TIMEOUT,
         }
     }
 }
@@ -204,7 +207,7 @@ pub fn resolve_blocking(
 async fn download(repo: &str, options: &HubOptions, progress: Option<ProgressFn>) -> Result<PathBuf> {
     let hub_err = |reason: String| Error::Hub { repo: repo.to_owned(), reason };
     let endpoint = options.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT);
-    let remote = download::Remote::new(endpoint, repo)?;
+    let remote = download::Remote::new(endpoint, repo, options.stall_timeout)?;
     let repo_dir = repo_folder(&options.cache, repo).ok_or_else(|| hub_err("not an owner/name repo id".into()))?;
     let listing = remote.list().await?;
     let has = |f: &str| listing.files.iter().any(|s| s == f);
@@ -223,7 +226,8 @@ async fn download(repo: &str, options: &HubOptions, progress: Option<ProgressFn>
     let mut i = 0;
     while i < files.len() {
         let file = files[i].clone();
-        let path = remote.fetch(&repo_dir, &listing.commit, &file, progress.as_ref()).await?;
+        let listed = listing.sizes.get(&file).copied();
+        let path = remote.fetch(&repo_dir, &listing.commit, &file, listed, progress.as_ref()).await?;
         if file == index {
             for shard in crate::weights::weight_files(&dir)? {
                 files.push(shard.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());

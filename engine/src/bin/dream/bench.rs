@@ -231,11 +231,10 @@ fn print_report(r: &BenchReport) {
             r.masked
         );
     }
-    println!(
-        "  cancel mid-step         {:>8.3} s   ({:.0}% of a step)",
-        r.cancel_latency_seconds,
-        100.0 * r.cancel_latency_seconds / r.step_seconds
-    );
+    match r.cancel_latency_seconds {
+        Some(s) => println!("  cancel mid-step         {s:>8.3} s   ({:.0}% of a step)", 100.0 * s / r.step_seconds),
+        None => println!("  cancel mid-step         not measured (every step ended before the cancel was set)"),
+    }
     println!("  load {:.2} s, load to first step {:.2} s", r.load_seconds, r.load_to_first_step_seconds);
     if let (Some(after), Some(peak)) = (r.peak_rss_after_load_bytes, r.peak_rss_bytes) {
         println!(

@@ -45,8 +45,9 @@ pub struct BenchReport {
     pub top1_probability_median: f64,
     /// A whole infill of the masked tokens with span-local decoding and parallel reveal.
     pub whole_infill: Option<InfillRun>,
-    /// From setting cancel halfway through a full step to the step returning.
-    pub cancel_latency_seconds: f64,
+    /// From setting cancel inside a full step to the step returning; `None` when every try's
+    /// step ended before the flag was set (a step too short to interrupt), never a made-up 0.
+    pub cancel_latency_seconds: Option<f64>,
     /// Bytes of the weights in memory, and the process's peak resident memory (VmHWM) when
     /// the OS reports it, right after loading and at the end.
     pub weights_bytes: u64,
@@ -256,28 +257,38 @@ fn differing(a: &[u32], b: &[u32]) -> usize {
     a.iter().zip(b).filter(|(x, y)| x != y).count()
 }
 
-/// How long a full step takes to stop once cancel is set halfway through it (the flag is
-/// checked between layers, so this is about one layer's time, not the rest of the step).
-fn cancel_latency(model: &DreamModel, row: &[u32], step_seconds: f64) -> Result<f64> {
-    let cancel = AtomicBool::new(false);
+/// How long a full step takes to stop once cancel is set inside it (the flag is checked
+/// between layers, so this is about one layer's time, not the rest of the step): set halfway
+/// through the step's median time, then, if the step was over by then, a quarter and an eighth
+/// of the way. `None` when no try caught a step running.
+fn cancel_latency(model: &DreamModel, row: &[u32], step_seconds: f64) -> Result<Option<f64>> {
     let settings = SamplingSettings { steps: 1, alg: Alg::Entropy, ..Default::default() };
-    let canvas = Canvas { rows: vec![row.to_vec()], attention_mask: None };
-    std::thread::scope(|scope| {
-        let set_at = scope.spawn(|| {
-            std::thread::sleep(std::time::Duration::from_secs_f64(step_seconds / 2.0));
-            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-            Instant::now()
-        });
-        let outcome = generate(model, canvas, &settings, &cancel, &mut |_| {});
-        let stopped = Instant::now();
-        let set_at = set_at.join().expect("the cancel thread does not panic");
-        match outcome {
-            Err(dream_engine::Error::Cancelled) => Ok(stopped.saturating_duration_since(set_at).as_secs_f64()),
-            // Finished before the flag was set (a very fast step): nothing to interrupt.
-            Ok(_) => Ok(0.0),
-            Err(e) => Err(e),
+    for fraction in [0.5, 0.25, 0.125] {
+        let cancel = AtomicBool::new(false);
+        let canvas = Canvas { rows: vec![row.to_vec()], attention_mask: None };
+        let latency = std::thread::scope(|scope| {
+            let set_at = scope.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_secs_f64(step_seconds * fraction));
+                cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+                Instant::now()
+            });
+            let outcome = generate(model, canvas, &settings, &cancel, &mut |_| {});
+            let stopped = Instant::now();
+            let set_at = set_at.join().expect("the cancel thread does not panic");
+            match outcome {
+                Err(dream_engine::Error::Cancelled) => {
+                    Ok(Some(stopped.saturating_duration_since(set_at).as_secs_f64()))
+                }
+                // The step ended before the flag was set: nothing was interrupted.
+                Ok(_) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })?;
+        if latency.is_some() {
+            return Ok(latency);
         }
-    })
+    }
+    Ok(None)
 }
 
 /// How far the fast modes land from exact decoding on one reference case: each mode's steps
@@ -393,6 +404,9 @@ mod tests {
         assert!(report.top1_probability_median < 0.01, "{}", report.top1_probability_median);
         let infill = report.whole_infill.unwrap();
         assert_eq!((infill.steps, infill.full_passes), (8, 4));
+        // A cancel is timed only when it caught a step running (these steps take milliseconds,
+        // so often none is): it used to report 0.0 s when it never saw the cancel.
+        assert!(report.cancel_latency_seconds.is_none_or(|s| s > 0.0), "{:?}", report.cancel_latency_seconds);
     }
 
     #[test]
