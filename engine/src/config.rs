@@ -233,6 +233,12 @@ impl DreamConfig {
         Self::qwen2_shape(151_936, 64, 176, 2, 4, 2)
     }
 
+    /// Qwen2.5's vocabulary with a two-layer, 256-wide body: the narrowest rows that k-quants
+    /// (Q4_K, Q5_K, Q6_K: blocks of 256) store as such, for quantized files at real ids.
+    pub fn small_shape() -> Self {
+        Self::qwen2_shape(151_936, 256, 768, 2, 4, 2)
+    }
+
     fn qwen2_shape(vocab: usize, hidden: usize, inter: usize, layers: usize, heads: usize, kv: usize) -> Self {
         DreamConfig {
             vocab_size: vocab,

@@ -161,11 +161,23 @@ impl InfillRequest {
             ));
         }
         let pieces = self.pieces(tok)?;
+        // Only the text a window can reach is tokenised: the end of what comes before the
+        // first masks and the start of what follows the last needed piece (a 16 MiB novel
+        // would otherwise be tokenised whole for a 2,048-token window).
+        let pinned_end = self.ending.as_ref().is_some_and(|e| !e.is_empty());
+        let is_masks = |p: &Piece| matches!(p, Piece::Masks { .. });
+        let first_masks = pieces.iter().position(is_masks).unwrap_or(pieces.len());
+        let last_needed = if pinned_end { pieces.len() - 1 } else { pieces.iter().rposition(is_masks).unwrap_or(0) };
         let mut tokens: Vec<u32> = Vec::new();
         let mut ranges = Vec::new();
-        for piece in &pieces {
+        let mut cut = false;
+        for (i, piece) in pieces.iter().enumerate() {
             let start = tokens.len();
             match piece {
+                Piece::Text(t) if i < first_masks => tokens.extend(edge_tokens(tok, t, context, Edge::End, &mut cut)?),
+                Piece::Text(t) if i > last_needed => {
+                    tokens.extend(edge_tokens(tok, t, context, Edge::Start, &mut cut)?)
+                }
                 Piece::Text(t) => tokens.extend(tok.encode(t)?),
                 Piece::Masks { len, .. } => {
                     tokens.extend(std::iter::repeat_n(tok.mask_id(), *len));
@@ -179,7 +191,6 @@ impl InfillRequest {
         }
         // The masks and the pinned ending (the last piece) must be in the window; context fills
         // the rest.
-        let pinned_end = self.ending.as_ref().is_some_and(|e| !e.is_empty());
         let first = ranges[0].start;
         let last = if pinned_end { tokens.len() } else { ranges[ranges.len() - 1].end };
         let needed = last - first;
@@ -192,10 +203,9 @@ impl InfillRequest {
         let take_after = after.min(spare - take_before);
         let window = first - take_before..last + take_after;
         let mut warnings = Vec::new();
-        if window.len() < tokens.len() {
+        if cut || window.len() < tokens.len() {
             warnings.push(format!(
-                "the document is {} tokens; the model sees the {} nearest the spans",
-                tokens.len(),
+                "the document is longer than the model's context; it sees the {} tokens nearest the spans",
                 window.len()
             ));
         }
@@ -314,6 +324,48 @@ impl InfillRequest {
             pieces.push(Piece::Text(ending.clone()));
         }
         Ok(pieces)
+    }
+}
+
+/// Which end of a text piece a window reaches.
+#[derive(Clone, Copy, PartialEq)]
+enum Edge {
+    Start,
+    End,
+}
+
+/// The tokens of `text` at `edge`, at least `need` of them when it has that many. Only a
+/// slice of the text is tokenised, doubled until it yields enough. The cut falls on white
+/// space where there is some near it (a word-level vocabulary has no half words), and the
+/// token at the cut is dropped all the same. Sets `cut` when the text was not tokenised whole.
+fn edge_tokens(tok: &DreamTokenizer, text: &str, need: usize, edge: Edge, cut: &mut bool) -> Result<Vec<u32>> {
+    let mut bytes = need.saturating_mul(8).max(256);
+    loop {
+        if bytes >= text.len() {
+            return tok.encode(text);
+        }
+        let slice = match edge {
+            Edge::End => {
+                let at = (text.len() - bytes..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+                let space = text[at..].find(char::is_whitespace).filter(|&s| s < bytes / 2);
+                &text[at + space.unwrap_or(0)..]
+            }
+            Edge::Start => {
+                let at = (0..=bytes).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+                let space = text[..at].rfind(char::is_whitespace).filter(|&s| at - s < bytes / 2);
+                &text[..space.unwrap_or(at)]
+            }
+        };
+        let mut ids = tok.encode(slice)?;
+        if ids.len() > need {
+            *cut = true;
+            match edge {
+                Edge::End => ids.remove(0),
+                Edge::Start => ids.pop().unwrap_or_default(),
+            };
+            return Ok(ids);
+        }
+        bytes = bytes.saturating_mul(2);
     }
 }
 

@@ -154,7 +154,10 @@ fn long_documents_are_windowed_around_the_spans() {
     assert_eq!(p.canvas.len(), 40);
     let first = p.canvas.iter().position(|&t| t == 997).unwrap();
     assert!((17..=19).contains(&first), "masks centred, at {first}");
-    assert!(p.warnings.iter().any(|w| w.contains("303 tokens") && w.contains("the 40 nearest")));
+    assert!(p
+        .warnings
+        .iter()
+        .any(|w| w.contains("longer than the model's context") && w.contains("the 40 tokens nearest")));
     // The text outside the window comes back verbatim around the filled span.
     let mut filled = p.canvas.clone();
     filled[first..first + 4].copy_from_slice(&[7, 8, 9, 10]);
@@ -164,6 +167,42 @@ fn long_documents_are_windowed_around_the_spans() {
     assert_eq!(prepared.canvas.len(), 303);
     let err = req.prepare(&d.tokenizer, 3).err().unwrap();
     assert!(matches!(err, Error::ContextOverflow { needed: 4, limit: 3 }), "{err}");
+}
+
+/// A document far longer than the context is tokenised only near its spans. The canvas is
+/// exactly what tokenising it whole gives (the real Qwen BPE, 2 MB of prose), and a 16 MiB
+/// text (the request limit) prepares without tokenising the rest: it took 59 s and 3.97 GB with
+/// the demo's byte tokenizer.
+#[test]
+fn only_the_text_a_window_reaches_is_tokenised() {
+    let tok = common::qwen::bpe_tokenizer();
+    let text =
+        "The keeper climbed the stairs, counting each one (café, naïve, 你好) as the lamp turned. ".repeat(20_000);
+    let chars: Vec<char> = text.chars().collect();
+    let mid = chars.len() / 2 + 7;
+    let req = InfillRequest {
+        text: text.clone(),
+        spans: vec![Span { start: mid, end: mid, tokens: 8 }],
+        continuation: 0,
+        ending: None,
+        settings: settings(8),
+        candidates: 1,
+    };
+    let p = req.prepare(&tok, 2048).unwrap();
+    let before = tok.encode(&chars[..mid].iter().collect::<String>()).unwrap();
+    let after = tok.encode(&chars[mid..].iter().collect::<String>()).unwrap();
+    // The window: 1,020 tokens each side of the 8 masks.
+    let mut want = before[before.len() - 1020..].to_vec();
+    want.extend([151_666; 8]);
+    want.extend(&after[..1020]);
+    assert_eq!(p.canvas, want);
+    assert!(p.warnings.iter().any(|w| w.contains("the 2048 tokens nearest")), "{:?}", p.warnings);
+
+    let demo = dream_engine::demo::demo(&candle_core::Device::Cpu).unwrap();
+    let huge = "a".repeat(dream_engine::request::MAX_TEXT_BYTES - 16);
+    let req = InfillRequest { text: huge, spans: vec![Span { start: 8 << 20, end: 8 << 20, tokens: 4 }], ..req };
+    let p = demo.prepare(&req).unwrap();
+    assert_eq!(p.canvas.len(), demo.config.context_limit());
 }
 
 #[test]

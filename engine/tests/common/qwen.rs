@@ -96,8 +96,12 @@ pub fn bpe_tokenizer() -> DreamTokenizer {
 /// with the real tokenizer in the layout the official repos ship (vocab.json + merges.txt +
 /// tokenizer_config.json, no tokenizer.json), written to `dir`.
 pub fn real_vocab_checkpoint(dir: &Path) -> PathBuf {
-    let cfg = DreamConfig::tiny_shape();
-    dream_engine::random::save_random_checkpoint(&cfg, dream_engine::random::Recipe::Peaked, dir).unwrap();
+    real_vocab_checkpoint_of(&DreamConfig::tiny_shape(), dir)
+}
+
+/// [`real_vocab_checkpoint`] of another shape with the real vocabulary.
+pub fn real_vocab_checkpoint_of(cfg: &DreamConfig, dir: &Path) -> PathBuf {
+    dream_engine::random::save_random_checkpoint(cfg, dream_engine::random::Recipe::Peaked, dir).unwrap();
     let layouts = tempfile::tempdir().unwrap();
     let (_, bpe) = dream_layouts(layouts.path());
     for f in dream_engine::tokenizer::BPE_LAYOUT {
