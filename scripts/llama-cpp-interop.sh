@@ -49,7 +49,7 @@ cargo test --locked -p dream-engine --test llama_cpp -- --ignored --exact intero
 
 echo "== our GGUF files in llama-diffusion-cli"
 for f in "$WORK"/ours/*.gguf; do
-  out=$("$BIN/llama-diffusion-cli" -m "$f" -p "The lighthouse keeper" -n 24 --diffusion-steps 8 -t 2 2>&1) || {
+  out=$("$BIN/llama-diffusion-cli" -m "$f" -p "The lighthouse keeper" -n 24 --diffusion-steps 8 --diffusion-eps 0.001 -t 2 2>&1) || {
     echo "$out" | tail -20
     echo "llama-diffusion-cli could not run $f"
     exit 1

@@ -64,16 +64,24 @@ fn interop_llama_cpp_files_load() {
         assert_eq!(dream.tokenizer.decode(&want).unwrap(), TEXT);
         assert_eq!((dream.config.vocab_size, dream.config.mask_token_id), (151_936, 151_666));
         let logits = dream.model.forward(&input).unwrap();
-        let error = (logits - &reference).unwrap().abs().unwrap().mean_all().unwrap().to_scalar::<f32>().unwrap();
+        let error = (&logits - &reference).unwrap().abs().unwrap().mean_all().unwrap().to_scalar::<f32>().unwrap();
         let relative = error / scale;
         eprintln!(
             "{}: loaded in {load:?}; mean |logit error| {error:.4} = {relative:.4} of mean |logit|",
             file.display()
         );
-        // The coarsest type here (Q4_0/Q4_K: 4-bit blocks) stays within a quarter of the
-        // logits' own size; F16 within a thousandth.
-        let bound = if file.to_string_lossy().contains("f16") { 1e-3 } else { 0.25 };
-        assert!(relative < bound, "{}: {relative}", file.display());
+        if file.ends_with("f16.gguf") {
+            // llama.cpp's F16 file holds the very halves our own F16 copy holds: the same
+            // logits, to f32 rounding.
+            let ours = Dream::load(&work().join("ours/f16.gguf"), &Device::Cpu, Some(Precision::F32)).unwrap();
+            let same = ours.model.forward(&input).unwrap();
+            let diff = (&logits - same).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            assert!(diff < 1e-4, "llama.cpp's F16 vs ours: max |logit difference| {diff}");
+        }
+        // Quantized files: these peaked random weights amplify rounding (our own 4-bit copy
+        // of the fixture is off by 0.58 of its mean |logit|, engine/tests/gguf.rs), so this
+        // bound only says the blocks were read as laid out; a misread block is noise (> 1).
+        assert!(relative < 0.75, "{}: {relative}", file.display());
         let request: InfillRequest = serde_json::from_value(serde_json::json!({
             "text": TEXT, "spans": [{"start": 4, "end": 14, "tokens": 6}], "settings": {"steps": 6}
         }))
