@@ -252,11 +252,11 @@ fn scales_finite(dtype: GgmlDType, raw: &[u8]) -> bool {
     // Byte offsets of the f16 scales inside a block, as ggml lays the block out.
     let offsets: &[usize] = match dtype {
         GgmlDType::Q4_0 | GgmlDType::Q5_0 | GgmlDType::Q8_0 => &[0],
-        GgmlDType::Q4_1 | GgmlDType::Q5_1 | GgmlDType::Q8_1 | GgmlDType::Q4K | GgmlDType::Q5K => &[0, 2],
+        GgmlDType::Q4_1 | GgmlDType::Q5_1 | GgmlDType::Q4K | GgmlDType::Q5K => &[0, 2],
         GgmlDType::Q2K => &[80, 82],
         GgmlDType::Q3K => &[108],
         GgmlDType::Q6K => &[208],
-        // Q8_K (an f32 scale) is only an intermediate of ggml's dot products, never stored.
+        // The header check lets no other quantized type through (gguf_header.rs).
         _ => &[],
     };
     let block = dtype.type_size();
@@ -418,7 +418,7 @@ pub fn quantize_with(
     metadata.extend(keys.ids.into_iter().map(|(k, v)| (k.into(), Value::U32(*v))));
     metadata.extend(keys.floats.into_iter().map(|(k, v)| (k.into(), Value::F32(*v as f32))));
     if let Some(tokenizer) = tokenizer {
-        metadata.extend(tokenizer_metadata(&tokenizer, cfg.vocab_size, dir)?);
+        metadata.extend(tokenizer_metadata(&tokenizer, &cfg, dir)?);
     }
     let meta_refs: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let tensor_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
@@ -470,35 +470,13 @@ pub fn remove_stale_parts(folder: &Path) -> Vec<PathBuf> {
 /// of type unused, each token's type (1 normal, 3 control, 4 user-defined, 5 unused) and the
 /// merges. Arrays of short strings, so no single value grows with the vocabulary (the whole
 /// `tokenizer.json` of a real vocabulary is 7 MB as one string) and llama.cpp reads it too.
+/// The arrays are read back as the loader will and must give the source's ids on a probe
+/// text, so a BPE that is not Qwen2's is refused rather than copied into another tokenizer.
 /// A tokenizer that is not a BPE (the test fixture's word-level one) has no such arrays and
 /// travels whole as `tokenizer.huggingface.json`, which must then fit one metadata string.
-fn tokenizer_metadata(tokenizer: &DreamTokenizer, vocab_size: usize, dir: &Path) -> Result<Vec<(String, Value)>> {
+fn tokenizer_metadata(tokenizer: &DreamTokenizer, cfg: &DreamConfig, dir: &Path) -> Result<Vec<(String, Value)>> {
     let bad = |reason: String| Error::Tokenizer { path: dir.to_owned(), reason };
     let inner = tokenizer.inner();
-    let mut tokens: Vec<Option<String>> = vec![None; vocab_size];
-    for (token, id) in inner.get_vocab(true) {
-        let slot = tokens.get_mut(id as usize).ok_or_else(|| {
-            bad(format!("token `{token}` has id {id}, outside the model's vocabulary of {vocab_size}"))
-        })?;
-        *slot = Some(token);
-    }
-    let added = inner.get_added_tokens_decoder();
-    let types: Vec<Value> = (0..vocab_size as u32)
-        .map(|id| {
-            Value::I32(match added.get(&id) {
-                Some(t) if t.special => 3,
-                Some(_) => 4,
-                None if tokens[id as usize].is_none() => 5,
-                None => 1,
-            })
-        })
-        .collect();
-    let tokens: Vec<Value> = tokens
-        .into_iter()
-        .enumerate()
-        .map(|(id, t)| Value::String(t.unwrap_or_else(|| format!("[PAD{id}]"))))
-        .collect();
-    // The BPE model's merges, as `tokenizers` serialises them: "a b" strings or [a, b] pairs.
     let model = serde_json::to_value(inner.get_model()).map_err(|e| bad(e.to_string()))?;
     let Some(merges) = model["merges"].as_array().filter(|_| model["type"] == "BPE") else {
         let json = inner.to_string(false).map_err(|e| bad(e.to_string()))?;
@@ -508,22 +486,48 @@ fn tokenizer_metadata(tokenizer: &DreamTokenizer, vocab_size: usize, dir: &Path)
         }
         return Ok(vec![("tokenizer.huggingface.json".into(), Value::String(json))]);
     };
+    // As `tokenizers` serialises them: "a b" strings or [a, b] pairs.
     let merges = merges
         .iter()
         .map(|m| match m {
-            serde_json::Value::String(s) => Ok(Value::String(s.clone())),
-            serde_json::Value::Array(pair) if pair.len() == 2 => {
-                Ok(Value::String(format!("{} {}", pair[0].as_str().unwrap_or(""), pair[1].as_str().unwrap_or(""))))
-            }
-            other => Err(bad(format!("merge {other} is not a pair"))),
+            serde_json::Value::String(s) => Ok(s.clone()),
+            serde_json::Value::Array(pair) => match pair.as_slice() {
+                [serde_json::Value::String(a), serde_json::Value::String(b)] => Ok(format!("{a} {b}")),
+                _ => Err(bad(format!("merge {m} is not a pair of tokens"))),
+            },
+            other => Err(bad(format!("merge {other} is not a pair of tokens"))),
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<String>>>()?;
+    let mut tokens: Vec<Option<String>> = vec![None; cfg.vocab_size];
+    for (token, id) in inner.get_vocab(true) {
+        let slot = tokens.get_mut(id as usize).ok_or_else(|| {
+            bad(format!("token `{token}` has id {id}, outside the model's vocabulary of {}", cfg.vocab_size))
+        })?;
+        *slot = Some(token);
+    }
+    let added = inner.get_added_tokens_decoder();
+    let types: Vec<i32> = (0..cfg.vocab_size)
+        .map(|id| match added.get(&(id as u32)) {
+            Some(t) if t.special => 3,
+            Some(_) => 4,
+            None if tokens[id].is_none() => 5,
+            None => 1,
+        })
+        .collect();
+    let tokens: Vec<String> =
+        tokens.into_iter().enumerate().map(|(id, t)| t.unwrap_or_else(|| format!("[PAD{id}]"))).collect();
+    let probe = "The keeper's lamp, 1887: «Héllo» — 你好 🌍 fn x() { return 42; }\n\tend <|mask|>";
+    let copy = DreamTokenizer::from_gguf_vocab(&tokens, &types, &merges, dir, cfg)?;
+    if copy.encode(probe)? != tokenizer.encode(probe)? {
+        return Err(bad("its BPE is not Qwen2's (Dream's), which a GGUF copy stores".into()));
+    }
+    let strings = |v: Vec<String>| Value::Array(v.into_iter().map(Value::String).collect());
     Ok(vec![
         ("tokenizer.ggml.model".into(), Value::String("gpt2".into())),
         ("tokenizer.ggml.pre".into(), Value::String("qwen2".into())),
-        ("tokenizer.ggml.tokens".into(), Value::Array(tokens)),
-        ("tokenizer.ggml.token_type".into(), Value::Array(types)),
-        ("tokenizer.ggml.merges".into(), Value::Array(merges)),
+        ("tokenizer.ggml.tokens".into(), strings(tokens)),
+        ("tokenizer.ggml.token_type".into(), Value::Array(types.into_iter().map(Value::I32).collect())),
+        ("tokenizer.ggml.merges".into(), strings(merges)),
         ("tokenizer.ggml.add_bos_token".into(), Value::Bool(false)),
     ])
 }

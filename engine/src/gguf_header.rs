@@ -38,7 +38,7 @@ const COMPUTED_TYPES: [(u32, &str); 13] = [
 ];
 
 /// The other types llama.cpp writes, named in the refusal.
-const ALL_TYPES: [(u32, &str); 19] = [
+const OTHER_TYPES: [(u32, &str); 19] = [
     (9, "Q8_1"),
     (15, "Q8_K"),
     (16, "IQ2_XXS"),
@@ -207,7 +207,7 @@ pub fn check(path: &Path) -> Result<()> {
             }
             let dtype = w.u32()?;
             if !COMPUTED_TYPES.iter().any(|&(id, _)| id == dtype) {
-                let known = ALL_TYPES.iter().chain(&COMPUTED_TYPES).find(|&&(id, _)| id == dtype);
+                let known = OTHER_TYPES.iter().find(|&&(id, _)| id == dtype);
                 let kind = known.map_or_else(|| format!("unknown type {dtype}"), |(_, n)| format!("type {n}"));
                 let supported: Vec<&str> = COMPUTED_TYPES.iter().map(|(_, n)| *n).collect();
                 return Err(format!(

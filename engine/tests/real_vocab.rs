@@ -5,9 +5,9 @@ mod common;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use candle_core::Device;
+use candle_core::{DType, Device};
 use dream_engine::gguf::{quantize, QuantType};
-use dream_engine::{Dream, Error, InfillRequest, Precision};
+use dream_engine::{Dream, DreamModel, Error, InfillRequest, Precision, Weights};
 
 fn load(path: &Path) -> dream_engine::Result<Dream> {
     Dream::load(path, &Device::Cpu, Some(Precision::F32))
@@ -31,7 +31,14 @@ fn quantized_copies_of_a_real_vocabulary_model_load_with_the_same_tokenizer() {
     let text = "Héllo, wörld! 你好 🌍 fn main() { x <|mask|> }";
     let want = dense.tokenizer.encode(text).unwrap();
     assert!(want.contains(&151_666) && want.len() > 15, "{want:?}");
-    let dense_out = dense.infill(&request(text), &AtomicBool::new(false), &mut |_| {}).unwrap();
+    // What an F16 copy must compute: the dense model with its weights rounded to f16.
+    let halves = candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap().into_iter();
+    let halves = halves.map(|(n, t)| (n, t.to_dtype(DType::F16).unwrap().to_dtype(DType::F32).unwrap())).collect();
+    let rounded = Dream {
+        model: DreamModel::load(&Weights::from_tensors(halves, DType::F32, &Device::Cpu), &dense.config).unwrap(),
+        ..dense
+    };
+    let rounded_out = rounded.infill(&request(text), &AtomicBool::new(false), &mut |_| {}).unwrap();
 
     for qtype in [QuantType::Q8_0, QuantType::Q4K, QuantType::F16] {
         let out = tmp.path().join(format!("copy-{qtype:?}.gguf"));
@@ -40,12 +47,11 @@ fn quantized_copies_of_a_real_vocabulary_model_load_with_the_same_tokenizer() {
         assert_eq!(copy.config.vocab_size, 151_936);
         assert_eq!(copy.tokenizer.encode(text).unwrap(), want, "{qtype:?}");
         assert_eq!(copy.tokenizer.decode(&want).unwrap(), text, "{qtype:?}");
-        // The copy writes: the same request runs, and in F16 (lossless for these weights'
-        // greedy choices, all above 0.9 probable) it writes what the dense model wrote.
+        // The copy writes; the F16 one writes exactly what the dense model rounded to f16 does.
         let done = copy.infill(&request(text), &AtomicBool::new(false), &mut |_| {}).unwrap();
         assert_eq!(done.candidates[0].spans[0].slots.len(), 4);
         if qtype == QuantType::F16 {
-            assert_eq!(done.ids, dense_out.ids, "F16 copy");
+            assert_eq!(done.ids, rounded_out.ids, "F16 copy");
         }
     }
 }
@@ -155,4 +161,22 @@ fn a_step_whose_output_turns_non_finite_stops_the_run() {
     assert!(matches!(err, Error::NonFiniteOutput { step: 0 }), "{err}");
     assert_eq!(steps, 0, "no step was reported as written");
     assert!(err.to_string().contains("nothing was written"), "{err}");
+}
+
+/// A GGUF copy stores the tokenizer as Qwen2's BPE (what Dream uses and llama.cpp reads). A
+/// checkpoint whose BPE splits text otherwise is refused by `quantize`, not copied into a
+/// tokenizer that would give other ids.
+#[test]
+fn a_bpe_that_is_not_qwen2s_is_refused_rather_than_copied_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = common::qwen::real_vocab_checkpoint(&tmp.path().join("ckpt"));
+    let (json_dir, _) = common::qwen::dream_layouts(&tmp.path().join("layouts"));
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json_dir.join("tokenizer.json")).unwrap()).unwrap();
+    json["pre_tokenizer"] = serde_json::json!({"type": "Whitespace"});
+    std::fs::write(dir.join("tokenizer.json"), json.to_string()).unwrap();
+    let out = tmp.path().join("copy.gguf");
+    let err = quantize(&dir, &out, QuantType::Q8_0).unwrap_err();
+    assert!(matches!(err, Error::Tokenizer { .. }) && err.to_string().contains("not Qwen2's"), "{err}");
+    assert!(!out.exists());
 }

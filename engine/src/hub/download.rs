@@ -276,11 +276,14 @@ impl Remote {
         let raw = header("x-linked-etag").or_else(|| header("etag")).unwrap_or_default();
         let etag = etag(&raw)
             .ok_or_else(|| self.err(format!("{file}: the server gave an invalid ETag `{raw}`; nothing was written")))?;
-        let weights = file.ends_with(".safetensors");
-        let stated = listed.or_else(|| header("x-linked-size").and_then(|s| s.parse().ok()));
-        let cap = Cap {
-            bytes: stated.unwrap_or(if weights { MAX_UNLISTED_WEIGHTS_BYTES } else { MAX_UNLISTED_FILE_BYTES }),
-            listed: stated.is_some(),
+        let linked = header("x-linked-size").and_then(|s| s.parse().ok());
+        let cap = match (listed, linked) {
+            (Some(bytes), _) => Cap { bytes, by: Stated::Listing },
+            (None, Some(bytes)) => Cap { bytes, by: Stated::Server },
+            (None, None) if file.ends_with(".safetensors") => {
+                Cap { bytes: MAX_UNLISTED_WEIGHTS_BYTES, by: Stated::Nobody }
+            }
+            (None, None) => Cap { bytes: MAX_UNLISTED_FILE_BYTES, by: Stated::Nobody },
         };
         let target = match header("location") {
             Some(location) => url.join(&location).map_err(|e| self.err(format!("{file}: bad redirect: {e}")))?,
@@ -331,7 +334,13 @@ impl Remote {
         if !resumed {
             have = 0;
         }
-        let total = if cap.listed { cap.bytes } else { response.content_length().map_or(0, |n| n + have) };
+        // The body's own length can only lower the limit; progress shows a total only when a
+        // size was stated.
+        let cap = match response.content_length().map(|n| n + have) {
+            Some(bytes) if bytes < cap.bytes => Cap { bytes, by: Stated::Server },
+            _ => cap,
+        };
+        let total = if cap.by == Stated::Nobody { 0 } else { cap.bytes };
         let mut out = std::fs::OpenOptions::new()
             .create(true)
             .append(resumed)
@@ -348,13 +357,17 @@ impl Remote {
         while let Some(chunk) = response.chunk().await.map_err(|e| self.unreachable(e))? {
             out.write_all(&chunk).map_err(|e| Error::io(&part, e))?;
             have += chunk.len() as u64;
-            let over = if have > cap.bytes { Some(cap.bytes) } else { Some(total).filter(|&t| t > 0 && have > t) };
-            if let Some(limit) = over {
+            if have > cap.bytes {
                 drop(out);
                 let _ = std::fs::remove_file(&part);
-                let said = if cap.listed { "the repository lists" } else { "a file of this kind may have" };
+                let said = match cap.by {
+                    Stated::Listing => "the repository lists",
+                    Stated::Server => "the server announced",
+                    Stated::Nobody => "such a file may have when no size is stated",
+                };
+                let bytes = cap.bytes;
                 return Err(self.err(format!(
-                    "{file}: the server sent more than the {limit} bytes {said}; stopped and removed it"
+                    "{file}: the server sent more than the {bytes} bytes {said}; stopped and removed it"
                 )));
             }
             report(have);
@@ -379,11 +392,22 @@ impl Remote {
     }
 }
 
-/// The most a download may write, and whether the repository (or server) stated it.
+/// The most a download may write, and who stated it.
 #[derive(Clone, Copy)]
 struct Cap {
     bytes: u64,
-    listed: bool,
+    by: Stated,
+}
+
+/// Where a download's size limit comes from.
+#[derive(Clone, Copy, PartialEq)]
+enum Stated {
+    /// The repository's listing (`?blobs=true`).
+    Listing,
+    /// The server's `X-Linked-Size` or `Content-Length`.
+    Server,
+    /// Nobody: the stated maximum for the kind of file.
+    Nobody,
 }
 
 /// A file's git blob SHA-1 (`sha1("blob <len>\0" + content)`, what the Hub reports as the ETag

@@ -165,11 +165,12 @@ pub fn run(args: Args) -> Result<()> {
     let jsonl = args.events.is_some();
     let live = !jsonl && stdout.is_terminal();
     let mut write_err = None;
-    let (mut step, mut preview) = (0, String::new());
+    // The last step's spans, for what to say if Ctrl+C stops the run.
+    let (mut step, mut spans) = (0, Vec::new());
     let done = dream
         .run(&prepared, &INTERRUPTED, &mut |event| {
             step = event.tokens.step + 1;
-            preview = prepared.preview(&event.spans, "░");
+            spans.clone_from(&event.spans);
             let written = if jsonl {
                 serde_json::to_writer(&mut out, &InfillEvent::Step(event))
                     .map_err(std::io::Error::from)
@@ -192,8 +193,8 @@ pub fn run(args: Args) -> Result<()> {
             }
         })
         .inspect_err(|e| {
-            let steps = prepared.settings.steps;
-            interrupted(e, &format!("after step {step} of {steps}; nothing was written. The text so far:\n{preview}"))
+            let (steps, text) = (prepared.settings.steps, prepared.preview(&spans, "░"));
+            interrupted(e, &format!("after step {step} of {steps}; nothing was written. The text so far:\n{text}"))
         })?;
     if let Some(e) = write_err {
         return Err(Error::io("<stdout>", e));
