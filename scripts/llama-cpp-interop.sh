@@ -7,8 +7,9 @@
 # from PyPI, -DLLAMA_CURL=OFF; targets llama-diffusion-cli and llama-quantize), writes a random
 # real-vocabulary checkpoint, converts it with llama.cpp's convert_hf_to_gguf.py (F16), makes
 # Q8_0, Q4_0, Q4_K_M, Q5_K_M and Q6_K with llama-quantize, loads every one with the engine
-# (engine/tests/llama_cpp.rs), and runs llama-diffusion-cli on the GGUF files `dream quantize`
-# writes. Needs about 4 GB of disk (torch for the converter) and 15 minutes on 2 cores.
+# (engine/tests/llama_cpp.rs), runs llama-diffusion-cli on the GGUF files `dream quantize`
+# writes, and drives the real app (under Xvfb, as the test command does) to load the
+# checkpoint, make a Q8_0 copy of it, and write with llama.cpp's Q4_K_M. Needs about 4 GB of disk (torch for the converter) and 15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -56,4 +57,7 @@ for f in "$WORK"/ours/*.gguf; do
   }
   echo "$(basename "$f"): llama-diffusion-cli ran ($(echo "$out" | grep -c . ) lines of output)"
 done
-echo "interop: all passed"
+echo "== the real app: the checkpoint, its copy made in the app, llama.cpp's Q4_K_M writing"
+cargo build --locked -p dream-writer
+DREAM_REAL_SIZE_DIR="$WORK" xvfb-run -a tests/e2e/run-e2e.sh "$CARGO_TARGET_DIR/debug/dream-writer" real-size.e2e.mjs
+echo "interop: all passed (screenshot: tests/e2e/artifacts/real-size-llama-q4_k_m.png)"
