@@ -41,7 +41,8 @@ pub struct Dream {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Infilled {
-    /// The first candidate's final canvas (the window of the document the model saw).
+    /// The first candidate's final canvas in the last window the model saw (the only one,
+    /// unless the marks were too far apart for one).
     pub ids: Vec<u32>,
     /// One result per candidate the request asked for (at least one), in seed order.
     pub candidates: Vec<InfillResult>,
@@ -52,8 +53,12 @@ pub struct Infilled {
 /// (per candidate row) that the engine derives from them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InfillStep {
+    /// The sampler's step, numbered across all windows; `ids` is the window being filled.
     #[serde(flatten)]
     pub tokens: StepEvent,
+    /// Which window is being filled (0-based), of how many.
+    pub window: usize,
+    pub windows: usize,
     pub spans: Vec<SpanView>,
 }
 
@@ -105,7 +110,8 @@ impl Dream {
         request.prepare(&self.tokenizer, self.config.context_limit())
     }
 
-    /// Denoises a prepared request (see [`Dream::infill`]), `candidates` rows at once.
+    /// Denoises a prepared request (see [`Dream::infill`]), `candidates` rows at once, one
+    /// window after another. Steps are numbered across all windows.
     pub fn run(
         &self,
         prepared: &Prepared,
@@ -113,32 +119,47 @@ impl Dream {
         on_step: &mut dyn FnMut(InfillStep),
     ) -> Result<Infilled> {
         let n = prepared.candidates;
-        let mut confidence = vec![vec![None; prepared.canvas.len()]; n];
+        // Every row's whole state: a window's canvas is cut from it, so later windows see what
+        // earlier ones wrote.
+        let mut state = vec![prepared.tokens.clone(); n];
+        let mut confidence = vec![vec![None; prepared.tokens.len()]; n];
+        let windows = prepared.windows.len();
+        let steps: usize = prepared.windows.iter().map(|w| w.steps).sum();
+        let (mut done, mut last) = (0, Vec::new());
         let mut view_error = None;
-        let canvas = Canvas { rows: vec![prepared.canvas.clone(); n], attention_mask: None };
-        let generation = generate(&self.model, canvas, &prepared.settings, cancel, &mut |tokens| {
-            for r in &tokens.revealed {
-                confidence[r.row][r.position] = Some(r.confidence);
-            }
-            let mut spans = Vec::new();
-            for (row, (ids, conf)) in tokens.ids.iter().zip(&confidence).enumerate() {
-                match prepared.span_views(&self.tokenizer, ids, conf) {
-                    Ok(views) => spans.extend(views.into_iter().map(|v| SpanView { row, ..v })),
-                    Err(e) => view_error = Some(e),
+        for (w, window) in prepared.windows.iter().enumerate() {
+            let range = window.range.clone();
+            let canvas =
+                Canvas { rows: state.iter().map(|row| row[range.clone()].to_vec()).collect(), attention_mask: None };
+            let generation = generate(&self.model, canvas, &prepared.window_settings(w), cancel, &mut |mut tokens| {
+                for r in &tokens.revealed {
+                    confidence[r.row][range.start + r.position] = Some(r.confidence);
                 }
+                let mut spans = Vec::new();
+                for (row, (ids, conf)) in state.iter_mut().zip(&confidence).enumerate() {
+                    ids[range.clone()].copy_from_slice(&tokens.ids[row]);
+                    match prepared.span_views(&self.tokenizer, ids, conf) {
+                        Ok(views) => spans.extend(views.into_iter().map(|v| SpanView { row, ..v })),
+                        Err(e) => view_error = Some(e),
+                    }
+                }
+                (tokens.step, tokens.steps) = (done + tokens.step, steps);
+                on_step(InfillStep { tokens, window: w, windows, spans });
+            })?;
+            if let Some(e) = view_error {
+                return Err(e);
             }
-            on_step(InfillStep { tokens, spans });
-        })?;
-        if let Some(e) = view_error {
-            return Err(e);
+            for (row, ids) in state.iter_mut().zip(&generation.ids) {
+                row[range.clone()].copy_from_slice(ids);
+            }
+            done += window.steps;
+            last = generation.ids.into_iter().next().unwrap_or_default();
         }
-        let candidates = generation
-            .ids
+        let candidates = state
             .iter()
-            .zip(&generation.confidence)
+            .zip(&confidence)
             .map(|(ids, conf)| prepared.result(&self.tokenizer, ids, conf))
             .collect::<Result<Vec<_>>>()?;
-        let ids = generation.ids.into_iter().next().unwrap_or_default();
-        Ok(Infilled { ids, candidates, warnings: prepared.warnings.clone() })
+        Ok(Infilled { ids: last, candidates, warnings: prepared.warnings.clone() })
     }
 }

@@ -248,8 +248,9 @@ fn a_killed_quantize_leaves_nothing_once_quantize_runs_again() {
         }
     };
     killed.wait().unwrap();
-    let dead = dead.unwrap_or_else(|| {
-        // It finished before the poll saw its part file: leave one as a kill would have.
+    let dead = dead.filter(|p| p.exists()).unwrap_or_else(|| {
+        // It finished before the poll saw its part file, or before the kill landed: leave one
+        // as a kill would have.
         let p = tmp.path().join(".copy.gguf.dead.part");
         std::fs::write(&p, b"half written").unwrap();
         p

@@ -276,3 +276,48 @@ test("keyboard first: mark, pin an ending at the caret, Write, Esc and Ctrl+Ente
     await driver.quit().catch(() => {});
   }
 });
+
+test("two marks far apart in a long document are written one window after another", { timeout: 300000 }, async () => {
+  // 3,000 words: the fixture model sees 2,048 tokens at once, so a hole at each end cannot
+  // share a window (this was refused: "needs 3032 tokens").
+  const longPath = join(process.env.WORK, "long.md");
+  const words = Array.from({ length: 3000 }, (_, i) => `w${(i * 7) % 990}`).join(" ");
+  await writeFile(longPath, words);
+  const driver = await session();
+  try {
+    await driver.wait(async () => (await text(driver, "#model-button")).includes("dream-tiny"), 60000, "the model did not load");
+    await answerDialogs(longPath);
+    await driver.findElement(By.css("#file-menu summary")).click();
+    await driver.findElement(By.id("open")).click();
+    const prompted = async () => (await driver.findElements(By.css("#prompt[open]"))).length > 0;
+    await driver.wait(async () => (await docText(driver)) === words || (await prompted()), 10000, "the document did not open");
+    if (await prompted()) await driver.findElement(By.css('#prompt-choices [data-choice="discard"]')).click();
+    await driver.wait(async () => (await docText(driver)) === words, 10000);
+    const editor = driver.findElement(By.css(".cm-content"));
+    await editor.click();
+    // (One chord per call: WebKitWebDriver drops the modifier of a second chord in a call.)
+    await editor.sendKeys(Key.chord(Key.CONTROL, Key.HOME));
+    await editor.sendKeys(Key.chord(Key.CONTROL, "i"));
+    await editor.sendKeys(Key.chord(Key.CONTROL, Key.END));
+    await editor.sendKeys(Key.chord(Key.CONTROL, "i"));
+    await driver.wait(async () => /^32 steps/.test(await text(driver, "#steps-out")), 5000).catch(async (e) => {
+      throw new Error(`two holes of 16 tokens were not marked (${await text(driver, "#steps-out")}; ${await text(driver, "#message")}): ${e.message}`);
+    });
+
+    await driver.findElement(By.id("run")).click();
+    await driver.wait(until.elementLocated(By.css("#review:not([hidden])")), 120000).catch(async (e) => {
+      throw new Error(`no review (${await text(driver, "#message")}): ${e.message}`);
+    });
+    assert.equal(await driver.findElement(By.id("step-counter")).getAttribute("textContent"), "step 32 / 32 · part 2 of 2");
+    assert.match(await text(driver, "#message"), /too far apart for the model to see at once \(2048 tokens\): they were filled in 2 windows/);
+    await shot(driver, "10-two-windows");
+    await driver.actions().keyDown(Key.CONTROL).sendKeys(Key.ENTER).keyUp(Key.CONTROL).perform();
+    await driver.wait(async () => (await docText(driver)) !== words, 5000, "Ctrl+Enter did not accept");
+    // Both holes written, every word between them as it was.
+    const written = await docText(driver);
+    const at = written.indexOf(words);
+    assert.ok(at > 0 && at + words.length < written.length, `both ends written: ${written.slice(0, 80)} … ${written.slice(-80)}`);
+  } finally {
+    await driver.quit().catch(() => {});
+  }
+});

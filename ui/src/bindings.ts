@@ -98,7 +98,16 @@ start: number, slots: Array<Slot>, };
  * state, which it never reads). The result comes once, as the command's answer.
  */
 
-export type StepUpdate = { step: number, steps: number, spans: Array<SpanView>, };
+export type StepUpdate = { 
+/**
+ * The step, counted across all windows, of `steps`.
+ */
+step: number, steps: number, 
+/**
+ * Which window of context is being filled (0-based), of `windows`: marks too far apart
+ * for one are filled one window after another.
+ */
+window: number, windows: number, spans: Array<SpanView>, };
 
 /**
  * One span of the request as written.
@@ -142,7 +151,8 @@ spans: Array<FilledSpan>, };
 
 export type Infilled = { 
 /**
- * The first candidate's final canvas (the window of the document the model saw).
+ * The first candidate's final canvas in the last window the model saw (the only one,
+ * unless the marks were too far apart for one).
  */
 ids: Array<number>, 
 /**

@@ -222,7 +222,9 @@ async function run() {
       timer.mark();
       // The first candidate is drawn live; the others are there to flip to in review.
       view.dispatch({ effects: stepRun.of(e.spans.filter((v) => v.row === 0)) });
-      $("step-counter").textContent = `step ${e.step + 1} / ${e.steps}`;
+      // Marks too far apart for one window of context are written one window after another.
+      const part = e.windows > 1 ? ` · part ${e.window + 1} of ${e.windows}` : "";
+      $("step-counter").textContent = `step ${e.step + 1} / ${e.steps}${part}`;
       $<HTMLProgressElement>("progress-bar").value = (e.step + 1) / e.steps;
     });
     view.dispatch({ effects: reviewRun.of({ result, shown: 0 }) });

@@ -19,14 +19,19 @@ use crate::state::AppState;
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct StepUpdate {
+    /// The step, counted across all windows, of `steps`.
     pub step: usize,
     pub steps: usize,
+    /// Which window of context is being filled (0-based), of `windows`: marks too far apart
+    /// for one are filled one window after another.
+    pub window: usize,
+    pub windows: usize,
     pub spans: Vec<SpanView>,
 }
 
 impl From<InfillStep> for StepUpdate {
     fn from(e: InfillStep) -> Self {
-        StepUpdate { step: e.tokens.step, steps: e.tokens.steps, spans: e.spans }
+        StepUpdate { step: e.tokens.step, steps: e.tokens.steps, window: e.window, windows: e.windows, spans: e.spans }
     }
 }
 
@@ -72,8 +77,8 @@ mod tests {
             revealed: Vec::new(),
             full_pass: true,
         };
-        let event = InfillStep { tokens, spans: Vec::new() };
+        let event = InfillStep { tokens, window: 1, windows: 2, spans: Vec::new() };
         let json = serde_json::to_value(StepUpdate::from(event)).unwrap();
-        assert_eq!(json, serde_json::json!({ "step": 2, "steps": 8, "spans": [] }));
+        assert_eq!(json, serde_json::json!({ "step": 2, "steps": 8, "window": 1, "windows": 2, "spans": [] }));
     }
 }

@@ -179,7 +179,7 @@ async function infill(args: {
       });
     }
     const views = all.flatMap((cand, row) => cand.map((sl, r) => ({ row, span: r, start: spans[r].start, slots: sl.map((x) => ({ ...x })) })));
-    send(args.onEvent, index++, { step, steps: s.steps, spans: views });
+    send(args.onEvent, index++, { step, steps: s.steps, window: 0, windows: 1, spans: views });
   }
   const results = all.map((cand) => ({
     text: "",

@@ -166,10 +166,10 @@ pub fn run(args: Args) -> Result<()> {
     let live = !jsonl && stdout.is_terminal();
     let mut write_err = None;
     // The last step's spans, for what to say if Ctrl+C stops the run.
-    let (mut step, mut spans) = (0, Vec::new());
+    let (mut step, mut steps, mut spans) = (0, prepared.settings.steps, Vec::new());
     let done = dream
         .run(&prepared, &INTERRUPTED, &mut |event| {
-            step = event.tokens.step + 1;
+            (step, steps) = (event.tokens.step + 1, event.tokens.steps);
             spans.clone_from(&event.spans);
             let written = if jsonl {
                 serde_json::to_writer(&mut out, &InfillEvent::Step(event))
@@ -178,13 +178,12 @@ pub fn run(args: Args) -> Result<()> {
             } else if live {
                 // Redraw the document with the masks still to fill shown as shaded blocks.
                 let text = prepared.preview(&event.spans, "\x1b[2m░\x1b[0m");
-                write!(
-                    out,
-                    "\x1b[2J\x1b[H{text}\n\n\x1b[2mstep {}/{}\x1b[0m\n",
-                    event.tokens.step + 1,
-                    event.tokens.steps
-                )
-                .and_then(|()| out.flush())
+                let part = match event.windows {
+                    1 => String::new(),
+                    n => format!(" (window {} of {n})", event.window + 1),
+                };
+                write!(out, "\x1b[2J\x1b[H{text}\n\n\x1b[2mstep {step}/{steps}{part}\x1b[0m\n")
+                    .and_then(|()| out.flush())
             } else {
                 Ok(())
             };
@@ -193,7 +192,7 @@ pub fn run(args: Args) -> Result<()> {
             }
         })
         .inspect_err(|e| {
-            let (steps, text) = (prepared.settings.steps, prepared.preview(&spans, "░"));
+            let text = prepared.preview(&spans, "░");
             interrupted(e, &format!("after step {step} of {steps}; nothing was written. The text so far:\n{text}"))
         })?;
     if let Some(e) = write_err {

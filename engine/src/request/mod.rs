@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 use crate::sampler::SamplingSettings;
 use crate::tokenizer::DreamTokenizer;
 
+mod views;
+mod windows;
+
 /// Replace the characters `start..end` of the text with `tokens` masks; `start == end` inserts
 /// them at that point. Offsets count Unicode scalar values (Rust `char`s).
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -132,25 +135,60 @@ enum Piece {
     Masks { span: usize, start: usize, len: usize },
 }
 
-/// A request tokenised into the canvas the model sees, with what is needed to map tokens back.
+/// A request tokenised into the windows the model sees, with what is needed to map tokens back.
+///
+/// Marks that fit one window of context are filled jointly. Marks too far apart for that get a
+/// window each, filled one after another; each window also sees what the ones before it wrote.
 pub struct Prepared {
-    /// The token window fed to the model.
-    pub canvas: Vec<u32>,
-    /// Settings with `steps` clamped to the number of masks.
+    /// The document's tokens as far as any window reaches, with masks where text is to be
+    /// written. (The middle of a long stretch between windows is left out.)
+    pub tokens: Vec<u32>,
+    /// The windows, in the order they are filled (one unless the marks are far apart).
+    pub windows: Vec<Window>,
+    /// Settings with `steps` clamped to the number of masks (the total over all windows).
     pub settings: SamplingSettings,
     /// Adjustments the engine made (for the user to see).
     pub warnings: Vec<String>,
     /// Versions to write at once (batch rows).
     pub candidates: usize,
     pieces: Vec<Piece>,
-    /// Canvas positions of each piece of `pieces` that holds masks, in piece order.
+    /// Positions in `tokens` of each piece of `pieces` that holds masks, in piece order.
     mask_positions: Vec<Range<usize>>,
+}
+
+/// A stretch of [`Prepared::tokens`] the model sees at once, and how it is denoised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    pub range: Range<usize>,
+    /// Its share of the steps, in proportion to its masks (at least one).
+    pub steps: usize,
+}
+
+/// Seeds of later windows are this far apart from the request's seed (candidate rows are 1
+/// apart), so no two windows of any two candidates draw the same stream.
+const WINDOW_SEED_STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl Prepared {
+    /// The canvas of window `w` before anything is written.
+    pub fn canvas(&self, w: usize) -> &[u32] {
+        &self.tokens[self.windows[w].range.clone()]
+    }
+
+    /// The settings window `w` is denoised with: its share of the steps, and its own seed
+    /// (the request's seed for the first window, so a one-window request is unchanged).
+    pub fn window_settings(&self, w: usize) -> SamplingSettings {
+        SamplingSettings {
+            steps: self.windows[w].steps,
+            seed: self.settings.seed.wrapping_add((w as u64).wrapping_mul(WINDOW_SEED_STRIDE)),
+            ..self.settings.clone()
+        }
+    }
 }
 
 impl InfillRequest {
     /// Tokenises the request around its spans (each text piece on its own, so span boundaries
-    /// are token boundaries and the text is never re-tokenised across them) and windows it to
-    /// `context` tokens, keeping the text nearest the spans.
+    /// are token boundaries and the text is never re-tokenised across them) and groups its
+    /// masks into windows of `context` tokens, each keeping the text nearest its spans.
     pub fn prepare(&self, tok: &DreamTokenizer, context: usize) -> Result<Prepared> {
         self.settings.validate()?;
         self.check_sizes(context)?;
@@ -161,53 +199,26 @@ impl InfillRequest {
             ));
         }
         let pieces = self.pieces(tok)?;
-        // Only the text a window can reach is tokenised: the end of what comes before the
-        // first masks and the start of what follows the last needed piece (a 16 MiB novel
-        // would otherwise be tokenised whole for a 2,048-token window).
         let pinned_end = self.ending.as_ref().is_some_and(|e| !e.is_empty());
-        let is_masks = |p: &Piece| matches!(p, Piece::Masks { .. });
-        let first_masks = pieces.iter().position(is_masks).unwrap_or(pieces.len());
-        let last_needed = if pinned_end { pieces.len() - 1 } else { pieces.iter().rposition(is_masks).unwrap_or(0) };
-        let mut tokens: Vec<u32> = Vec::new();
-        let mut ranges = Vec::new();
-        let mut cut = false;
-        for (i, piece) in pieces.iter().enumerate() {
-            let start = tokens.len();
-            match piece {
-                Piece::Text(t) if i < first_masks => tokens.extend(edge_tokens(tok, t, context, Edge::End, &mut cut)?),
-                Piece::Text(t) if i > last_needed => {
-                    tokens.extend(edge_tokens(tok, t, context, Edge::Start, &mut cut)?)
-                }
-                Piece::Text(t) => tokens.extend(tok.encode(t)?),
-                Piece::Masks { len, .. } => {
-                    tokens.extend(std::iter::repeat_n(tok.mask_id(), *len));
-                    ranges.push(start..tokens.len());
-                }
-            }
-        }
-        let masks: usize = ranges.iter().map(|r| r.len()).sum();
+        let tokens = windows::tokenise(tok, &pieces, pinned_end, context)?;
+        let masks: usize = tokens.masks.iter().map(|r| r.len()).sum();
         if masks == 0 {
             return Err(Error::invalid("spans", "nothing to generate: no span, no continuation and no mask token"));
         }
-        // The masks and the pinned ending (the last piece) must be in the window; context fills
-        // the rest.
-        let first = ranges[0].start;
-        let last = if pinned_end { tokens.len() } else { ranges[ranges.len() - 1].end };
-        let needed = last - first;
-        if needed > context {
-            return Err(Error::ContextOverflow { needed, limit: context });
-        }
-        let spare = context.saturating_sub(needed);
-        let (before, after) = (first, tokens.len() - last);
-        let take_before = before.min(spare.saturating_sub(after.min(spare / 2)));
-        let take_after = after.min(spare - take_before);
-        let window = first - take_before..last + take_after;
+        let groups = windows::group(&tokens, context)?;
         let mut warnings = Vec::new();
-        if cut || window.len() < tokens.len() {
-            warnings.push(format!(
+        match groups.as_slice() {
+            [one] if tokens.cut || one.window.len() < tokens.ids.len() => warnings.push(format!(
                 "the document is longer than the model's context; it sees the {} tokens nearest the spans",
-                window.len()
-            ));
+                one.window.len()
+            )),
+            [_] => {}
+            many => warnings.push(format!(
+                "the marks are too far apart for the model to see at once ({context} tokens): they were \
+                 filled in {} windows, one after another, each seeing the text nearest its marks and what \
+                 the windows before it wrote",
+                many.len()
+            )),
         }
         let mut settings = self.settings.clone();
         let random = settings.temperature > 0.0
@@ -222,19 +233,27 @@ impl InfillRequest {
             warnings.push(format!("steps {} > {masks} masked tokens: using {masks} steps", settings.steps));
             settings.steps = masks;
         }
-        let mask_positions = ranges.iter().map(|r| r.start - window.start..r.end - window.start).collect();
+        let windows = groups
+            .into_iter()
+            .map(|g| {
+                let held: usize = tokens.masks[g.masks].iter().map(|r| r.len()).sum();
+                let share = (settings.steps as f64 * held as f64 / masks as f64).round() as usize;
+                Window { range: g.window, steps: share.clamp(1, held) }
+            })
+            .collect();
         Ok(Prepared {
-            canvas: tokens[window].to_vec(),
+            tokens: tokens.ids,
+            windows,
             settings,
             warnings,
             candidates: self.candidates,
             pieces,
-            mask_positions,
+            mask_positions: tokens.masks,
         })
     }
 
-    /// Every size checked before anything is allocated for it: the masks asked for must fit
-    /// the context, and the text and ending stay within their limits.
+    /// Every size checked before anything is allocated for it: each span's masks must fit the
+    /// context, and the text and ending stay within their limits.
     fn check_sizes(&self, context: usize) -> Result<()> {
         let too_big = |field: &str, what: String| Err(Error::invalid(field, what));
         if self.text.len() > MAX_TEXT_BYTES {
@@ -246,16 +265,12 @@ impl InfillRequest {
         if self.spans.len() > MAX_SPANS {
             return too_big("spans", format!("{} spans; the limit is {MAX_SPANS}", self.spans.len()));
         }
-        let masks = self
-            .spans
-            .iter()
-            .try_fold(self.continuation, |n, s| n.checked_add(s.tokens))
-            .filter(|&n| n <= context)
-            .ok_or_else(|| {
-                let needed = self.spans.iter().fold(self.continuation, |n, s| n.saturating_add(s.tokens));
-                Error::ContextOverflow { needed, limit: context }
-            })?;
-        debug_assert!(masks <= context);
+        // Each run of masks must fit one window; all of them together are then bounded by
+        // (MAX_SPANS + 1) windows.
+        let largest = self.spans.iter().map(|s| s.tokens).chain([self.continuation]).max().unwrap_or(0);
+        if largest > context {
+            return Err(Error::ContextOverflow { needed: largest, limit: context });
+        }
         Ok(())
     }
 
@@ -325,162 +340,4 @@ impl InfillRequest {
         }
         Ok(pieces)
     }
-}
-
-/// Which end of a text piece a window reaches.
-#[derive(Clone, Copy, PartialEq)]
-enum Edge {
-    Start,
-    End,
-}
-
-/// The tokens of `text` at `edge`, at least `need` of them when it has that many. Only a
-/// slice of the text is tokenised, doubled until it yields enough. The cut falls on white
-/// space where there is some near it (a word-level vocabulary has no half words), and the
-/// token at the cut is dropped all the same. Sets `cut` when the text was not tokenised whole.
-fn edge_tokens(tok: &DreamTokenizer, text: &str, need: usize, edge: Edge, cut: &mut bool) -> Result<Vec<u32>> {
-    let mut bytes = need.saturating_mul(8).max(256);
-    loop {
-        if bytes >= text.len() {
-            return tok.encode(text);
-        }
-        let slice = match edge {
-            Edge::End => {
-                let at = (text.len() - bytes..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-                let space = text[at..].find(char::is_whitespace).filter(|&s| s < bytes / 2);
-                &text[at + space.unwrap_or(0)..]
-            }
-            Edge::Start => {
-                let at = (0..=bytes).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-                let space = text[..at].rfind(char::is_whitespace).filter(|&s| at - s < bytes / 2);
-                &text[..space.unwrap_or(at)]
-            }
-        };
-        let mut ids = tok.encode(slice)?;
-        if ids.len() > need {
-            *cut = true;
-            match edge {
-                Edge::End => ids.remove(0),
-                Edge::Start => ids.pop().unwrap_or_default(),
-            };
-            return Ok(ids);
-        }
-        bytes = bytes.saturating_mul(2);
-    }
-}
-
-impl Prepared {
-    /// The text view of every span for a canvas state (`ids` is the window) and the
-    /// confidence each position was revealed with.
-    pub fn span_views(&self, tok: &DreamTokenizer, ids: &[u32], confidence: &[Option<f32>]) -> Result<Vec<SpanView>> {
-        let mut views = Vec::new();
-        let mut ranges = self.mask_positions.iter();
-        for piece in &self.pieces {
-            let Piece::Masks { span, start, .. } = piece else { continue };
-            let range = ranges.next().expect("one range per mask piece").clone();
-            views.push(SpanView {
-                row: 0,
-                span: *span,
-                start: *start,
-                slots: slots(tok, &ids[range.clone()], &confidence[range])?,
-            });
-        }
-        views.sort_by_key(|v| v.span);
-        Ok(views)
-    }
-
-    /// The whole document as it stands: text pieces, revealed slots' text, and `masked` for
-    /// each slot still masked (a live view).
-    pub fn preview(&self, views: &[SpanView], masked: &str) -> String {
-        let mut out = String::new();
-        for piece in &self.pieces {
-            match piece {
-                Piece::Text(t) => out.push_str(t),
-                Piece::Masks { span, .. } => {
-                    for slot in views.iter().filter(|v| v.span == *span).flat_map(|v| &v.slots) {
-                        out.push_str(if slot.token.is_some() { &slot.text } else { masked });
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// The finished document for the final canvas.
-    pub fn result(&self, tok: &DreamTokenizer, ids: &[u32], confidence: &[Option<f32>]) -> Result<InfillResult> {
-        let views = self.span_views(tok, ids, confidence)?;
-        let mut text = String::new();
-        let mut chars = 0;
-        let mut spans = Vec::new();
-        for piece in &self.pieces {
-            match piece {
-                Piece::Text(t) => {
-                    text.push_str(t);
-                    chars += t.chars().count();
-                }
-                Piece::Masks { span, .. } => {
-                    let view = views.iter().find(|v| v.span == *span).expect("a view per span");
-                    let filled = view.text();
-                    let len = filled.chars().count();
-                    text.push_str(&filled);
-                    spans.push(FilledSpan {
-                        span: *span,
-                        start: chars,
-                        end: chars + len,
-                        text: filled,
-                        slots: view.slots.clone(),
-                    });
-                    chars += len;
-                }
-            }
-        }
-        spans.sort_by_key(|s| s.span);
-        Ok(InfillResult { text, spans })
-    }
-}
-
-/// Per-slot text of a span: each run of revealed tokens is decoded incrementally, so a token
-/// whose character is completed by the next token shows nothing until then, and end-of-text
-/// tokens add nothing.
-fn slots(tok: &DreamTokenizer, ids: &[u32], confidence: &[Option<f32>]) -> Result<Vec<Slot>> {
-    let mask = tok.mask_id();
-    let mut out: Vec<Slot> = ids
-        .iter()
-        .zip(confidence)
-        .map(|(&id, &c)| Slot {
-            token: (id != mask).then_some(id),
-            text: String::new(),
-            confidence: c.filter(|_| id != mask),
-        })
-        .collect();
-    let mut i = 0;
-    while i < ids.len() {
-        if ids[i] == mask {
-            i += 1;
-            continue;
-        }
-        let run_start = i;
-        while i < ids.len() && ids[i] != mask {
-            i += 1;
-        }
-        let run: Vec<usize> = (run_start..i).filter(|&j| !tok.is_end(ids[j])).collect();
-        let mut pending: usize = 0; // index into `run` of the first token not yet emitted
-        for k in 0..run.len() {
-            let context = pending.checked_sub(1);
-            let from = context.unwrap_or(pending);
-            let window: Vec<u32> = run[from..=k].iter().map(|&j| ids[j]).collect();
-            let full = tok.decode(&window)?;
-            if full.ends_with('\u{FFFD}') && k + 1 < run.len() {
-                continue; // the character completes in a later token of this run
-            }
-            let prefix = match context {
-                Some(c) => tok.decode(&[ids[run[c]]])?,
-                None => String::new(),
-            };
-            let piece = full.strip_prefix(prefix.as_str()).unwrap_or(&full);
-            out[run[k]].text = piece.trim_end_matches('\u{FFFD}').to_owned();
-            pending = k + 1;
-        }
-    }
-    Ok(out)
 }
