@@ -178,7 +178,7 @@ fn ctrl_c_stops_a_run_says_what_was_done_and_exits_130() {
     let model = common::fixture_dir();
     // 1,500 masks at one step each: minutes of work, stopped after the first step.
     let mut child = Command::new(env!("CARGO_BIN_EXE_dream"))
-        .args(["infill", "--model", model.to_str().unwrap(), "--text", "w1 w2", "--mask", "1500"])
+        .args(["infill", "--model", model.to_str().unwrap(), "--text", "w1 w2 w3 w4 w5 w6", "--mask", "1500"])
         .args(["--steps", "1500", "--events", "jsonl"])
         .env("HF_HUB_OFFLINE", "1")
         .stdout(Stdio::piped())
@@ -199,8 +199,12 @@ fn ctrl_c_stops_a_run_says_what_was_done_and_exits_130() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(err.contains("interrupted after step") && err.contains("of 1500; nothing was written"), "{err}");
-    // The text so far follows, with the masks still to write shown as blocks.
-    assert!(err.contains("w1 w2") && err.contains('░'), "{err}");
+    // The marks so far follow, with the masks still to write shown as blocks; not the whole
+    // document (a novel would fill the terminal).
+    assert!(err.contains("The marks so far:\n[1] "), "{err}");
+    // (The first of 1,500 steps reveals 1,500 × (1 - eps) / 1,500 tokens, rounded down: none.)
+    assert!((1_498..=1_500).contains(&err.matches('░').count()), "{err}");
+    assert!(!err.contains("w1 w2 w3 w4 w5 w6"), "{err}");
     // Well before the run's end (a step of this model takes milliseconds; 1,500 of them, far
     // more than this bound).
     assert!(stopped_in < std::time::Duration::from_secs(20), "{stopped_in:?}");

@@ -192,8 +192,17 @@ pub fn run(args: Args) -> Result<()> {
             }
         })
         .inspect_err(|e| {
-            let text = prepared.preview(&spans, "░");
-            interrupted(e, &format!("after step {step} of {steps}; nothing was written. The text so far:\n{text}"))
+            // The marks, not the whole document (which may be a novel).
+            let marks: String = spans
+                .iter()
+                .filter(|v| v.row == 0)
+                .map(|v| {
+                    let text: String =
+                        v.slots.iter().map(|s| if s.token.is_some() { s.text.as_str() } else { "░" }).collect();
+                    format!("\n[{}] {text}", v.span + 1)
+                })
+                .collect();
+            interrupted(e, &format!("after step {step} of {steps}; nothing was written. The marks so far:{marks}"))
         })?;
     if let Some(e) = write_err {
         return Err(Error::io("<stdout>", e));
