@@ -188,3 +188,32 @@ fn span_local_refreshes_after_revealed_tokens_not_steps() {
     assert_eq!(passes, expected(&counts, 2), "{counts:?}");
     assert!(passes.iter().filter(|&&p| p).count() <= 1 + masks / 2, "{passes:?}");
 }
+
+/// "Fast" with several candidates: each row keeps its own cache, so a batch of three is span-
+/// local too (it used to fall back to full passes every step, unsaid) and each row writes what
+/// a single fast run with its seed writes.
+#[test]
+fn fast_decoding_runs_per_candidate() {
+    let model = common::model();
+    let row = common::ids(&common::reference()["sampler"]["B4_infill_steps8"]["input_ids"]).remove(0);
+    let fast = SamplingSettings {
+        steps: 4,
+        alg: Alg::Entropy,
+        temperature: 1.0,
+        seed: 11,
+        cache_refresh: Some(4),
+        ..Default::default()
+    };
+    let mut full_passes = Vec::new();
+    let canvas = Canvas { rows: vec![row.clone(); 3], attention_mask: None };
+    let batched =
+        generate(&model, canvas, &fast, &AtomicBool::new(false), &mut |e| full_passes.push(e.full_pass)).unwrap();
+    assert!(full_passes.contains(&false), "span-local steps in a batch: {full_passes:?}");
+    for (r, got) in batched.ids.iter().enumerate() {
+        let single = SamplingSettings { seed: fast.seed + r as u64, ..fast.clone() };
+        let canvas = Canvas { rows: vec![row.clone()], attention_mask: None };
+        let want = generate(&model, canvas, &single, &AtomicBool::new(false), &mut |_| {}).unwrap();
+        assert_eq!(got, &want.ids[0], "row {r}");
+    }
+    assert_ne!(batched.ids[0], batched.ids[1]);
+}

@@ -18,6 +18,8 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 
 let settings: Settings | null = null;
 const timer = new StepTimer();
+/** The loaded model's context: a step never sees more tokens than this. */
+let context = 2048;
 
 /** Why nothing happens when the writer types or edits during a run or its review. */
 const LOCKED = "The text is locked while Dream writes and while you review: accept (Ctrl+Enter) or reject (Esc) first.";
@@ -117,11 +119,15 @@ const gapInput = () => clampTokens(Number($<HTMLInputElement>("gap").value) || 3
 function showPinned() {
   const p = pinned(view.state);
   const field = $<HTMLInputElement>("ending");
-  if (document.activeElement === field || document.activeElement === $("gap")) return;
-  if (p) {
-    field.value = p.text;
-    $<HTMLInputElement>("gap").value = String(p.gap);
-  } else if (field.dataset.pinned === "yes") field.value = "";
+  // What the writer is typing is left alone, but whether an ending is pinned is always noted:
+  // an ending pinned from the field (Enter) and then accepted must leave the field empty, or
+  // the next Write would pin it again.
+  if (document.activeElement !== field && document.activeElement !== $("gap")) {
+    if (p) {
+      field.value = p.text;
+      $<HTMLInputElement>("gap").value = String(p.gap);
+    } else if (field.dataset.pinned === "yes") field.value = "";
+  }
   field.dataset.pinned = p ? "yes" : "no";
 }
 
@@ -148,6 +154,10 @@ function totalTokens(): number {
 
 const autoSteps = () => $<HTMLInputElement>("auto").checked;
 
+/** About how many tokens each step of a run now sees: the document (4 characters a token)
+ * and the masks, up to the model's context. */
+const seenTokens = () => Math.min(context, Math.ceil(view.state.doc.length / 4) + totalTokens());
+
 function updateSteps() {
   const slider = $<HTMLInputElement>("steps");
   const tokens = totalTokens();
@@ -156,10 +166,14 @@ function updateSteps() {
   slider.max = String(max);
   slider.value = String(Math.min(Math.max(1, Number(slider.dataset.wanted ?? slider.value)), max));
   slider.disabled = autoSteps();
-  $("steps-out").textContent = stepsLabel(Number(slider.value), tokens, timer.median(), autoSteps());
+  $("steps-out").textContent = stepsLabel(Number(slider.value), tokens, timer.stepSeconds(seenTokens()), autoSteps());
 }
 
 // ---- Generation -------------------------------------------------------------------------------
+
+/** The settings as saved: the steps the writer chose, not the slider's value clamped to the
+ * marks there are now (with nothing marked it shows 1). */
+const savedSampling = (): SamplingSettings => ({ ...sampling(), steps: Number($<HTMLInputElement>("steps").dataset.wanted ?? sampling().steps) });
 
 function sampling(): SamplingSettings {
   const num = (id: string) => Number($<HTMLInputElement>(id).value);
@@ -210,7 +224,7 @@ async function run() {
   $("step-counter").textContent = `step 0 / ${planned.request.settings.steps}`;
   $<HTMLProgressElement>("progress-bar").value = 0;
   setBusy(true);
-  timer.start();
+  timer.start(seenTokens());
   // The view follows the first place Dream writes.
   const first = Math.min(...planned.targets.map((t) => t.from));
   view.dispatch({
@@ -266,11 +280,16 @@ function setBusy(busy: boolean) {
   // Write and Stop share one place: the toolbar does not move during a run.
   $("run").hidden = busy;
   $("stop").hidden = !busy;
+  $<HTMLButtonElement>("stop").disabled = false;
   $("progress").hidden = !busy;
   $("review").hidden = busy || !inReview();
 }
 
+/** Stops the run at the model's next layer; says so at once (a step on a long document can take seconds). */
 async function stop() {
+  if ($<HTMLButtonElement>("stop").disabled) return;
+  $<HTMLButtonElement>("stop").disabled = true;
+  say("Stopping…");
   await api.cancel();
 }
 
@@ -427,18 +446,19 @@ $("steps").addEventListener("input", () => {
   const slider = $<HTMLInputElement>("steps");
   slider.dataset.wanted = slider.value;
   updateSteps();
-  void persistSettings((s) => (s.sampling = sampling()));
+  void persistSettings((s) => (s.sampling = savedSampling()));
 });
 $("auto").addEventListener("change", () => {
   updateSteps();
-  void persistSettings((s) => (s.sampling = sampling()));
+  void persistSettings((s) => (s.sampling = savedSampling()));
 });
 /** Candidates differ only with a temperature above 0: the choice is off until then. */
 function showCandidatesAllowed() {
   const greedy = Number($<HTMLInputElement>("temperature").value) <= 0;
   const select = $<HTMLSelectElement>("candidates");
   select.disabled = greedy;
-  select.title = greedy ? "Raise the temperature above 0 first: at 0 every candidate is the same text" : "Versions written in one run, to flip between";
+  // Said next to the control, not only on hover.
+  $("candidates-note").textContent = greedy ? "At temperature 0 every version is the same text: raise the temperature for more than one." : "";
 }
 $("temperature").addEventListener("change", () => {
   // Typed values can leave the field's range: bring them back, and say so.
@@ -452,7 +472,7 @@ $("temperature").addEventListener("change", () => {
   showCandidatesAllowed();
 });
 for (const id of ["alg", "temperature", "top-p", "top-k", "seed", "speed"]) {
-  $(id).addEventListener("change", () => void persistSettings((s) => (s.sampling = sampling())));
+  $(id).addEventListener("change", () => void persistSettings((s) => (s.sampling = savedSampling())));
 }
 $("candidates").addEventListener("change", () => void persistSettings((s) => (s.candidates = Number($<HTMLSelectElement>("candidates").value))));
 $("run").addEventListener("click", () => void run());
@@ -534,6 +554,12 @@ async function start() {
     settings: () => settings,
     persist: persistSettings,
     say,
+    loaded: (info) => {
+      // Step times belong to the model and device they were measured on.
+      context = info?.context ?? 2048;
+      timer.reset();
+      updateSteps();
+    },
   });
   view.focus();
 }

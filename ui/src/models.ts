@@ -8,6 +8,8 @@ interface Hooks {
   settings: () => Settings | null;
   persist: (change: (s: Settings) => void) => Promise<void>;
   say: (text: string, kind?: "info" | "error") => void;
+  /** Another model is loaded (or none). */
+  loaded: (info: ModelInfo | null) => void;
 }
 
 function gib(bytes: number): string {
@@ -31,6 +33,7 @@ export async function setupModelDialog(hooks: Hooks) {
 
   let loaded: ModelInfo | null = null;
   const showLoaded = (info: ModelInfo | null) => {
+    if (info?.source !== loaded?.source || info?.device !== loaded?.device || info?.dtype !== loaded?.dtype) hooks.loaded(info);
     loaded = info;
     const button = $("model-button");
     // The name, short enough for the toolbar; the whole of it and the device on hover.

@@ -61,16 +61,28 @@ export function planRequest(doc: string, marks: MarkedSpan[], ending: Pinned | n
   return { request: { text, spans, continuation: 0, ending: null, settings, candidates }, targets };
 }
 
-/** The text a target is written with: its fill joined to the text before it (`before`, the
- * document's character there), then the pinned ending if it leads into one. */
-export function filledText(t: Target, filled: FilledSpan[], before: string): string {
-  const fill = joinFill(before, filled.find((f) => f.span === t.index)?.text ?? "");
-  return fill + (t.pinned ?? "");
+/**
+ * What a target is written with in `doc`: its fill joined to the text on both sides, then the
+ * pinned ending if it leads into one (joined the same way: its leading space goes where the
+ * fill already ends with white space). `lead` counts the fill's characters the join dropped at
+ * its start.
+ */
+export function targetText(t: Target, filled: FilledSpan[], doc: string): { fill: string; ending: string; lead: number } {
+  const raw = filled.find((f) => f.span === t.index)?.text ?? "";
+  const before = doc.slice(Math.max(0, t.from - 1), t.from);
+  const after = doc.slice(t.to, t.to + 1);
+  const cut = joinCuts(before, raw, t.pinned ?? after);
+  const fill = raw.slice(cut.lead, raw.length - cut.trail);
+  const ending = t.pinned ? t.pinned.slice(joinCuts(before + fill, t.pinned, after).lead) : "";
+  return { fill, ending, lead: cut.lead };
 }
 
 /** The changes that write the result into `doc`: one transaction, one undo step. */
 export function acceptChanges(doc: string, targets: Target[], filled: FilledSpan[]): ChangeSpec[] {
-  return targets.map((t) => ({ from: t.from, to: t.to, insert: filledText(t, filled, doc.slice(Math.max(0, t.from - 1), t.from)) }));
+  return targets.map((t) => {
+    const { fill, ending } = targetText(t, filled, doc);
+    return { from: t.from, to: t.to, insert: fill + ending };
+  });
 }
 
 /**
@@ -103,17 +115,18 @@ export function remaskRuns(
   let delta = 0; // how far earlier accepted targets moved this one
   for (const t of [...targets].sort((a, b) => a.from - b.from)) {
     const slots = filled.find((f) => f.span === t.index)?.slots ?? [];
-    const joined = filledText(t, filled, doc.slice(Math.max(0, t.from - 1), t.from));
-    const fillLength = joined.length - (t.pinned?.length ?? 0);
+    const { fill, ending, lead } = targetText(t, filled, doc);
     const start = t.from + delta;
-    if (fillLength === 0) {
+    if (fill.length === 0) {
       if (slots.some((s, i) => pick(t.index, i, s))) runs.push({ from: start, to: start, tokens: t.tokens });
     } else {
-      // A leading space dropped at the join: the first slot starts one character early.
-      let pos = start - (slots.reduce((n, s) => n + s.text.length, 0) - fillLength);
+      // White space dropped at the joins: slots start `lead` characters early, and none
+      // reaches past the fill.
+      let pos = start - lead;
+      const last = start + fill.length;
       let open: { from: number; to: number; tokens: number } | null = null;
       for (const [i, slot] of slots.entries()) {
-        const end = pos + slot.text.length;
+        const end = Math.min(last, pos + slot.text.length);
         if (pick(t.index, i, slot)) {
           if (open) {
             open.to = end;
@@ -127,7 +140,7 @@ export function remaskRuns(
       }
       if (open && open.to > open.from) runs.push(open);
     }
-    delta += joined.length - (t.to - t.from);
+    delta += fill.length + ending.length - (t.to - t.from);
   }
   return runs;
 }
@@ -147,9 +160,14 @@ export function endingText(text: string): string {
 }
 
 /**
- * The generated fill as it joins the text before it: one space at most where the document
- * already ends with whitespace.
+ * How many characters of `fill` its joins drop: its leading white space where the text before
+ * already ends with white space (one space at most), and its trailing spaces where the text
+ * after starts with white space or closing punctuation. The same rules hold at every join of
+ * every span, and for a pinned ending after its gap.
  */
-export function joinFill(before: string, fill: string): string {
-  return /\s$/.test(before) ? fill.replace(/^\s+/, "") : fill;
+export function joinCuts(before: string, fill: string, after: string): { lead: number; trail: number } {
+  const lead = /\s$/.test(before) ? fill.length - fill.replace(/^\s+/, "").length : 0;
+  const rest = fill.slice(lead);
+  const trail = /^[\s.,;:!?)\]»”’]/.test(after) ? rest.length - rest.replace(/[ \t]+$/, "").length : 0;
+  return { lead, trail };
 }

@@ -137,7 +137,7 @@ pub fn generate(
                 chosen
             };
             finite(chosen.iter().map(|(_, _, c)| c), step)?;
-            passes.revealed(chosen.len());
+            passes.revealed(chosen.len().div_ceil(b));
             for (r, p, c) in chosen {
                 rows[r][p] = c.token;
                 confidence[r][p] = Some(c.confidence);
@@ -231,9 +231,12 @@ struct Passes {
 
 impl Passes {
     fn new(refresh: Option<usize>, rows: &[Vec<u32>], mask_id: u32, padded: bool) -> Self {
-        // Windows are shared by the batch's rows, so span-local decoding is for single rows.
-        let refresh = if rows.len() == 1 && !padded { refresh.unwrap_or(1) } else { 1 };
-        let windows = mask_windows(&rows[0], mask_id);
+        // Each row (candidate) has its own cache in the batch; the windows are shared, so they
+        // cover any row's masks. Padded batches shift positions per row: always full passes.
+        let refresh = if padded { 1 } else { refresh.unwrap_or(1) };
+        let any_masked: Vec<u32> =
+            (0..rows[0].len()).map(|p| if rows.iter().any(|r| r[p] == mask_id) { mask_id } else { !mask_id }).collect();
+        let windows = mask_windows(&any_masked, mask_id);
         let mut offset = vec![0u32; rows[0].len()];
         for (i, p) in windows.iter().flat_map(|w| w.clone()).enumerate() {
             offset[p] = i as u32;
@@ -241,7 +244,7 @@ impl Passes {
         Passes { refresh, changed: 0, windows, offset, cache: None }
     }
 
-    /// Counts tokens written since the cache was taken.
+    /// Counts tokens written since the cache was taken (per row: each row has its own cache).
     fn revealed(&mut self, count: usize) {
         self.changed += count;
     }
@@ -269,7 +272,8 @@ impl Passes {
         } else {
             let cache = self.cache.as_ref().expect("cache checked above");
             let hidden = model.hidden_states_windows(input, &self.windows, cache, Some(cancel))?;
-            (hidden, sources.map(|(_, p)| self.offset[p]).collect())
+            let n = hidden.dim(1)?;
+            (hidden, sources.map(|(r, p)| (r * n) as u32 + self.offset[p]).collect())
         };
         let (b, n, h) = hidden.dims3()?;
         let index = Tensor::from_vec(index, masked.len(), hidden.device())?;

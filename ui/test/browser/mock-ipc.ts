@@ -33,6 +33,8 @@ const mock = {
   baseAvailable: false,
   /** The first span comes back empty (only end tokens). */
   emptyFill: false,
+  /** Text the last slot of every span ends with (a model writing a trailing space, say). */
+  fillSuffix: "",
   /** What count_tokens answers, when set (else characters / 4). */
   tokenCount: null as number | null,
   /** Smaller copies made so far. */
@@ -174,7 +176,8 @@ async function infill(args: {
         const k = (r * 7 + i + row * 3) % WORDS.length;
         // Negative entropies, as the default `entropy` order reports them.
         // With `emptyFill`, Dream writes only end tokens (no text) into the first span.
-        const text = mock.emptyFill && r === 0 ? "" : ` ${WORDS[k]}`;
+        const last = i === slots[r].length - 1 ? mock.fillSuffix : "";
+        const text = mock.emptyFill && r === 0 ? "" : ` ${WORDS[k]}${last}`;
         cand[r][i] = { token: 100 + k, text, confidence: Math.log(i % 3 === 2 ? 0.2 : 0.9) };
       });
     }

@@ -1,0 +1,119 @@
+// What a writer tripped on in the real app (issue 19), in the built UI with the IPC mocked: an
+// accepted ending pinned again, a double space before the ending, the steps value saved as 1,
+// time estimates that ignore the document's length, a stop with no sign, a greyed choice with
+// its reason only on hover.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { docText, openApp, typeDoc, useBrowser } from "./harness.mjs";
+
+useBrowser();
+
+const infills = (page) => page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "infill").map((c) => c.args.request));
+const message = (page) => page.textContent("#message");
+const savedSteps = (page) =>
+  page.evaluate(() =>
+    window.__mock.calls
+      .filter((c) => c.cmd === "set_settings")
+      .map((c) => c.args.settings.sampling.steps)
+      .at(-1),
+  );
+
+/** Types `ending` in the field and pins it with Enter, then writes and accepts. */
+async function writeTowards(page, ending) {
+  await page.fill("#ending", ending);
+  await page.press("#ending", "Enter");
+  await page.waitForSelector(".cm-ending .cm-pinned");
+  await page.click("#run");
+  await page.waitForSelector("#review:not([hidden])");
+  await page.click("#accept");
+}
+
+describe("what a writer tripped on", () => {
+  test("an accepted ending is ordinary text: the next Write does not pin it again", async () => {
+    const page = await openApp(() => (window.__mockSetup = (mock) => (mock.stepDelay = 5)));
+    await typeDoc(page, "It rained.");
+    await writeTowards(page, "Nobody came.");
+    const accepted = await docText(page);
+    assert.match(accepted, /Nobody came\.$/);
+    assert.equal(await page.inputValue("#ending"), "", "the field no longer holds the ending");
+    await page.click("#run");
+    assert.match(await message(page), /Mark a span \(Ctrl\+I\) or pin an ending first/);
+    assert.equal((await infills(page)).length, 1);
+    assert.equal(await docText(page), accepted);
+    await page.close();
+  });
+
+  test("no double space before the pinned ending when the model ends its fill with one", async () => {
+    const page = await openApp(() => (window.__mockSetup = (mock) => ((mock.stepDelay = 5), (mock.fillSuffix = " "))));
+    await typeDoc(page, "It rained.");
+    await writeTowards(page, "Nobody came.");
+    const accepted = await docText(page);
+    assert.match(accepted, /^It rained\.( \w+)+ Nobody came\.$/);
+    assert.doesNotMatch(accepted, / {2}/);
+    await page.close();
+  });
+
+  test("the steps chosen are saved as chosen, also after the marks that bounded them are gone", async () => {
+    const page = await openApp();
+    await typeDoc(page, "It rained all night.");
+    await page.keyboard.press("Control+i"); // a hole of 16 tokens
+    await page.locator("#steps").fill("12");
+    assert.equal(await savedSteps(page), 12);
+    await page.click("#clear-marks");
+    assert.equal(await page.inputValue("#steps"), "1", "with nothing marked the slider shows 1");
+    // Any other setting saved now keeps the 12.
+    await page.click("#sampling summary");
+    await page.fill("#seed", "5");
+    await page.press("#seed", "Tab");
+    assert.equal(await savedSteps(page), 12);
+    await page.close();
+  });
+
+  test("the time estimate follows the document's length", async () => {
+    const page = await openApp(() => (window.__mockSetup = (mock) => (mock.stepDelay = 100)));
+    await typeDoc(page, "It rained.");
+    await page.keyboard.press("Control+i");
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    await page.click("#reject");
+    const seconds = (label) => {
+      const m = label.match(/~([\d.]+) (s|min)$/);
+      assert.ok(m, label);
+      return Number(m[1]) * (m[2] === "min" ? 60 : 1);
+    };
+    const short = seconds(await page.textContent("#steps-out"));
+    // The same marks in a document 200 times longer: each step sees far more tokens.
+    await page.click(".cm-content");
+    await page.keyboard.press("Control+Home");
+    await page.keyboard.insertText("The sea was grey and the harbour empty. ".repeat(200));
+    const long = seconds(await page.textContent("#steps-out"));
+    assert.ok(long > 20 * short, `${short} s for a short document, ${long} s for a long one`);
+    await page.close();
+  });
+
+  test("Stop says so at once, before the run has stopped", async () => {
+    const page = await openApp(() => (window.__mockSetup = (mock) => (mock.stepDelay = 3000)));
+    await typeDoc(page, "Keep this text.");
+    await page.keyboard.press("Control+i");
+    await page.click("#run");
+    await page.keyboard.press("Escape");
+    await page.waitForFunction(() => document.querySelector("#message")?.textContent === "Stopping…", null, { timeout: 500 });
+    assert.equal(await page.isDisabled("#stop"), true, "pressing Stop again does nothing more");
+    await page.waitForFunction(() => document.querySelector("#message")?.textContent?.startsWith("Stopped"));
+    assert.equal(await docText(page), "Keep this text.");
+    await page.close();
+  });
+
+  test("why the candidates choice is off is said next to it", async () => {
+    const page = await openApp();
+    await page.click("#sampling summary");
+    assert.equal(await page.isDisabled("#candidates"), true);
+    assert.match(await page.textContent("#candidates-note"), /At temperature 0 every version is the same text/);
+    assert.ok(await page.isVisible("#candidates-note"));
+    await page.fill("#temperature", "0.8");
+    await page.press("#temperature", "Tab");
+    assert.equal(await page.isDisabled("#candidates"), false);
+    assert.equal(await page.textContent("#candidates-note"), "");
+    await page.close();
+  });
+});
