@@ -54,7 +54,7 @@ impl Loading {
     }
 
     pub fn is_active(&self) -> bool {
-        self.active.load(Ordering::Relaxed)
+        self.active.load(Ordering::SeqCst)
     }
 
     /// The download task in progress (so Cancel can abort it), or none once it ended.
@@ -138,12 +138,20 @@ impl AppState {
         self.model.lock().expect("model lock").clone()
     }
 
-    /// Registers a new generation and returns its cancel flag; one while another runs is
-    /// refused (`busy`).
+    /// Registers a new generation and returns its cancel flag; one while another runs, or
+    /// while a model loads (it would run on the model being replaced), is refused (`busy`).
     pub fn claim_job(&self) -> Result<Arc<AtomicBool>, CommandError> {
         let mut job = self.job.lock().expect("job lock");
         if job.is_some() {
             return Err(CommandError::new(ErrorCode::Busy, "Dream is already writing: stop it first."));
+        }
+        // Checked under the job lock, and a load checks for a job after it began (see
+        // `begin_load`): one of the two always sees the other.
+        if self.loading.is_active() {
+            return Err(CommandError::new(
+                ErrorCode::Busy,
+                "A model is loading: Write again once it is ready (its progress is in the model dialog).",
+            ));
         }
         let flag = Arc::new(AtomicBool::new(false));
         *job = Some(flag.clone());
@@ -158,16 +166,17 @@ impl AppState {
         }
     }
 
-    /// Refuses what must not happen during a generation: loading another model would keep two
-    /// in memory and leave the run on the old one while the app names the new one.
-    pub fn refuse_while_writing(&self) -> Result<(), CommandError> {
+    /// Starts loading a model: refused during a generation (it would keep running on the old
+    /// model while the app names the new one), and no generation starts until it ends.
+    pub fn begin_load(&self) -> Result<LoadGuard<'_>, CommandError> {
+        let guard = self.loading.begin()?;
         if self.job.lock().expect("job lock").is_some() {
             return Err(CommandError::new(
                 ErrorCode::Busy,
                 "Dream is writing: stop it (Esc) before loading another model.",
             ));
         }
-        Ok(())
+        Ok(guard)
     }
 
     /// Asks the running generation, if any, to stop before its next step.
@@ -185,6 +194,20 @@ impl AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Write while another model loaded ran on the old model: no generation starts until the
+    /// load ends.
+    #[test]
+    fn no_generation_starts_while_a_model_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(dir.path().join("config"), dir.path().join("data"));
+        let loading = state.begin_load().unwrap();
+        let refused = state.claim_job().unwrap_err();
+        assert_eq!(refused.code, ErrorCode::Busy);
+        assert!(refused.message.starts_with("A model is loading"), "{}", refused.message);
+        drop(loading);
+        assert!(state.claim_job().is_ok());
+    }
 
     #[test]
     fn a_second_generation_is_refused_and_cancel_reaches_the_first() {
@@ -204,13 +227,14 @@ mod tests {
     fn no_other_model_loads_while_dream_writes() {
         let dir = tempfile::tempdir().unwrap();
         let state = AppState::new(dir.path().join("config"), dir.path().join("data"));
-        state.refuse_while_writing().unwrap();
+        drop(state.begin_load().unwrap());
         let job = state.claim_job().unwrap();
-        let e = state.refuse_while_writing().unwrap_err();
+        let e = state.begin_load().err().unwrap();
         assert_eq!(e.code, ErrorCode::Busy);
         assert!(e.message.contains("stop it"), "{}", e.message);
+        assert!(!state.loading.is_active(), "a refused load leaves nothing marked as loading");
         state.release_job(&job);
-        state.refuse_while_writing().unwrap();
+        drop(state.begin_load().unwrap());
     }
 
     #[test]

@@ -20,6 +20,8 @@ let settings: Settings | null = null;
 const timer = new StepTimer();
 /** The loaded model's context: a step never sees more tokens than this. */
 let context = 2048;
+/** A model load's progress while one runs: Write waits for it. */
+let modelLoading: string | null = null;
 
 /** Why nothing happens when the writer types or edits during a run or its review. */
 const LOCKED = "The text is locked while Dream writes and while you review: accept (Ctrl+Enter) or reject (Esc) first.";
@@ -209,6 +211,7 @@ const inReview = (): (LiveRun & { result: Infilled }) | null => {
 
 async function run() {
   if (live()) return say(LOCKED, "error");
+  if (modelLoading) return say(`${modelLoading} Write is back once the model is ready.`, "error");
   // An ending typed but not pinned yet goes where the cursor is.
   if (!pinned(view.state) && $<HTMLInputElement>("ending").value.trim() && !pinAtCursor()) return;
   let planned: Planned;
@@ -554,6 +557,13 @@ async function start() {
     settings: () => settings,
     persist: persistSettings,
     say,
+    loading: (progress) => {
+      modelLoading = progress;
+      const write = $<HTMLButtonElement>("run");
+      write.disabled = progress !== null;
+      write.title = progress ? `A model is loading (${progress}): Write is back once it is ready` : "Let Dream write (Ctrl+Enter)";
+      if (progress) say(`${progress} Write is back once the model is ready.`);
+    },
     loaded: (info) => {
       // Step times belong to the model and device they were measured on.
       context = info?.context ?? 2048;

@@ -10,6 +10,8 @@ interface Hooks {
   say: (text: string, kind?: "info" | "error") => void;
   /** Another model is loaded (or none). */
   loaded: (info: ModelInfo | null) => void;
+  /** A load's progress in words while it runs; null once it ended. */
+  loading: (progress: string | null) => void;
 }
 
 function gib(bytes: number): string {
@@ -110,6 +112,8 @@ export async function setupModelDialog(hooks: Hooks) {
     const cancel = $("load-cancel");
     progress.textContent = "Loading…";
     $("model-button").textContent = "Loading…";
+    // The old model is let go as the load begins: nothing to write with until it ends.
+    hooks.loading("Loading…");
     try {
       cancel.hidden = model === "demo";
       const info = await api.loadModel({ ...request(model), redownload }, (e) => {
@@ -117,6 +121,7 @@ export async function setupModelDialog(hooks: Hooks) {
           e.stage === "download"
             ? `Downloading ${e.file}: ${e.total ? Math.round((100 * e.downloaded) / e.total) : 0}% of ${gib(e.total)}`
             : `Loading ${e.model}…`;
+        hooks.loading(progress.textContent);
       });
       progress.textContent = `Loaded ${info.name} on ${info.device} (${info.dtype}).`;
       showLoaded(info);
@@ -135,6 +140,7 @@ export async function setupModelDialog(hooks: Hooks) {
       return false;
     } finally {
       cancel.hidden = true;
+      hooks.loading(null);
     }
   };
 

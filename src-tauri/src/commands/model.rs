@@ -263,8 +263,7 @@ pub async fn load_model(
             "Choose a model: the demo, a folder, or a Hub repo id.",
         ));
     }
-    state.refuse_while_writing()?;
-    let _loading = state.loading.begin()?;
+    let _loading = state.begin_load()?;
     let loaded = load(&state, request, on_progress).await?;
     let info = loaded.info.clone();
     *state.model.lock().expect("model lock") = Some(loaded);
@@ -294,6 +293,9 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
             CommandError::new(ErrorCode::Cancelled, "Download cancelled; it resumes where it stopped next time.")
         })??)
     };
+    // The old model is let go before the new one is read, so two are never in memory at once
+    // (a 7B model is most of a laptop's). A download alone keeps it: cancelling one loses nothing.
+    state.model.lock().expect("model lock").take();
     let _ = progress.send(LoadEvent::Loading { model: request.model.clone() });
     let name = request.model.clone();
     let device = request.device;

@@ -29,6 +29,26 @@ async function writeTowards(page, ending) {
 }
 
 describe("what a writer tripped on", () => {
+  test("Write waits while another model loads, saying so with the load's progress", async () => {
+    const page = await openApp(() => (window.__mockSetup = (mock) => (mock.stepDelay = 5)));
+    await typeDoc(page, "It rained.");
+    await page.keyboard.press("Control+i");
+    await page.click("#model-button");
+    await page.locator('#model-list li[data-model="Dream-org/Dream-v0-Base-7B"] button').click();
+    await page.click("#model-close");
+    await page.waitForFunction(() => /^Downloading .*Write is back once the model is ready/.test(document.querySelector("#message")?.textContent ?? ""));
+    assert.equal(await page.isDisabled("#run"), true);
+    assert.match(await page.getAttribute("#run", "title"), /A model is loading/);
+    await page.click(".cm-content");
+    await page.keyboard.press("Control+Enter");
+    assert.equal((await infills(page)).length, 0, "nothing runs on the model being replaced");
+    await page.waitForFunction(() => !document.querySelector("#run").disabled, null, { timeout: 5000 });
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    assert.equal((await infills(page)).length, 1);
+    await page.close();
+  });
+
   test("an accepted ending is ordinary text: the next Write does not pin it again", async () => {
     const page = await openApp(() => (window.__mockSetup = (mock) => (mock.stepDelay = 5)));
     await typeDoc(page, "It rained.");
