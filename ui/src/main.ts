@@ -7,7 +7,8 @@ import { prose } from "./markdown";
 import { api, describeError, isCommandError, type Infilled, type SamplingSettings, type Settings } from "./ipc";
 import { addSpan, clampTokens, clearSpans, marked, newSpan, setSpanTokens, spans, spansField } from "./spans";
 import { endRun, liveField, pickKey, reviewRun, runAlg, shownSpans, startRun, stepRun, toggleHeat, type LiveRun } from "./live";
-import { acceptChanges, lowConfidenceRuns, planRequest, remaskRuns, type Planned } from "./request";
+import { acceptChanges, lowConfidenceRuns, planRequest, remaskRuns, targetText, type Planned } from "./request";
+import { wordDiff } from "./diff";
 import { ending, pinned, placeEnding, setPinned } from "./ending";
 import { AUTO_THRESHOLD, FAST_REFRESH, stepsLabel, StepTimer } from "./steps";
 import { setupModelDialog } from "./models";
@@ -54,6 +55,8 @@ function extensions(): Extension[] {
     search({ top: true }),
     highlightSelectionMatches(),
     EditorView.lineWrapping,
+    // The platform's spelling underlines (CodeMirror turns them off by default).
+    EditorView.contentAttributes.of({ spellcheck: "true", autocorrect: "on", autocapitalize: "sentences" }),
     spans(),
     ending(),
     liveField,
@@ -245,7 +248,7 @@ async function run() {
       $<HTMLProgressElement>("progress-bar").value = (e.step + 1) / e.steps;
     });
     view.dispatch({ effects: reviewRun.of({ result, shown: 0 }) });
-    showCandidates();
+    showReview();
     say(result.warnings.length ? result.warnings.join(" ") : "Accept, reject or regenerate; click words to write them again.");
   } catch (e) {
     view.dispatch({ effects: endRun.of(null) });
@@ -257,8 +260,10 @@ async function run() {
   }
 }
 
-/** One button per candidate of the run in review, when there are several. */
-function showCandidates() {
+/** The review panel: a button per candidate when there are several, and what each rewrite
+ * changes, word by word (not only on hover). */
+function showReview() {
+  showDiff();
   const box = $("candidate-switch");
   box.replaceChildren();
   const review = inReview();
@@ -273,10 +278,31 @@ function showCandidates() {
     b.setAttribute("aria-pressed", String(i === review.shown));
     b.addEventListener("click", () => {
       view.dispatch({ effects: reviewRun.of({ result: review.result, shown: i }) });
-      showCandidates();
+      showReview();
     });
     box.append(b);
   }
+}
+
+/** Each rewrite in review as a word diff: the words it removes struck out, the ones it adds
+ * marked, the ones it keeps as they are. */
+function showDiff() {
+  const box = $("review-diff");
+  box.replaceChildren();
+  const review = inReview();
+  const doc = view.state.doc.toString();
+  const filled = review ? shownSpans(review) : [];
+  for (const t of review?.planned.targets ?? []) {
+    if (t.original === undefined) continue;
+    const line = document.createElement("div");
+    for (const part of wordDiff(t.original, targetText(t, filled, doc).fill)) {
+      const el = document.createElement(part.kind === "removed" ? "del" : part.kind === "added" ? "ins" : "span");
+      el.textContent = part.text;
+      line.append(el, " ");
+    }
+    box.append(line);
+  }
+  box.hidden = box.childElementCount === 0;
 }
 
 function setBusy(busy: boolean) {

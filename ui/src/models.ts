@@ -125,6 +125,8 @@ export async function setupModelDialog(hooks: Hooks) {
       });
       progress.textContent = `Loaded ${info.name} on ${info.device} (${info.dtype}).`;
       showLoaded(info);
+      // What is downloaded and loaded now has changed: the list says so.
+      void list();
       hooks.say(info.demo ? "Demo model loaded: its output is noise; load Dream 7B for real text." : `${info.name} is ready.`);
       await hooks.persist((st) => {
         st.last_model = model;
@@ -145,9 +147,14 @@ export async function setupModelDialog(hooks: Hooks) {
   };
 
   const list = async () => {
+    const models = await api.listModels();
+    // A folder or file the writer chose is listed while it is loaded.
+    if (loaded && !models.some((m) => m.id === loaded?.source)) {
+      models.push({ id: loaded.source, description: "Chosen from disk", available: true, download_bytes: 0 });
+    }
     const ul = $("model-list");
     ul.replaceChildren();
-    for (const m of await api.listModels()) {
+    for (const m of models) {
       const li = document.createElement("li");
       li.dataset.model = m.id;
       const name = document.createElement("strong");

@@ -104,6 +104,7 @@ function documents(cmd: string, args: Record<string, unknown>): unknown {
       delete mock.autosaves["null"];
       return null;
     case "choose_document":
+    case "pick_model":
       return mock.dialogs.shift() ?? null;
     case "open_document":
       if (!(path in mock.files)) throw { code: "io", message: `Could not open ${path}: it does not exist.` };
@@ -260,8 +261,8 @@ mockIPC(async (cmd, args) => {
         }
       }
       send(onProgress, 11, { stage: "loading", model: request.model });
-      loaded = demo;
-      return demo;
+      loaded = request.model === "demo" ? demo : { ...demo, name: request.model.split("/").pop() ?? request.model, source: request.model, demo: false };
+      return loaded;
     }
     case "make_smaller_copy": {
       const { model, kind, onProgress } = args as { model: string; kind: string; onProgress: { id: number } };

@@ -4,7 +4,7 @@
 // its reason only on hover.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { docText, openApp, typeDoc, useBrowser } from "./harness.mjs";
+import { docText, openApp, select, typeDoc, useBrowser } from "./harness.mjs";
 
 useBrowser();
 
@@ -134,6 +134,67 @@ describe("what a writer tripped on", () => {
     await page.press("#temperature", "Tab");
     assert.equal(await page.isDisabled("#candidates"), false);
     assert.equal(await page.textContent("#candidates-note"), "");
+    await page.close();
+  });
+
+  test("the review of a rewrite shows what it removes and adds, word by word; the editor spellchecks", async () => {
+    const page = await openApp(() => (window.__mockSetup = (mock) => (mock.stepDelay = 5)));
+    assert.equal(await page.getAttribute(".cm-content", "spellcheck"), "true");
+    await typeDoc(page, "The rain came down like something that had been poured.");
+    await select(page, "like something that had been poured");
+    await page.keyboard.press("Control+i");
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    assert.ok(await page.isVisible("#review-diff"), "shown without hovering");
+    assert.equal(await page.textContent("#review-diff del"), "like something that had been poured");
+    const added = await page.textContent("#review-diff ins");
+    await page.click("#accept");
+    assert.equal(await docText(page), `The rain came down ${added}.`);
+    assert.equal(await page.isVisible("#review-diff"), false);
+    await page.close();
+  });
+
+  for (const [width, height] of [
+    [640, 420],
+    [1100, 700],
+    [1920, 1080],
+  ]) {
+    test(`the layout at ${width}x${height}: nothing overlaps, the review leaves the text it reviews in sight, the model dialog fits`, async () => {
+      const page = await openApp(() => (window.__mockSetup = (mock) => (mock.stepDelay = 5)));
+      await page.setViewportSize({ width, height });
+      const box = (css) => page.locator(css).first().boundingBox();
+      const overlap = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+      await typeDoc(page, "The rain came down like something that had been poured. ".repeat(30));
+      await page.keyboard.press("Control+End");
+      await select(page, "like something that had been poured");
+      await page.keyboard.press("Control+i");
+      const steps = await box("#steps-out");
+      const sampling = await box("#sampling summary");
+      assert.ok(!overlap(steps, sampling), `the steps label ${JSON.stringify(steps)} runs into Sampling ${JSON.stringify(sampling)}`);
+      await page.click("#run");
+      await page.waitForSelector("#review:not([hidden])");
+      const review = await box("#review");
+      const target = await box(".cm-live");
+      assert.ok(review.x >= 0 && review.x + review.width <= width && review.y + review.height <= height, "the review panel is inside the window");
+      assert.ok(!overlap(review, target), `the review panel ${JSON.stringify(review)} covers the text it reviews ${JSON.stringify(target)}`);
+      await page.click("#reject");
+      await page.click("#model-button");
+      const dialog = await box("#model-dialog");
+      assert.ok(dialog.y >= 0 && dialog.y + dialog.height <= height, `the model dialog ${JSON.stringify(dialog)} is taller than the window`);
+      await page.close();
+    });
+  }
+
+  test("the model list follows what was chosen and loaded", async () => {
+    const page = await openApp(() => (window.__mockSetup = (mock) => (mock.dialogs = ["/models/my-dream"])));
+    await page.click("#model-button");
+    await page.waitForSelector('#model-list li[data-model="demo"] button:text("Loaded ✓")');
+    await page.click("#model-pick-folder");
+    const chosen = page.locator('#model-list li[data-model="/models/my-dream"] button').first();
+    await chosen.waitFor();
+    await page.waitForFunction(() => document.querySelector('#model-list li[data-model="/models/my-dream"] button')?.textContent === "Loaded ✓");
+    assert.equal(await chosen.isDisabled(), true);
+    assert.equal(await page.textContent('#model-list li[data-model="demo"] button'), "Load");
     await page.close();
   });
 });
