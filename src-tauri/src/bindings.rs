@@ -7,6 +7,7 @@ use std::path::Path;
 
 use ts_rs::{Config, TS};
 
+use crate::authorship::Authored;
 use crate::commands::copies::{CopyProgress, CopyType};
 use crate::commands::document::{Opened, Saved};
 use crate::commands::generate::StepUpdate;
@@ -36,6 +37,7 @@ fn generated() -> String {
         declare::<Alg>(&cfg),
         declare::<SamplingSettings>(&cfg),
         declare::<Span>(&cfg),
+        declare::<Authored>(&cfg),
         declare::<InfillRequest>(&cfg),
         declare::<Slot>(&cfg),
         declare::<SpanView>(&cfg),

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::authorship::{self, Authored};
 use crate::documents::{check_text_size, fingerprint};
 use crate::error::{CommandError, CommandResult, ErrorCode};
 use crate::files::{io_error, set_aside, write_atomic};
@@ -54,6 +55,9 @@ pub struct DocState {
     pub ending_at: Option<u32>,
     #[serde(default = "default_gap")]
     pub gap: u32,
+    /// The ranges the model wrote (UTF-16 offsets).
+    #[serde(default)]
+    pub authored: Vec<Authored>,
 }
 
 fn default_gap() -> u32 {
@@ -76,7 +80,7 @@ impl DocState {
         if self.marks.iter().any(|m| m.from > m.to) {
             return bad("A mark ends before it starts.".into());
         }
-        Ok(())
+        authorship::validate(&self.authored, &self.text)
     }
 }
 
@@ -241,6 +245,7 @@ mod tests {
             ending: "The end.".into(),
             ending_at: Some(2),
             gap: 20,
+            authored: vec![Authored { from: 0, to: 1 }],
         }
     }
 

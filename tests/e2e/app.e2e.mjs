@@ -317,6 +317,20 @@ test("two marks far apart in a long document are written one window after anothe
     const written = await docText(driver);
     const at = written.indexOf(words);
     assert.ok(at > 0 && at + words.length < written.length, `both ends written: ${written.slice(0, 80)} … ${written.slice(-80)}`);
+
+    // Authorship: the two fills are Dream's, shown on request, and saved beside the document.
+    assert.match(await text(driver, "#authorship-share"), /^Dream wrote \d+%$/);
+    await driver.findElement(By.id("show-authorship")).click();
+    await driver.executeScript("document.querySelector('.cm-scroller').scrollTop = 0");
+    await driver.wait(until.elementLocated(By.css(".show-authorship .cm-authored")), 5000);
+    assert.equal((await driver.findElement(By.css(".cm-authored")).getText()).trim(), written.slice(0, at).trim());
+    await shot(driver, "11-authorship");
+    await driver.findElement(By.css(".cm-content")).sendKeys(Key.chord(Key.CONTROL, "s"));
+    await driver.wait(async () => (await text(driver, "#message")).startsWith("Saved"), 5000);
+    const sidecar = JSON.parse(await readFile(`${longPath}.authorship.json`, "utf8"));
+    assert.equal(sidecar.format, "dream-writer/authorship");
+    assert.equal(sidecar.ranges.length, 2);
+    assert.equal(sidecar.ranges[0].start, 0);
   } finally {
     await driver.quit().catch(() => {});
   }

@@ -34,6 +34,12 @@ cache_refresh: number | null, };
 export type Span = { start: number, end: number, tokens: number, };
 
 /**
+ * A model-written range of the editor's text, in UTF-16 code units (the page's offsets).
+ */
+
+export type Authored = { from: number, to: number, };
+
+/**
  * What to generate: masked spans anywhere in `text`, optionally `continuation` masks after
  * it, and an optional pinned `ending` after those that the generated text must lead into.
  *
@@ -347,7 +353,11 @@ base: string | null, marks: Array<SavedMark>, ending: string,
 /**
  * Where the ending is pinned (UTF-16 offset); `None` when it is only typed.
  */
-ending_at: number | null, gap: number, };
+ending_at: number | null, gap: number, 
+/**
+ * The ranges the model wrote (UTF-16 offsets).
+ */
+authored: Array<Authored>, };
 
 /**
  * A document as read from disk.
@@ -373,7 +383,15 @@ path: string | null, file: OnDisk | null, autosave: DocState | null,
  * Whether the autosave holds changes that were never saved (its text is not the version
  * it started from).
  */
-autosave_unsaved: boolean, };
+autosave_unsaved: boolean, 
+/**
+ * The ranges of the file's text the model wrote, from the authorship file beside it.
+ */
+authored: Array<Authored>, 
+/**
+ * Ranges in that file that no longer match the text (edited elsewhere): dropped.
+ */
+authored_dropped: number, };
 
 export type Saved = { path: string, base: string, };
 

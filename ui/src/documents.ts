@@ -1,7 +1,7 @@
 // The document on screen and its file: New, Open, Open Recent, Save, Save As, the unsaved
 // marker, outside edits, autosave and the last session. The writer's text is never replaced
 // without asking, and the page never names a file: paths come from the backend's dialogs.
-import { api, describeError, isCommandError, type DocState, type Opened, type Saved, type SavedMark } from "./ipc";
+import { api, describeError, isCommandError, type Authored, type DocState, type Opened, type Saved, type SavedMark } from "./ipc";
 import { ask, asking, type Choice } from "./prompt";
 
 /** What an autosave keeps besides the text. */
@@ -11,6 +11,8 @@ export interface Extras {
   /** Where the ending is pinned; null when it is only typed in the field. */
   ending_at: number | null;
   gap: number;
+  /** The ranges the model wrote. */
+  authored: Authored[];
 }
 
 export interface Host {
@@ -18,8 +20,8 @@ export interface Host {
   extras(): Extras;
   /** Shows `text` as a fresh document (new undo history) with its marks and ending. */
   show(text: string, extras: Extras | null): void;
-  /** Replaces the text in one undoable change (so a reload keeps the way back). */
-  replace(text: string): void;
+  /** Replaces the text and its authorship in one undoable change (so a reload keeps the way back). */
+  replace(text: string, authored: Authored[]): void;
   /** Why the document cannot be swapped now (a run or review on screen), or null. */
   locked(): string | null;
   say(text: string, kind?: "info" | "error"): void;
@@ -92,7 +94,8 @@ async function reload() {
   try {
     const o = await api.openDocument(cur.path);
     if (!o.file) return;
-    host.replace(o.file.text);
+    host.replace(o.file.text, o.authored);
+    droppedAuthorship(o);
     cur = { path: cur.path, base: o.file.base, saved: o.file.text, keptMine: false };
     updateTitle();
     host.say(`Reloaded ${nameOf(cur.path)} from disk (Ctrl+Z brings your version back).`);
@@ -113,7 +116,17 @@ export async function checkDisk() {
 
 // ---- Opening ----------------------------------------------------------------------------------
 
-const extrasOf = (a: DocState): Extras => ({ marks: a.marks, ending: a.ending, ending_at: a.ending_at, gap: a.gap });
+const extrasOf = (a: DocState): Extras => ({ marks: a.marks, ending: a.ending, ending_at: a.ending_at, gap: a.gap, authored: a.authored });
+
+/** Says when the authorship file beside a document no longer matched parts of its text. */
+function droppedAuthorship(o: Opened) {
+  const n = o.authored_dropped;
+  if (n > 0)
+    host.say(
+      `${nameOf(o.path)} was edited outside Dream Writer: ${n} ${n === 1 ? "mark" : "marks"} of Dream's words no longer matched the text and ${n === 1 ? "was" : "were"} dropped.`,
+      "error",
+    );
+}
 
 /** Shows an opened document: the file, or its autosave when that holds unsaved changes, and
  * says so whenever the two differ. */
@@ -129,8 +142,11 @@ function load(o: Opened, atStart: boolean) {
     cur = { path: o.path, base: a?.base ?? null, saved: null, keptMine: false };
     banner(`${name} could not be found: it was moved or deleted. ${a ? "Your last text of it is here." : ""}`, [keepMine, saveCopy]);
   } else if (!a || a.text === file.text || !o.autosave_unsaved) {
-    // Nothing unsaved: the file as it is (its marks too, if the text is the one they belong to).
-    host.show(file.text, a && a.text === file.text ? extrasOf(a) : null);
+    // Nothing unsaved: the file as it is (its marks too, if the text is the one they belong
+    // to), and which of its words are Dream's.
+    const extras = a && a.text === file.text ? extrasOf(a) : { marks: [], ending: "", ending_at: null, gap: 32 };
+    host.show(file.text, { ...extras, authored: o.authored });
+    droppedAuthorship(o);
     cur = { path: o.path, base: file.base, saved: file.text, keptMine: false };
     if (atStart && a && a.text !== file.text) host.say(`${name} changed on disk since last time; this is its new version.`);
   } else if (a.base === file.base) {
@@ -181,7 +197,7 @@ export async function newDocument() {
   if (refuseWhileLocked() || !(await confirmLeave())) return;
   try {
     await api.newDocument();
-    load({ path: null, file: null, autosave: null, autosave_unsaved: false }, false);
+    load({ path: null, file: null, autosave: null, autosave_unsaved: false, authored: [], authored_dropped: 0 }, false);
     host.say("New document.");
   } catch (e) {
     host.say(describeError(e), "error");
@@ -194,8 +210,10 @@ export async function openDocument(path?: string) {
   try {
     const chosen = path ?? (await api.chooseDocument());
     if (!chosen || !(await confirmLeave())) return;
-    load(await api.openDocument(chosen), false);
+    const opened = await api.openDocument(chosen);
+    // Said first: what loading finds (authorship that no longer matches) is said over it.
     host.say(`Opened ${nameOf(chosen)}.`);
+    load(opened, false);
   } catch (e) {
     host.say(describeError(e), "error");
   }
@@ -217,7 +235,7 @@ export async function save(overwrite = false): Promise<boolean> {
   if (!cur.path) return saveAs();
   const text = host.text();
   try {
-    saved(await api.saveDocument(cur.path, text, cur.base, overwrite), text);
+    saved(await api.saveDocument(cur.path, text, cur.base, overwrite, host.extras().authored), text);
     return true;
   } catch (e) {
     if (!isCommandError(e) || e.code !== "changed_on_disk") {
@@ -238,7 +256,7 @@ export async function save(overwrite = false): Promise<boolean> {
 export async function saveAs(): Promise<boolean> {
   const text = host.text();
   try {
-    const s = await api.saveDocumentAs(text);
+    const s = await api.saveDocumentAs(text, host.extras().authored);
     if (!s) return false;
     saved(s, text);
     return true;

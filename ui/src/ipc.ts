@@ -3,6 +3,7 @@
 // `cargo test`).
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
+  Authored,
   CommandError,
   CopyProgress,
   CopyType,
@@ -80,9 +81,10 @@ export const api = {
   /** The Open dialog; the path picked, or null. */
   chooseDocument: () => invoke<string | null>("choose_document"),
   openDocument: (path: string) => invoke<Opened>("open_document", { path }),
-  saveDocument: (path: string, text: string, base: string | null, overwrite: boolean) => invoke<Saved>("save_document", { path, text, base, overwrite }),
+  saveDocument: (path: string, text: string, base: string | null, overwrite: boolean, authored: Authored[]) =>
+    invoke<Saved>("save_document", { path, text, base, overwrite, authored }),
   /** The Save dialog, then the save; null when cancelled. */
-  saveDocumentAs: (text: string) => invoke<Saved | null>("save_document_as", { text }),
+  saveDocumentAs: (text: string, authored: Authored[]) => invoke<Saved | null>("save_document_as", { text, authored }),
   checkDocument: (path: string, base: string) => invoke<DiskState>("check_document", { path, base }),
   recentDocuments: () => invoke<RecentEntry[]>("recent_documents"),
   autosave: (document: DocState) => invoke<void>("autosave_document", { document }),

@@ -1,13 +1,14 @@
 // Dream Writer's window: the editor, the toolbar and the panels, wired to the app's commands.
 import { EditorState, Transaction, type Extension } from "@codemirror/state";
 import { EditorView, keymap, placeholder } from "@codemirror/view";
-import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
+import { defaultKeymap, history, historyKeymap, isolateHistory } from "@codemirror/commands";
 import { highlightSelectionMatches, search, searchKeymap } from "@codemirror/search";
 import { prose } from "./markdown";
 import { api, describeError, isCommandError, type Infilled, type SamplingSettings, type Settings } from "./ipc";
 import { addSpan, clampTokens, clearSpans, marked, newSpan, setSpanTokens, spans, spansField } from "./spans";
 import { endRun, liveField, pickKey, reviewRun, runAlg, shownSpans, startRun, stepRun, toggleHeat, type LiveRun } from "./live";
-import { acceptChanges, lowConfidenceRuns, planRequest, remaskRuns, targetText, type Planned } from "./request";
+import { acceptChanges, acceptedRanges, lowConfidenceRuns, planRequest, remaskRuns, targetText, type Planned } from "./request";
+import { addAuthored, authoredRanges, authorship, modelShare, restoreAuthored } from "./authorship";
 import { wordDiff } from "./diff";
 import { ending, pinned, placeEnding, setPinned } from "./ending";
 import { AUTO_THRESHOLD, FAST_REFRESH, stepsLabel, StepTimer } from "./steps";
@@ -59,10 +60,11 @@ function extensions(): Extension[] {
     EditorView.contentAttributes.of({ spellcheck: "true", autocorrect: "on", autocapitalize: "sentences" }),
     spans(),
     ending(),
+    authorship(),
     liveField,
     keymap.of([{ key: "Mod-i", run: () => (markSelection(), true) }, ...searchKeymap, ...defaultKeymap, ...historyKeymap]),
     EditorView.updateListener.of((u) => {
-      if (u.docChanged) updateWords();
+      if (u.docChanged || u.transactions.some((t) => t.effects.length > 0)) updateWords();
       const marksOrEnding = u.startState.field(spansField) !== u.state.field(spansField) || pinned(u.startState) !== pinned(u.state);
       if (u.docChanged || marksOrEnding) {
         // A message describes the state it was said in: a new state clears it.
@@ -86,6 +88,8 @@ const view: EditorView = new EditorView({ parent: $("editor"), state: EditorStat
 function updateWords() {
   const words = view.state.doc.toString().match(/\S+/g)?.length ?? 0;
   $("words").textContent = `${words} ${words === 1 ? "word" : "words"}`;
+  const share = modelShare(view.state);
+  $("authorship-share").textContent = share > 0 ? `Dream wrote ${share < 0.01 ? "<1" : Math.round(share * 100)}%` : "all yours";
 }
 
 // ---- Marks, ending, steps ---------------------------------------------------------------------
@@ -326,9 +330,18 @@ function accept(): boolean {
   const review = inReview();
   if (!review) return false;
   const hadEnding = review.planned.targets.some((t) => t.pinned);
+  const doc = view.state.doc.toString();
+  const filled = shownSpans(review);
   view.dispatch({
-    changes: acceptChanges(view.state.doc.toString(), review.planned.targets, shownSpans(review)),
-    effects: [endRun.of(null), clearSpans.of(null), ...(hadEnding ? [setPinned.of(null)] : [])],
+    changes: acceptChanges(doc, review.planned.targets, filled),
+    effects: [
+      endRun.of(null),
+      clearSpans.of(null),
+      ...(hadEnding ? [setPinned.of(null)] : []),
+      addAuthored.of(acceptedRanges(doc, review.planned.targets, filled)),
+    ],
+    // One undo step of its own, even when the writer types right after.
+    annotations: isolateHistory.of("full"),
     userEvent: "input.dream",
   });
   $("review").hidden = true;
@@ -380,6 +393,7 @@ const host: Host = {
       ending: p?.text ?? $<HTMLInputElement>("ending").value,
       ending_at: p?.at ?? null,
       gap: p?.gap ?? gapInput(),
+      authored: authoredRanges(view.state),
     };
   },
   show(text, extras) {
@@ -387,15 +401,17 @@ const host: Host = {
     const marks = (extras?.marks ?? []).filter((m) => m.from <= m.to && m.to <= text.length);
     const at = extras?.ending_at;
     const pin = extras?.ending && at !== null && at !== undefined && at <= text.length ? [setPinned.of({ at, text: extras.ending, gap: extras.gap })] : [];
-    // Restored marks and ending are where the writer left them, not a step to undo.
-    const effects = [...marks.map((m) => addSpan.of(newSpan(m.from, m.to, m.tokens))), ...pin];
+    // Restored marks, ending and authorship are where the writer left them, not a step to undo.
+    const authored = (extras?.authored ?? []).filter((r) => r.from < r.to && r.to <= text.length);
+    const effects = [...marks.map((m) => addSpan.of(newSpan(m.from, m.to, m.tokens))), ...pin, restoreAuthored(authored)];
     if (effects.length) view.dispatch({ effects, annotations: Transaction.addToHistory.of(false) });
     $<HTMLInputElement>("ending").value = extras?.ending ?? "";
     $<HTMLInputElement>("gap").value = String(extras?.gap ?? 32);
     updateWords();
     updateSteps();
   },
-  replace: (text) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, userEvent: "input.reload" }),
+  replace: (text, authored) =>
+    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, effects: restoreAuthored(authored), userEvent: "input.reload" }),
   locked: () => (live() ? "Finish the run first: accept or reject what Dream wrote." : null),
   say,
 };
@@ -510,6 +526,10 @@ $("accept").addEventListener("click", () => accept());
 $("reject").addEventListener("click", () => reject());
 $("regenerate").addEventListener("click", () => regenerate());
 $("remask").addEventListener("click", () => remask());
+// Shows (or hides) which words are the model's; the share is always in the status bar.
+$<HTMLInputElement>("show-authorship").addEventListener("change", (e) => {
+  $("editor").classList.toggle("show-authorship", (e.target as HTMLInputElement).checked);
+});
 $<HTMLInputElement>("heat").addEventListener("change", (e) => view.dispatch({ effects: toggleHeat.of((e.target as HTMLInputElement).checked) }));
 $("theme").addEventListener("click", () => {
   const order: Settings["theme"][] = ["system", "light", "dark"];

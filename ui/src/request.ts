@@ -85,6 +85,20 @@ export function acceptChanges(doc: string, targets: Target[], filled: FilledSpan
   });
 }
 
+/** Where each fill lands in the document after `acceptChanges` (its pinned ending, the
+ * writer's, not included): the model-written ranges of the accept. */
+export function acceptedRanges(doc: string, targets: Target[], filled: FilledSpan[]): { from: number; to: number }[] {
+  let delta = 0; // how far earlier targets moved this one
+  const out: { from: number; to: number }[] = [];
+  for (const t of [...targets].sort((a, b) => a.from - b.from)) {
+    const { fill, ending } = targetText(t, filled, doc);
+    const start = t.from + delta;
+    if (fill.length > 0) out.push({ from: start, to: start + fill.length });
+    delta += fill.length + ending.length - (t.to - t.from);
+  }
+  return out;
+}
+
 /**
  * A confidence in [0, 1] for display, whatever the algorithm ranked by: probabilities and
  * margins are already there; negative entropy becomes exp(-entropy).

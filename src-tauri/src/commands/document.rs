@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use tauri::{AppHandle, State};
 
+use crate::authorship::{self, Authored};
 use crate::desk::{DocState, RecentEntry};
 use crate::dialogs::Pick;
 use crate::documents::{self, check_kind, fingerprint, DiskState, OnDisk};
@@ -25,13 +26,21 @@ pub struct Opened {
     /// Whether the autosave holds changes that were never saved (its text is not the version
     /// it started from).
     pub autosave_unsaved: bool,
+    /// The ranges of the file's text the model wrote, from the authorship file beside it.
+    pub authored: Vec<Authored>,
+    /// Ranges in that file that no longer match the text (edited elsewhere): dropped.
+    pub authored_dropped: usize,
 }
 
 impl Opened {
     fn new(path: Option<PathBuf>, file: Option<OnDisk>, autosave: Option<DocState>) -> Self {
         let autosave_unsaved =
             autosave.as_ref().is_some_and(|a| a.base.as_deref() != Some(&fingerprint(a.text.as_bytes())));
-        Opened { path, file, autosave, autosave_unsaved }
+        let (authored, authored_dropped) = match (&path, &file) {
+            (Some(p), Some(f)) => authorship::read(p, &f.text),
+            _ => (Vec::new(), 0),
+        };
+        Opened { path, file, autosave, autosave_unsaved, authored, authored_dropped }
     }
 }
 
@@ -92,9 +101,10 @@ pub async fn open_document(state: State<'_, AppState>, path: PathBuf) -> Command
     opened(&state, &path)
 }
 
-/// Saves the document open now. `base` is the fingerprint it was loaded or last saved with;
-/// an outside change since is refused (`changed_on_disk`) unless the writer chose to
-/// `overwrite`.
+/// Saves the document open now, and beside it which of its ranges the model wrote (`None`:
+/// none, and any authorship file beside it goes). `base` is
+/// the fingerprint it was loaded or last saved with; an outside change since is refused
+/// (`changed_on_disk`) unless the writer chose to `overwrite`.
 #[tauri::command]
 pub async fn save_document(
     state: State<'_, AppState>,
@@ -102,9 +112,13 @@ pub async fn save_document(
     text: String,
     base: Option<String>,
     overwrite: bool,
+    authored: Option<Vec<Authored>>,
 ) -> CommandResult<Saved> {
     state.desk.lock().expect("desk lock").require(&path)?;
+    let authored = authored.unwrap_or_default();
+    authorship::validate(&authored, &text)?;
     let base = documents::save(&path, &text, base.as_deref(), overwrite)?;
+    authorship::write(&path, &text, &authored)?;
     Ok(Saved { path, base })
 }
 
@@ -115,8 +129,11 @@ pub async fn save_document_as(
     app: AppHandle,
     state: State<'_, AppState>,
     text: String,
+    authored: Option<Vec<Authored>>,
 ) -> CommandResult<Option<Saved>> {
     documents::check_text_size(&text)?;
+    let authored = authored.unwrap_or_default();
+    authorship::validate(&authored, &text)?;
     let suggested = state.desk.lock().expect("desk lock").current().map(Path::to_owned);
     let Some(mut path) = state.dialogs.ask(&app, Pick::SaveDocument, suggested.as_deref()).await else {
         return Ok(None);
@@ -127,6 +144,7 @@ pub async fn save_document_as(
     check_kind(&path)?;
     // The dialog asked before replacing an existing file.
     let base = documents::save(&path, &text, None, true)?;
+    authorship::write(&path, &text, &authored)?;
     state.desk.lock().expect("desk lock").choose(&path)?;
     Ok(Some(Saved { path, base }))
 }

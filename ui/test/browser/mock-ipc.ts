@@ -39,6 +39,8 @@ const mock = {
   tokenCount: null as number | null,
   /** Smaller copies made so far. */
   copies: [] as string[],
+  /** The authorship files beside the documents: the text they were saved with and its ranges. */
+  sidecars: {} as Record<string, { text: string; authored: { from: number; to: number }[] }>,
   /** What take_notices answers once. */
   notices: [] as string[],
   fingerprint: (text: string) => fingerprint(text),
@@ -85,7 +87,17 @@ function fingerprint(text: string): string {
 function opened(path: string | null) {
   const file = path !== null && path in mock.files ? { text: mock.files[path], base: fingerprint(mock.files[path]) } : null;
   const autosave = mock.autosaves[String(path)] ?? null;
-  return { path, file, autosave, autosave_unsaved: autosave !== null && autosave.base !== fingerprint(autosave.text) };
+  // The backend keeps the ranges whose text still matches; here, all or none.
+  const sidecar = path !== null ? mock.sidecars[path] : undefined;
+  const matches = sidecar !== undefined && file !== null && sidecar.text === file.text;
+  return {
+    path,
+    file,
+    autosave,
+    autosave_unsaved: autosave !== null && autosave.base !== fingerprint(autosave.text),
+    authored: matches ? sidecar.authored : [],
+    authored_dropped: sidecar && !matches ? sidecar.authored.length : 0,
+  };
 }
 
 function documents(cmd: string, args: Record<string, unknown>): unknown {
@@ -116,12 +128,14 @@ function documents(cmd: string, args: Record<string, unknown>): unknown {
       if (!overwrite && now !== base)
         throw { code: "changed_on_disk", message: `${path.split("/").pop()} was changed by another program since you opened it.` };
       mock.files[path] = text;
+      mock.sidecars[path] = { text, authored: args.authored as { from: number; to: number }[] };
       return { path, base: fingerprint(text) };
     }
     case "save_document_as": {
       const to = mock.dialogs.shift() ?? null;
       if (!to) return null;
       mock.files[to] = args.text as string;
+      mock.sidecars[to] = { text: args.text as string, authored: args.authored as { from: number; to: number }[] };
       choose(to);
       return { path: to, base: fingerprint(args.text as string) };
     }

@@ -4,7 +4,8 @@
 // its reason only on hover.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { docText, openApp, select, typeDoc, useBrowser } from "./harness.mjs";
+import { join } from "node:path";
+import { artifacts, docText, openApp, select, typeDoc, useBrowser } from "./harness.mjs";
 
 useBrowser();
 
@@ -195,6 +196,43 @@ describe("what a writer tripped on", () => {
     await page.waitForFunction(() => document.querySelector('#model-list li[data-model="/models/my-dream"] button')?.textContent === "Loaded ✓");
     assert.equal(await chosen.isDisabled(), true);
     assert.equal(await page.textContent('#model-list li[data-model="demo"] button'), "Load");
+    await page.close();
+  });
+
+  test("authorship: Dream's words are known after accept, edits, save, reopen and an outside edit", async () => {
+    const page = await openApp(() => (window.__mockSetup = (mock) => ((mock.stepDelay = 5), (mock.dialogs = ["/docs/rain.md"]))));
+    await typeDoc(page, "It rained all night.");
+    assert.equal(await page.textContent("#authorship-share"), "all yours");
+    await page.keyboard.press("Control+i");
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    await page.click("#accept");
+    assert.match(await page.textContent("#authorship-share"), /^Dream wrote \d+%$/);
+    await page.check("#show-authorship");
+    const dreams = await page.locator(".cm-authored").allTextContents();
+    const written = (await docText(page)).slice("It rained all night.".length);
+    assert.equal(dreams.join(""), written, "exactly the accepted words are Dream's");
+    await page.screenshot({ path: join(artifacts, "ui-authorship.png") });
+    // Save: the ranges go beside the document; reopen: they come back.
+    await page.keyboard.press("Control+s");
+    await page.waitForFunction(() => document.querySelector("#message")?.textContent?.startsWith("Saved"));
+    const sidecar = await page.evaluate(() => window.__mock.sidecars["/docs/rain.md"]);
+    assert.deepEqual(sidecar.authored, [{ from: 20, to: 20 + written.length }]);
+    await page.evaluate(() => window.__mock.dialogs.push("/docs/rain.md"));
+    await page.click("#file-menu summary");
+    await page.click("#open");
+    await page.waitForFunction(() => document.querySelector("#message")?.textContent === "Opened rain.md.");
+    assert.equal((await page.locator(".cm-authored").allTextContents()).join(""), written);
+    // Another program edits the file: the marks that no longer match are dropped, with a notice.
+    await page.evaluate(() => (window.__mock.files["/docs/rain.md"] = "It rained. Someone else wrote this."));
+    await page.evaluate(() => window.__mock.dialogs.push("/docs/rain.md"));
+    await page.click("#file-menu summary");
+    await page.click("#open");
+    await page.waitForFunction(() =>
+      /was edited outside Dream Writer: 1 mark of Dream's words no longer matched/.test(document.querySelector("#message")?.textContent ?? ""),
+    );
+    assert.equal(await page.locator(".cm-authored").count(), 0);
+    assert.equal(await page.textContent("#authorship-share"), "all yours");
     await page.close();
   });
 });
