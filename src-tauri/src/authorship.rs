@@ -140,6 +140,39 @@ pub fn read(doc: &Path, text: &str) -> (Vec<Authored>, usize) {
     (kept, dropped)
 }
 
+/// `text` followed by a Markdown Annotations block (iA's open format, version 0.1) naming the
+/// ranges Dream wrote: what an export that keeps authorship writes, for other tools (iA Writer
+/// among them) to read. Ranges count grapheme clusters, as that format asks; the hash covers
+/// the whole text.
+pub fn with_annotations(text: &str, ranges: &[Authored]) -> CommandResult<String> {
+    use unicode_segmentation::UnicodeSegmentation;
+    validate(ranges, text)?;
+    let starts: Vec<usize> = text.grapheme_indices(true).map(|(byte, _)| byte).collect();
+    let chars = Chars::new(text);
+    // The grapheme cluster a UTF-16 offset falls in (or starts).
+    let grapheme = |utf16: u32| starts.partition_point(|&b| b < chars.byte_at(chars.char_at_utf16(utf16)));
+    let spans: Vec<String> = ranges
+        .iter()
+        .map(|r| {
+            let (start, end) = (grapheme(r.from), grapheme(r.to));
+            if end - start == 1 {
+                start.to_string()
+            } else {
+                format!("{start},{}", end - start)
+            }
+        })
+        .collect();
+    let mut out = String::with_capacity(text.len() + 128 + 12 * spans.len());
+    out.push_str(text);
+    out.push_str(if text.ends_with('\n') { "\n" } else { "\n\n" });
+    out.push_str(&format!("---\nAnnotations: 0,{} SHA-256 {}\n", starts.len(), fingerprint(text.as_bytes())));
+    if !spans.is_empty() {
+        out.push_str(&format!("&Dream 7B: {}\n", spans.join(" ")));
+    }
+    out.push_str("...\n");
+    Ok(out)
+}
+
 /// A text's character boundaries, to move between char and UTF-16 offsets.
 struct Chars<'a> {
     text: &'a str,
@@ -172,6 +205,10 @@ impl<'a> Chars<'a> {
         self.at.partition_point(|&(_, u)| u < utf16)
     }
 
+    fn byte_at(&self, char: usize) -> usize {
+        self.at[char].0
+    }
+
     fn slice(&self, start: usize, end: usize) -> &'a str {
         &self.text[self.at[start].0..self.at[end].0]
     }
@@ -202,6 +239,22 @@ mod tests {
         write(&doc, text, &[]).unwrap();
         assert!(!sidecar_path(&doc).exists());
         assert_eq!(read(&doc, text), (Vec::new(), 0));
+    }
+
+    /// The export that keeps authorship: a Markdown Annotations block counting grapheme
+    /// clusters (a flag emoji is one), with the whole text's SHA-256.
+    #[test]
+    fn an_export_appends_a_markdown_annotations_block() {
+        let text = "🇫🇷 Paris. The rain fell.";
+        let rain = text[..text.find("The").unwrap()].encode_utf16().count() as u32;
+        let out = with_annotations(text, &[Authored { from: rain, to: rain + 13 }]).unwrap();
+        let block = out.strip_prefix(text).unwrap();
+        let hash = fingerprint(text.as_bytes());
+        // The flag is 4 UTF-16 units, 2 chars and 1 grapheme: "The" starts at grapheme 9.
+        assert_eq!(block, format!("\n\n---\nAnnotations: 0,23 SHA-256 {hash}\n&Dream 7B: 9,13\n...\n"));
+        let plain = with_annotations("Mine.\n", &[]).unwrap();
+        let hash = fingerprint(b"Mine.\n");
+        assert_eq!(plain, format!("Mine.\n\n---\nAnnotations: 0,6 SHA-256 {hash}\n...\n"));
     }
 
     #[test]

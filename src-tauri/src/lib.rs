@@ -80,6 +80,7 @@ pub fn run() {
             commands::document::open_document,
             commands::document::save_document,
             commands::document::save_document_as,
+            commands::document::export_document,
             commands::document::check_document,
             commands::document::recent_documents,
             commands::document::autosave_document,

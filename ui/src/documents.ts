@@ -266,6 +266,17 @@ export async function saveAs(): Promise<boolean> {
   }
 }
 
+/** Writes a copy where the writer picks: with a Markdown Annotations block naming Dream's
+ * words, or the text alone. The document open now stays the one being edited. */
+async function exportCopy(keepAuthorship: boolean) {
+  try {
+    const path = await api.exportDocument(host.text(), host.extras().authored, keepAuthorship);
+    if (path) host.say(`Exported ${nameOf(path)} ${keepAuthorship ? "with" : "without"} Dream's authorship marks.`);
+  } catch (e) {
+    host.say(describeError(e), "error");
+  }
+}
+
 // ---- Autosave, recent files, closing ------------------------------------------------------------
 
 let autosaveTimer: number | undefined;
@@ -335,6 +346,14 @@ export async function startDocuments(h: Host) {
     command(() => save()),
   );
   $("save-as").addEventListener("click", command(saveAs));
+  $("export-annotated").addEventListener(
+    "click",
+    command(() => exportCopy(true)),
+  );
+  $("export-plain").addEventListener(
+    "click",
+    command(() => exportCopy(false)),
+  );
   $("recent").addEventListener("toggle", () => $<HTMLDetailsElement>("recent").open && void fillRecent());
   window.addEventListener("keydown", (e) => {
     if (!(e.ctrlKey || e.metaKey) || e.altKey || asking()) return;

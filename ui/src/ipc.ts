@@ -85,6 +85,8 @@ export const api = {
     invoke<Saved>("save_document", { path, text, base, overwrite, authored }),
   /** The Save dialog, then the save; null when cancelled. */
   saveDocumentAs: (text: string, authored: Authored[]) => invoke<Saved | null>("save_document_as", { text, authored }),
+  /** The Save dialog, then a copy of the text, with or without its authorship block; null when cancelled. */
+  exportDocument: (text: string, authored: Authored[], keepAuthorship: boolean) => invoke<string | null>("export_document", { text, authored, keepAuthorship }),
   checkDocument: (path: string, base: string) => invoke<DiskState>("check_document", { path, base }),
   recentDocuments: () => invoke<RecentEntry[]>("recent_documents"),
   autosave: (document: DocState) => invoke<void>("autosave_document", { document }),

@@ -149,6 +149,34 @@ pub async fn save_document_as(
     Ok(Some(Saved { path, base }))
 }
 
+/// Export: writes `text` where the writer picks in the Save dialog, with a Markdown
+/// Annotations block naming Dream's words (`keep_authorship`) or as plain text. The document
+/// open now stays what it is. `None` when they cancel.
+#[tauri::command]
+pub async fn export_document(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    text: String,
+    authored: Vec<Authored>,
+    keep_authorship: bool,
+) -> CommandResult<Option<PathBuf>> {
+    documents::check_text_size(&text)?;
+    let out = if keep_authorship { authorship::with_annotations(&text, &authored)? } else { text };
+    let Some(mut path) = state.dialogs.ask(&app, Pick::SaveDocument, None).await else { return Ok(None) };
+    if path.extension().is_none() {
+        path.set_extension("md");
+    }
+    check_kind(&path)?;
+    if state.desk.lock().expect("desk lock").current() == Some(path.as_path()) {
+        return Err(crate::error::CommandError::new(
+            crate::error::ErrorCode::InvalidPath,
+            format!("{}: an export is a copy; choose another name than the document open now.", path.display()),
+        ));
+    }
+    documents::save(&path, &out, None, true)?;
+    Ok(Some(path))
+}
+
 /// Whether the document's file still holds what the editor loaded or last saved.
 #[tauri::command]
 pub async fn check_document(state: State<'_, AppState>, path: PathBuf, base: String) -> CommandResult<DiskState> {

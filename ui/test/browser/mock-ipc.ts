@@ -131,6 +131,14 @@ function documents(cmd: string, args: Record<string, unknown>): unknown {
       mock.sidecars[path] = { text, authored: args.authored as { from: number; to: number }[] };
       return { path, base: fingerprint(text) };
     }
+    case "export_document": {
+      const to = mock.dialogs.shift() ?? null;
+      if (!to) return null;
+      const { text, authored, keepAuthorship } = args as { text: string; authored: { from: number; to: number }[]; keepAuthorship: boolean };
+      // The backend appends a Markdown Annotations block; here, a stand-in naming the ranges.
+      mock.files[to] = keepAuthorship ? `${text}\n\n---\n&Dream 7B: ${authored.map((r) => `${r.from},${r.to - r.from}`).join(" ")}\n...\n` : text;
+      return to;
+    }
     case "save_document_as": {
       const to = mock.dialogs.shift() ?? null;
       if (!to) return null;

@@ -199,7 +199,7 @@ describe("what a writer tripped on", () => {
     await page.close();
   });
 
-  test("authorship: Dream's words are known after accept, edits, save, reopen and an outside edit", async () => {
+  test("authorship: Dream's words are known after accept, save, export, reopen and an outside edit", async () => {
     const page = await openApp(() => (window.__mockSetup = (mock) => ((mock.stepDelay = 5), (mock.dialogs = ["/docs/rain.md"]))));
     await typeDoc(page, "It rained all night.");
     assert.equal(await page.textContent("#authorship-share"), "all yours");
@@ -218,6 +218,18 @@ describe("what a writer tripped on", () => {
     await page.waitForFunction(() => document.querySelector("#message")?.textContent?.startsWith("Saved"));
     const sidecar = await page.evaluate(() => window.__mock.sidecars["/docs/rain.md"]);
     assert.deepEqual(sidecar.authored, [{ from: 20, to: 20 + written.length }]);
+    // Export keeps or strips the marks; the document stays the one being edited.
+    await page.evaluate(() => window.__mock.dialogs.push("/docs/marked.md", "/docs/plain.md"));
+    await page.click("#file-menu summary");
+    await page.click("#export-annotated");
+    await page.waitForFunction(() => document.querySelector("#message")?.textContent?.startsWith("Exported marked.md with"));
+    await page.click("#file-menu summary");
+    await page.click("#export-plain");
+    await page.waitForFunction(() => document.querySelector("#message")?.textContent?.startsWith("Exported plain.md without"));
+    const files = await page.evaluate(() => window.__mock.files);
+    assert.equal(files["/docs/plain.md"], files["/docs/rain.md"]);
+    assert.ok(files["/docs/marked.md"].startsWith(files["/docs/rain.md"]) && files["/docs/marked.md"].includes(`&Dream 7B: 20,${written.length}`));
+    assert.equal(await page.title(), "rain.md — Dream Writer");
     await page.evaluate(() => window.__mock.dialogs.push("/docs/rain.md"));
     await page.click("#file-menu summary");
     await page.click("#open");
