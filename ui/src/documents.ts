@@ -3,6 +3,7 @@
 // without asking, and the page never names a file: paths come from the backend's dialogs.
 import { api, describeError, isCommandError, type Authored, type DocState, type Opened, type Saved, type SavedMark } from "./ipc";
 import { ask, asking, type Choice } from "./prompt";
+import { $ } from "./dom";
 
 /** What an autosave keeps besides the text. */
 export interface Extras {
@@ -36,8 +37,6 @@ interface Current {
   /** The writer kept their text over an outside edit: Save asks before overwriting. */
   keptMine: boolean;
 }
-
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 let host: Host;
 let started = false;

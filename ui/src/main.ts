@@ -11,12 +11,11 @@ import { acceptChanges, acceptedRanges, lowConfidenceRuns, planRequest, remaskRu
 import { addAuthored, authoredRanges, authorship, modelShare, restoreAuthored } from "./authorship";
 import { wordDiff } from "./diff";
 import { ending, pinned, placeEnding, setPinned } from "./ending";
-import { AUTO_THRESHOLD, FAST_REFRESH, stepsLabel, StepTimer } from "./steps";
+import { AUTO_THRESHOLD, clampSteps, FAST_REFRESH, stepsLabel, StepTimer } from "./steps";
 import { setupModelDialog } from "./models";
 import { changed, startDocuments, type Host } from "./documents";
 import { asking } from "./prompt";
-
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+import { $ } from "./dom";
 
 let settings: Settings | null = null;
 const timer = new StepTimer();
@@ -173,7 +172,7 @@ function updateSteps() {
   // From one step to one step per token; the wanted count is kept when marks come and go.
   const max = Math.max(1, tokens);
   slider.max = String(max);
-  slider.value = String(Math.min(Math.max(1, Number(slider.dataset.wanted ?? slider.value)), max));
+  slider.value = String(clampSteps(Number(slider.dataset.wanted ?? slider.value), tokens));
   slider.disabled = autoSteps();
   $("steps-out").textContent = stepsLabel(Number(slider.value), tokens, timer.stepSeconds(seenTokens()), autoSteps());
 }

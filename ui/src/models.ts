@@ -1,8 +1,7 @@
 // The model manager: known models, a folder or repo, device and precision, a "will it fit"
 // estimate, loading with progress. With nothing chosen yet, the built-in demo loads.
 import { api, describeError, isCommandError, precision, type CopyType, type DeviceChoice, type LoadRequest, type ModelInfo, type Settings } from "./ipc";
-
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+import { $ } from "./dom";
 
 interface Hooks {
   settings: () => Settings | null;

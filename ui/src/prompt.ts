@@ -1,13 +1,12 @@
 // In-page questions ("Save changes?"): a modal <dialog> with one button per answer. Esc
 // answers "cancel", so every question has a way out that changes nothing.
+import { $ } from "./dom";
 
 export interface Choice {
   id: string;
   label: string;
   primary?: boolean;
 }
-
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 /** Asks `question` and resolves to the id of the answer chosen ("cancel" on Esc). Each button
  * answers its own question: a close event still queued from an earlier one cannot. */

@@ -54,7 +54,8 @@ pub struct Args {
     /// Write this many versions at once (1-3; seeds seed, seed+1, ...; vary with temperature > 0).
     #[arg(long, value_name = "N")]
     candidates: Option<usize>,
-    /// Span-local decoding: recompute only the masked spans, refreshing the rest every N steps.
+    /// Span-local decoding: recompute only the masked spans, refreshing the rest with a full pass
+    /// once N tokens were revealed since the last.
     #[arg(long, value_name = "N")]
     cache_refresh: Option<usize>,
     #[command(flatten)]
