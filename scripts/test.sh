@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Sets everything up and runs every test: formatting and lints (rustfmt, clippy, Prettier), the
-# engine (parity with the official Dream code, tokenizer, requests, CLI) and the app crate with
-# `cargo test`, the UI's unit tests (Vitest), the built UI in headless Chromium with the IPC
-# mocked (Playwright), and the real app under Xvfb through WebDriver.
+# Sets everything up and runs every test: formatting and lints (rustfmt, clippy, Prettier,
+# ESLint with typescript-eslint), the engine (parity with the official Dream code, tokenizer,
+# requests, CLI) and the app crate with `cargo test`, the UI's unit tests (Vitest), the built
+# UI in headless Chromium with the IPC mocked (Playwright), and the real app under Xvfb through
+# WebDriver.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --tests
@@ -13,7 +14,7 @@ trap 'rm -f "$log"' EXIT
 echo "== formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-(cd ui && npx prettier --check src test index.html)
+(cd ui && npx prettier --check src test index.html && npm run --silent lint)
 
 echo "== cargo test"
 cargo test --workspace --locked 2>&1 | tee -a "$log"
