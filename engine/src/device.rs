@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 
 /// Where to run the model.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceChoice {
@@ -14,21 +15,9 @@ pub enum DeviceChoice {
     #[default]
     Auto,
     Cpu,
+    #[cfg_attr(feature = "cli", value(alias = "gpu"))]
     Cuda,
     Metal,
-}
-
-impl std::str::FromStr for DeviceChoice {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "auto" => Ok(Self::Auto),
-            "cpu" => Ok(Self::Cpu),
-            "cuda" | "gpu" => Ok(Self::Cuda),
-            "metal" => Ok(Self::Metal),
-            _ => Err(Error::invalid("device", format!("`{s}` is not one of auto, cpu, cuda, metal"))),
-        }
-    }
 }
 
 impl DeviceChoice {
@@ -67,11 +56,15 @@ fn open_gpu(name: &str, compiled: bool, open: impl FnOnce() -> candle_core::Resu
 
 /// The floating-point type of the weights and activations.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
+    #[cfg_attr(feature = "cli", value(alias = "float32"))]
     F32,
+    #[cfg_attr(feature = "cli", value(alias = "bfloat16"))]
     Bf16,
+    #[cfg_attr(feature = "cli", value(alias = "float16"))]
     F16,
 }
 
@@ -118,19 +111,6 @@ impl Precision {
 impl std::fmt::Display for Precision {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-/// `f32`, `bf16` or `f16` (also `float32`, `bfloat16`, `float16`; any case).
-impl std::str::FromStr for Precision {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "f32" | "float32" => Ok(Precision::F32),
-            "bf16" | "bfloat16" => Ok(Precision::Bf16),
-            "f16" | "float16" => Ok(Precision::F16),
-            _ => Err(Error::invalid("dtype", format!("`{s}` is not one of f32, bf16, f16"))),
-        }
     }
 }
 
@@ -197,7 +177,15 @@ mod tests {
     fn a_gpu_the_build_lacks_is_named_with_the_fix() {
         let err = DeviceChoice::Cuda.open().unwrap_err();
         assert!(err.to_string().contains("--features cuda"), "{err}");
-        assert_eq!("Metal".parse::<DeviceChoice>().unwrap(), DeviceChoice::Metal);
-        assert!("tpu".parse::<DeviceChoice>().is_err());
+    }
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn device_and_precision_names_parse_in_any_case_with_their_aliases() {
+        use clap::ValueEnum;
+        assert_eq!(DeviceChoice::from_str("Metal", true).unwrap(), DeviceChoice::Metal);
+        assert_eq!(DeviceChoice::from_str("gpu", true).unwrap(), DeviceChoice::Cuda);
+        assert!(DeviceChoice::from_str("tpu", true).is_err());
+        assert_eq!(Precision::from_str("BFloat16", true).unwrap(), Precision::Bf16);
     }
 }

@@ -305,25 +305,16 @@ impl<'a> MetadataKeys<'a> {
 }
 
 /// The quantization of `dream quantize`.
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuantType {
+    #[cfg_attr(feature = "cli", value(name = "q8_0"))]
     Q8_0,
+    #[cfg_attr(feature = "cli", value(name = "q4_k"))]
     Q4K,
+    #[cfg_attr(feature = "cli", value(name = "q6_k"))]
     Q6K,
     F16,
-}
-
-impl std::str::FromStr for QuantType {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "q8_0" => Ok(QuantType::Q8_0),
-            "q4_k" => Ok(QuantType::Q4K),
-            "q6_k" => Ok(QuantType::Q6K),
-            "f16" => Ok(QuantType::F16),
-            _ => Err(Error::invalid("type", format!("`{s}` is not one of q8_0, q4_k, q6_k, f16"))),
-        }
-    }
 }
 
 impl QuantType {

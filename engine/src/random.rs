@@ -30,6 +30,7 @@ pub fn random_weights_with(
 }
 
 /// How the random matrices are scaled.
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Recipe {
     /// Every matrix N(0, 0.02²), the usual initialisation: near-uniform predictions (top-1
@@ -58,17 +59,6 @@ impl Recipe {
             Recipe::Peaked if has("v_proj") && name.ends_with("bias") => 0.2,
             Recipe::Peaked if has("down_proj") => 1.0 / i,
             Recipe::Peaked => 1.0 / h,
-        }
-    }
-}
-
-impl std::str::FromStr for Recipe {
-    type Err = crate::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "init" => Ok(Recipe::Init),
-            "peaked" => Ok(Recipe::Peaked),
-            _ => Err(crate::Error::invalid("recipe", format!("`{s}` is not one of init, peaked"))),
         }
     }
 }

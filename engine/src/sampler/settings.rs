@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 
 /// How the next positions to reveal are chosen.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum), value(rename_all = "snake_case"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Alg {
@@ -28,15 +29,6 @@ impl Alg {
             Alg::TopkMargin => Confidence::Margin,
             Alg::Entropy => Confidence::NegEntropy,
         }
-    }
-}
-
-impl std::str::FromStr for Alg {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
-            Error::invalid("alg", format!("`{s}` is not one of origin, maskgit_plus, topk_margin, entropy"))
-        })
     }
 }
 

@@ -49,7 +49,7 @@ pub fn tensors() -> HashMap<String, Tensor> {
 /// (`DREAM_TEST_DEVICE=cuda cargo test --features cuda`).
 pub fn device() -> Device {
     let name = std::env::var("DREAM_TEST_DEVICE").unwrap_or_else(|_| "cpu".into());
-    let choice: dream_engine::DeviceChoice = name.parse().unwrap();
+    let choice = <dream_engine::DeviceChoice as clap::ValueEnum>::from_str(&name, true).unwrap();
     choice.open().unwrap()
 }
 

@@ -153,7 +153,8 @@ fn reveal_cases(dir: &std::path::Path, threshold: f32, cache_refresh: usize, jso
             if rows.len() != 1 || fin.len() != 1 {
                 continue; // batched cases: the fast modes are for single documents
             }
-            let alg: dream_engine::Alg = alg_name.parse()?;
+            let alg = <dream_engine::Alg as clap::ValueEnum>::from_str(&alg_name, false)
+                .map_err(|e| dream_engine::Error::invalid("alg", e))?;
             let pair = (rows[0].as_slice(), fin[0].as_slice());
             let r = bench::deviation(&dream.model, &name, pair, (steps, alg), threshold, cache_refresh)?;
             if json {

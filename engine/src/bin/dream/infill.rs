@@ -61,8 +61,15 @@ pub struct Args {
     #[command(flatten)]
     device: DeviceArgs,
     /// `jsonl`: one JSON object per step, then the result.
-    #[arg(long, value_parser = ["jsonl"])]
-    events: Option<String>,
+    #[arg(long)]
+    events: Option<Events>,
+}
+
+/// How the run is reported on stdout besides the final text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Events {
+    /// One JSON object per line: `loaded`, a `step` per denoising step, then `done`.
+    Jsonl,
 }
 
 fn parse_span(s: &str) -> std::result::Result<Span, String> {

@@ -88,9 +88,9 @@ fn main() -> ExitCode {
 #[derive(clap::Args, Clone)]
 pub struct DeviceArgs {
     /// auto (CUDA, then Metal, else CPU), cpu, cuda or metal.
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = "auto", ignore_case = true)]
     pub device: dream_engine::DeviceChoice,
     /// f32, bf16 or f16 (default: bf16 on a GPU, f32 on the CPU).
-    #[arg(long)]
+    #[arg(long, ignore_case = true)]
     pub dtype: Option<dream_engine::Precision>,
 }

@@ -16,7 +16,7 @@ pub struct Args {
     #[arg(long)]
     out: PathBuf,
     /// q8_0, q4_k, q6_k or f16.
-    #[arg(long = "type", default_value = "q8_0")]
+    #[arg(long = "type", default_value = "q8_0", ignore_case = true)]
     qtype: QuantType,
 }
 
