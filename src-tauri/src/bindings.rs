@@ -10,7 +10,7 @@ use ts_rs::{Config, TS};
 use crate::authorship::Authored;
 use crate::commands::copies::{CopyProgress, CopyType};
 use crate::commands::document::{Opened, Saved};
-use crate::commands::generate::StepUpdate;
+use crate::commands::generate::{StepUpdate, Written};
 use crate::commands::model::{FitEstimate, LoadEvent, LoadRequest, ModelEntry, ModelPick, ModelStatus, SystemInfo};
 use crate::commands::window::WindowNotice;
 use crate::desk::{DocState, RecentEntry, SavedMark};
@@ -22,7 +22,7 @@ use dream_engine::device::GpuInfo;
 use dream_engine::hub::{Damage, DownloadProgress};
 use dream_engine::memory::MemoryEstimate;
 use dream_engine::request::{FilledSpan, Slot, SpanView};
-use dream_engine::{Alg, DeviceChoice, InfillRequest, InfillResult, Infilled, Precision, SamplingSettings, Span};
+use dream_engine::{Alg, DeviceChoice, InfillRequest, InfillResult, Precision, SamplingSettings, Span};
 
 /// One declaration, with its doc comment.
 fn declare<T: TS>(cfg: &Config) -> String {
@@ -44,7 +44,7 @@ fn generated() -> String {
         declare::<StepUpdate>(&cfg),
         declare::<FilledSpan>(&cfg),
         declare::<InfillResult>(&cfg),
-        declare::<Infilled>(&cfg),
+        declare::<Written>(&cfg),
         declare::<DeviceChoice>(&cfg),
         declare::<Precision>(&cfg),
         declare::<ModelInfo>(&cfg),

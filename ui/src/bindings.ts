@@ -152,19 +152,11 @@ text: string,
 spans: Array<FilledSpan>, };
 
 /**
- * The outcome of [`Dream::infill`].
+ * What the page reads of a finished run: each candidate's text and spans, and what the engine
+ * adjusted. (Not the final token window the CLI reports: the page never reads it.)
  */
 
-export type Infilled = { 
-/**
- * The first candidate's final canvas in the last window the model saw (the only one,
- * unless the marks were too far apart for one).
- */
-ids: Array<number>, 
-/**
- * One result per candidate the request asked for (at least one), in seed order.
- */
-candidates: Array<InfillResult>, warnings: Array<string>, };
+export type Written = { candidates: Array<InfillResult>, warnings: Array<string>, };
 
 /**
  * Where to run the model.

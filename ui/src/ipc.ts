@@ -11,7 +11,7 @@ import type {
   DiskState,
   DocState,
   FitEstimate,
-  Infilled,
+  Written,
   InfillRequest,
   LoadEvent,
   LoadRequest,
@@ -68,7 +68,7 @@ export const api = {
   infill: (request: InfillRequest, onEvent: (e: StepUpdate) => void) => {
     const channel = new Channel<StepUpdate>();
     channel.onmessage = onEvent;
-    return invoke<Infilled>("infill", { request, onEvent: channel });
+    return invoke<Written>("infill", { request, onEvent: channel });
   },
   cancel: () => invoke<boolean>("cancel"),
   getSettings: () => invoke<Settings>("get_settings"),

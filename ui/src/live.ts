@@ -3,7 +3,7 @@
 // result and the candidate on show. The document itself is untouched until the writer accepts.
 import { StateEffect, StateField, type Range } from "@codemirror/state";
 import { Decoration, EditorView, WidgetType, type DecorationSet } from "@codemirror/view";
-import type { Alg, FilledSpan, Infilled, Slot, SpanView } from "./ipc";
+import type { Alg, FilledSpan, Written, Slot, SpanView } from "./ipc";
 import { displayConfidence, type Planned, type Target } from "./request";
 
 export interface LiveRun {
@@ -11,7 +11,7 @@ export interface LiveRun {
   /** The request sent and where each of its targets sits in the document. */
   planned: Planned;
   /** The finished run (in review), and which of its candidates is on show. */
-  result: Infilled | null;
+  result: Written | null;
   shown: number;
   /** Slots per target index. */
   slots: Map<number, Slot[]>;
@@ -25,7 +25,7 @@ export interface LiveRun {
 export const startRun = StateEffect.define<Planned>();
 export const stepRun = StateEffect.define<SpanView[]>();
 /** The run finished: review its result, showing candidate `shown`. */
-export const reviewRun = StateEffect.define<{ result: Infilled; shown: number }>();
+export const reviewRun = StateEffect.define<{ result: Written; shown: number }>();
 export const toggleHeat = StateEffect.define<boolean>();
 export const endRun = StateEffect.define<null>();
 export const togglePick = StateEffect.define<{ target: number; slot: number }>();

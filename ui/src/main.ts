@@ -4,7 +4,7 @@ import { EditorView, keymap, placeholder } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap, isolateHistory } from "@codemirror/commands";
 import { highlightSelectionMatches, search, searchKeymap } from "@codemirror/search";
 import { prose } from "./markdown";
-import { api, describeError, isCommandError, type Infilled, type SamplingSettings, type Settings } from "./ipc";
+import { api, describeError, isCommandError, type Written, type SamplingSettings, type Settings } from "./ipc";
 import { addSpan, clampTokens, clearSpans, marked, newSpan, setSpanTokens, spans, spansField } from "./spans";
 import { endRun, liveField, pickKey, reviewRun, runAlg, shownSpans, startRun, stepRun, toggleHeat, type LiveRun } from "./live";
 import { acceptChanges, acceptedRanges, lowConfidenceRuns, planRequest, remaskRuns, targetText, type Planned } from "./request";
@@ -210,7 +210,7 @@ function sampling(): SamplingSettings {
 const live = (): LiveRun | null => view.state.field(liveField);
 const running = () => live()?.phase === "running";
 /** The run in review. */
-const inReview = (): (LiveRun & { result: Infilled }) | null => {
+const inReview = (): (LiveRun & { result: Written }) | null => {
   const r = live();
   return r?.phase === "review" && r.result ? { ...r, result: r.result } : null;
 };

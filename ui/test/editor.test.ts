@@ -9,7 +9,7 @@ import { acceptChanges, displayConfidence, lowConfidenceRuns, planRequest, remas
 import { clampSteps, stepsLabel, StepTimer } from "../src/steps";
 import { toCharOffset } from "../src/offsets";
 import { ending, pinned, placeEnding, setPinned } from "../src/ending";
-import type { FilledSpan, Infilled, SamplingSettings, SpanView } from "../src/ipc";
+import type { FilledSpan, Written, SamplingSettings, SpanView } from "../src/ipc";
 
 const settings: SamplingSettings = {
   steps: 8,
@@ -292,9 +292,9 @@ describe("events become decorations", () => {
       [9, "", -0.05],
     ]);
   /** A finished run with one candidate whose only span has these slots. */
-  const done = (slots: [number | null, string, number | null][]): { result: Infilled; shown: number } => {
+  const done = (slots: [number | null, string, number | null][]): { result: Written; shown: number } => {
     const filled = view(slots).map(({ span, start, slots }) => ({ span, start, end: start, text: slots.map((x) => x.text).join(""), slots }));
-    return { result: { ids: [], candidates: [{ text: "", spans: filled }], warnings: [] }, shown: 0 };
+    return { result: { candidates: [{ text: "", spans: filled }], warnings: [] }, shown: 0 };
   };
 
   it("start all masked, reveal slots step by step, mark fresh ones, keep the document", () => {

@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use dream_engine::request::SpanView;
-use dream_engine::{InfillRequest, InfillStep, Infilled};
+use dream_engine::{InfillRequest, InfillResult, InfillStep};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -29,6 +29,15 @@ pub struct StepUpdate {
     pub spans: Vec<SpanView>,
 }
 
+/// What the page reads of a finished run: each candidate's text and spans, and what the engine
+/// adjusted. (Not the final token window the CLI reports: the page never reads it.)
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, Serialize)]
+pub struct Written {
+    pub candidates: Vec<InfillResult>,
+    pub warnings: Vec<String>,
+}
+
 impl From<InfillStep> for StepUpdate {
     fn from(e: InfillStep) -> Self {
         StepUpdate { step: e.tokens.step, steps: e.tokens.steps, window: e.window, windows: e.windows, spans: e.spans }
@@ -40,18 +49,19 @@ pub async fn infill(
     state: State<'_, AppState>,
     request: InfillRequest,
     on_event: Channel<StepUpdate>,
-) -> CommandResult<Infilled> {
+) -> CommandResult<Written> {
     check_text_size(&request.text)?;
     let loaded = state.loaded().ok_or_else(no_model)?;
     let cancel = state.claim_job()?;
     let flag = cancel.clone();
     let result = off_main("Writing", move || {
-        Ok(loaded.dream.infill(&request, &flag, &mut |step| {
+        let done = loaded.dream.infill(&request, &flag, &mut |step| {
             // Nobody left to watch (the window closed): stop before the next step.
             if on_event.send(StepUpdate::from(step)).is_err() {
                 flag.store(true, Ordering::Relaxed);
             }
-        })?)
+        })?;
+        Ok(Written { candidates: done.candidates, warnings: done.warnings })
     })
     .await;
     state.release_job(&cancel);

@@ -211,7 +211,7 @@ async function infill(args: {
     text: "",
     spans: cand.map((row, r) => ({ span: r, start: 0, end: 0, text: row.map((x) => x.text).join(""), slots: row })),
   }));
-  const done = { ids: [], candidates: results, warnings: [] };
+  const done = { candidates: results, warnings: [] };
   return done;
 }
 
