@@ -38,6 +38,7 @@ pub fn run() {
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(AppState::new(config_dir, data_dir))
+        .manage(commands::window::WindowWatch::default())
         .setup(|app| {
             // The window is built here (not from the config alone) so that the page's title,
             // with its unsaved marker, becomes the window's title.
@@ -52,7 +53,7 @@ pub fn run() {
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::CloseRequested { api, .. } = event {
                 // The page asks about unsaved changes, then closes the window itself.
-                if commands::window::hand_close_to_page(&window.state::<AppState>()) {
+                if commands::window::hand_close_to_page(&window.state::<commands::window::WindowWatch>()) {
                     api.prevent_close();
                 }
             }

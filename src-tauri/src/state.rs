@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use dream_engine::Dream;
 use serde::Serialize;
-use tauri::ipc::Channel;
 
-use crate::commands::window::WindowNotice;
 use crate::desk::Desk;
 use crate::dialogs::Dialogs;
 use crate::error::{CommandError, ErrorCode};
@@ -101,8 +99,6 @@ pub struct AppState {
     /// The documents the writer chose, the recent list, autosaves.
     pub desk: Mutex<Desk>,
     pub dialogs: Dialogs,
-    /// Where the page hears about close requests.
-    pub window_watch: Mutex<Option<Channel<WindowNotice>>>,
     /// Where settings live (the platform's app config dir).
     pub config_dir: PathBuf,
     /// Where smaller copies of models are written (in the app's data folder).
@@ -127,7 +123,6 @@ impl AppState {
             notices: Mutex::new(notice.into_iter().collect()),
             desk: Mutex::new(Desk::load(&data_dir)),
             dialogs: Dialogs::from_env(),
-            window_watch: Mutex::new(None),
             config_dir,
             models_dir,
             copy_cancel: Mutex::new(None),
