@@ -17,6 +17,7 @@ pub mod hub;
 mod layers;
 pub mod memory;
 pub mod model;
+pub mod quantize;
 pub mod random;
 mod read;
 pub mod request;

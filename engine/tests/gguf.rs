@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use candle_core::Device;
-use dream_engine::gguf::{quantize, QuantType};
+use dream_engine::quantize::{quantize, QuantType};
 use dream_engine::{Dream, Error};
 
 /// Loads a file on the test device, computing in f32 so only the quantization is measured.
@@ -288,15 +288,20 @@ fn quantizing_is_atomic_and_cancellable() {
     std::fs::write(&out, b"the old file").unwrap();
     let cancel = AtomicBool::new(false);
     let mut seen = Vec::new();
-    let err =
-        dream_engine::gguf::quantize_with(&common::fixture_dir(), &out, QuantType::Q8_0, &cancel, &mut |done, all| {
+    let err = dream_engine::quantize::quantize_with(
+        &common::fixture_dir(),
+        &out,
+        QuantType::Q8_0,
+        &cancel,
+        &mut |done, all| {
             seen.push((done, all));
             if done == 5 {
                 cancel.store(true, std::sync::atomic::Ordering::Relaxed);
             }
-        })
-        .err()
-        .unwrap();
+        },
+    )
+    .err()
+    .unwrap();
     assert!(matches!(err, Error::Cancelled), "{err}");
     assert_eq!(std::fs::read(&out).unwrap(), b"the old file");
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1, "no temporary file left");
@@ -304,7 +309,7 @@ fn quantizing_is_atomic_and_cancellable() {
 
     cancel.store(false, std::sync::atomic::Ordering::Relaxed);
     let report =
-        dream_engine::gguf::quantize_with(&common::fixture_dir(), &out, QuantType::Q8_0, &cancel, &mut |_, _| {})
+        dream_engine::quantize::quantize_with(&common::fixture_dir(), &out, QuantType::Q8_0, &cancel, &mut |_, _| {})
             .unwrap();
     assert_eq!(std::fs::metadata(&out).unwrap().len(), report.bytes);
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);

@@ -10,7 +10,8 @@ use std::sync::atomic::AtomicBool;
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
-use dream_engine::gguf::{gguf_name, quantize, QuantType};
+use dream_engine::gguf::gguf_name;
+use dream_engine::quantize::{quantize, QuantType};
 use dream_engine::{Dream, DreamConfig, InfillRequest, ModelInput, Precision};
 
 /// The folder the interop script works in.

@@ -151,7 +151,7 @@ fn safetensors_header_and_data() {
 fn gguf_header_and_metadata() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("tiny.gguf");
-    dream_engine::gguf::quantize(&common::fixture_dir(), &file, dream_engine::gguf::QuantType::Q8_0).unwrap();
+    dream_engine::quantize::quantize(&common::fixture_dir(), &file, dream_engine::quantize::QuantType::Q8_0).unwrap();
     let valid = std::fs::read(&file).unwrap();
     // The header, metadata (tokenizer arrays included) and tensor index come first.
     let head = &valid[..valid.len().min(64 * 1024)];

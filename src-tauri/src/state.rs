@@ -112,7 +112,7 @@ impl AppState {
         let (settings, notice) = Settings::load(&config_dir);
         let models_dir = data_dir.join("models");
         // What a copy killed mid-write (the app force-quit, a power cut) left behind.
-        for stale in dream_engine::gguf::remove_stale_parts(&models_dir) {
+        for stale in dream_engine::quantize::remove_stale_parts(&models_dir) {
             tracing::info!("removed {}, left by a copy that was stopped", stale.display());
         }
         AppState {

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use dream_engine::gguf::QuantType;
 use dream_engine::hub::{self, ModelSource};
+use dream_engine::quantize::QuantType;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::State;
@@ -126,7 +126,8 @@ pub async fn make_smaller_copy(
         let mut report = |done: usize, total: usize| {
             let _ = on_progress.send(CopyProgress { done, total });
         };
-        dream_engine::gguf::quantize_with(&source, &target, kind.quant(), &cancel, &mut report).map_err(|e| match e {
+        dream_engine::quantize::quantize_with(&source, &target, kind.quant(), &cancel, &mut report).map_err(|e| match e
+        {
             dream_engine::Error::Cancelled => {
                 CommandError::new(ErrorCode::Cancelled, "Copy cancelled; nothing was written.")
             }

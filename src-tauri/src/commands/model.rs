@@ -408,7 +408,7 @@ mod tests {
 
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("tiny-q8.gguf");
-        dream_engine::gguf::quantize(&fixture, &file, dream_engine::gguf::QuantType::Q8_0).unwrap();
+        dream_engine::quantize::quantize(&fixture, &file, dream_engine::quantize::QuantType::Q8_0).unwrap();
         let quantized = fit(&file);
         // The tensors as loaded: 8-bit blocks stay, the f16 fallbacks of narrow rows and the
         // norms take f32 (not the file's size, whose header also holds the tokenizer).
@@ -425,7 +425,7 @@ mod tests {
         let fixture = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/dream-tiny");
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("tiny-f16.gguf");
-        dream_engine::gguf::quantize(&fixture, &file, dream_engine::gguf::QuantType::F16).unwrap();
+        dream_engine::quantize::quantize(&fixture, &file, dream_engine::quantize::QuantType::F16).unwrap();
         let gguf = dream_engine::gguf::GgufFile::open(&file).unwrap();
         let cfg = gguf.config().unwrap();
         let params = cfg.parameter_count() as u64;
