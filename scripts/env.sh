@@ -2,3 +2,5 @@
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dream-writer/target}"
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-$(nproc)}"
+# The real Qwen2.5 tokenizer the engine's tests use, cached outside the clone by setup.sh --tests.
+export DREAM_QWEN_TOKENIZER="${DREAM_QWEN_TOKENIZER:-$HOME/.cache/dream-writer/qwen2.5-tokenizer.json}"

