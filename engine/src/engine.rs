@@ -149,9 +149,7 @@ impl Dream {
             if let Some(e) = view_error {
                 return Err(e);
             }
-            for (row, ids) in state.iter_mut().zip(&generation.ids) {
-                row[range.clone()].copy_from_slice(ids);
-            }
+            // `state` already holds every row's final tokens: each step copied them in.
             done += window.steps;
             last = generation.ids.into_iter().next().unwrap_or_default();
         }

@@ -8,7 +8,7 @@ import { api, describeError, isCommandError, type Written, type SamplingSettings
 import { addSpan, clampTokens, clearSpans, marked, newSpan, setSpanTokens, spans, spansField } from "./spans";
 import { endRun, liveField, pickKey, reviewRun, runAlg, shownSpans, startRun, stepRun, toggleHeat, type LiveRun } from "./live";
 import { acceptChanges, acceptedRanges, lowConfidenceRuns, planRequest, remaskRuns, targetText, type Planned } from "./request";
-import { addAuthored, authoredRanges, authorship, modelShare, restoreAuthored } from "./authorship";
+import { addAuthored, authoredField, authoredRanges, authorship, modelShare, restoreAuthored } from "./authorship";
 import { wordDiff } from "./diff";
 import { ending, pinned, placeEnding, setPinned } from "./ending";
 import { AUTO_THRESHOLD, clampSteps, FAST_REFRESH, stepsLabel, StepTimer } from "./steps";
@@ -63,7 +63,9 @@ function extensions(): Extension[] {
     liveField,
     keymap.of([{ key: "Mod-i", run: () => (markSelection(), true) }, ...searchKeymap, ...defaultKeymap, ...historyKeymap]),
     EditorView.updateListener.of((u) => {
-      if (u.docChanged || u.transactions.some((t) => t.effects.length > 0)) updateWords();
+      // Counting is O(document): not on every step event of a run, only when the text or the
+      // authorship changed.
+      if (u.docChanged || u.startState.field(authoredField) !== u.state.field(authoredField)) updateWords();
       const marksOrEnding = u.startState.field(spansField) !== u.state.field(spansField) || pinned(u.startState) !== pinned(u.state);
       if (u.docChanged || marksOrEnding) {
         // A message describes the state it was said in: a new state clears it.

@@ -88,15 +88,23 @@ export function acceptChanges(doc: string, targets: Target[], filled: FilledSpan
 /** Where each fill lands in the document after `acceptChanges` (its pinned ending, the
  * writer's, not included): the model-written ranges of the accept. */
 export function acceptedRanges(doc: string, targets: Target[], filled: FilledSpan[]): { from: number; to: number }[] {
-  let delta = 0; // how far earlier targets moved this one
-  const out: { from: number; to: number }[] = [];
-  for (const t of [...targets].sort((a, b) => a.from - b.from)) {
-    const { fill, ending } = targetText(t, filled, doc);
-    const start = t.from + delta;
-    if (fill.length > 0) out.push({ from: start, to: start + fill.length });
-    delta += fill.length + ending.length - (t.to - t.from);
-  }
-  return out;
+  return placed(doc, targets, filled)
+    .filter((p) => p.fill.length > 0)
+    .map((p) => ({ from: p.start, to: p.start + p.fill.length }));
+}
+
+/** Each target in document order with what it is written with (`targetText`) and where its
+ * fill starts in the document after `acceptChanges` (earlier targets move it). */
+function placed(doc: string, targets: Target[], filled: FilledSpan[]) {
+  let delta = 0;
+  return [...targets]
+    .sort((a, b) => a.from - b.from)
+    .map((t) => {
+      const text = targetText(t, filled, doc);
+      const start = t.from + delta;
+      delta += text.fill.length + text.ending.length - (t.to - t.from);
+      return { t, start, ...text };
+    });
 }
 
 /**
@@ -126,11 +134,8 @@ export function remaskRuns(
   pick: (target: number, slot: number, s: Slot) => boolean,
 ): { from: number; to: number; tokens: number }[] {
   const runs: { from: number; to: number; tokens: number }[] = [];
-  let delta = 0; // how far earlier accepted targets moved this one
-  for (const t of [...targets].sort((a, b) => a.from - b.from)) {
+  for (const { t, start, fill, lead } of placed(doc, targets, filled)) {
     const slots = filled.find((f) => f.span === t.index)?.slots ?? [];
-    const { fill, ending, lead } = targetText(t, filled, doc);
-    const start = t.from + delta;
     if (fill.length === 0) {
       if (slots.some((s, i) => pick(t.index, i, s))) runs.push({ from: start, to: start, tokens: t.tokens });
     } else {
@@ -154,7 +159,6 @@ export function remaskRuns(
       }
       if (open && open.to > open.from) runs.push(open);
     }
-    delta += fill.length + ending.length - (t.to - t.from);
   }
   return runs;
 }

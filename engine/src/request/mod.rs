@@ -103,6 +103,11 @@ impl SpanView {
     pub fn text(&self) -> String {
         self.slots.iter().map(|s| s.text.as_str()).collect()
     }
+
+    /// The span as it stands: revealed slots' text, and `masked` for each slot still masked.
+    pub fn shown(&self, masked: &str) -> String {
+        self.slots.iter().map(|s| if s.token.is_some() { s.text.as_str() } else { masked }).collect()
+    }
 }
 
 /// The finished document.

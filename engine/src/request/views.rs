@@ -25,15 +25,15 @@ impl Prepared {
     }
 
     /// The whole document as it stands: text pieces, revealed slots' text, and `masked` for
-    /// each slot still masked (a live view).
+    /// each slot still masked (a live view of the first candidate).
     pub fn preview(&self, views: &[SpanView], masked: &str) -> String {
         let mut out = String::new();
         for piece in &self.pieces {
             match piece {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Masks { span, .. } => {
-                    for slot in views.iter().filter(|v| v.span == *span).flat_map(|v| &v.slots) {
-                        out.push_str(if slot.token.is_some() { &slot.text } else { masked });
+                    if let Some(view) = views.iter().find(|v| v.span == *span && v.row == 0) {
+                        out.push_str(&view.shown(masked));
                     }
                 }
             }

@@ -201,15 +201,8 @@ pub fn run(args: Args) -> Result<()> {
         })
         .inspect_err(|e| {
             // The marks, not the whole document (which may be a novel).
-            let marks: String = spans
-                .iter()
-                .filter(|v| v.row == 0)
-                .map(|v| {
-                    let text: String =
-                        v.slots.iter().map(|s| if s.token.is_some() { s.text.as_str() } else { "░" }).collect();
-                    format!("\n[{}] {text}", v.span + 1)
-                })
-                .collect();
+            let marks: String =
+                spans.iter().filter(|v| v.row == 0).map(|v| format!("\n[{}] {}", v.span + 1, v.shown("░"))).collect();
             interrupted(e, &format!("after step {step} of {steps}; nothing was written. The marks so far:{marks}"))
         })?;
     if let Some(e) = write_err {
