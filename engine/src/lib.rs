@@ -14,6 +14,7 @@ pub mod error;
 pub mod gguf;
 mod gguf_header;
 pub mod hub;
+mod kernels;
 mod layers;
 pub mod memory;
 pub mod model;

@@ -12,6 +12,7 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::kernels;
 use crate::layers::{Proj, TokenEmbedding};
 use candle_core::{DType, Device, Tensor};
 
@@ -245,7 +246,7 @@ impl Attention {
         if let Some((bias, _)) = padding {
             scores = scores.broadcast_add(bias)?;
         }
-        let mut probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let mut probs = kernels::softmax_last_dim(&scores)?;
         if let Some((_, valid)) = padding {
             // A query row that sees no key gets zero output, as torch's SDPA gives.
             probs = probs.broadcast_mul(valid)?;
@@ -272,8 +273,8 @@ impl Mlp {
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let gate = candle_nn::ops::silu(&self.gate_proj.forward(x)?)?;
-        self.down_proj.forward(&(gate * self.up_proj.forward(x)?)?)
+        let hidden = kernels::silu_mul(&self.gate_proj.forward(x)?, &self.up_proj.forward(x)?)?;
+        self.down_proj.forward(&hidden)
     }
 }
 

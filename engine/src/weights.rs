@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use candle_core::quantized::QMatMul;
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{Embedding, Linear, VarBuilder};
+use candle_nn::{Embedding, VarBuilder};
 
 use crate::gguf::GgufFile;
 use crate::layers::{Proj, TokenEmbedding};
@@ -174,11 +174,13 @@ impl Weights {
             Source::Gguf { file, device, dtype } => {
                 let stored = self.checked(&[out_dim, in_dim], "weight")?;
                 match file.float_tensor(&stored, *dtype, device)? {
-                    Some(w) => Ok(Proj::Dense(Linear::new(w, bias))),
-                    None => Proj::quantized(file.qtensor(&stored, device)?, bias),
+                    Some(w) => Proj::dense(w, bias),
+                    None => {
+                        Proj::quantized(file.qtensor_parts(&stored, crate::layers::QUANTIZED_PART_ELEMS, device)?, bias)
+                    }
                 }
             }
-            _ => Ok(Proj::Dense(Linear::new(self.get(&[out_dim, in_dim], "weight")?, bias))),
+            _ => Proj::dense(self.get(&[out_dim, in_dim], "weight")?, bias),
         }
     }
 
