@@ -13,7 +13,7 @@ use crate::config::DreamConfig;
 use crate::engine::Dream;
 use crate::error::{Error, Result};
 use crate::model::DreamModel;
-use crate::random::random_weights_with;
+use crate::random::{random_weights_with, Recipe};
 use crate::tokenizer::DreamTokenizer;
 
 const SPECIALS: [&str; 3] = ["<|endoftext|>", "<|beginoftext|>", "<|mask|>"];
@@ -69,7 +69,7 @@ pub fn demo(device: &Device) -> Result<Dream> {
     let config = demo_config();
     let tokenizer = byte_tokenizer(&config)?;
     let mut rng = ChaCha8Rng::seed_from_u64(20_250_417);
-    let weights = random_weights_with(&config, DType::F32, device, &mut |shape, std| {
+    let weights = random_weights_with(&config, Recipe::Init, DType::F32, device, &mut |shape, std| {
         // Uniform with the given standard deviation: plenty for noise, and seedable.
         let half_width = std * 3f32.sqrt();
         let n = shape.iter().product();

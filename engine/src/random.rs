@@ -19,14 +19,15 @@ pub fn random_weights(cfg: &DreamConfig, recipe: Recipe, dtype: DType, device: &
 }
 
 /// Weights named and shaped for `cfg`, each matrix drawn by `draw(shape, std)` with the
-/// usual initialisation's scale; norms are 1.
+/// scale `recipe` gives it (a seeded `draw` makes them the same on every run); norms are 1.
 pub fn random_weights_with(
     cfg: &DreamConfig,
+    recipe: Recipe,
     dtype: DType,
     device: &Device,
     draw: &mut dyn FnMut(&[usize], f32) -> candle_core::Result<Tensor>,
 ) -> Result<Weights> {
-    Ok(Weights::from_tensors(random_tensors(cfg, Recipe::Init, draw)?, dtype, device))
+    Ok(Weights::from_tensors(random_tensors(cfg, recipe, draw)?, dtype, device))
 }
 
 /// How the random matrices are scaled.

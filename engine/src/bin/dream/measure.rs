@@ -51,6 +51,8 @@ pub struct BenchReport {
     /// Bytes of the weights in memory, and the process's peak resident memory (VmHWM) when
     /// the OS reports it, right after loading and at the end.
     pub weights_bytes: u64,
+    /// What the app's memory estimate states for the activations of a step at this length.
+    pub activation_bytes: u64,
     pub peak_rss_after_load_bytes: Option<u64>,
     pub peak_rss_bytes: Option<u64>,
 }
@@ -63,7 +65,7 @@ pub fn forward_flops(cfg: &DreamConfig, l: usize) -> f64 {
     2.0 * l as f64 * dense as f64 + cfg.num_hidden_layers as f64 * attention
 }
 
-/// GFLOP/s of `x [rows, k] @ w[n, k]^T` (how every linear layer multiplies) over the model's
+/// GFLOP/s of `x [rows, k] @ w[n, k]^T` (candle multiplying a checkpoint-layout weight) over the model's
 /// three linear shapes, on its device and dtype.
 pub fn matmul_gflops(cfg: &DreamConfig, rows: usize, dtype: DType, device: &Device, reps: usize) -> Result<f64> {
     let (h, i) = (cfg.hidden_size, cfg.intermediate_size);
@@ -200,6 +202,7 @@ pub fn run(model: &DreamModel, label: &str, load_seconds: f64, weights_bytes: u6
         whole_infill,
         cancel_latency_seconds,
         weights_bytes,
+        activation_bytes: dream_engine::memory::estimate(cfg, dtype, seq_len).activation_bytes,
         peak_rss_after_load_bytes,
         peak_rss_bytes: peak_rss(),
     })
@@ -380,7 +383,8 @@ pub fn peak_rss() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dream_engine::random::{random_weights, Recipe};
+    use dream_engine::random::{random_weights, random_weights_with, Recipe};
+    use rand::{Rng, SeedableRng};
 
     #[test]
     fn a_measurement_runs_on_random_weights() {
@@ -412,7 +416,17 @@ mod tests {
     #[test]
     fn peaked_weights_are_sure_enough_for_parallel_reveal() {
         let cfg = DreamConfig::tiny_shape();
-        let weights = random_weights(&cfg, Recipe::Peaked, DType::F32, &Device::Cpu).unwrap();
+        // Seeded normal draws (Box-Muller): one unlucky draw of so few weights is not peaked.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let weights = random_weights_with(&cfg, Recipe::Peaked, DType::F32, &Device::Cpu, &mut |shape, std| {
+            let n = shape.iter().product();
+            let mut normal = || {
+                let (u, v): (f32, f32) = (1.0 - rng.random::<f32>(), rng.random());
+                (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos() * std
+            };
+            Tensor::from_vec((0..n).map(|_| normal()).collect::<Vec<f32>>(), shape, &Device::Cpu)
+        })
+        .unwrap();
         let model = DreamModel::load(&weights, &cfg).unwrap();
         let m = Measure {
             seq_len: 64,
