@@ -10,7 +10,10 @@
 #   ca176752fbceec49c6b4777a2c18ae88e4eb10ed (never copy them into this repository).
 # Env: SHAPE (qwen2.5-0.5b; tiny for a quick check), REPS (3), CACHE_REFRESH (32: span-local
 #   decoding's refresh interval in revealed tokens), WORK (a scratch folder that
-#   keeps the checkpoint between runs), DREAM_BENCH_VENV (the Python environment).
+#   keeps the checkpoint between runs), DREAM_BENCH_VENV (the Python environment),
+#   LLAMA_CPP_WORK (opt-in: the folder scripts/llama-cpp-interop.sh built llama.cpp in; then
+#   llama.cpp converts the checkpoint to GGUF, makes Q4_K_M and Q8_0 of it, and
+#   llama-diffusion-cli is timed beside the engine on those files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 official=$(realpath "${1:?usage: $0 OFFICIAL_DIR}")
@@ -18,17 +21,38 @@ for f in configuration_dream.py generation_utils.py modeling_dream.py; do
   [ -f "$official/$f" ] || { echo "$official lacks $f" >&2; exit 2; }
 done
 . scripts/env.sh
+# DREAM_BENCH_VENV: a Python environment with torch and transformers 4.46.2, used as it is (its
+# torch version is printed with the figures); otherwise one is made with torch 2.5.1.
 venv="${DREAM_BENCH_VENV:-$HOME/.cache/dream-writer/bench-venv}"
-[ -x "$venv/bin/python" ] || python3.11 -m venv "$venv"
-"$venv/bin/python" -c 'import torch, transformers, tokenizers; assert (torch.__version__.startswith("2.5.1"), transformers.__version__, tokenizers.__version__) == (True, "4.46.2", "0.20.3")' 2>/dev/null ||
-  "$venv/bin/pip" install -q "torch==2.5.1" "transformers==4.46.2" "tokenizers==0.20.3"
+if [ -z "${DREAM_BENCH_VENV:-}" ]; then
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/python" -c 'import torch, transformers; assert torch.__version__.startswith("2.5.1") and transformers.__version__ == "4.46.2"' 2>/dev/null ||
+    "$venv/bin/pip" install -q "torch==2.5.1" "transformers==4.46.2" "tokenizers==0.20.3"
+fi
 cargo build --locked --release -p dream-engine --bin dream
 dream="$CARGO_TARGET_DIR/release/dream"
 work="${WORK:-$HOME/.cache/dream-writer/bench-vs-official}"
 shape="${SHAPE:-qwen2.5-0.5b}"
 ckpt="$work/$shape-peaked"
 [ -f "$ckpt/generation_config.json" ] || "$dream" bench --random-shape "$shape" --recipe peaked --device cpu --save "$ckpt"
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
+llama=()
+if [ -n "${LLAMA_CPP_WORK:-}" ]; then
+  src=$(ls -d "$LLAMA_CPP_WORK"/llama_cpp_python-*/vendor/llama.cpp | tail -1)
+  [ -x "$src/build/bin/llama-diffusion-cli" ] || { echo "no llama.cpp build in $LLAMA_CPP_WORK: run scripts/llama-cpp-interop.sh first" >&2; exit 2; }
+  gguf="$ckpt-gguf"
+  if [ ! -f "$gguf/q8_0.gguf" ]; then
+    # The converter reads the tokenizer from the folder: the real Qwen2.5 files the interop
+    # script's checkpoint carries, beside links to this checkpoint's weights.
+    mkdir -p "$gguf/src"
+    for f in config.json generation_config.json model.safetensors; do ln -sf "$ckpt/$f" "$gguf/src/$f"; done
+    for f in vocab.json merges.txt tokenizer_config.json; do cp "$LLAMA_CPP_WORK/ckpt/$f" "$gguf/src/"; done
+    "$LLAMA_CPP_WORK/venv/bin/python" "$src/convert_hf_to_gguf.py" "$gguf/src" --outtype f16 --outfile "$gguf/f16.gguf"
+    for t in Q4_K_M Q8_0; do
+      "$src/build/bin/llama-quantize" "$gguf/f16.gguf" "$gguf/$(echo "$t" | tr 'A-Z' 'a-z').gguf" "$t" >/dev/null
+    done
+  fi
+  llama=(--llama-bin "$src/build/bin" --gguf "$gguf")
+fi
 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 "$venv/bin/python" scripts/bench_vs_official.py \
   --official "$official" --model "$ckpt" --dream "$dream" --reps "${REPS:-3}" --threads 2 \
-  --cache-refresh "${CACHE_REFRESH:-32}"
+  --cache-refresh "${CACHE_REFRESH:-32}" "${llama[@]}"

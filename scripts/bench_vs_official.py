@@ -28,6 +28,23 @@ def own_jiffies():
     return (t.user + t.system + t.children_user + t.children_system) * os.sysconf("SC_CLK_TCK")
 
 
+FEATURES = ["avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16"]
+
+
+def cpu_summary():
+    """The CPU's model name and which of the instruction sets that decide matmul speed it has."""
+    model, flags = "unknown CPU", set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    have = [f for f in FEATURES if f in flags]
+    return f"{model}, {os.cpu_count()} cores; {' '.join(have) or 'none of ' + ' '.join(FEATURES)}"
+
+
 def load_official(folder):
     # A package named `official_dream` that is the given folder (its modules import each other
     # relatively).
@@ -72,7 +89,10 @@ def main():
     ap.add_argument("--quiet", type=float, default=0.10)
     ap.add_argument("--cache-refresh", type=int, default=32, help="span-local decoding's refresh interval (tokens)")
     ap.add_argument("--threshold", type=float, default=0.9, help="parallel reveal's threshold")
+    ap.add_argument("--llama-bin", help="llama.cpp's build/bin: also compare llama-diffusion-cli")
+    ap.add_argument("--gguf", help="with --llama-bin: the folder with llama.cpp's q4_k_m.gguf and q8_0.gguf of --model")
     args = ap.parse_args()
+    cpu = cpu_summary()
 
     import torch
 
@@ -93,12 +113,7 @@ def main():
             model._sample(x, None, gen, lambda step, x, logits: x, lambda step, x, logits: logits)
 
     def ours(seq_len, masked, middle):
-        cmd = [args.dream, "bench", "--model", args.model, "--device", "cpu", "--seq-len", str(seq_len),
-               "--masked", str(masked), "--reps", "1", "--json", "--cache-refresh", str(args.cache_refresh),
-               "--threshold", str(args.threshold)] + (["--middle", "--whole-infill"] if middle else [])
-        env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-        return json.loads(out.strip().splitlines()[-1])
+        return ours_on(args, args.model, seq_len, masked, ["--middle", "--whole-infill"] if middle else [])
 
     def torch_matmul_gflops(rows, reps=3):
         """torch's throughput on the model's three linear shapes, x[rows, k] @ w[n, k]^T (what
@@ -137,6 +152,7 @@ def main():
 
     med = lambda xs: statistics.median(xs) if xs else float("nan")
     k = args.cache_refresh
+    print(f"CPU: {cpu}; torch {torch.__version__}, {args.threads} threads\n")
     print("| case | official | ours | ratio (official / ours) |")
     print("| --- | --- | --- | --- |")
     for name, seq_len, masked, middle in CASES:
@@ -150,6 +166,7 @@ def main():
             how = f"span-local + reveal {args.threshold}: {last.get('steps')} steps, {last.get('full_passes')} full"
             print(f"| whole {masked}-token infill at {seq_len} ({masked} official steps; {how}) | {masked * off:.1f} s | {med(r['infill']):.1f} s | {masked * off / med(r['infill']):.2f}x |")
     print()
+    print(f"CPU: {cpu}\n")
     print("| tokens | torch matmul | forward (ours) | forward / torch matmul |")
     print("| --- | --- | --- | --- |")
     for name, seq_len, *_ in CASES:
@@ -161,6 +178,55 @@ def main():
     top1 = [x["top1_probability_median"] for r in rows.values() for x in r["reports"]]
     print(f"\nmedian top-1 probability of the masked positions at the first step: {med(top1):.3f}")
     print(json.dumps(rows), file=sys.stderr)
+    if args.llama_bin:
+        against_llama_cpp(args, ours, cpu)
+
+
+def against_llama_cpp(args, ours, cpu, canvas=256, prompt="The lighthouse keeper"):
+    """llama-diffusion-cli and the engine on the same llama.cpp-made GGUF files, one canvas of
+    `canvas` tokens (llama.cpp's: the prompt's tokens then masks; ours: as many masks at the
+    end of `canvas` tokens), the same threads, exact decoding, interleaved runs; then the peak
+    memory of a whole span-local infill of 64 tokens in the Q4_K_M file."""
+    import re
+
+    def llama(path):
+        cmd = [os.path.join(args.llama_bin, "llama-diffusion-cli"), "-m", path, "-p", prompt, "-ub", str(canvas),
+               "-b", str(canvas), "-c", str(canvas), "--diffusion-steps", str(args.steps), "--diffusion-eps", "0.001",
+               "-t", str(args.threads), "--temp", "0"]
+        # Its output ends with the text it wrote from random weights: not always valid UTF-8.
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, errors="replace")
+        return float(re.search(r"time per step: ([0-9.]+)ms", out.stdout + out.stderr).group(1)) / 1000
+
+    prompt_tokens = 4  # "The lighthouse keeper" in Qwen's BPE (no BOS: the tokenizer config adds none)
+    times = {q: {"llama": [], "ours": []} for q in ("q4_k_m", "q8_0")}
+    for rep in range(args.reps):
+        for q in times:
+            path = os.path.join(args.gguf, f"{q}.gguf")
+            seconds, result, _ = quiet_run(lambda: llama(path), args.quiet)
+            if result is not None:
+                times[q]["llama"].append(result)
+            _, report, _ = quiet_run(lambda: ours_on(args, path, canvas, canvas - prompt_tokens, []), args.quiet)
+            if report is not None:
+                times[q]["ours"].append(report["step_seconds"])
+    med = lambda xs: statistics.median(xs) if xs else float("nan")
+    print(f"\nCPU: {cpu}; llama.cpp and ours, {args.threads} threads, canvas {canvas} tokens, exact decoding\n")
+    print("| GGUF (llama.cpp's) | llama-diffusion-cli per step | ours per step | ratio (llama.cpp / ours) |")
+    print("| --- | --- | --- | --- |")
+    for q, t in times.items():
+        print(f"| {q.upper()} | {med(t['llama']):.3f} s | {med(t['ours']):.3f} s | {med(t['llama']) / med(t['ours']):.2f}x |")
+    path = os.path.join(args.gguf, "q4_k_m.gguf")
+    report = ours_on(args, path, canvas, 64, ["--middle", "--whole-infill"])
+    size, act, peak = os.path.getsize(path), report["activation_bytes"], report["peak_rss_bytes"]
+    print(f"\nQ4_K_M whole infill (64 masks in {canvas} tokens): peak RSS {peak / 2**20:.0f} MiB = "
+          f"{peak / (size + act):.2f}x (file {size / 2**20:.0f} MiB + stated activations {act / 2**20:.0f} MiB)")
+
+
+def ours_on(args, model, seq_len, masked, extra):
+    cmd = [args.dream, "bench", "--model", model, "--device", "cpu", "--seq-len", str(seq_len), "--masked", str(masked),
+           "--reps", "1", "--json", "--cache-refresh", str(args.cache_refresh), "--threshold", str(args.threshold)] + extra
+    env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
