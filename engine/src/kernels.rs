@@ -60,8 +60,8 @@ pub fn silu_mul(gate: &Tensor, up: &Tensor) -> Result<Tensor> {
 }
 
 /// `[rows, cols]` to `[cols, rows]`, contiguous. candle copies a transposed view one element
-/// at a time, striding through memory (5.6 s instead of 2.9 s to load a 0.5B model); this
-/// copies 64 x 64 tiles that stay in cache.
+/// at a time, striding through memory (a 0.5B model loaded in 3.1-5.6 s that way, in 2.9 s
+/// with tiles; separate runs on one noisy VM); this copies 64 x 64 tiles that stay in cache.
 pub fn transpose(x: &Tensor) -> Result<Tensor> {
     if x.device().is_cpu() && x.rank() == 2 {
         Ok(x.contiguous()?.apply_op1_no_bwd(&Transpose)?)
