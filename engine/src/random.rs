@@ -68,6 +68,35 @@ fn normal(shape: &[usize], std: f32) -> candle_core::Result<Tensor> {
     Tensor::randn(0f32, std, shape, &Device::Cpu)
 }
 
+/// A `draw` for [`random_weights_with`] that gives the same weights for the same `seed` on
+/// every run (candle's CPU `randn` cannot be seeded): normal draws by Box-Muller from ChaCha8.
+/// Tests use it where one unlucky draw of a few weights would change what they check.
+///
+/// ```
+/// use candle_core::{DType, Device};
+/// use dream_engine::random::{random_weights_with, seeded_normal, Recipe};
+/// use dream_engine::DreamConfig;
+///
+/// let cfg = DreamConfig::tiny_shape();
+/// let a = random_weights_with(&cfg, Recipe::Peaked, DType::F32, &Device::Cpu, &mut seeded_normal(7)).unwrap();
+/// let b = random_weights_with(&cfg, Recipe::Peaked, DType::F32, &Device::Cpu, &mut seeded_normal(7)).unwrap();
+/// let (name, shape) = ("model.layers.0.mlp.up_proj.weight", [cfg.intermediate_size, cfg.hidden_size]);
+/// let (a, b) = (a.get(&shape, name).unwrap(), b.get(&shape, name).unwrap());
+/// assert_eq!(a.to_vec2::<f32>().unwrap(), b.to_vec2::<f32>().unwrap());
+/// ```
+pub fn seeded_normal(seed: u64) -> impl FnMut(&[usize], f32) -> candle_core::Result<Tensor> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    move |shape, std| {
+        let n = shape.iter().product();
+        let mut normal = || {
+            let (u, v): (f32, f32) = (1.0 - rng.random::<f32>(), rng.random());
+            (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos() * std
+        };
+        Tensor::from_vec((0..n).map(|_| normal()).collect::<Vec<f32>>(), shape, &Device::Cpu)
+    }
+}
+
 fn random_tensors(
     cfg: &DreamConfig,
     recipe: Recipe,

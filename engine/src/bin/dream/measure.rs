@@ -383,8 +383,7 @@ pub fn peak_rss() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dream_engine::random::{random_weights, random_weights_with, Recipe};
-    use rand::{Rng, SeedableRng};
+    use dream_engine::random::{random_weights, random_weights_with, seeded_normal, Recipe};
 
     #[test]
     fn a_measurement_runs_on_random_weights() {
@@ -416,17 +415,9 @@ mod tests {
     #[test]
     fn peaked_weights_are_sure_enough_for_parallel_reveal() {
         let cfg = DreamConfig::tiny_shape();
-        // Seeded normal draws (Box-Muller): one unlucky draw of so few weights is not peaked.
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let weights = random_weights_with(&cfg, Recipe::Peaked, DType::F32, &Device::Cpu, &mut |shape, std| {
-            let n = shape.iter().product();
-            let mut normal = || {
-                let (u, v): (f32, f32) = (1.0 - rng.random::<f32>(), rng.random());
-                (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos() * std
-            };
-            Tensor::from_vec((0..n).map(|_| normal()).collect::<Vec<f32>>(), shape, &Device::Cpu)
-        })
-        .unwrap();
+        // Seeded: one unlucky draw of so few weights is not peaked.
+        let weights =
+            random_weights_with(&cfg, Recipe::Peaked, DType::F32, &Device::Cpu, &mut seeded_normal(7)).unwrap();
         let model = DreamModel::load(&weights, &cfg).unwrap();
         let m = Measure {
             seq_len: 64,
