@@ -74,7 +74,7 @@ fn replays_an_official_run_from_the_shell_as_json_lines() {
 #[test]
 fn takes_a_json_request_on_stdin_and_prints_the_text() {
     let model = common::fixture_dir();
-    let request = r#"{"text": "w1 w2 XX w9", "spans": [{"start": 6, "end": 8, "tokens": 2}], "ending": " w4", "settings": {"steps": 2}}"#;
+    let request = r#"{"text": "w1 w2 XX w9", "spans": [{"start": 6, "end": 8, "tokens": 2}], "ending": {"text": "w4"}, "settings": {"steps": 2}}"#;
     let out = dream(&["infill", "--model", model.to_str().unwrap(), "--request", "-"], Some(request));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();

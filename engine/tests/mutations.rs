@@ -171,7 +171,7 @@ fn requests() {
         "text": "The old keeper climbed the stairs. <|mask|> He stopped.",
         "spans": [{ "start": 4, "end": 14, "tokens": 3 }, { "start": 20, "end": 20, "tokens": 2 }],
         "continuation": 4,
-        "ending": " The end.",
+        "ending": {"text": "The end.", "at": 4, "gap": 3},
         "settings": { "steps": 4, "alg": "entropy", "temperature": 0.5, "top_p": 0.9, "top_k": 20, "seed": 7 },
         "candidates": 2
     })

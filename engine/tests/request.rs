@@ -4,6 +4,7 @@ mod common;
 
 use std::sync::atomic::AtomicBool;
 
+use dream_engine::request::Ending;
 use dream_engine::{Alg, Dream, Error, InfillRequest, SamplingSettings, Span};
 
 fn dream() -> Dream {
@@ -71,7 +72,7 @@ fn pinned_ending_matches_official_b5_and_is_never_changed() {
         text: words(&prompt),
         spans: vec![],
         continuation: 8,
-        ending: Some(ending.clone()),
+        ending: Some(Ending::after_text(ending.clone())),
         settings: SamplingSettings { steps: 6, alg: Alg::MaskgitPlus, ..Default::default() },
         candidates: 1,
     };
@@ -371,7 +372,7 @@ fn slots_hold_back_partial_characters_and_drop_end_tokens() {
         text: "Start:".into(),
         spans: vec![],
         continuation: ids.len(),
-        ending: Some(".".into()),
+        ending: Some(Ending::after_text(".")),
         settings: settings(1),
         candidates: 1,
     };
@@ -462,7 +463,7 @@ fn huge_sizes_are_refused_before_allocating() {
         let err = InfillRequest { spans, ..base.clone() }.prepare(&d.tokenizer, 2048).err().unwrap();
         assert!(matches!(err, Error::ContextOverflow { limit: 2048, .. }), "{n}: {err}");
     }
-    let ending = InfillRequest { ending: Some("x".repeat(50 << 20)), ..base.clone() };
+    let ending = InfillRequest { ending: Some(Ending::after_text("x".repeat(50 << 20))), ..base.clone() };
     let err = ending.prepare(&d.tokenizer, 2048).err().unwrap();
     assert!(matches!(err, Error::InvalidRequest { ref field, .. } if field == "ending"), "{err}");
     assert!(err.to_string().contains("the limit is 65536"), "{err}");
@@ -480,7 +481,7 @@ fn the_demo_model_fills_spans_in_any_text() {
         text: text.into(),
         spans: vec![Span { start: 9, end: 12, tokens: 5 }],
         continuation: 4,
-        ending: Some(" Fin.".into()),
+        ending: Some(Ending::after_text(" Fin.")),
         settings: settings(3),
         candidates: 1,
     };
@@ -505,7 +506,7 @@ fn candidates_come_from_one_batched_run_with_consecutive_seeds() {
         text: "w1 w2".into(),
         spans: vec![],
         continuation: 6,
-        ending: Some(" w3".into()),
+        ending: Some(Ending::after_text(" w3")),
         settings: warm,
         candidates: 3,
     };
@@ -541,4 +542,100 @@ fn cancel_lands_between_layers() {
     let set = AtomicBool::new(true);
     assert!(matches!(d.model.hidden_states(&input, Some(&set)), Err(Error::Cancelled)));
     assert!(d.model.hidden_states(&input, None).is_ok());
+}
+
+/// The app's case: an ending pinned at a point of the text, with a gap Dream writes before
+/// it, and marks before and after it. The ending is read whole, never changed, and written
+/// once into the result after its gap; span indices put the gap after the marks.
+#[test]
+fn an_ending_pinned_inside_the_text_follows_its_gap_and_is_kept() {
+    let d = dream();
+    let text = "w1 w2 w3 w4 XX w6";
+    let req = InfillRequest {
+        text: text.into(),
+        // "w2" is replaced; "XX" (after the ending) too.
+        spans: vec![Span { start: 3, end: 5, tokens: 2 }, Span { start: 12, end: 14, tokens: 2 }],
+        continuation: 0,
+        // Pinned after "w1 w2 w3" (char 8), as the writer typed it: the space is added.
+        ending: Some(Ending { text: "w9 w8".into(), at: Some(8), gap: 3 }),
+        settings: settings(7),
+        candidates: 1,
+    };
+    let mut steps = Vec::new();
+    let out = d.infill(&req, &AtomicBool::new(false), &mut |e| steps.push(e)).unwrap();
+    let result = &out.candidates[0];
+    let [first, after, gap] = result.spans.as_slice() else { panic!("{:?}", result.spans) };
+    assert_eq!((first.span, after.span, gap.span), (0, 1, 2));
+    assert_eq!(gap.leads_into.as_deref(), Some(" w9 w8"));
+    assert!(first.leads_into.is_none() && after.leads_into.is_none());
+    // (This word-level tokenizer writes no space before a span's first word.)
+    let want = format!("w1 {} w3{} w9 w8 w4 {} w6", first.text, gap.text, after.text);
+    assert_eq!(result.text, want);
+    let chars: Vec<char> = result.text.chars().collect();
+    for s in &result.spans {
+        assert_eq!(chars[s.start..s.end].iter().collect::<String>(), s.text, "span {}", s.span);
+    }
+    // The model read the ending's tokens at every step, right after the gap's masks.
+    let (w9, w8) = (d.tokenizer.encode(" w9").unwrap(), d.tokenizer.encode(" w8").unwrap());
+    let ending_ids: Vec<u32> = w9.into_iter().chain(w8).collect();
+    for e in &steps {
+        let ids = &e.tokens.ids[0];
+        assert!(ids.windows(ending_ids.len()).any(|w| w == ending_ids.as_slice()), "step {}: {ids:?}", e.tokens.step);
+    }
+}
+
+/// Where an ending cannot go, the request says so in plain words, naming the mark.
+#[test]
+fn an_ending_inside_a_mark_or_on_a_hole_is_refused_in_plain_words() {
+    let d = dream();
+    // "w1 w2 w3": the ending goes at char 2, right after "w1".
+    let at = |at, spans: Vec<Span>| InfillRequest {
+        text: "w1 w2 w3".into(),
+        spans,
+        continuation: 0,
+        ending: Some(Ending { text: "w9".into(), at: Some(at), gap: 2 }),
+        settings: settings(2),
+        candidates: 1,
+    };
+    let err = at(2, vec![Span { start: 0, end: 5, tokens: 2 }]).prepare(&d.tokenizer, 2048).err().unwrap();
+    assert!(err.to_string().contains("inside a marked phrase (spans[0]): move the ending"), "{err}");
+    let err = at(2, vec![Span { start: 2, end: 2, tokens: 2 }]).prepare(&d.tokenizer, 2048).err().unwrap();
+    assert!(err.to_string().contains("hole (spans[0]) and the pinned ending are at the same place"), "{err}");
+    let err = at(9, vec![]).prepare(&d.tokenizer, 2048).err().unwrap();
+    assert!(matches!(err, Error::InvalidRequest { ref field, .. } if field == "ending.at"), "{err}");
+    // A mark that ends or starts where the ending is pinned is beside it, not around it.
+    for spans in [vec![Span { start: 0, end: 2, tokens: 2 }], vec![Span { start: 2, end: 5, tokens: 2 }]] {
+        at(2, spans).prepare(&d.tokenizer, 2048).unwrap();
+    }
+    // A blank ending is no ending: no gap is written.
+    let blank = InfillRequest { ending: Some(Ending { text: "  ".into(), at: Some(2), gap: 2 }), ..at(2, vec![]) };
+    assert!(
+        matches!(blank.prepare(&d.tokenizer, 2048), Err(Error::InvalidRequest { ref field, .. }) if field == "spans")
+    );
+}
+
+/// Far apart marks are filled in windows of their own; the window of a gap holds the whole
+/// ending it leads into, even where the ending is longer than the text left around the gap.
+#[test]
+fn the_window_of_a_gap_holds_its_whole_ending() {
+    let d = dream();
+    let text: String = (0..60).map(|i| format!("w{i} ")).collect();
+    let ending: String = (100..110).map(|i| format!("w{i} ")).collect();
+    let at = text.find("w30 ").unwrap();
+    let req = InfillRequest {
+        text,
+        spans: vec![Span { start: 0, end: 0, tokens: 4 }],
+        continuation: 0,
+        ending: Some(Ending { text: ending, at: Some(at), gap: 4 }),
+        settings: settings(8),
+        candidates: 1,
+    };
+    let context = 16;
+    let p = req.prepare(&d.tokenizer, context).unwrap();
+    assert_eq!(p.windows.len(), 2, "{:?}", p.windows);
+    let mask = d.tokenizer.mask_id();
+    let gap_end = p.tokens.iter().rposition(|&t| t == mask).unwrap() + 1;
+    let last = &p.windows[1].range;
+    assert!(last.start < gap_end && last.end >= gap_end + 10, "{last:?}: the gap ends at {gap_end}");
+    assert!(last.len() <= context);
 }

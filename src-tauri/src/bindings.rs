@@ -17,11 +17,12 @@ use crate::desk::{DocState, RecentEntry, SavedMark};
 use crate::documents::{DiskState, OnDisk};
 use crate::error::{CommandError, ErrorCode};
 use crate::settings::{Settings, Theme};
+use crate::shared::{Shared, SHARED};
 use crate::state::ModelInfo;
 use dream_engine::device::GpuInfo;
 use dream_engine::hub::{Damage, DownloadProgress};
 use dream_engine::memory::MemoryEstimate;
-use dream_engine::request::{FilledSpan, Slot, SpanView};
+use dream_engine::request::{Ending, FilledSpan, Slot, SpanView};
 use dream_engine::{Alg, DeviceChoice, InfillRequest, InfillResult, Precision, SamplingSettings, Span};
 
 /// One declaration, with its doc comment.
@@ -38,6 +39,7 @@ fn generated() -> String {
         declare::<SamplingSettings>(&cfg),
         declare::<Span>(&cfg),
         declare::<Authored>(&cfg),
+        declare::<Ending>(&cfg),
         declare::<InfillRequest>(&cfg),
         declare::<Slot>(&cfg),
         declare::<SpanView>(&cfg),
@@ -73,10 +75,13 @@ fn generated() -> String {
         declare::<WindowNotice>(&cfg),
         declare::<ErrorCode>(&cfg),
         declare::<CommandError>(&cfg),
+        declare::<Shared>(&cfg),
     ];
+    let shared = serde_json::to_string_pretty(&SHARED).expect("the shared values serialise");
     format!(
-        "// Generated from the Rust types by src-tauri/src/bindings.rs: do not edit by hand.\n\n{}",
-        declarations.join("\n")
+        "// Generated from the Rust types by src-tauri/src/bindings.rs: do not edit by hand.\n\n{}\n\
+         /** The values of `Shared` (src-tauri/src/shared.rs). */\nexport const SHARED: Shared = {shared};\n",
+        declarations.join("\n"),
     )
 }
 

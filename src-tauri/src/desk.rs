@@ -10,13 +10,12 @@ use crate::authorship::{self, Authored};
 use crate::documents::{check_text_size, fingerprint};
 use crate::error::{CommandError, CommandResult, ErrorCode};
 use crate::files::{io_error, set_aside, write_atomic};
+use crate::shared::SHARED;
 
 /// Entries in Open Recent.
 pub const MAX_RECENT: usize = 10;
 /// Bounds on what an autosave carries besides the text.
 const MAX_MARKS: usize = 1000;
-const MAX_ENDING_BYTES: usize = 64 * 1024;
-const MAX_GAP: u32 = 1024;
 
 /// What is kept of the desk between runs (`desk.json` in the app's data folder).
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -61,7 +60,7 @@ pub struct DocState {
 }
 
 fn default_gap() -> u32 {
-    32
+    SHARED.default_gap
 }
 
 impl DocState {
@@ -71,11 +70,12 @@ impl DocState {
         if self.marks.len() > MAX_MARKS {
             return bad(format!("{} marks; at most {MAX_MARKS} are kept.", self.marks.len()));
         }
-        if self.ending.len() > MAX_ENDING_BYTES {
-            return bad(format!("The pinned ending is {} bytes; the limit is {MAX_ENDING_BYTES}.", self.ending.len()));
+        if self.ending.len() > SHARED.max_ending_bytes {
+            let (have, limit) = (self.ending.len(), SHARED.max_ending_bytes);
+            return bad(format!("The pinned ending is {have} bytes; the limit is {limit}."));
         }
-        if !(1..=MAX_GAP).contains(&self.gap) {
-            return bad(format!("A gap of {} tokens: choose 1 to {MAX_GAP}.", self.gap));
+        if !(1..=SHARED.max_mark_tokens).contains(&self.gap) {
+            return bad(format!("A gap of {} tokens: choose 1 to {}.", self.gap, SHARED.max_mark_tokens));
         }
         if self.marks.iter().any(|m| m.from > m.to) {
             return bad("A mark ends before it starts.".into());

@@ -8,9 +8,10 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{CommandError, CommandResult, ErrorCode};
 use crate::files::{io_error, write_atomic};
+use crate::shared::SHARED;
 
-/// Largest document the editor opens (a novel is ~1 MB of text).
-pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// Largest document the editor opens (a novel is ~1 MB of text), as a file's length.
+pub const MAX_BYTES: u64 = SHARED.max_text_bytes as u64;
 
 /// A document as read from disk.
 #[cfg_attr(test, derive(ts_rs::TS))]

@@ -11,6 +11,7 @@ mod documents;
 mod error;
 mod files;
 mod settings;
+mod shared;
 mod state;
 
 use std::path::PathBuf;
@@ -25,7 +26,7 @@ fn app_dirs() -> (PathBuf, PathBuf) {
         let home = PathBuf::from(home);
         return (home.join("config"), home.join("data"));
     }
-    match directories::ProjectDirs::from("org", "dreamwriter", "Dream Writer") {
+    match directories::ProjectDirs::from("org", "dreamwriter", shared::SHARED.app_name) {
         Some(dirs) => (dirs.config_dir().to_owned(), dirs.data_dir().to_owned()),
         None => (std::env::temp_dir().join("dream-writer/config"), std::env::temp_dir().join("dream-writer/data")),
     }

@@ -7,9 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{CommandError, CommandResult, ErrorCode};
 use crate::files::{io_error, set_aside, write_atomic};
-
-/// The warmest sampling the app offers (the slider's end; hotter is noise).
-pub const MAX_TEMPERATURE: f32 = 2.0;
+use crate::shared::SHARED;
 
 /// The page's colours; `System` follows the desktop.
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -87,10 +85,10 @@ impl Settings {
             ));
         }
         self.sampling.validate()?;
-        if self.sampling.temperature > MAX_TEMPERATURE {
+        if self.sampling.temperature > SHARED.max_temperature {
             return Err(CommandError::new(
                 ErrorCode::InvalidSettings,
-                format!("A temperature of {}: choose 0 to {MAX_TEMPERATURE}.", self.sampling.temperature),
+                format!("A temperature of {}: choose 0 to {}.", self.sampling.temperature, SHARED.max_temperature),
             ));
         }
         Ok(())

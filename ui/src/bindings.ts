@@ -40,8 +40,26 @@ export type Span = { start: number, end: number, tokens: number, };
 export type Authored = { from: number, to: number, };
 
 /**
+ * A sentence the generated text must lead into: pinned at `at` (a char offset in the
+ * request's text; after the text and its continuation when `None`), with `gap` masks written
+ * right before it. It is read by the model and kept in the result exactly as
+ * [`Ending::written`] gives it; nothing is ever generated into it.
+ *
+ * ```
+ * use dream_engine::request::Ending;
+ *
+ * let end: Ending = serde_json::from_str(r#"{"text": "And then there was silence.", "at": 12, "gap": 16}"#).unwrap();
+ * assert_eq!(end.written(), " And then there was silence.");
+ * assert_eq!(Ending::after_text(", she said.").written(), ", she said.");
+ * ```
+ */
+
+export type Ending = { text: string, at: number | null, gap: number, };
+
+/**
  * What to generate: masked spans anywhere in `text`, optionally `continuation` masks after
- * it, and an optional pinned `ending` after those that the generated text must lead into.
+ * it, and an optional pinned [`Ending`] the generated text must lead into (after the
+ * continuation, or at a point of the text with a gap of masks before it).
  *
  * The model's mask token written literally in `text` (`<|mask|>` for Dream) is one more masked
  * position, as in the official code.
@@ -51,14 +69,14 @@ export type Authored = { from: number, to: number, };
  *     "text": "The storm broke at dawn.",
  *     "spans": [{"start": 4, "end": 9, "tokens": 3}],
  *     "continuation": 16,
- *     "ending": " And then there was silence.",
+ *     "ending": {"text": "And then there was silence."},
  *     "settings": {"steps": 8, "alg": "entropy"}
  * }"#).unwrap();
  * assert_eq!(req.spans[0].tokens, 3);
  * ```
  */
 
-export type InfillRequest = { text: string, spans: Array<Span>, continuation: number, ending: string | null, settings: SamplingSettings, 
+export type InfillRequest = { text: string, spans: Array<Span>, continuation: number, ending: Ending | null, settings: SamplingSettings, 
 /**
  * How many versions to write at once (1-3), from seeds `seed`, `seed + 1`, ...: one
  * batched run, to flip between before accepting one.
@@ -135,7 +153,12 @@ text: string,
 /**
  * Its tokens, one per mask slot.
  */
-slots: Array<Slot>, };
+slots: Array<Slot>, 
+/**
+ * The pinned ending that follows it in `text`, as written there (see [`Ending::written`]):
+ * set on the span that leads into it.
+ */
+leads_into: string | null, };
 
 /**
  * The finished document.
@@ -416,3 +439,59 @@ export type WindowNotice = { "event": "close_requested" };
 export type ErrorCode = "model_file_missing" | "io" | "bad_config" | "bad_weights" | "bad_tokenizer" | "encode" | "invalid_request" | "context_overflow" | "device" | "hub" | "damaged_model" | "cancelled" | "compute" | "busy" | "internal" | "no_model" | "unknown_model" | "invalid_settings" | "invalid_path" | "invalid_document" | "not_chosen" | "not_text" | "too_large" | "changed_on_disk" | "folder_missing";
 
 export type CommandError = { code: ErrorCode, message: string, };
+
+/**
+ * Limits and defaults both sides apply: the page to bound its controls and say why, the app
+ * to refuse what the page should never have sent.
+ */
+
+export type Shared = { 
+/**
+ * The app's name, as its window and its messages say it.
+ */
+app_name: string, 
+/**
+ * The largest document, in bytes of UTF-8 (the engine's request limit too).
+ */
+max_text_bytes: number, 
+/**
+ * The largest pinned ending, in bytes of UTF-8.
+ */
+max_ending_bytes: number, 
+/**
+ * The most versions one run writes.
+ */
+max_candidates: number, 
+/**
+ * The most tokens one mark, or the gap before an ending, holds.
+ */
+max_mark_tokens: number, 
+/**
+ * The gap before a newly pinned ending, in tokens.
+ */
+default_gap: number, 
+/**
+ * The warmest sampling offered (hotter is noise); the coolest is 0.
+ */
+max_temperature: number, 
+/**
+ * "Fast" speed: a full pass once this many tokens were written since the last.
+ */
+fast_refresh: number, 
+/**
+ * "Auto" speed: each step also writes every token at least this probable.
+ */
+auto_threshold: number, };
+
+/** The values of `Shared` (src-tauri/src/shared.rs). */
+export const SHARED: Shared = {
+  "app_name": "Dream Writer",
+  "max_text_bytes": 16777216,
+  "max_ending_bytes": 65536,
+  "max_candidates": 3,
+  "max_mark_tokens": 1024,
+  "default_gap": 32,
+  "max_temperature": 2.0,
+  "fast_refresh": 32,
+  "auto_threshold": 0.9
+};

@@ -4,6 +4,7 @@
 import { api, describeError, isCommandError, type Authored, type DocState, type Opened, type Saved, type SavedMark } from "./ipc";
 import { ask, asking, type Choice } from "./prompt";
 import { $ } from "./dom";
+import { SHARED } from "./bindings";
 
 /** What an autosave keeps besides the text. */
 export interface Extras {
@@ -51,7 +52,7 @@ export function isDirty(): boolean {
 /** The unsaved marker: a dot in the window title and beside the document's name. */
 export function updateTitle() {
   const dirty = isDirty();
-  document.title = `${dirty ? "• " : ""}${nameOf(cur.path)} — Dream Writer`;
+  document.title = `${dirty ? "• " : ""}${nameOf(cur.path)} — ${SHARED.app_name}`;
   const name = $("doc-name");
   name.textContent = nameOf(cur.path);
   name.title = cur.path ?? "Not saved yet";
@@ -122,7 +123,7 @@ function droppedAuthorship(o: Opened) {
   const n = o.authored_dropped;
   if (n > 0)
     host.say(
-      `${nameOf(o.path)} was edited outside Dream Writer: ${n} ${n === 1 ? "mark" : "marks"} of Dream's words no longer matched the text and ${n === 1 ? "was" : "were"} dropped.`,
+      `${nameOf(o.path)} was edited outside ${SHARED.app_name}: ${n} ${n === 1 ? "mark" : "marks"} of Dream's words no longer matched the text and ${n === 1 ? "was" : "were"} dropped.`,
       "error",
     );
 }
@@ -143,7 +144,7 @@ function load(o: Opened, atStart: boolean) {
   } else if (!a || a.text === file.text || !o.autosave_unsaved) {
     // Nothing unsaved: the file as it is (its marks too, if the text is the one they belong
     // to), and which of its words are Dream's.
-    const extras = a && a.text === file.text ? extrasOf(a) : { marks: [], ending: "", ending_at: null, gap: 32 };
+    const extras = a && a.text === file.text ? extrasOf(a) : { marks: [], ending: "", ending_at: null, gap: SHARED.default_gap };
     host.show(file.text, { ...extras, authored: o.authored });
     droppedAuthorship(o);
     cur = { path: o.path, base: file.base, saved: file.text, keptMine: false };

@@ -11,7 +11,8 @@ import { acceptChanges, acceptedRanges, lowConfidenceRuns, planRequest, remaskRu
 import { addAuthored, authoredField, authoredRanges, authorship, modelShare, restoreAuthored } from "./authorship";
 import { wordDiff } from "./diff";
 import { ending, pinned, placeEnding, setPinned } from "./ending";
-import { AUTO_THRESHOLD, clampSteps, FAST_REFRESH, stepsLabel, StepTimer } from "./steps";
+import { clampSteps, stepsLabel, StepTimer } from "./steps";
+import { SHARED } from "./bindings";
 import { setupModelDialog } from "./models";
 import { changed, startDocuments, type Host } from "./documents";
 import { asking } from "./prompt";
@@ -123,7 +124,13 @@ function markSelection() {
   }
 }
 
-const gapInput = () => clampTokens(Number($<HTMLInputElement>("gap").value) || 32);
+// The controls' bounds and defaults are the app's (src-tauri/src/shared.rs), not the page's.
+$<HTMLInputElement>("temperature").max = String(SHARED.max_temperature);
+Object.assign($<HTMLInputElement>("gap"), { max: String(SHARED.max_mark_tokens), value: String(SHARED.default_gap) });
+$<HTMLSelectElement>("speed").append(new Option(`fast: marks only, whole document every ${SHARED.fast_refresh} tokens written`, String(SHARED.fast_refresh)));
+$<HTMLSelectElement>("candidates").append(...Array.from({ length: SHARED.max_candidates }, (_, i) => new Option(String(i + 1))));
+
+const gapInput = () => clampTokens(Number($<HTMLInputElement>("gap").value) || SHARED.default_gap);
 
 /** The ending field and gap show the pinned ending (also after undo and redo). */
 function showPinned() {
@@ -196,7 +203,7 @@ function sampling(): SamplingSettings {
   return {
     steps: auto ? tokens : num("steps"),
     // Parallel reveal ranks by confidence, which `origin` does not have.
-    threshold: auto && alg !== "origin" ? AUTO_THRESHOLD : null,
+    threshold: auto && alg !== "origin" ? SHARED.auto_threshold : null,
     cache_refresh: refresh > 1 ? refresh : null,
     alg,
     temperature: Math.max(0, num("temperature")),
@@ -407,7 +414,7 @@ const host: Host = {
     const effects = [...marks.map((m) => addSpan.of(newSpan(m.from, m.to, m.tokens))), ...pin, restoreAuthored(authored)];
     if (effects.length) view.dispatch({ effects, annotations: Transaction.addToHistory.of(false) });
     $<HTMLInputElement>("ending").value = extras?.ending ?? "";
-    $<HTMLInputElement>("gap").value = String(extras?.gap ?? 32);
+    $<HTMLInputElement>("gap").value = String(extras?.gap ?? SHARED.default_gap);
     updateWords();
     updateSteps();
   },
@@ -435,7 +442,7 @@ function showSampling(s: SamplingSettings) {
   $<HTMLInputElement>("top-k").value = String(s.top_k ?? 0);
   $<HTMLInputElement>("seed").value = String(s.seed);
   // Any saved span-local interval (older versions saved 8) is the one "fast" there is now.
-  $<HTMLSelectElement>("speed").value = String((s.cache_refresh ?? 1) > 1 ? FAST_REFRESH : 1);
+  $<HTMLSelectElement>("speed").value = String((s.cache_refresh ?? 1) > 1 ? SHARED.fast_refresh : 1);
   $<HTMLSelectElement>("candidates").value = String(settings?.candidates ?? 1);
   showCandidatesAllowed();
   $<HTMLInputElement>("auto").checked = s.threshold !== null;
@@ -510,10 +517,10 @@ $("temperature").addEventListener("change", () => {
   // Typed values can leave the field's range: bring them back, and say so.
   const field = $<HTMLInputElement>("temperature");
   const t = Number(field.value);
-  const clamped = Number.isFinite(t) ? Math.min(2, Math.max(0, t)) : 0;
+  const clamped = Number.isFinite(t) ? Math.min(SHARED.max_temperature, Math.max(0, t)) : 0;
   if (clamped !== t) {
     field.value = String(clamped);
-    say(`The temperature goes from 0 to 2: set to ${clamped}.`, "error");
+    say(`The temperature goes from 0 to ${SHARED.max_temperature}: set to ${clamped}.`, "error");
   }
   showCandidatesAllowed();
 });

@@ -2,6 +2,7 @@
 // estimate, loading with progress. With nothing chosen yet, the built-in demo loads.
 import { api, describeError, isCommandError, precision, type CopyType, type DeviceChoice, type LoadRequest, type ModelInfo, type Settings } from "./ipc";
 import { $ } from "./dom";
+import { SHARED } from "./bindings";
 
 interface Hooks {
   settings: () => Settings | null;
@@ -218,8 +219,8 @@ export async function setupModelDialog(hooks: Hooks) {
         cuda: info.cuda
           ? null
           : info.gpus.length
-            ? "This copy of Dream Writer was built without NVIDIA (CUDA) support; install the CUDA build to use your GPU."
-            : "No NVIDIA GPU was found, or this copy of Dream Writer was built without CUDA support.",
+            ? `This copy of ${SHARED.app_name} was built without NVIDIA (CUDA) support; install the CUDA build to use your GPU.`
+            : `No NVIDIA GPU was found, or this copy of ${SHARED.app_name} was built without CUDA support.`,
         metal: info.metal ? null : "Metal is for Apple computers; it is not available here.",
       };
       for (const option of Array.from(device.options)) {

@@ -14,7 +14,7 @@ export interface Target {
   from: number;
   to: number;
   tokens: number;
-  /** The pinned ending shown and inserted right after this target. */
+  /** The pinned ending shown right after this target (the engine says how it is written). */
   pinned?: string;
   /** The text a marked phrase had, shown in review beside what replaces it. */
   original?: string;
@@ -26,16 +26,13 @@ export interface Planned {
 }
 
 /**
- * The request for `doc` with `marks` and an optional pinned `ending`. The ending is written into
- * the request's text right after its gap, so the model sees it as the text the gap leads into.
- * A conflict (the ending inside a mark, or on a hole) is an error in plain words.
+ * The request for `doc` with `marks` and an optional pinned `ending`: the engine places the
+ * ending and its gap (the gap is the span after the marks), and refuses an ending inside a mark
+ * or on a hole in plain words.
  */
 export function planRequest(doc: string, marks: MarkedSpan[], ending: Pinned | null, settings: SamplingSettings, candidates = 1): Planned {
-  const pinned = ending && ending.text.trim().length > 0 ? { ...ending, text: endingText(ending.text) } : null;
-  const text = pinned ? doc.slice(0, pinned.at) + pinned.text + doc.slice(pinned.at) : doc;
-  // A document offset in the request's text: the ending shifts what comes after it. A mark
-  // ending where the ending is pinned stays before it; one starting there comes after it.
-  const shift = (pos: number, after: boolean) => (pinned && (pos > pinned.at || (pos === pinned.at && after)) ? pos + pinned.text.length : pos);
+  // A blank ending is no ending (the engine agrees): no gap is written for it.
+  const pinned = ending && ending.text.trim().length > 0 ? ending : null;
   const targets: Target[] = marks.map((m, index) => ({
     index,
     from: m.from,
@@ -43,37 +40,36 @@ export function planRequest(doc: string, marks: MarkedSpan[], ending: Pinned | n
     tokens: m.tokens,
     ...(m.to > m.from ? { original: doc.slice(m.from, m.to).trim() } : {}),
   }));
-  const spans: Span[] = marks.map((m) => {
-    if (pinned && m.from < pinned.at && pinned.at < m.to) {
-      throw new Error("The pinned ending is inside a marked phrase: move the ending, or remove the mark.");
-    }
-    if (pinned && m.from === m.to && m.from === pinned.at) {
-      throw new Error("A hole and the pinned ending are at the same place: remove the hole, or pin the ending elsewhere.");
-    }
-    const after = pinned !== null && m.from >= pinned.at;
-    return { start: toCharOffset(text, shift(m.from, after)), end: toCharOffset(text, shift(m.to, after)), tokens: m.tokens };
-  });
+  const spans: Span[] = marks.map((m) => ({ start: toCharOffset(doc, m.from), end: toCharOffset(doc, m.to), tokens: m.tokens }));
   if (pinned) {
-    const at = toCharOffset(text, pinned.at);
-    spans.push({ start: at, end: at, tokens: pinned.gap });
-    targets.push({ index: targets.length, from: pinned.at, to: pinned.at, tokens: pinned.gap, pinned: pinned.text });
+    targets.push({ index: targets.length, from: pinned.at, to: pinned.at, tokens: pinned.gap, pinned: pinned.text.trim() });
   }
-  return { request: { text, spans, continuation: 0, ending: null, settings, candidates }, targets };
+  const request: InfillRequest = {
+    text: doc,
+    spans,
+    continuation: 0,
+    ending: pinned ? { text: pinned.text, at: toCharOffset(doc, pinned.at), gap: pinned.gap } : null,
+    settings,
+    candidates,
+  };
+  return { request, targets };
 }
 
 /**
  * What a target is written with in `doc`: its fill joined to the text on both sides, then the
- * pinned ending if it leads into one (joined the same way: its leading space goes where the
- * fill already ends with white space). `lead` counts the fill's characters the join dropped at
- * its start.
+ * pinned ending if it leads into one, as the engine wrote it after the fill (joined the same
+ * way: its leading space goes where the fill already ends with white space). `lead` counts the
+ * fill's characters the join dropped at its start.
  */
 export function targetText(t: Target, filled: FilledSpan[], doc: string): { fill: string; ending: string; lead: number } {
-  const raw = filled.find((f) => f.span === t.index)?.text ?? "";
+  const span = filled.find((f) => f.span === t.index);
+  const raw = span?.text ?? "";
+  const pinned = span?.leads_into ?? null;
   const before = doc.slice(Math.max(0, t.from - 1), t.from);
   const after = doc.slice(t.to, t.to + 1);
-  const cut = joinCuts(before, raw, t.pinned ?? after);
+  const cut = joinCuts(before, raw, pinned ?? after);
   const fill = raw.slice(cut.lead, raw.length - cut.trail);
-  const ending = t.pinned ? t.pinned.slice(joinCuts(before + fill, t.pinned, after).lead) : "";
+  const ending = pinned ? pinned.slice(joinCuts(before + fill, pinned, after).lead) : "";
   return { fill, ending, lead: cut.lead };
 }
 
@@ -166,15 +162,6 @@ export function remaskRuns(
 function isLow(slot: Slot, alg: SamplingSettings["alg"], threshold: number): boolean {
   const c = displayConfidence(slot.confidence, alg);
   return c !== null && c < threshold;
-}
-
-/**
- * The ending as the model should read it after the gap: with the space a sentence needs
- * before it (Dream's words carry their leading space), unless it starts with punctuation.
- */
-export function endingText(text: string): string {
-  const t = text.trim();
-  return /^[.,;:!?)\]»”’]/.test(t) ? t : ` ${t}`;
 }
 
 /**

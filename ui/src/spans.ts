@@ -4,6 +4,7 @@ import { EditorState, StateEffect, StateField, type ChangeDesc, type Extension, 
 import { Decoration, EditorView, WidgetType, type DecorationSet } from "@codemirror/view";
 import { invertedEffects } from "@codemirror/commands";
 import { liveField } from "./live";
+import { SHARED } from "./bindings";
 
 export interface MarkedSpan {
   id: number;
@@ -13,9 +14,6 @@ export interface MarkedSpan {
   /** Masked tokens Dream generates for it. */
   tokens: number;
 }
-
-export const MIN_TOKENS = 1;
-export const MAX_TOKENS = 1024;
 
 export const addSpan = StateEffect.define<MarkedSpan>({ map: (s, ch) => mapSpan(s, ch) ?? s });
 export const removeSpan = StateEffect.define<number>();
@@ -30,7 +28,7 @@ export function newSpan(from: number, to: number, tokens: number): MarkedSpan {
 }
 
 export function clampTokens(n: number): number {
-  return Math.max(MIN_TOKENS, Math.min(MAX_TOKENS, Math.round(n)));
+  return Math.max(1, Math.min(SHARED.max_mark_tokens, Math.round(n)));
 }
 
 /**

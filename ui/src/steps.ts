@@ -1,9 +1,5 @@
 // The steps slider's bounds and label, with a time estimate from measured step latency.
-
-/** The probability above which "auto" reveals a token. */
-export const AUTO_THRESHOLD = 0.9;
-/** "Fast" span-local decoding: a full pass once this many tokens were written since the last. */
-export const FAST_REFRESH = 32;
+import { SHARED } from "./bindings";
 
 /** Valid step count for `tokens` masked tokens: 1 ..= tokens (one step per token at most). */
 export function clampSteps(steps: number, tokens: number): number {
@@ -14,7 +10,7 @@ export function clampSteps(steps: number, tokens: number): number {
  * (parallel reveal, its own toggle beside the slider) what auto does. */
 export function stepsLabel(steps: number, tokens: number, stepSeconds: number | null, auto = false): string {
   if (tokens <= 0) return "nothing marked yet";
-  if (auto) return `auto · every word ≥${AUTO_THRESHOLD * 100}% sure`;
+  if (auto) return `auto · every word ≥${SHARED.auto_threshold * 100}% sure`;
   const s = clampSteps(steps, tokens);
   const perStep = Math.max(tokens, 1) / s;
   const rate = perStep >= 10 || Number.isInteger(perStep) ? perStep.toFixed(0) : perStep.toFixed(1);

@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { EditorState } from "@codemirror/state";
 import { history, redo, undo } from "@codemirror/commands";
-import { addSpan, clearSpans, marked, newSpan, removeSpan, setSpanTokens, spans, spansField, MAX_TOKENS } from "../src/spans";
+import { addSpan, clearSpans, marked, newSpan, removeSpan, setSpanTokens, spans, spansField } from "../src/spans";
+import { SHARED } from "../src/bindings";
 import { endRun, liveField, pickKey, reviewRun, slotClasses, startRun, stepRun, togglePick } from "../src/live";
 import { acceptChanges, displayConfidence, lowConfidenceRuns, planRequest, remaskRuns } from "../src/request";
 import { clampSteps, stepsLabel, StepTimer } from "../src/steps";
@@ -107,7 +108,7 @@ describe("marked spans follow the text", () => {
 
   it("holes move with the text after them and clamp their length", () => {
     let s = editor(doc).update({ effects: addSpan.of(newSpan(9, 9, 5000)) }).state;
-    expect(marked(s)[0].tokens).toBe(MAX_TOKENS);
+    expect(marked(s)[0].tokens).toBe(SHARED.max_mark_tokens);
     s = s.update({ changes: { from: 9, insert: "y" } }).state; // typing at the hole
     expect(marked(s)[0]).toMatchObject({ from: 10, to: 10 });
     s = s.update({ effects: setSpanTokens.of({ id: marked(s)[0].id, tokens: 0 }) }).state;
@@ -148,28 +149,29 @@ describe("requests", () => {
     expect(targets).toEqual([{ index: 0, from, to: from + 5, tokens: 4, original: "night" }]);
   });
 
-  it("write the pinned ending after a gap at the cursor, shifting later marks", () => {
-    const doc = "Start. Middle. End.";
-    const mark = newSpan(15, 18, 2); // "End" after the gap
-    const ending = { text: "It was over.", at: 6, gap: 10 };
+  it("send the pinned ending with its place and gap, and write it after the gap", () => {
+    const doc = "🌙 Start. Middle. End.";
+    const mark = newSpan(18, 21, 2); // "End" after the gap
+    const ending = { text: "It was over.", at: 9, gap: 10 };
     const { request, targets } = planRequest(doc, [mark], ending, settings);
-    expect(request.text).toBe("Start. It was over. Middle. End.");
-    expect(request.spans).toEqual([
-      { start: 15 + 13, end: 18 + 13, tokens: 2 },
-      { start: 6, end: 6, tokens: 10 },
-    ]);
-    expect(targets[1]).toMatchObject({ from: 6, to: 6, pinned: " It was over." });
+    // The engine places the ending (at a char offset: the emoji is one char, two UTF-16 units).
+    expect(request.text).toBe(doc);
+    expect(request.spans).toEqual([{ start: 17, end: 20, tokens: 2 }]);
+    expect(request.ending).toEqual({ text: "It was over.", at: 8, gap: 10 });
+    expect(targets[1]).toMatchObject({ index: 1, from: 9, to: 9, pinned: "It was over." });
+    // The gap is the span after the marks, and it says how the engine wrote the ending.
     const filled: FilledSpan[] = [
-      { span: 0, start: 0, end: 0, text: "Finish", slots: [] },
-      { span: 1, start: 0, end: 0, text: " Then rain.", slots: [] },
+      { span: 0, start: 0, end: 0, text: "Finish", slots: [], leads_into: null },
+      { span: 1, start: 0, end: 0, text: " Then rain.", slots: [], leads_into: " It was over." },
     ];
     const s = EditorState.create({ doc }).update({ changes: acceptChanges(doc, targets, filled) }).state;
-    expect(s.doc.toString()).toBe("Start. Then rain. It was over. Middle. Finish.");
+    expect(s.doc.toString()).toBe("🌙 Start. Then rain. It was over. Middle. Finish.");
   });
 
-  it("refuse an ending inside a marked phrase, or on a hole, in plain words", () => {
-    expect(() => planRequest("abcdef", [newSpan(1, 5, 2)], { text: "x", at: 3, gap: 2 }, settings)).toThrow(/inside a marked phrase: move the ending/);
-    expect(() => planRequest("abcdef", [newSpan(3, 3, 2)], { text: "x", at: 3, gap: 2 }, settings)).toThrow(/hole and the pinned ending are at the same place/);
+  it("send no ending, and no gap, for a blank one", () => {
+    const { request, targets } = planRequest("Start.", [], { text: "  ", at: 3, gap: 4 }, settings);
+    expect(request.ending).toBeNull();
+    expect(targets).toEqual([]);
   });
 
   it("take a mark, then an ending pinned at the end of that mark (the natural order)", () => {
@@ -177,11 +179,8 @@ describe("requests", () => {
     const from = doc.indexOf(" like");
     const to = doc.indexOf(".");
     const { request, targets } = planRequest(doc, [newSpan(from, to, 6)], { text: "Then silence.", at: to, gap: 8 }, settings);
-    expect(request.text).toBe("The rain came down like something that had been poured Then silence..");
-    expect(request.spans).toEqual([
-      { start: from, end: to, tokens: 6 },
-      { start: to, end: to, tokens: 8 },
-    ]);
+    expect(request.spans).toEqual([{ start: from, end: to, tokens: 6 }]);
+    expect(request.ending).toEqual({ text: "Then silence.", at: to, gap: 8 });
     expect(targets.map((t) => [t.from, t.to])).toEqual([
       [from, to],
       [to, to],
@@ -191,7 +190,7 @@ describe("requests", () => {
   it("join a fill and an ending with the text's own spacing", () => {
     for (const doc of ["It began to rain.", "It began to rain. "]) {
       const { targets } = planRequest(doc, [], { text: "Nobody came home.", at: doc.length, gap: 3 }, settings);
-      const filled: FilledSpan[] = [{ span: 0, start: 0, end: 0, text: " The sky wept", slots: [] }];
+      const filled: FilledSpan[] = [{ span: 0, start: 0, end: 0, text: " The sky wept", slots: [], leads_into: " Nobody came home." }];
       const s = EditorState.create({ doc }).update({ changes: acceptChanges(doc, targets, filled) }).state;
       expect(s.doc.toString()).toBe("It began to rain. The sky wept Nobody came home.");
     }
@@ -217,7 +216,9 @@ describe("requests", () => {
         ending ? { text: ending, at: head.length, gap: 1 + (i % 12) } : null,
         settings,
       );
-      const filled: FilledSpan[] = [{ span: 0, start: 0, end: 0, text: fill, slots: [] }];
+      // How the engine writes these endings (request::Ending::written).
+      const leadsInto = ending === null ? null : ending.startsWith(",") ? ending : ` ${ending}`;
+      const filled: FilledSpan[] = [{ span: 0, start: 0, end: 0, text: fill, slots: [], leads_into: leadsInto }];
       const out = EditorState.create({ doc })
         .update({ changes: acceptChanges(doc, targets, filled) })
         .state.doc.toString();
@@ -235,7 +236,7 @@ describe("requests", () => {
       { token: 2, text: " fell", confidence: 0.1 },
       { token: 3, text: " ", confidence: 0.1 },
     ];
-    const filled: FilledSpan[] = [{ span: 0, start: 0, end: 0, text: " Rain fell ", slots }];
+    const filled: FilledSpan[] = [{ span: 0, start: 0, end: 0, text: " Rain fell ", slots, leads_into: null }];
     const s = EditorState.create({ doc }).update({ changes: acceptChanges(doc, targets, filled) }).state;
     expect(s.doc.toString()).toBe("Before. Rain fell After.");
     // " fell" and the dropped trailing space's token: both re-masked, over " fell" alone.
@@ -245,7 +246,7 @@ describe("requests", () => {
   it("turn a picked empty fill into a hole at its place", () => {
     const doc = "Before. After.";
     const { targets } = planRequest(doc, [newSpan(7, 7, 4)], null, settings);
-    const filled: FilledSpan[] = [{ span: 0, start: 0, end: 0, text: "", slots: [{ token: 2, text: "", confidence: 0.9 }] }];
+    const filled: FilledSpan[] = [{ span: 0, start: 0, end: 0, text: "", slots: [{ token: 2, text: "", confidence: 0.9 }], leads_into: null }];
     expect(remaskRuns(doc, targets, filled, () => true)).toEqual([{ from: 7, to: 7, tokens: 4 }]);
     expect(remaskRuns(doc, targets, filled, () => false)).toEqual([]);
   });
@@ -293,7 +294,7 @@ describe("events become decorations", () => {
     ]);
   /** A finished run with one candidate whose only span has these slots. */
   const done = (slots: [number | null, string, number | null][]): { result: Written; shown: number } => {
-    const filled = view(slots).map(({ span, start, slots }) => ({ span, start, end: start, text: slots.map((x) => x.text).join(""), slots }));
+    const filled = view(slots).map(({ span, start, slots }) => ({ span, start, end: start, text: slots.map((x) => x.text).join(""), slots, leads_into: null }));
     return { result: { candidates: [{ text: "", spans: filled }], warnings: [] }, shown: 0 };
   };
 
@@ -357,6 +358,7 @@ describe("events become decorations", () => {
           { token: 2, text: " window", confidence: 0.2 },
           { token: 3, text: " frame", confidence: 0.1 },
         ],
+        leads_into: null,
       },
     ];
     const s = EditorState.create({ doc }).update({ changes: acceptChanges(doc, targets, filled) }).state;

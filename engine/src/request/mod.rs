@@ -9,8 +9,11 @@ use crate::error::{Error, Result};
 use crate::sampler::SamplingSettings;
 use crate::tokenizer::DreamTokenizer;
 
+mod ending;
 mod views;
 mod windows;
+
+pub use ending::Ending;
 
 /// Replace the characters `start..end` of the text with `tokens` masks; `start == end` inserts
 /// them at that point. Offsets count Unicode scalar values (Rust `char`s).
@@ -24,7 +27,8 @@ pub struct Span {
 }
 
 /// What to generate: masked spans anywhere in `text`, optionally `continuation` masks after
-/// it, and an optional pinned `ending` after those that the generated text must lead into.
+/// it, and an optional pinned [`Ending`] the generated text must lead into (after the
+/// continuation, or at a point of the text with a gap of masks before it).
 ///
 /// The model's mask token written literally in `text` (`<|mask|>` for Dream) is one more masked
 /// position, as in the official code.
@@ -34,7 +38,7 @@ pub struct Span {
 ///     "text": "The storm broke at dawn.",
 ///     "spans": [{"start": 4, "end": 9, "tokens": 3}],
 ///     "continuation": 16,
-///     "ending": " And then there was silence.",
+///     "ending": {"text": "And then there was silence."},
 ///     "settings": {"steps": 8, "alg": "entropy"}
 /// }"#).unwrap();
 /// assert_eq!(req.spans[0].tokens, 3);
@@ -49,7 +53,7 @@ pub struct InfillRequest {
     #[serde(default)]
     pub continuation: usize,
     #[serde(default)]
-    pub ending: Option<String>,
+    pub ending: Option<Ending>,
     #[serde(default)]
     pub settings: SamplingSettings,
     /// How many versions to write at once (1-3), from seeds `seed`, `seed + 1`, ...: one
@@ -133,11 +137,20 @@ pub struct FilledSpan {
     pub text: String,
     /// Its tokens, one per mask slot.
     pub slots: Vec<Slot>,
+    /// The pinned ending that follows it in `text`, as written there (see [`Ending::written`]):
+    /// set on the span that leads into it.
+    pub leads_into: Option<String>,
 }
 
 enum Piece {
     Text(String),
-    Masks { span: usize, start: usize, len: usize },
+    Masks {
+        span: usize,
+        start: usize,
+        len: usize,
+    },
+    /// The pinned ending as written: seen whole by the window of the masks before it.
+    Ending(String),
 }
 
 /// A request tokenised into the windows the model sees, with what is needed to map tokens back.
@@ -204,8 +217,7 @@ impl InfillRequest {
             ));
         }
         let pieces = self.pieces(tok)?;
-        let pinned_end = self.ending.as_ref().is_some_and(|e| !e.is_empty());
-        let tokens = windows::tokenise(tok, &pieces, pinned_end, context)?;
+        let tokens = windows::tokenise(tok, &pieces, context)?;
         let masks: usize = tokens.masks.iter().map(|r| r.len()).sum();
         if masks == 0 {
             return Err(Error::invalid("spans", "nothing to generate: no span, no continuation and no mask token"));
@@ -264,15 +276,16 @@ impl InfillRequest {
         if self.text.len() > MAX_TEXT_BYTES {
             return too_big("text", format!("{} bytes; the limit is {MAX_TEXT_BYTES}", self.text.len()));
         }
-        if let Some(e) = self.ending.as_ref().filter(|e| e.len() > MAX_ENDING_BYTES) {
-            return too_big("ending", format!("{} bytes; the limit is {MAX_ENDING_BYTES}", e.len()));
+        if let Some(e) = self.ending.as_ref().filter(|e| e.text.len() > MAX_ENDING_BYTES) {
+            return too_big("ending", format!("{} bytes; the limit is {MAX_ENDING_BYTES}", e.text.len()));
         }
         if self.spans.len() > MAX_SPANS {
             return too_big("spans", format!("{} spans; the limit is {MAX_SPANS}", self.spans.len()));
         }
         // Each run of masks must fit one window; all of them together are then bounded by
         // (MAX_SPANS + 1) windows.
-        let largest = self.spans.iter().map(|s| s.tokens).chain([self.continuation]).max().unwrap_or(0);
+        let gap = self.ending.as_ref().map_or(0, |e| e.gap);
+        let largest = self.spans.iter().map(|s| s.tokens).chain([self.continuation, gap]).max().unwrap_or(0);
         if largest > context {
             return Err(Error::ContextOverflow { needed: largest, limit: context });
         }
@@ -305,7 +318,9 @@ impl InfillRequest {
         let chars: Vec<char> = self.text.chars().collect();
         let text_of = |r: Range<usize>| chars[r].iter().collect::<String>();
         let mask_token = tok.inner().id_to_token(tok.mask_id()).unwrap_or_default();
-        let mut literal = self.spans.len() + usize::from(self.continuation > 0);
+        let ending = self.pinned_ending(&mask_token, n_chars)?;
+        let gap_span = self.spans.len() + usize::from(self.continuation > 0);
+        let mut literal = gap_span + usize::from(ending.as_ref().is_some_and(|e| e.gap > 0));
         let mut pieces = Vec::new();
         let mut push_text = |pieces: &mut Vec<Piece>, text: String, offset: usize| {
             // Literal mask tokens become one-token spans of their own.
@@ -326,23 +341,75 @@ impl InfillRequest {
                 pieces.push(Piece::Text(rest.to_owned()));
             }
         };
+        // The gap and the ending go at `at` in the text (`None`: after the continuation).
+        let mut pinned = ending;
         let mut cursor = 0;
         for &i in &order {
             let s = self.spans[i];
+            if let Some(e) = pinned.take_if(|e| e.at.is_some_and(|at| at <= s.start)) {
+                let at = e.at.unwrap_or(n_chars);
+                push_text(&mut pieces, text_of(cursor..at), cursor);
+                push_ending(&mut pieces, e, gap_span, at);
+                cursor = at;
+            }
             push_text(&mut pieces, text_of(cursor..s.start), cursor);
             pieces.push(Piece::Masks { span: i, start: s.start, len: s.tokens });
             cursor = s.end;
+        }
+        if let Some(e) = pinned.take_if(|e| e.at.is_some()) {
+            let at = e.at.unwrap_or(n_chars);
+            push_text(&mut pieces, text_of(cursor..at), cursor);
+            push_ending(&mut pieces, e, gap_span, at);
+            cursor = at;
         }
         push_text(&mut pieces, text_of(cursor..n_chars), cursor);
         if self.continuation > 0 {
             pieces.push(Piece::Masks { span: self.spans.len(), start: n_chars, len: self.continuation });
         }
-        if let Some(ending) = self.ending.as_ref().filter(|e| !e.is_empty()) {
-            if ending.contains(&mask_token) {
-                return Err(Error::invalid("ending", "the pinned ending cannot contain mask tokens"));
-            }
-            pieces.push(Piece::Text(ending.clone()));
+        if let Some(e) = pinned {
+            push_ending(&mut pieces, e, gap_span, n_chars);
         }
         Ok(pieces)
     }
+
+    /// The pinned ending with its text as written, checked against the text and the spans;
+    /// `None` when there is none or it is blank.
+    fn pinned_ending(&self, mask_token: &str, n_chars: usize) -> Result<Option<Ending>> {
+        let Some(ending) = self.ending.as_ref() else { return Ok(None) };
+        let text = ending.written();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        if !mask_token.is_empty() && text.contains(mask_token) {
+            return Err(Error::invalid("ending", "the pinned ending cannot contain mask tokens"));
+        }
+        if let Some(at) = ending.at {
+            if at > n_chars {
+                return Err(Error::invalid("ending.at", format!("{at} is past the text's {n_chars} characters")));
+            }
+            for (i, s) in self.spans.iter().enumerate() {
+                if s.start < at && at < s.end {
+                    return Err(Error::invalid(
+                        "ending",
+                        format!("the pinned ending is inside a marked phrase (spans[{i}]): move the ending, or remove the mark"),
+                    ));
+                }
+                if s.start == at && s.end == at {
+                    return Err(Error::invalid(
+                        "ending",
+                        format!("a hole (spans[{i}]) and the pinned ending are at the same place: remove the hole, or pin the ending elsewhere"),
+                    ));
+                }
+            }
+        }
+        Ok(Some(Ending { text, ..ending.clone() }))
+    }
+}
+
+/// The ending's gap (span `gap_span`, when it has one) and the ending, at char `at`.
+fn push_ending(pieces: &mut Vec<Piece>, ending: Ending, gap_span: usize, at: usize) {
+    if ending.gap > 0 {
+        pieces.push(Piece::Masks { span: gap_span, start: at, len: ending.gap });
+    }
+    pieces.push(Piece::Ending(ending.text));
 }

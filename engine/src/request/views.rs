@@ -30,7 +30,7 @@ impl Prepared {
         let mut out = String::new();
         for piece in &self.pieces {
             match piece {
-                Piece::Text(t) => out.push_str(t),
+                Piece::Text(t) | Piece::Ending(t) => out.push_str(t),
                 Piece::Masks { span, .. } => {
                     if let Some(view) = views.iter().find(|v| v.span == *span && v.row == 0) {
                         out.push_str(&view.shown(masked));
@@ -46,10 +46,10 @@ impl Prepared {
         let views = self.span_views(tok, ids, confidence)?;
         let mut text = String::new();
         let mut chars = 0;
-        let mut spans = Vec::new();
-        for piece in &self.pieces {
+        let mut spans: Vec<FilledSpan> = Vec::new();
+        for (i, piece) in self.pieces.iter().enumerate() {
             match piece {
-                Piece::Text(t) => {
+                Piece::Text(t) | Piece::Ending(t) => {
                     text.push_str(t);
                     chars += t.chars().count();
                 }
@@ -64,6 +64,10 @@ impl Prepared {
                         end: chars + len,
                         text: filled,
                         slots: view.slots.clone(),
+                        leads_into: match self.pieces.get(i + 1) {
+                            Some(Piece::Ending(e)) => Some(e.clone()),
+                            _ => None,
+                        },
                     });
                     chars += len;
                 }

@@ -15,9 +15,9 @@ pub(super) struct Tokens {
     pub masks: Vec<Range<usize>>,
     /// Whether some text was left out (the model never sees all of the document).
     pub cut: bool,
-    /// Whether the pinned ending directly follows the last masks (the continuation), so the
-    /// last window must hold it.
-    pub ending_anchored: bool,
+    /// The run of masks (an index into `masks`) that the pinned ending directly follows, and
+    /// where the ending's tokens end: the window of those masks must hold all of it.
+    pub lead_in: Option<(usize, usize)>,
 }
 
 /// Tokenises `pieces` for windows of `context` tokens.
@@ -26,13 +26,11 @@ pub(super) struct Tokens {
 /// side: at least `context` tokens are kept at each end that borders masks. That is also why
 /// no window ever spans such a cut: a window holds masks and reaches less than `context` tokens
 /// beyond them.
-pub(super) fn tokenise(tok: &DreamTokenizer, pieces: &[Piece], pinned_end: bool, context: usize) -> Result<Tokens> {
+pub(super) fn tokenise(tok: &DreamTokenizer, pieces: &[Piece], context: usize) -> Result<Tokens> {
     let is_masks = |p: &Piece| matches!(p, Piece::Masks { .. });
     let first_masks = pieces.iter().position(is_masks).unwrap_or(pieces.len());
     let last_masks = pieces.iter().rposition(is_masks).unwrap_or(0);
-    let ending = pinned_end.then(|| pieces.len() - 1);
-    let mut out =
-        Tokens { ids: Vec::new(), masks: Vec::new(), cut: false, ending_anchored: ending == Some(last_masks + 1) };
+    let mut out = Tokens { ids: Vec::new(), masks: Vec::new(), cut: false, lead_in: None };
     for (i, piece) in pieces.iter().enumerate() {
         let start = out.ids.len();
         match piece {
@@ -40,9 +38,14 @@ pub(super) fn tokenise(tok: &DreamTokenizer, pieces: &[Piece], pinned_end: bool,
                 out.ids.extend(std::iter::repeat_n(tok.mask_id(), *len));
                 out.masks.push(start..out.ids.len());
             }
-            // The ending is short (64 KiB at most) and, when it follows the masks, all of it
-            // must be seen.
-            Piece::Text(t) if Some(i) == ending => out.ids.extend(tok.encode(t)?),
+            // The ending is short (64 KiB at most) and, when it follows masks, all of it must
+            // be seen with them.
+            Piece::Ending(t) => {
+                out.ids.extend(tok.encode(t)?);
+                if i > 0 && is_masks(&pieces[i - 1]) {
+                    out.lead_in = Some((out.masks.len() - 1, out.ids.len()));
+                }
+            }
             Piece::Text(t) if i < first_masks => out.ids.extend(edge_tokens(tok, t, context, Edge::End, &mut out.cut)?),
             Piece::Text(t) if i > last_masks => {
                 out.ids.extend(edge_tokens(tok, t, context, Edge::Start, &mut out.cut)?)
@@ -76,15 +79,19 @@ pub(super) struct Group {
 }
 
 /// Groups the mask runs into windows of at most `context` tokens, as few as will do, in text
-/// order. Groups are formed from the end, so that a pinned ending after the continuation is in
-/// the last window. Each window is filled after the ones before it, so it may reach back over
+/// order. Groups are formed from the end; a run of masks that leads into the pinned ending
+/// reaches to the ending's end, so its window holds the ending whole. Each window is filled after the ones before it, so it may reach back over
 /// their (by then written) tokens, but never forward into masks of a later window: those are
 /// filled with a window of their own.
 pub(super) fn group(tokens: &Tokens, context: usize) -> Result<Vec<Group>> {
     let masks = &tokens.masks;
     let mut spans: Vec<(Range<usize>, Range<usize>)> = Vec::new(); // (mask runs, positions needed)
+    let reach = |run: usize| match tokens.lead_in {
+        Some((r, end)) if r == run => end,
+        _ => masks[run].end,
+    };
     let mut hi = masks.len();
-    let mut end = if tokens.ending_anchored { tokens.ids.len() } else { masks[hi - 1].end };
+    let mut end = reach(hi - 1);
     while hi > 0 {
         let mut lo = hi - 1;
         let needed = end - masks[lo].start;
@@ -97,7 +104,7 @@ pub(super) fn group(tokens: &Tokens, context: usize) -> Result<Vec<Group>> {
         spans.push((lo..hi, masks[lo].start..end));
         hi = lo;
         if hi > 0 {
-            end = masks[hi - 1].end;
+            end = reach(hi - 1);
         }
     }
     spans.reverse();

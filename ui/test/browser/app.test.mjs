@@ -99,8 +99,9 @@ describe("Dream Writer UI", () => {
     await page.waitForSelector("#review:not([hidden])");
     await page.screenshot({ path: join(artifacts, "ui-pinned-review.png") });
     const request = await page.evaluate(() => window.__mock.calls.find((c) => c.cmd === "infill").args.request);
-    assert.equal(request.text, "It began to rain. Nobody came home.");
-    assert.deepEqual(request.spans, [{ start: 17, end: 17, tokens: 4 }]);
+    assert.equal(request.text, "It began to rain.");
+    assert.deepEqual(request.spans, []);
+    assert.deepEqual(request.ending, { text: "Nobody came home.", at: 17, gap: 4 });
     await page.click("#accept");
     assert.match(await docText(page), /^It began to rain\.( \w+){4} Nobody came home\.$/);
     assert.equal(await page.inputValue("#ending"), "");

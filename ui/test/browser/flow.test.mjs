@@ -52,14 +52,12 @@ describe("the writing flow", () => {
     assert.equal(await page.getAttribute("#message", "class"), "info", await message(page));
     const [request] = await infills(page);
     const to = doc.indexOf(".");
-    assert.equal(request.text, `${doc.slice(0, to)} Then silence.${doc.slice(to)}`);
+    assert.equal(request.text, doc);
     assert.deepEqual(
       request.spans.map((s) => [s.start, s.end]),
-      [
-        [doc.indexOf(" like"), to],
-        [to, to],
-      ],
+      [[doc.indexOf(" like"), to]],
     );
+    assert.deepEqual(request.ending, { text: "Then silence.", at: to, gap: 32 });
     // Review shows what the rewrite replaces.
     assert.equal(await page.getAttribute('.cm-live[data-target="0"]', "title"), "Replaces: “like something that had been poured”");
     await page.click("#accept");

@@ -172,7 +172,12 @@ function documents(cmd: string, args: Record<string, unknown>): unknown {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function infill(args: {
-  request: { spans: { start: number; end: number; tokens: number }[]; settings: { steps: number }; candidates: number };
+  request: {
+    spans: { start: number; end: number; tokens: number }[];
+    ending: { text: string; at: number; gap: number } | null;
+    settings: { steps: number };
+    candidates: number;
+  };
   onEvent: { id: number };
 }) {
   if (mock.failNext) {
@@ -181,7 +186,13 @@ async function infill(args: {
     throw e;
   }
   mock.cancelled = false;
-  const { spans, settings: s, candidates } = args.request;
+  const { settings: s, candidates, ending } = args.request;
+  // As the engine does: the ending's gap is one more span after the marks, and it leads into
+  // the ending written with the space a sentence needs (request::Ending::written).
+  const gap = ending && ending.text.trim() && ending.gap > 0 ? [{ start: ending.at, end: ending.at, tokens: ending.gap }] : [];
+  const spans = [...args.request.spans, ...gap];
+  const written = ending ? (/^[.,;:!?)\]»”’]/.test(ending.text.trim()) ? ending.text.trim() : ` ${ending.text.trim()}`) : null;
+  const leadsInto = (r: number) => (gap.length && r === spans.length - 1 ? written : null);
   const rows = Math.max(1, candidates ?? 1);
   // slots[row][span][i]: every candidate writes other words (its words shifted by the row).
   const all: Slot[][][] = Array.from({ length: rows }, () =>
@@ -209,7 +220,7 @@ async function infill(args: {
   }
   const results = all.map((cand) => ({
     text: "",
-    spans: cand.map((row, r) => ({ span: r, start: 0, end: 0, text: row.map((x) => x.text).join(""), slots: row })),
+    spans: cand.map((row, r) => ({ span: r, start: 0, end: 0, text: row.map((x) => x.text).join(""), slots: row, leads_into: leadsInto(r) })),
   }));
   const done = { candidates: results, warnings: [] };
   return done;

@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use dream_engine::hub::{resolve_blocking, DownloadProgress, HubOptions, ProgressFn};
+use dream_engine::request::Ending;
 use dream_engine::{Alg, Dream, Error, InfillEvent, InfillRequest, Result, Span};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -115,8 +116,8 @@ impl Args {
         if let Some(n) = self.candidates {
             req.candidates = n;
         }
-        if self.ending.is_some() {
-            req.ending = self.ending.clone();
+        if let Some(e) = &self.ending {
+            req.ending = Some(Ending::after_text(e.as_str()));
         }
         let s = &mut req.settings;
         macro_rules! set {
