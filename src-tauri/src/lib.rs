@@ -1,5 +1,6 @@
 //! Dream Writer: the desktop app, a thin Tauri layer over `dream-engine`.
 
+mod activity;
 mod authorship;
 #[cfg(test)]
 mod bindings;

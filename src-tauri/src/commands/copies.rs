@@ -2,8 +2,6 @@
 //! folder, so a laptop GPU that cannot hold the bf16 checkpoint can still run Dream 7B.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use dream_engine::hub::{self, ModelSource};
 use dream_engine::quantize::QuantType;
@@ -11,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::State;
 
+use crate::activity::Work;
 use crate::blocking::off_main;
 use crate::error::{CommandError, CommandResult, ErrorCode};
 use crate::state::AppState;
@@ -117,12 +116,9 @@ pub async fn make_smaller_copy(
     let source = source_folder(&model)?;
     let out = copy_path(&state.models_dir, &model, kind);
     std::fs::create_dir_all(&state.models_dir).map_err(|e| crate::files::io_error(&state.models_dir, "create", &e))?;
-    let cancel = Arc::new(AtomicBool::new(false));
-    if state.copy_cancel.lock().expect("copy lock").replace(cancel.clone()).is_some() {
-        return Err(CommandError::new(ErrorCode::Busy, "A copy is already being made."));
-    }
+    let (_copying, cancel) = state.machine.start_copying()?;
     let target = out.clone();
-    let result = off_main("Making a smaller copy", move || {
+    off_main("Making a smaller copy", move || {
         let mut report = |done: usize, total: usize| {
             let _ = on_progress.send(CopyProgress { done, total });
         };
@@ -134,22 +130,14 @@ pub async fn make_smaller_copy(
             other => other.into(),
         })
     })
-    .await;
-    state.copy_cancel.lock().expect("copy lock").take();
-    result?;
+    .await?;
     Ok(out.display().to_string())
 }
 
 /// Stops the copy being made. Returns whether one was.
 #[tauri::command]
 pub fn cancel_copy(state: State<'_, AppState>) -> bool {
-    match state.copy_cancel.lock().expect("copy lock").as_ref() {
-        Some(c) => {
-            c.store(true, Ordering::Relaxed);
-            true
-        }
-        None => false,
-    }
+    state.machine.cancel(Work::Copy)
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@ use serde::Serialize;
 use tauri::{AppHandle, State};
 
 use crate::authorship::{self, Authored};
-use crate::desk::{DocState, RecentEntry};
+use crate::blocking::off_main;
+use crate::desk::{Desk, DocState, RecentEntry};
 use crate::dialogs::Pick;
 use crate::documents::{self, check_kind, fingerprint, DiskState, OnDisk};
 use crate::error::CommandResult;
@@ -51,9 +52,21 @@ pub struct Saved {
     pub base: String,
 }
 
-fn opened(state: &AppState, path: &Path) -> CommandResult<Opened> {
+/// Runs document work (reads, and atomic writes with their fsyncs) on the blocking pool with
+/// the desk: never on the main thread, which draws the window, and never under the model's
+/// lock, so a save is not held up by a run or a load. The desk's lock keeps one document
+/// operation at a time, in the order they came.
+async fn with_desk<T: Send + 'static>(
+    state: &AppState,
+    what: &'static str,
+    f: impl FnOnce(&mut Desk) -> CommandResult<T> + Send + 'static,
+) -> CommandResult<T> {
+    let desk = state.desk.clone();
+    off_main(what, move || f(&mut desk.lock().expect("desk lock"))).await
+}
+
+fn opened(desk: &mut Desk, path: &Path) -> CommandResult<Opened> {
     let file = documents::read(path)?;
-    let desk = &mut *state.desk.lock().expect("desk lock");
     desk.choose(path)?;
     Ok(Opened::new(Some(path.to_owned()), Some(file), desk.read_autosave(Some(path))))
 }
@@ -62,10 +75,12 @@ fn opened(state: &AppState, path: &Path) -> CommandResult<Opened> {
 /// autosave, or the untitled buffer's autosave.
 #[tauri::command]
 pub async fn restore_session(state: State<'_, AppState>) -> CommandResult<Opened> {
-    let mut desk = state.desk.lock().expect("desk lock");
-    let path = desk.current().map(Path::to_owned);
-    let file = path.as_deref().and_then(|p| documents::read(p).ok());
-    Ok(Opened::new(path.clone(), file, desk.read_autosave(path.as_deref())))
+    with_desk(&state, "Reopening the document", |desk| {
+        let path = desk.current().map(Path::to_owned);
+        let file = path.as_deref().and_then(|p| documents::read(p).ok());
+        Ok(Opened::new(path.clone(), file, desk.read_autosave(path.as_deref())))
+    })
+    .await
 }
 
 /// What the writer must be told once: a settings file or an autosave that could not be used
@@ -80,7 +95,7 @@ pub async fn take_notices(state: State<'_, AppState>) -> CommandResult<Vec<Strin
 /// Starts a new untitled document (the page has asked about unsaved changes first).
 #[tauri::command]
 pub async fn new_document(state: State<'_, AppState>) -> CommandResult<()> {
-    state.desk.lock().expect("desk lock").new_untitled()
+    with_desk(&state, "Starting a new document", |desk| desk.new_untitled()).await
 }
 
 /// The Open dialog: the file the writer picks (`None` when they cancel), which the document
@@ -97,8 +112,11 @@ pub async fn choose_document(app: AppHandle, state: State<'_, AppState>) -> Comm
 /// now, to reload it); it becomes the current document and the top of the recent list.
 #[tauri::command]
 pub async fn open_document(state: State<'_, AppState>, path: PathBuf) -> CommandResult<Opened> {
-    state.desk.lock().expect("desk lock").require(&path)?;
-    opened(&state, &path)
+    with_desk(&state, "Opening the document", move |desk| {
+        desk.require(&path)?;
+        opened(desk, &path)
+    })
+    .await
 }
 
 /// Saves the document open now, and beside it which of its ranges the model wrote (`None`:
@@ -114,12 +132,15 @@ pub async fn save_document(
     overwrite: bool,
     authored: Option<Vec<Authored>>,
 ) -> CommandResult<Saved> {
-    state.desk.lock().expect("desk lock").require(&path)?;
-    let authored = authored.unwrap_or_default();
-    authorship::validate(&authored, &text)?;
-    let base = documents::save(&path, &text, base.as_deref(), overwrite)?;
-    authorship::write(&path, &text, &authored)?;
-    Ok(Saved { path, base })
+    with_desk(&state, "Saving the document", move |desk| {
+        desk.require(&path)?;
+        let authored = authored.unwrap_or_default();
+        authorship::validate(&authored, &text)?;
+        let base = documents::save(&path, &text, base.as_deref(), overwrite)?;
+        authorship::write(&path, &text, &authored)?;
+        Ok(Saved { path, base })
+    })
+    .await
 }
 
 /// Save As: writes `text` where the writer picks in the Save dialog, which then becomes the
@@ -142,11 +163,14 @@ pub async fn save_document_as(
         path.set_extension("md");
     }
     check_kind(&path)?;
-    // The dialog asked before replacing an existing file.
-    let base = documents::save(&path, &text, None, true)?;
-    authorship::write(&path, &text, &authored)?;
-    state.desk.lock().expect("desk lock").choose(&path)?;
-    Ok(Some(Saved { path, base }))
+    with_desk(&state, "Saving the document", move |desk| {
+        // The dialog asked before replacing an existing file.
+        let base = documents::save(&path, &text, None, true)?;
+        authorship::write(&path, &text, &authored)?;
+        desk.choose(&path)?;
+        Ok(Some(Saved { path, base }))
+    })
+    .await
 }
 
 /// Export: writes `text` where the writer picks in the Save dialog, with a Markdown
@@ -167,21 +191,27 @@ pub async fn export_document(
         path.set_extension("md");
     }
     check_kind(&path)?;
-    if state.desk.lock().expect("desk lock").current() == Some(path.as_path()) {
-        return Err(crate::error::CommandError::new(
-            crate::error::ErrorCode::InvalidPath,
-            format!("{}: an export is a copy; choose another name than the document open now.", path.display()),
-        ));
-    }
-    documents::save(&path, &out, None, true)?;
-    Ok(Some(path))
+    with_desk(&state, "Exporting the document", move |desk| {
+        if desk.current() == Some(path.as_path()) {
+            return Err(crate::error::CommandError::new(
+                crate::error::ErrorCode::InvalidPath,
+                format!("{}: an export is a copy; choose another name than the document open now.", path.display()),
+            ));
+        }
+        documents::save(&path, &out, None, true)?;
+        Ok(Some(path))
+    })
+    .await
 }
 
 /// Whether the document's file still holds what the editor loaded or last saved.
 #[tauri::command]
 pub async fn check_document(state: State<'_, AppState>, path: PathBuf, base: String) -> CommandResult<DiskState> {
-    state.desk.lock().expect("desk lock").require(&path)?;
-    Ok(documents::disk_state(&path, &base))
+    with_desk(&state, "Checking the document", move |desk| {
+        desk.require(&path)?;
+        Ok(documents::disk_state(&path, &base))
+    })
+    .await
 }
 
 #[tauri::command]
@@ -191,16 +221,18 @@ pub async fn recent_documents(state: State<'_, AppState>) -> CommandResult<Vec<R
 
 #[tauri::command]
 pub async fn autosave_document(state: State<'_, AppState>, document: DocState) -> CommandResult<()> {
-    state.desk.lock().expect("desk lock").autosave(&document)
+    with_desk(&state, "Autosaving", move |desk| desk.autosave(&document)).await
 }
 
 /// Forgets the autosave of a document whose changes the writer chose not to save.
 #[tauri::command]
 pub async fn discard_autosave(state: State<'_, AppState>, path: Option<PathBuf>) -> CommandResult<()> {
-    let desk = state.desk.lock().expect("desk lock");
-    if let Some(p) = &path {
-        desk.require(p)?;
-    }
-    desk.discard_autosave(path.as_deref());
-    Ok(())
+    with_desk(&state, "Discarding the autosave", move |desk| {
+        if let Some(p) = &path {
+            desk.require(p)?;
+        }
+        desk.discard_autosave(path.as_deref());
+        Ok(())
+    })
+    .await
 }

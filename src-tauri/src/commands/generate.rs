@@ -8,6 +8,7 @@ use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
 
+use crate::activity::Work;
 use crate::blocking::off_main;
 use crate::commands::model::no_model;
 use crate::documents::check_text_size;
@@ -52,9 +53,8 @@ pub async fn infill(
 ) -> CommandResult<Written> {
     check_text_size(&request.text)?;
     let loaded = state.loaded().ok_or_else(no_model)?;
-    let cancel = state.claim_job()?;
-    let flag = cancel.clone();
-    let result = off_main("Writing", move || {
+    let (_writing, flag) = state.machine.start_writing()?;
+    off_main("Writing", move || {
         let done = loaded.dream.infill(&request, &flag, &mut |step| {
             // Nobody left to watch (the window closed): stop before the next step.
             if on_event.send(StepUpdate::from(step)).is_err() {
@@ -63,15 +63,13 @@ pub async fn infill(
         })?;
         Ok(Written { candidates: done.candidates, warnings: done.warnings })
     })
-    .await;
-    state.release_job(&cancel);
-    result
+    .await
 }
 
 /// Stops the running generation before its next step. Returns whether one was running.
 #[tauri::command]
 pub fn cancel(state: State<'_, AppState>) -> bool {
-    state.cancel_job()
+    state.machine.cancel(Work::Write)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 
+use crate::activity::{Ticket, Work};
 use crate::blocking::off_main;
 use crate::commands::copies::{self, CopyType};
 use crate::dialogs::Pick;
@@ -31,7 +32,7 @@ pub struct ModelStatus {
 
 #[tauri::command]
 pub fn model_status(state: State<'_, AppState>) -> ModelStatus {
-    ModelStatus { loaded: state.loaded().map(|l| l.info.clone()), loading: state.loading.is_active() }
+    ModelStatus { loaded: state.loaded().map(|l| l.info.clone()), loading: state.machine.loading() }
 }
 
 /// One entry of the model manager.
@@ -263,14 +264,19 @@ pub async fn load_model(
             "Choose a model: the demo, a folder, or a Hub repo id.",
         ));
     }
-    let _loading = state.begin_load()?;
-    let loaded = load(&state, request, on_progress).await?;
+    let loading = state.machine.start_loading()?;
+    let loaded = load(&state, &loading, request, on_progress).await?;
     let info = loaded.info.clone();
-    *state.model.lock().expect("model lock") = Some(loaded);
+    loading.loaded(loaded);
     Ok(info)
 }
 
-async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEvent>) -> CommandResult<Arc<Loaded>> {
+async fn load(
+    state: &AppState,
+    loading: &Ticket<'_>,
+    request: LoadRequest,
+    progress: Channel<LoadEvent>,
+) -> CommandResult<Arc<Loaded>> {
     let precision = request.dtype;
     let dir = if request.model == DEMO {
         None
@@ -285,9 +291,8 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
         });
         let source = ModelSource::parse(&request.model);
         let task = tauri::async_runtime::spawn(async move { hub::resolve(&source, &options, Some(on_download)).await });
-        state.loading.set_download(Some(task.inner().abort_handle()));
+        loading.downloading(task.inner().abort_handle());
         let outcome = task.await;
-        state.loading.set_download(None);
         // An aborted download keeps its partial file in the cache: the next try resumes it.
         Some(outcome.map_err(|_| {
             CommandError::new(ErrorCode::Cancelled, "Download cancelled; it resumes where it stopped next time.")
@@ -295,11 +300,10 @@ async fn load(state: &AppState, request: LoadRequest, progress: Channel<LoadEven
     };
     // The old model is let go before the new one is read, so two are never in memory at once
     // (a 7B model is most of a laptop's). A download alone keeps it: cancelling one loses nothing.
-    state.model.lock().expect("model lock").take();
+    let cancel = loading.reading();
     let _ = progress.send(LoadEvent::Loading { model: request.model.clone() });
     let name = request.model.clone();
     let device = request.device;
-    let cancel = state.loading.reading();
     off_main("Loading the model", move || -> CommandResult<Arc<Loaded>> {
         let device = device.open()?;
         let dream = match &dir {
@@ -366,7 +370,7 @@ pub async fn pick_model(app: AppHandle, state: State<'_, AppState>, kind: ModelP
 /// Stops a model download or load in progress. Returns whether one was running.
 #[tauri::command]
 pub fn cancel_load(state: State<'_, AppState>) -> bool {
-    state.loading.cancel()
+    state.machine.cancel(Work::Load)
 }
 
 /// Tokens in `text` for the loaded model (span lengths in the editor).

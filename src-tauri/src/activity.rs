@@ -1,0 +1,276 @@
+//! What the app is doing with models, as one state: idle, downloading or loading a model,
+//! writing, or making a smaller copy, with the model it holds. One thing at a time: a
+//! transition is allowed only from `Idle` (and a download only goes on to its load), so a run
+//! never starts while a model loads, a model never changes under a run, and two models are
+//! never in memory at once (the old one is let go when the new one's weights start loading).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::error::{CommandError, ErrorCode};
+use crate::state::Loaded;
+
+/// What is running now, and how to stop it.
+#[derive(Debug, Default)]
+pub enum Activity {
+    #[default]
+    Idle,
+    /// A model's files are being fetched; the loaded model stays until they are all here.
+    Downloading { abort: Option<tokio::task::AbortHandle> },
+    /// A model's weights are being read; the previous model was let go first.
+    Loading { cancel: Arc<AtomicBool> },
+    /// Dream is writing (one run, all its candidates).
+    Writing { cancel: Arc<AtomicBool> },
+    /// A smaller copy of a model is being written.
+    Copying { cancel: Arc<AtomicBool> },
+}
+
+/// The kinds of work, to start one or to stop the one running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    Load,
+    Write,
+    Copy,
+}
+
+impl Activity {
+    fn work(&self) -> Option<Work> {
+        match self {
+            Activity::Idle => None,
+            Activity::Downloading { .. } | Activity::Loading { .. } => Some(Work::Load),
+            Activity::Writing { .. } => Some(Work::Write),
+            Activity::Copying { .. } => Some(Work::Copy),
+        }
+    }
+
+    /// Why `wanted` cannot start now, in the writer's words.
+    fn refusal(&self, wanted: Work) -> CommandError {
+        let message = match (self.work(), wanted) {
+            (Some(Work::Write), Work::Write) => "Dream is already writing: stop it first.",
+            (Some(Work::Write), Work::Load) => "Dream is writing: stop it (Esc) before loading another model.",
+            (Some(Work::Write), Work::Copy) => "Dream is writing: make the copy once it is done, or stop it (Esc).",
+            (Some(Work::Load), Work::Load) => "A model is already loading.",
+            (Some(Work::Load), _) => {
+                "A model is loading: try again once it is ready (its progress is in the model dialog)."
+            }
+            (Some(Work::Copy), Work::Copy) => "A copy is already being made.",
+            (Some(Work::Copy), _) => "A smaller copy is being made: try again once it is done, or cancel it.",
+            (None, _) => "The app is idle.",
+        };
+        CommandError::new(ErrorCode::Busy, message)
+    }
+}
+
+struct Inner {
+    activity: Activity,
+    /// Which start the activity belongs to (a finished one never ends a newer one).
+    ticket: u64,
+    model: Option<Arc<Loaded>>,
+}
+
+/// The app's one state for models: the activity and the loaded model, behind one lock.
+pub struct Machine {
+    inner: Mutex<Inner>,
+    next: AtomicU64,
+}
+
+impl Default for Machine {
+    fn default() -> Self {
+        Machine {
+            inner: Mutex::new(Inner { activity: Activity::Idle, ticket: 0, model: None }),
+            next: AtomicU64::new(1),
+        }
+    }
+}
+
+impl Machine {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().expect("activity lock")
+    }
+
+    /// The model loaded now.
+    pub fn model(&self) -> Option<Arc<Loaded>> {
+        self.lock().model.clone()
+    }
+
+    /// Whether a model is being downloaded or loaded.
+    pub fn loading(&self) -> bool {
+        self.lock().activity.work() == Some(Work::Load)
+    }
+
+    /// Starts a run: refused unless idle. Its cancel flag, and a ticket that ends it.
+    pub fn start_writing(&self) -> Result<(Ticket<'_>, Arc<AtomicBool>), CommandError> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let ticket = self.start(Work::Write, Activity::Writing { cancel: cancel.clone() })?;
+        Ok((ticket, cancel))
+    }
+
+    /// Starts a smaller copy: refused unless idle.
+    pub fn start_copying(&self) -> Result<(Ticket<'_>, Arc<AtomicBool>), CommandError> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let ticket = self.start(Work::Copy, Activity::Copying { cancel: cancel.clone() })?;
+        Ok((ticket, cancel))
+    }
+
+    /// Starts getting a model: its download first (see [`Ticket::downloading`]), then its
+    /// weights ([`Ticket::reading`]), then [`Ticket::loaded`]. Refused unless idle.
+    pub fn start_loading(&self) -> Result<Ticket<'_>, CommandError> {
+        self.start(Work::Load, Activity::Downloading { abort: None })
+    }
+
+    fn start(&self, work: Work, activity: Activity) -> Result<Ticket<'_>, CommandError> {
+        let mut inner = self.lock();
+        if !matches!(inner.activity, Activity::Idle) {
+            return Err(inner.activity.refusal(work));
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        inner.activity = activity;
+        inner.ticket = id;
+        Ok(Ticket { machine: self, id })
+    }
+
+    /// Stops `work` if it is what runs now (before its next step, layer or file block);
+    /// whether it was.
+    pub fn cancel(&self, work: Work) -> bool {
+        let mut inner = self.lock();
+        if inner.activity.work() != Some(work) {
+            return false;
+        }
+        match &mut inner.activity {
+            Activity::Downloading { abort } => abort.take().map(|a| a.abort()).is_some(),
+            Activity::Loading { cancel } | Activity::Writing { cancel } | Activity::Copying { cancel } => {
+                cancel.store(true, Ordering::Relaxed);
+                true
+            }
+            Activity::Idle => false,
+        }
+    }
+}
+
+/// One started activity; dropping it returns the app to idle, whatever the outcome.
+pub struct Ticket<'a> {
+    machine: &'a Machine,
+    id: u64,
+}
+
+impl Ticket<'_> {
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        let mut inner = self.machine.lock();
+        assert_eq!(inner.ticket, self.id, "a ticket acts only on its own activity");
+        f(&mut inner)
+    }
+
+    /// The download task in progress, so Cancel can abort it.
+    pub fn downloading(&self, task: tokio::task::AbortHandle) {
+        self.with(|inner| inner.activity = Activity::Downloading { abort: Some(task) });
+    }
+
+    /// The files are here: the old model is let go and the new one's weights are read. The
+    /// flag stops the reading when Cancel sets it.
+    pub fn reading(&self) -> Arc<AtomicBool> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.with(|inner| {
+            inner.model = None;
+            inner.activity = Activity::Loading { cancel: cancel.clone() };
+        });
+        cancel
+    }
+
+    /// The new model is ready: it becomes the loaded one.
+    pub fn loaded(self, model: Arc<Loaded>) {
+        self.with(|inner| inner.model = Some(model));
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        let mut inner = self.machine.lock();
+        if inner.ticket == self.id {
+            inner.activity = Activity::Idle;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_activity_at_a_time_each_refusal_in_plain_words() {
+        let m = Machine::default();
+        let (writing, cancel) = m.start_writing().unwrap();
+        for (refused, says) in [
+            (m.start_writing().err(), "already writing"),
+            (m.start_loading().err(), "before loading another model"),
+            (m.start_copying().err(), "make the copy once it is done"),
+        ] {
+            let e = refused.unwrap();
+            assert_eq!(e.code, ErrorCode::Busy);
+            assert!(e.message.contains(says), "{}", e.message);
+        }
+        assert!(!m.cancel(Work::Load) && !m.cancel(Work::Copy), "only the running work is stopped");
+        assert!(m.cancel(Work::Write) && cancel.load(Ordering::Relaxed));
+        drop(writing);
+        assert!(!m.cancel(Work::Write), "nothing left to stop");
+        let (copying, _) = m.start_copying().unwrap();
+        assert!(m.start_writing().err().unwrap().message.contains("copy is being made"));
+        drop(copying);
+        let loading = m.start_loading().unwrap();
+        assert!(m.loading());
+        assert!(m.start_writing().err().unwrap().message.starts_with("A model is loading"));
+        assert!(m.start_copying().err().unwrap().message.starts_with("A model is loading"));
+        drop(loading);
+        assert!(!m.loading());
+        m.start_writing().unwrap();
+    }
+
+    #[test]
+    fn cancel_reaches_the_download_then_the_reading() {
+        let m = Machine::default();
+        let ticket = m.start_loading().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let task = runtime.spawn(std::future::pending::<()>());
+        ticket.downloading(task.abort_handle());
+        assert!(m.cancel(Work::Load));
+        assert!(runtime.block_on(task).unwrap_err().is_cancelled(), "the download is aborted");
+        let flag = ticket.reading();
+        assert!(m.cancel(Work::Load));
+        assert!(flag.load(Ordering::Relaxed), "the weights' reading is told to stop");
+    }
+
+    /// A new model's weights are read only once the old one is gone, and a download that
+    /// fails or is cancelled keeps the old one.
+    #[test]
+    fn two_models_are_never_held_at_once() {
+        let m = Machine::default();
+        let demo = |name: &str| {
+            let dream = dream_engine::demo::demo(&candle_core_device()).unwrap();
+            let info = crate::state::ModelInfo {
+                name: name.into(),
+                source: name.into(),
+                demo: true,
+                device: "cpu".into(),
+                dtype: dream_engine::Precision::F32,
+                parameters: 0,
+                context: 0,
+            };
+            Arc::new(Loaded { dream, info })
+        };
+        let first = m.start_loading().unwrap();
+        first.reading();
+        first.loaded(demo("first"));
+        assert_eq!(m.model().unwrap().info.name, "first");
+        drop(m.start_loading().unwrap()); // a download that failed
+        assert_eq!(m.model().unwrap().info.name, "first", "a failed download keeps the model");
+        let second = m.start_loading().unwrap();
+        let old = Arc::downgrade(&m.model().unwrap());
+        second.reading();
+        assert!(m.model().is_none() && old.upgrade().is_none(), "the old model is gone before the new one is read");
+        second.loaded(demo("second"));
+        assert_eq!(m.model().unwrap().info.name, "second");
+    }
+
+    fn candle_core_device() -> dream_engine::candle_core::Device {
+        dream_engine::candle_core::Device::Cpu
+    }
+}
