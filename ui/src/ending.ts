@@ -7,14 +7,7 @@ import { Decoration, EditorView, WidgetType } from "@codemirror/view";
 import { invertedEffects } from "@codemirror/commands";
 import { liveField } from "./live";
 import { clampTokens, marked } from "./spans";
-
-export interface Pinned {
-  /** UTF-16 offset where the gap (and then the sentence) goes. */
-  at: number;
-  text: string;
-  /** Tokens Dream writes in the gap. */
-  gap: number;
-}
+import type { Pinned } from "./request";
 
 export const setPinned = StateEffect.define<Pinned | null>({
   map: (p, ch) => (p ? { ...p, at: ch.mapPos(p.at, 1) } : p),

@@ -13,6 +13,8 @@ import { wordDiff } from "./diff";
 import { ending, pinned, placeEnding, setPinned } from "./ending";
 import { clampSteps, stepsLabel, StepTimer } from "./steps";
 import { SHARED } from "./bindings";
+import { clampTemperature, engineSettings, fromSaved, runCandidates, savedSettings } from "./sampling";
+import { onChoiceChange, readChoice, showChoice } from "./sampling-panel";
 import { setupModelDialog } from "./models";
 import { changed, startDocuments, type Host } from "./documents";
 import { asking } from "./prompt";
@@ -169,8 +171,6 @@ function totalTokens(): number {
   return marked(view.state).reduce((n, m) => n + m.tokens, 0) + (p ? p.gap : 0);
 }
 
-const autoSteps = () => $<HTMLInputElement>("auto").checked;
-
 /** About how many tokens each step of a run now sees: the document (4 characters a token)
  * and the masks, up to the model's context. */
 const seenTokens = () => Math.min(context, Math.ceil(view.state.doc.length / 4) + totalTokens());
@@ -182,38 +182,12 @@ function updateSteps() {
   const max = Math.max(1, tokens);
   slider.max = String(max);
   slider.value = String(clampSteps(Number(slider.dataset.wanted ?? slider.value), tokens));
-  slider.disabled = autoSteps();
-  $("steps-out").textContent = stepsLabel(Number(slider.value), tokens, timer.stepSeconds(seenTokens()), autoSteps());
+  const auto = readChoice().auto;
+  slider.disabled = auto;
+  $("steps-out").textContent = stepsLabel(Number(slider.value), tokens, timer.stepSeconds(seenTokens()), auto);
 }
 
 // ---- Generation -------------------------------------------------------------------------------
-
-/** The settings as saved: the steps the writer chose, not the slider's value clamped to the
- * marks there are now (with nothing marked it shows 1). */
-const savedSampling = (): SamplingSettings => ({ ...sampling(), steps: Number($<HTMLInputElement>("steps").dataset.wanted ?? sampling().steps) });
-
-function sampling(): SamplingSettings {
-  const num = (id: string) => Number($<HTMLInputElement>(id).value);
-  const topP = num("top-p");
-  const topK = num("top-k");
-  const tokens = totalTokens();
-  const auto = autoSteps() && tokens > 0;
-  const alg = $<HTMLSelectElement>("alg").value as SamplingSettings["alg"];
-  const refresh = Number($<HTMLSelectElement>("speed").value);
-  return {
-    steps: auto ? tokens : num("steps"),
-    // Parallel reveal ranks by confidence, which `origin` does not have.
-    threshold: auto && alg !== "origin" ? SHARED.auto_threshold : null,
-    cache_refresh: refresh > 1 ? refresh : null,
-    alg,
-    temperature: Math.max(0, num("temperature")),
-    top_p: topP > 0 && topP < 1 ? topP : null,
-    top_k: topK > 0 ? Math.round(topK) : null,
-    alg_temp: null,
-    eps: 1e-3,
-    seed: Math.max(0, Math.round(num("seed"))),
-  };
-}
 
 /** The run in progress or in review, if any (the editor's state holds it). */
 const live = (): LiveRun | null => view.state.field(liveField);
@@ -231,9 +205,9 @@ async function run() {
   if (!pinned(view.state) && $<HTMLInputElement>("ending").value.trim() && !pinAtCursor()) return;
   let planned: Planned;
   try {
-    // Greedy decoding writes the same text in every row: candidates only with a temperature.
-    const candidates = Number($<HTMLInputElement>("temperature").value) > 0 ? Number($<HTMLSelectElement>("candidates").value) || 1 : 1;
-    planned = planRequest(view.state.doc.toString(), marked(view.state), pinned(view.state), sampling(), candidates);
+    const choice = readChoice();
+    const settings = engineSettings(choice, totalTokens());
+    planned = planRequest(view.state.doc.toString(), marked(view.state), pinned(view.state), settings, runCandidates(choice));
   } catch (e) {
     return say(describeError(e), "error");
   }
@@ -366,8 +340,7 @@ function reject() {
 function regenerate() {
   // Candidates use consecutive seeds (seed, seed + 1, ...): the next run starts past all of
   // them, so every candidate is new.
-  const seed = $<HTMLInputElement>("seed");
-  seed.value = String(Number(seed.value) + Math.max(1, live()?.planned.request.candidates ?? 1));
+  showChoice({ seed: readChoice().seed + Math.max(1, live()?.planned.request.candidates ?? 1) });
   view.dispatch({ effects: endRun.of(null) });
   void run();
 }
@@ -436,17 +409,8 @@ function applyTheme(theme: Settings["theme"]) {
 darkScheme.addEventListener("change", () => applyTheme(settings?.theme ?? "system"));
 
 function showSampling(s: SamplingSettings) {
-  $<HTMLSelectElement>("alg").value = s.alg;
-  $<HTMLInputElement>("temperature").value = String(s.temperature);
-  $<HTMLInputElement>("top-p").value = String(s.top_p ?? 1);
-  $<HTMLInputElement>("top-k").value = String(s.top_k ?? 0);
-  $<HTMLInputElement>("seed").value = String(s.seed);
-  // Any saved span-local interval (older versions saved 8) is the one "fast" there is now.
-  $<HTMLSelectElement>("speed").value = String((s.cache_refresh ?? 1) > 1 ? SHARED.fast_refresh : 1);
-  $<HTMLSelectElement>("candidates").value = String(settings?.candidates ?? 1);
+  showChoice(fromSaved(s, settings?.candidates ?? 1));
   showCandidatesAllowed();
-  $<HTMLInputElement>("auto").checked = s.threshold !== null;
-  if (s.threshold === null) $<HTMLInputElement>("steps").dataset.wanted = String(s.steps);
 }
 
 async function persistSettings(change: (s: Settings) => void) {
@@ -495,39 +459,28 @@ for (const id of ["ending", "gap"]) {
     changed();
   });
 }
-$("steps").addEventListener("input", () => {
-  const slider = $<HTMLInputElement>("steps");
-  slider.dataset.wanted = slider.value;
-  updateSteps();
-  void persistSettings((s) => (s.sampling = savedSampling()));
-});
-$("auto").addEventListener("change", () => {
-  updateSteps();
-  void persistSettings((s) => (s.sampling = savedSampling()));
-});
 /** Candidates differ only with a temperature above 0: the choice is off until then. */
 function showCandidatesAllowed() {
-  const greedy = Number($<HTMLInputElement>("temperature").value) <= 0;
+  const greedy = readChoice().temperature <= 0;
   const select = $<HTMLSelectElement>("candidates");
   select.disabled = greedy;
   // Said next to the control, not only on hover.
   $("candidates-note").textContent = greedy ? "At temperature 0 every version is the same text: raise the temperature for more than one." : "";
 }
-$("temperature").addEventListener("change", () => {
-  // Typed values can leave the field's range: bring them back, and say so.
-  const field = $<HTMLInputElement>("temperature");
-  const t = Number(field.value);
-  const clamped = Number.isFinite(t) ? Math.min(SHARED.max_temperature, Math.max(0, t)) : 0;
-  if (clamped !== t) {
-    field.value = String(clamped);
-    say(`The temperature goes from 0 to ${SHARED.max_temperature}: set to ${clamped}.`, "error");
+onChoiceChange((field) => {
+  if (field === "temperature") {
+    // Typed values can leave the field's range: bring them back, and say so.
+    const clamped = clampTemperature(readChoice().temperature);
+    if (clamped !== null) {
+      showChoice({ temperature: clamped });
+      say(`The temperature goes from 0 to ${SHARED.max_temperature}: set to ${clamped}.`, "error");
+    }
+    showCandidatesAllowed();
   }
-  showCandidatesAllowed();
+  if (field === "steps" || field === "auto") updateSteps();
+  const choice = readChoice();
+  void persistSettings((s) => (field === "candidates" ? (s.candidates = choice.candidates) : (s.sampling = savedSettings(choice))));
 });
-for (const id of ["alg", "temperature", "top-p", "top-k", "seed", "speed"]) {
-  $(id).addEventListener("change", () => void persistSettings((s) => (s.sampling = savedSampling())));
-}
-$("candidates").addEventListener("change", () => void persistSettings((s) => (s.candidates = Number($<HTMLSelectElement>("candidates").value))));
 $("run").addEventListener("click", () => void run());
 $("stop").addEventListener("click", () => void stop());
 $("accept").addEventListener("click", () => accept());

@@ -1,8 +1,13 @@
 // The model manager: known models, a folder or repo, device and precision, a "will it fit"
-// estimate, loading with progress. With nothing chosen yet, the built-in demo loads.
-import { api, describeError, isCommandError, precision, type CopyType, type DeviceChoice, type LoadRequest, type ModelInfo, type Settings } from "./ipc";
+// estimate, loading with progress. With nothing chosen yet, the built-in demo loads. What the
+// dialog shows is drawn by model-list (the models), model-system (this computer) and
+// model-copies (smaller copies); this module loads models and wires the dialog.
+import { api, describeError, isCommandError, precision, type DeviceChoice, type LoadRequest, type ModelInfo, type Settings } from "./ipc";
 import { $ } from "./dom";
-import { SHARED } from "./bindings";
+import { setupCopies, showCopySource } from "./model-copies";
+import { showModelList } from "./model-list";
+import { showSystem } from "./model-system";
+import { gib } from "./units";
 
 interface Hooks {
   settings: () => Settings | null;
@@ -12,10 +17,6 @@ interface Hooks {
   loaded: (info: ModelInfo | null) => void;
   /** A load's progress in words while it runs; null once it ended. */
   loading: (progress: string | null) => void;
-}
-
-function gib(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 }
 
 export async function setupModelDialog(hooks: Hooks) {
@@ -43,41 +44,10 @@ export async function setupModelDialog(hooks: Hooks) {
     button.textContent = name.length > 22 ? `${name.slice(0, 21)}…` : name;
     button.title = info ? `${info.name} on ${info.device} (${info.dtype}): choose and load a model` : "Choose and load a model";
     $("model-note").textContent = info?.demo ? "Demo model: random weights, its text is noise." : "";
-    // A smaller copy can be made of a full-precision model (not the demo, not a copy).
-    const copyable = info && !info.demo && !info.source.toLowerCase().endsWith(".gguf");
-    $("copy-row").hidden = !copyable;
-    if (copyable) {
-      $("copy-source").textContent = `${info.name}:`;
-      $("copy-source").dataset.model = info.source;
-    }
+    showCopySource(info);
   };
 
-  /** Makes a smaller copy of `model`, with progress and Cancel, then lists it. */
-  const makeCopy = async (model: string, kind: CopyType) => {
-    const progress = $("load-progress");
-    const cancel = $("copy-cancel");
-    const label = kind === "q8_0" ? "Q8_0" : "Q4_K";
-    progress.textContent = `Making a ${label} copy…`;
-    cancel.hidden = false;
-    $<HTMLButtonElement>("copy-make").disabled = true;
-    try {
-      const path = await api.makeSmallerCopy(model, kind, (p) => {
-        progress.textContent = `Making a ${label} copy: ${Math.round((100 * p.done) / Math.max(1, p.total))}% (${p.done} of ${p.total} tensors)`;
-      });
-      progress.textContent = `The ${label} copy is ready: ${path}. Load it from the list.`;
-      await list();
-    } catch (e) {
-      progress.textContent = describeError(e);
-    } finally {
-      cancel.hidden = true;
-      $<HTMLButtonElement>("copy-make").disabled = false;
-    }
-  };
-  $("copy-make").addEventListener("click", () => {
-    const model = $("copy-source").dataset.model;
-    if (model) void makeCopy(model, $<HTMLSelectElement>("copy-kind").value as CopyType);
-  });
-  $("copy-cancel").addEventListener("click", () => void api.cancelCopy());
+  const makeCopy = setupCopies(() => list());
 
   const fit = async (model: string, available = false) => {
     try {
@@ -146,91 +116,26 @@ export async function setupModelDialog(hooks: Hooks) {
     }
   };
 
+  /** Checks a downloaded model's files, and offers to fetch the damaged ones again. */
+  const verify = async (model: string) => {
+    $("load-progress").textContent = `Checking ${model}…`;
+    try {
+      const damage = await api.verifyModel(model);
+      $("load-progress").textContent = damage.length ? `Damaged: ${damage.map((d) => `${d.file} (${d.reason})`).join(", ")}.` : `${model}: every file matches.`;
+      if (damage.length) offerRedownload(model);
+    } catch (err) {
+      $("load-progress").textContent = describeError(err);
+    }
+  };
+
   const list = async () => {
-    const models = await api.listModels();
-    // A folder or file the writer chose is listed while it is loaded.
-    if (loaded && !models.some((m) => m.id === loaded?.source)) {
-      models.push({ id: loaded.source, description: "Chosen from disk", available: true, download_bytes: 0 });
-    }
-    const ul = $("model-list");
-    ul.replaceChildren();
-    for (const m of models) {
-      const li = document.createElement("li");
-      li.dataset.model = m.id;
-      const name = document.createElement("strong");
-      // A copy in the app's folder goes by its file name; the full path is in the tooltip.
-      const isPath = m.id.startsWith("/") || /^[A-Za-z]:[\\/]/.test(m.id);
-      name.textContent = m.id === "demo" ? "Built-in demo" : isPath ? (m.id.split(/[\\/]/).pop() ?? m.id) : m.id;
-      name.title = m.id;
-      const about = document.createElement("span");
-      about.textContent = ` ${m.description}${m.download_bytes ? ` · ${gib(m.download_bytes)}${m.available ? ", downloaded" : ""}` : ""}`;
-      const b = document.createElement("button");
-      b.textContent = m.available || m.id === "demo" ? "Load" : "Download and load";
-      b.addEventListener("click", () => void load(m.id));
-      li.addEventListener("mouseenter", () => void fit(m.id, m.available));
-      // Every model's fit, without hovering.
-      const fits = document.createElement("span");
-      fits.className = "note fit-line";
-      api.estimateFit(request(m.id)).then(
-        (e) => (fits.textContent = e.message),
-        () => (fits.textContent = ""),
-      );
-      if (loaded && loaded.source === m.id) {
-        li.classList.add("loaded");
-        b.textContent = "Loaded ✓";
-        b.disabled = true;
-      }
-      const text = document.createElement("span");
-      text.className = "model-text";
-      text.append(name, about, document.createElement("br"), fits);
-      li.append(text, b);
-      if (m.available && m.id !== "demo" && !m.id.toLowerCase().endsWith(".gguf")) {
-        const check = document.createElement("button");
-        check.textContent = "Verify";
-        check.title = "Re-hash every file against what was checked when it was downloaded";
-        check.className = "verify";
-        check.addEventListener("click", async () => {
-          $("load-progress").textContent = `Checking ${m.id}…`;
-          try {
-            const damage = await api.verifyModel(m.id);
-            $("load-progress").textContent = damage.length
-              ? `Damaged: ${damage.map((d) => `${d.file} (${d.reason})`).join(", ")}.`
-              : `${m.id}: every file matches.`;
-            if (damage.length) offerRedownload(m.id);
-          } catch (err) {
-            $("load-progress").textContent = describeError(err);
-          }
-        });
-        li.append(check);
-      }
-      ul.append(li);
-    }
+    const estimate = (model: string) => api.estimateFit(request(model)).then((e) => e.message);
+    showModelList(await api.listModels(), loaded, { load: (m) => void load(m), fit: (m, a) => void fit(m, a), estimate, verify: (m) => void verify(m) });
   };
 
   $("model-button").addEventListener("click", () => {
     void list();
-    void api.systemInfo().then((info) => {
-      const support = [info.cuda && "CUDA", info.metal && "Metal"].filter(Boolean).join(", ") || "none in this build";
-      const found = info.gpus.map((g) => `${g.name}, ${gib(g.memory_free)} of ${gib(g.memory_total)} free`).join("; ");
-      const mem = info.system_memory_available ? `; ${gib(info.system_memory_available)} RAM free` : "";
-      $("system").textContent = `auto → ${info.auto_device} (GPU support: ${support}${found ? `; found ${found}` : ""}${mem})`;
-      // Devices this build cannot use are there, off, with the reason in plain words.
-      const reasons: Record<string, string | null> = {
-        cuda: info.cuda
-          ? null
-          : info.gpus.length
-            ? `This copy of ${SHARED.app_name} was built without NVIDIA (CUDA) support; install the CUDA build to use your GPU.`
-            : `No NVIDIA GPU was found, or this copy of ${SHARED.app_name} was built without CUDA support.`,
-        metal: info.metal ? null : "Metal is for Apple computers; it is not available here.",
-      };
-      for (const option of Array.from(device.options)) {
-        const why = reasons[option.value] ?? null;
-        option.disabled = why !== null;
-        option.title = why ?? "";
-        if (why) option.textContent = `${option.value === "cuda" ? "CUDA" : "Metal"} (not available)`;
-      }
-      $("device-note").textContent = [reasons.cuda, reasons.metal].filter(Boolean)[0] ?? "";
-    });
+    void api.systemInfo().then((info) => showSystem(info, device));
     dialog.showModal();
   });
   const loadPath = () => {

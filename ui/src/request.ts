@@ -1,10 +1,28 @@
 // From the editor's marks and pinned ending to an engine request, and from the engine's result
-// back to one set of document changes.
+// back to one set of document changes. Plain data in, plain data out: the editor's fields
+// (spans, ending, live) build on these types, and nothing here depends on them.
 import type { ChangeSpec } from "@codemirror/state";
 import type { FilledSpan, InfillRequest, SamplingSettings, Slot, Span } from "./ipc";
-import type { MarkedSpan } from "./spans";
 import { toCharOffset } from "./offsets";
-import type { Pinned } from "./ending";
+
+/** A marked range the writer asked Dream to write (a hole when `from == to`). */
+export interface MarkedSpan {
+  id: number;
+  /** UTF-16 offsets; `from == to` is a hole that inserts text. */
+  from: number;
+  to: number;
+  /** Masked tokens Dream generates for it. */
+  tokens: number;
+}
+
+/** The pinned ending: a sentence at a point of the document, after a gap Dream writes. */
+export interface Pinned {
+  /** UTF-16 offset where the gap (and then the sentence) goes. */
+  at: number;
+  text: string;
+  /** Tokens Dream writes in the gap. */
+  gap: number;
+}
 
 /** One place Dream writes: a marked range (replaced), a hole, or the gap before the ending. */
 export interface Target {

@@ -5,15 +5,7 @@ import { Decoration, EditorView, WidgetType, type DecorationSet } from "@codemir
 import { invertedEffects } from "@codemirror/commands";
 import { liveField } from "./live";
 import { SHARED } from "./bindings";
-
-export interface MarkedSpan {
-  id: number;
-  /** UTF-16 offsets; `from == to` is a hole that inserts text. */
-  from: number;
-  to: number;
-  /** Masked tokens Dream generates for it. */
-  tokens: number;
-}
+import type { MarkedSpan } from "./request";
 
 export const addSpan = StateEffect.define<MarkedSpan>({ map: (s, ch) => mapSpan(s, ch) ?? s });
 export const removeSpan = StateEffect.define<number>();

@@ -1,0 +1,73 @@
+// The writer's sampling choices as one value: what the Sampling panel and the steps slider
+// show, what a run asks the engine for, and what is saved. A new control is a field here, its
+// place in `engineSettings`/`savedSettings`/`fromSaved`, and one entry in sampling-panel.ts.
+import { SHARED, type Alg, type SamplingSettings } from "./bindings";
+import { clampSteps } from "./steps";
+
+export interface SamplingChoice {
+  /** The order tokens are revealed in. */
+  alg: Alg;
+  temperature: number;
+  /** Nucleus sampling; 1 is off. */
+  topP: number;
+  /** Top-k sampling; 0 is off. */
+  topK: number;
+  seed: number;
+  /** Span-local decoding, refreshed every `SHARED.fast_refresh` tokens written. */
+  fast: boolean;
+  /** One step per masked token, each also writing every token `SHARED.auto_threshold` sure. */
+  auto: boolean;
+  /** The steps the writer chose (a run takes at most one per masked token). */
+  steps: number;
+  /** Versions written at once (they differ only with a temperature above 0). */
+  candidates: number;
+}
+
+/** What a run with `tokens` masked tokens asks the engine for. */
+export function engineSettings(c: SamplingChoice, tokens: number): SamplingSettings {
+  const auto = c.auto && tokens > 0;
+  return {
+    steps: auto ? tokens : clampSteps(c.steps, tokens),
+    // Parallel reveal ranks by confidence, which `origin` does not have.
+    threshold: auto && c.alg !== "origin" ? SHARED.auto_threshold : null,
+    cache_refresh: c.fast ? SHARED.fast_refresh : null,
+    alg: c.alg,
+    temperature: Math.max(0, c.temperature),
+    top_p: c.topP > 0 && c.topP < 1 ? c.topP : null,
+    top_k: c.topK > 0 ? Math.round(c.topK) : null,
+    alg_temp: null,
+    eps: 1e-3,
+    seed: Math.max(0, Math.round(c.seed)),
+  };
+}
+
+/** How many versions a run writes: greedy decoding writes the same text in every one. */
+export const runCandidates = (c: SamplingChoice): number => (c.temperature > 0 ? Math.max(1, Math.min(SHARED.max_candidates, c.candidates)) : 1);
+
+/** The settings as saved: the steps the writer chose (not clamped to the marks there are now)
+ * and whether "auto" is on, whatever is marked. */
+export function savedSettings(c: SamplingChoice): SamplingSettings {
+  return { ...engineSettings({ ...c, auto: false }, Number.MAX_SAFE_INTEGER), steps: c.steps, threshold: c.auto ? SHARED.auto_threshold : null };
+}
+
+/** The choice saved settings stand for (`candidates` is saved beside them). */
+export function fromSaved(s: SamplingSettings, candidates: number): SamplingChoice {
+  return {
+    alg: s.alg,
+    temperature: s.temperature,
+    topP: s.top_p ?? 1,
+    topK: s.top_k ?? 0,
+    seed: s.seed,
+    // Any saved span-local interval (older versions saved 8) is the one "fast" there is now.
+    fast: (s.cache_refresh ?? 1) > 1,
+    auto: s.threshold !== null,
+    steps: s.steps,
+    candidates,
+  };
+}
+
+/** A typed temperature brought into its range (`null` when it already was). */
+export function clampTemperature(t: number): number | null {
+  const clamped = Number.isFinite(t) ? Math.min(SHARED.max_temperature, Math.max(0, t)) : 0;
+  return clamped === t ? null : clamped;
+}
