@@ -7,8 +7,31 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use dream_engine::Dream;
+use serde::Serialize;
+
 use crate::error::{CommandError, ErrorCode};
-use crate::state::Loaded;
+
+/// A loaded model and how it was loaded.
+pub struct Loaded {
+    pub dream: Dream,
+    pub info: ModelInfo,
+}
+
+/// What the UI shows about the loaded model.
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelInfo {
+    /// "Built-in demo", a folder, or a Hub repo id.
+    pub name: String,
+    /// What was loaded: "demo", a path or a repo id (what a smaller copy is made from).
+    pub source: String,
+    pub demo: bool,
+    pub device: String,
+    pub dtype: dream_engine::Precision,
+    pub parameters: usize,
+    pub context: usize,
+}
 
 /// What is running now, and how to stop it.
 #[derive(Debug, Default)]
@@ -245,7 +268,7 @@ mod tests {
         let m = Machine::default();
         let demo = |name: &str| {
             let dream = dream_engine::demo::demo(&candle_core_device()).unwrap();
-            let info = crate::state::ModelInfo {
+            let info = ModelInfo {
                 name: name.into(),
                 source: name.into(),
                 demo: true,

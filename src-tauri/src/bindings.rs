@@ -7,6 +7,7 @@ use std::path::Path;
 
 use ts_rs::{Config, TS};
 
+use crate::activity::ModelInfo;
 use crate::authorship::Authored;
 use crate::commands::copies::{CopyProgress, CopyType};
 use crate::commands::document::{Opened, Saved};
@@ -18,7 +19,6 @@ use crate::documents::{DiskState, OnDisk};
 use crate::error::{CommandError, ErrorCode};
 use crate::settings::{Settings, Theme};
 use crate::shared::{Shared, SHARED};
-use crate::state::ModelInfo;
 use dream_engine::device::GpuInfo;
 use dream_engine::hub::{Damage, DownloadProgress};
 use dream_engine::memory::MemoryEstimate;

@@ -4,34 +4,10 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use dream_engine::Dream;
-use serde::Serialize;
-
-use crate::activity::Machine;
+use crate::activity::{Loaded, Machine};
 use crate::desk::Desk;
 use crate::dialogs::Dialogs;
 use crate::settings::Settings;
-
-/// A loaded model and how it was loaded.
-pub struct Loaded {
-    pub dream: Dream,
-    pub info: ModelInfo,
-}
-
-/// What the UI shows about the loaded model.
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[derive(Debug, Clone, Serialize)]
-pub struct ModelInfo {
-    /// "Built-in demo", a folder, or a Hub repo id.
-    pub name: String,
-    /// What was loaded: "demo", a path or a repo id (what a smaller copy is made from).
-    pub source: String,
-    pub demo: bool,
-    pub device: String,
-    pub dtype: dream_engine::Precision,
-    pub parameters: usize,
-    pub context: usize,
-}
 
 pub struct AppState {
     /// What the app is doing with models, and the model it holds.

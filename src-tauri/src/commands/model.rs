@@ -11,14 +11,14 @@ use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
 
-use crate::activity::{Ticket, Work};
+use crate::activity::{Loaded, ModelInfo, Ticket, Work};
 use crate::blocking::off_main;
 use crate::commands::copies::{self, CopyType};
 use crate::dialogs::Pick;
 use crate::documents::check_text_size;
 use crate::error::{CommandError, CommandResult, ErrorCode};
 use crate::settings::Settings;
-use crate::state::{AppState, Loaded, ModelInfo};
+use crate::state::AppState;
 
 /// The name the UI uses for the built-in demo model.
 pub const DEMO: &str = "demo";
