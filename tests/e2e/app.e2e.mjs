@@ -43,6 +43,27 @@ test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000
   try {
     // The built-in demo loads first; then the fixture checkpoint from its folder.
     await driver.wait(async () => (await text(driver, "#model-button")).includes("Built-in demo"), 60000, "the demo model did not load");
+    assert.match(await text(driver, "#model-note"), /trained on Shakespeare and Milton/);
+    // With no download, a hole after a line of verse fills with words: at least 4 of them, and
+    // nearly all words of Hamlet (held out from the demo's training), not noise.
+    const line = "O, that this too too solid flesh would melt, ";
+    const editor0 = driver.findElement(By.css(".cm-content"));
+    await editor0.click();
+    await editor0.sendKeys(line);
+    await editor0.sendKeys(Key.chord(Key.CONTROL, "i"));
+    await driver.findElement(By.id("run")).click();
+    await driver.wait(until.elementLocated(By.css("#review:not([hidden])")), 60000);
+    await driver.actions().keyDown(Key.CONTROL).sendKeys(Key.ENTER).keyUp(Key.CONTROL).perform();
+    await driver.wait(async () => (await docText(driver)) !== line, 5000, "Ctrl+Enter did not accept");
+    const fill = (await docText(driver)).slice(line.length);
+    const hamlet = new Set((await readFile(new URL("../../engine/demo-model/heldout.txt", import.meta.url), "utf8")).toLowerCase().match(/[a-z']+/g));
+    const words = fill.toLowerCase().match(/[a-z']+/g) ?? [];
+    const known = words.filter((w) => hamlet.has(w));
+    assert.ok(words.length >= 4 && known.length >= 0.8 * words.length, `the demo wrote ${JSON.stringify(fill)}`);
+    await shot(driver, "0-demo-writes");
+    await editor0.sendKeys(Key.chord(Key.CONTROL, "a"));
+    await editor0.sendKeys(Key.DELETE);
+    await driver.wait(async () => (await docText(driver)) === "", 5000);
     await driver.findElement(By.id("model-button")).click();
     // The list fills in asynchronously and moves the path field: wait for it, then press Enter
     // in the field (a click could land on whatever moved under it).

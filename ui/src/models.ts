@@ -43,7 +43,7 @@ export async function setupModelDialog(hooks: Hooks) {
     const name = info ? info.name : "No model";
     button.textContent = name.length > 22 ? `${name.slice(0, 21)}…` : name;
     button.title = info ? `${info.name} on ${info.device} (${info.dtype}): choose and load a model` : "Choose and load a model";
-    $("model-note").textContent = info?.demo ? "Demo model: random weights, its text is noise." : "";
+    $("model-note").textContent = info?.demo ? "Demo model: 7M parameters trained on Shakespeare and Milton. It writes period words, not good prose: load Dream 7B for real writing." : "";
     showCopySource(info);
   };
 
@@ -97,7 +97,7 @@ export async function setupModelDialog(hooks: Hooks) {
       showLoaded(info);
       // What is downloaded and loaded now has changed: the list says so.
       void list();
-      hooks.say(info.demo ? "Demo model loaded: its output is noise; load Dream 7B for real text." : `${info.name} is ready.`);
+      hooks.say(info.demo ? "Demo model loaded: a small model trained on Shakespeare and Milton; load Dream 7B for real writing." : `${info.name} is ready.`);
       await hooks.persist((st) => {
         st.last_model = model;
         st.device = device.value as DeviceChoice;

@@ -9,9 +9,9 @@ import { artifacts, askCandidates, docText, masked, openApp, select, typeDoc, us
 useBrowser();
 
 describe("Dream Writer UI", () => {
-  test("opens with the demo model and says its output is noise", async () => {
+  test("opens with the demo model and says what it is", async () => {
     const page = await openApp();
-    assert.match(await page.textContent("#model-note"), /noise/);
+    assert.match(await page.textContent("#model-note"), /trained on Shakespeare and Milton/);
     assert.deepEqual(page.errors, []);
     await page.close();
   });
