@@ -3,6 +3,7 @@
 mod bench;
 mod infill;
 mod measure;
+mod quality;
 mod quantize;
 mod verify;
 
@@ -28,6 +29,9 @@ enum Command {
     Quantize(quantize::Args),
     /// Re-hash a downloaded model against what was verified when it was downloaded.
     Verify(verify::Args),
+    /// How well a model fills held-out text at each speed setting (the built-in demo on Hamlet
+    /// by default).
+    Quality(quality::Args),
 }
 
 /// Set by Ctrl+C (SIGINT): the running command stops at its next check (between layers of a
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Quantize(args) => quantize::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Quality(args) => quality::run(args),
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
