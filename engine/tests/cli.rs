@@ -293,3 +293,35 @@ fn a_full_disk_is_named_as_such() {
     // Nothing is left in the full folder: no copy, no part file.
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
 }
+
+/// `dream quality` writes the same spans at every setting and reports each row: the text's own
+/// tokens score 100% against themselves, and fills are greedy, so two runs print the same table.
+#[test]
+fn quality_prints_one_row_per_setting() {
+    let args = ["quality", "--device", "cpu", "--samples", "2", "--spans", "4", "--context", "16", "--json"];
+    let out = dream(&args, None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // Without and with the ending: the text itself, exact and fast at 4, 2 and 1 steps, auto.
+    assert_eq!(rows.len(), 16);
+    let modes: Vec<&str> = rows[..8].iter().map(|r| r["mode"].as_str().unwrap()).collect();
+    assert_eq!(modes, ["the text itself", "exact", "exact", "exact", "fast", "fast", "fast", "auto"]);
+    assert_eq!(rows[0]["token_accuracy"], 1.0);
+    for r in &rows[1..] {
+        let (accuracy, perplexity) = (r["token_accuracy"].as_f64().unwrap(), r["perplexity"].as_f64().unwrap());
+        assert!((0.0..=1.0).contains(&accuracy) && perplexity >= 1.0 && perplexity.is_finite(), "{r}");
+    }
+    let again = dream(&args, None);
+    let strip = |o: &Output| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("seconds_per_span");
+                v
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&out), strip(&again));
+}
