@@ -6,7 +6,6 @@ figure is a median. Prints a Markdown table of same-run ratios.
 """
 
 import argparse
-import importlib
 import json
 import os
 import statistics
@@ -14,6 +13,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from official import load_official  # noqa: E402
 
 
 def cpu_jiffies():
@@ -43,17 +45,6 @@ def cpu_summary():
                 flags = set(value.split())
     have = [f for f in FEATURES if f in flags]
     return f"{model}, {os.cpu_count()} cores; {' '.join(have) or 'none of ' + ' '.join(FEATURES)}"
-
-
-def load_official(folder):
-    # A package named `official_dream` that is the given folder (its modules import each other
-    # relatively).
-    root = tempfile.mkdtemp()
-    os.symlink(os.path.abspath(folder), os.path.join(root, "official_dream"))
-    sys.path.insert(0, root)
-    modeling = importlib.import_module("official_dream.modeling_dream")
-    generation = importlib.import_module("official_dream.generation_utils")
-    return modeling.DreamModel, generation.DreamGenerationConfig
 
 
 CASES = [
@@ -97,7 +88,8 @@ def main():
     import torch
 
     torch.set_num_threads(args.threads)
-    DreamModel, DreamGenerationConfig = load_official(args.official)
+    modeling, generation = load_official(args.official)
+    DreamModel, DreamGenerationConfig = modeling.DreamModel, generation.DreamGenerationConfig
     model = DreamModel.from_pretrained(args.model, torch_dtype=torch.float32).eval()
     cfg = model.config
     print(f"torch {torch.__version__}, {args.threads} threads; checkpoint {args.model}", file=sys.stderr)

@@ -9,16 +9,17 @@ Writes OUT_DIR/reference.json (cases, trajectories) and OUT_DIR/reference.safete
 logits of two cases' starting canvases), for engine/tests/parity_demo.rs.
 """
 
-import importlib
 import json
 import os
 import sys
-import tempfile
 
 import torch
 import transformers
 from safetensors.torch import save_file
 from tokenizers import Tokenizer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from official import load_official  # noqa: E402
 
 ALGS = ["maskgit_plus", "topk_margin", "entropy"]
 # The cases whose raw logits are kept (4096 floats a token: the other canvases add no new kind).
@@ -44,22 +45,13 @@ def margins(steps_seen, sample_tokens, alg, mask):
     return smallest
 
 
-def load_official(folder):
-    # A package named `official_dream` that is the given folder (its modules import each other
-    # relatively).
-    root = tempfile.mkdtemp()
-    os.symlink(os.path.abspath(folder), os.path.join(root, "official_dream"))
-    sys.path.insert(0, root)
-    modeling = importlib.import_module("official_dream.modeling_dream")
-    generation = importlib.import_module("official_dream.generation_utils")
-    return modeling.DreamModel, generation.DreamGenerationConfig, generation.sample_tokens
-
-
 def main():
     official, model_dir, out = sys.argv[1:4]
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    DreamModel, DreamGenerationConfig, sample_tokens = load_official(official)
+    modeling, generation = load_official(official)
+    DreamModel, DreamGenerationConfig = modeling.DreamModel, generation.DreamGenerationConfig
+    sample_tokens = generation.sample_tokens
     model = DreamModel.from_pretrained(model_dir, torch_dtype=torch.float32).eval()
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
     mask = cfg["mask_token_id"]
