@@ -325,3 +325,36 @@ fn quality_prints_one_row_per_setting() {
     };
     assert_eq!(strip(&out), strip(&again));
 }
+
+/// `dream quality` on a checkpoint at Qwen's real vocabulary (151,936 tokens, the official
+/// repos' tokenizer layout) and a text of the writer's: every row is measured.
+#[test]
+fn quality_runs_on_a_real_vocabulary_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = common::qwen::real_vocab_checkpoint(&tmp.path().join("ckpt"));
+    let text = tmp.path().join("held-out.txt");
+    std::fs::write(&text, "The keeper climbed the stairs, counting each one as the lamp turned. ".repeat(20)).unwrap();
+    let (model, text) = (model.to_str().unwrap(), text.to_str().unwrap());
+    let args = [
+        "quality",
+        "--model",
+        model,
+        "--text",
+        text,
+        "--device",
+        "cpu",
+        "--samples",
+        "1",
+        "--spans",
+        "4",
+        "--context",
+        "16",
+        "--json",
+    ];
+    let out = dream(&args, None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 16);
+    assert!(rows.iter().all(|r| r["perplexity"].as_f64().unwrap().is_finite()), "{rows:?}");
+}

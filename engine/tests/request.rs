@@ -286,7 +286,7 @@ fn two_marks_in_a_long_document_are_filled_with_the_real_vocabulary() {
     let all = tok.encode(&text).unwrap().len();
     assert!(p.tokens.len() < all / 2, "{} of {all} tokens", p.tokens.len());
 
-    // And the built-in model fills both (its byte tokenizer makes the document 120,000 tokens).
+    // And the built-in demo model fills both, through its own BPE.
     let demo = dream_engine::demo::demo(&candle_core::Device::Cpu).unwrap();
     let out = demo.infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
     let result = &out.candidates[0];
@@ -303,7 +303,7 @@ fn two_marks_in_a_long_document_are_filled_with_the_real_vocabulary() {
 /// A document far longer than the context is tokenised only near its spans. The canvas is
 /// exactly what tokenising it whole gives (the real Qwen BPE, 2 MB of prose), and a 16 MiB
 /// text (the request limit) prepares without tokenising the rest: it took 59 s and 3.97 GB with
-/// the demo's byte tokenizer.
+/// the first demo model's byte-level tokenizer.
 #[test]
 fn only_the_text_a_window_reaches_is_tokenised() {
     let tok = common::qwen::bpe_tokenizer();
@@ -664,4 +664,42 @@ fn the_demo_model_writes_words() {
         let in_hamlet = words.iter().filter(|w| known.contains(*w)).count();
         assert!(words.len() >= 4 && in_hamlet * 5 >= words.len() * 4, "{line}: {fill:?}");
     }
+}
+
+/// The app's pinned ending at Qwen's real vocabulary in a long document: the window of its gap
+/// holds the gap's masks directly followed by the ending's own tokens, and the result has the
+/// ending once, after the gap, with the sentence's space.
+#[test]
+fn an_ending_pinned_in_a_long_document_with_the_real_vocabulary() {
+    let tok = common::qwen::bpe_tokenizer();
+    let sentence = "The keeper climbed the stairs, counting each one as the lamp turned. ";
+    let text = sentence.repeat(1_700);
+    let chars = text.chars().count();
+    let (a, b) = (chars / 10, chars * 9 / 10 - 1); // `b`: the end of a sentence, before its space
+    assert_eq!(text.chars().nth(b), Some(' '));
+    let req = InfillRequest {
+        text: text.clone(),
+        spans: vec![Span { start: a, end: a, tokens: 5 }],
+        continuation: 0,
+        ending: Some(Ending { text: "The lamp went dark.".into(), at: Some(b), gap: 8 }),
+        settings: settings(13),
+        candidates: 1,
+    };
+    let p = req.prepare(&tok, 2048).unwrap();
+    assert_eq!(p.windows.len(), 2);
+    let ending = tok.encode(" The lamp went dark.").unwrap();
+    let canvas = p.canvas(1);
+    let gap = canvas.iter().position(|&t| t == tok.mask_id()).unwrap();
+    assert_eq!(canvas[gap..gap + 8], [tok.mask_id(); 8]);
+    assert_eq!(canvas[gap + 8..gap + 8 + ending.len()], ending[..]);
+    // Written: every mask becomes "," (a real token), and the text reads back whole.
+    let comma = tok.encode(",").unwrap()[0];
+    let filled: Vec<u32> = p.tokens.iter().map(|&t| if t == tok.mask_id() { comma } else { t }).collect();
+    let result = p.result(&tok, &filled, &vec![None; filled.len()]).unwrap();
+    let head: String = text.chars().take(b).collect();
+    let tail: String = text.chars().skip(b).collect();
+    let head = format!("{},,,,,{}", &head[..a], &head[a..]);
+    assert_eq!(result.text, format!("{head},,,,,,,, The lamp went dark.{tail}"));
+    assert_eq!(result.spans[1].leads_into.as_deref(), Some(" The lamp went dark."));
+    assert_eq!(result.text.matches("The lamp went dark.").count(), 1);
 }

@@ -65,23 +65,20 @@ impl Activity {
             Activity::Copying { .. } => Some(Work::Copy),
         }
     }
+}
 
-    /// Why `wanted` cannot start now, in the writer's words.
-    fn refusal(&self, wanted: Work) -> CommandError {
-        let message = match (self.work(), wanted) {
-            (Some(Work::Write), Work::Write) => "Dream is already writing: stop it first.",
-            (Some(Work::Write), Work::Load) => "Dream is writing: stop it (Esc) before loading another model.",
-            (Some(Work::Write), Work::Copy) => "Dream is writing: make the copy once it is done, or stop it (Esc).",
-            (Some(Work::Load), Work::Load) => "A model is already loading.",
-            (Some(Work::Load), _) => {
-                "A model is loading: try again once it is ready (its progress is in the model dialog)."
-            }
-            (Some(Work::Copy), Work::Copy) => "A copy is already being made.",
-            (Some(Work::Copy), _) => "A smaller copy is being made: try again once it is done, or cancel it.",
-            (None, _) => "The app is idle.",
-        };
-        CommandError::new(ErrorCode::Busy, message)
-    }
+/// Why `wanted` cannot start while `running` runs, in the writer's words.
+fn refusal(running: Work, wanted: Work) -> CommandError {
+    let message = match (running, wanted) {
+        (Work::Write, Work::Write) => "Dream is already writing: stop it first.",
+        (Work::Write, Work::Load) => "Dream is writing: stop it (Esc) before loading another model.",
+        (Work::Write, Work::Copy) => "Dream is writing: make the copy once it is done, or stop it (Esc).",
+        (Work::Load, Work::Load) => "A model is already loading.",
+        (Work::Load, _) => "A model is loading: try again once it is ready (its progress is in the model dialog).",
+        (Work::Copy, Work::Copy) => "A copy is already being made.",
+        (Work::Copy, _) => "A smaller copy is being made: try again once it is done, or cancel it.",
+    };
+    CommandError::new(ErrorCode::Busy, message)
 }
 
 struct Inner {
@@ -143,8 +140,8 @@ impl Machine {
 
     fn start(&self, work: Work, activity: Activity) -> Result<Ticket<'_>, CommandError> {
         let mut inner = self.lock();
-        if !matches!(inner.activity, Activity::Idle) {
-            return Err(inner.activity.refusal(work));
+        if let Some(running) = inner.activity.work() {
+            return Err(refusal(running, work));
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         inner.activity = activity;

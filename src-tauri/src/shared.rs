@@ -37,6 +37,6 @@ pub const SHARED: Shared = Shared {
     max_mark_tokens: 1024,
     default_gap: 32,
     max_temperature: 2.0,
-    fast_refresh: 32,
-    auto_threshold: 0.9,
+    fast_refresh: dream_engine::sampler::FAST_REFRESH,
+    auto_threshold: dream_engine::sampler::AUTO_THRESHOLD,
 };

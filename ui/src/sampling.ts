@@ -27,9 +27,22 @@ export interface SamplingChoice {
 export function engineSettings(c: SamplingChoice, tokens: number): SamplingSettings {
   const auto = c.auto && tokens > 0;
   return {
+    ...sampling(c),
     steps: auto ? tokens : clampSteps(c.steps, tokens),
     // Parallel reveal ranks by confidence, which `origin` does not have.
     threshold: auto && c.alg !== "origin" ? SHARED.auto_threshold : null,
+  };
+}
+
+/** The settings as saved: the steps the writer chose (not clamped to the marks there are now)
+ * and whether "auto" is on, whatever is marked. */
+export function savedSettings(c: SamplingChoice): SamplingSettings {
+  return { ...sampling(c), steps: c.steps, threshold: c.auto ? SHARED.auto_threshold : null };
+}
+
+/** Everything but the steps and the reveal threshold: the same for a run and for saving. */
+function sampling(c: SamplingChoice): Omit<SamplingSettings, "steps" | "threshold"> {
+  return {
     cache_refresh: c.fast ? SHARED.fast_refresh : null,
     alg: c.alg,
     temperature: Math.max(0, c.temperature),
@@ -43,12 +56,6 @@ export function engineSettings(c: SamplingChoice, tokens: number): SamplingSetti
 
 /** How many versions a run writes: greedy decoding writes the same text in every one. */
 export const runCandidates = (c: SamplingChoice): number => (c.temperature > 0 ? Math.max(1, Math.min(SHARED.max_candidates, c.candidates)) : 1);
-
-/** The settings as saved: the steps the writer chose (not clamped to the marks there are now)
- * and whether "auto" is on, whatever is marked. */
-export function savedSettings(c: SamplingChoice): SamplingSettings {
-  return { ...engineSettings({ ...c, auto: false }, Number.MAX_SAFE_INTEGER), steps: c.steps, threshold: c.auto ? SHARED.auto_threshold : null };
-}
 
 /** The choice saved settings stand for (`candidates` is saved beside them). */
 export function fromSaved(s: SamplingSettings, candidates: number): SamplingChoice {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::model::{DreamModel, KvCache, ModelInput};
 use logits::{sample_token, Choice, TokenSampling};
-pub use settings::{Alg, SamplingSettings};
+pub use settings::{Alg, SamplingSettings, AUTO_THRESHOLD, FAST_REFRESH};
 
 /// One token written at a step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,6 +5,13 @@ use serde::{Deserialize, Serialize};
 use super::logits::Confidence;
 use crate::error::{Error, Result};
 
+/// "Fast" decoding as the app and `dream quality` offer it: span-local, with a full pass once
+/// this many tokens were written since the last (`cache_refresh`).
+pub const FAST_REFRESH: usize = 32;
+/// "Auto" as the app and `dream quality` offer it: each step also writes every token at least
+/// this probable (`threshold`).
+pub const AUTO_THRESHOLD: f32 = 0.9;
+
 /// How the next positions to reveal are chosen.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum), value(rename_all = "snake_case"))]

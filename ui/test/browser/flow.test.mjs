@@ -170,6 +170,18 @@ describe("the writing flow", () => {
     await page.close();
   });
 
+  test("auto, turned on with nothing marked, is saved and on again after a restart", async () => {
+    // It was saved off (the threshold was only set when something was marked).
+    const page = await openApp();
+    await page.check("#auto");
+    const saved = await page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "set_settings").at(-1).args.settings.sampling);
+    assert.equal(saved.threshold, 0.9);
+    await page.close();
+    const again = await openApp(`window.__mockSampling = ${JSON.stringify(saved)};`);
+    assert.equal(await again.isChecked("#auto"), true);
+    await again.close();
+  });
+
   test("fast speed asks for a full pass every 32 tokens written, also where an older version saved 8", async () => {
     const page = await openApp(() => (window.__mockSampling = { cache_refresh: 8 }));
     await page.click("#sampling summary");

@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long, default_value = "init")]
     recipe: random::Recipe,
     /// Span-local decoding: refresh the key/value cache once this many tokens were revealed.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = dream_engine::sampler::FAST_REFRESH)]
     cache_refresh: usize,
     /// Also time a whole infill of the masks with span-local decoding and parallel reveal at
     /// --threshold (0: without parallel reveal).
@@ -55,7 +55,7 @@ pub struct Args {
     #[arg(long, value_name = "FOLDER", conflicts_with_all = ["random_shape", "model"])]
     reveal_cases: Option<std::path::PathBuf>,
     /// The confidence threshold for --reveal-cases and --whole-infill.
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = dream_engine::sampler::AUTO_THRESHOLD)]
     threshold: f32,
     /// Print the reports as JSON lines.
     #[arg(long)]

@@ -12,6 +12,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use candle_core::{IndexOp, D};
+use dream_engine::sampler::{AUTO_THRESHOLD, FAST_REFRESH};
 use dream_engine::{generate, Alg, Canvas, Dream, ModelInput, Result, SamplingSettings};
 use rand::{Rng, SeedableRng};
 
@@ -85,30 +86,12 @@ pub fn run(args: Args) -> Result<()> {
     }
     for &span in &args.spans {
         for ending in [false, true] {
-            let reference = reference_perplexity(&dream, &ids, &starts, span, args.context, ending)?;
-            print_row(
-                &Row {
-                    span,
-                    ending,
-                    mode: "the text itself",
-                    steps: 0,
-                    token_accuracy: 1.0,
-                    perplexity: reference,
-                    steps_run: 0.0,
-                    seconds_per_span: 0.0,
-                },
-                args.json,
-            );
-            for (mode, steps, refresh, threshold) in settings(span) {
-                let s = SamplingSettings {
-                    steps,
-                    alg: Alg::Entropy,
-                    cache_refresh: refresh,
-                    threshold,
-                    ..Default::default()
-                };
-                let row = measure(&dream, &ids, &starts, span, args.context, ending, mode, &s)?;
-                print_row(&row, args.json);
+            let cuts: Vec<Cut> =
+                starts.iter().map(|&start| Cut { ids: &ids, start, span, context: args.context, ending }).collect();
+            print_row(&measure(&dream, &cuts, "the text itself", None)?, args.json);
+            for (mode, steps, cache_refresh, threshold) in settings(span) {
+                let s = SamplingSettings { steps, alg: Alg::Entropy, cache_refresh, threshold, ..Default::default() };
+                print_row(&measure(&dream, &cuts, mode, Some(&s))?, args.json);
             }
         }
     }
@@ -116,120 +99,99 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// The speed settings of the app: exact and fast at one step per token, half and a quarter,
-/// and auto (one step per token, each also writing every token 90% sure).
+/// and auto (one step per token, each also writing every token it is sure enough of).
 fn settings(span: usize) -> Vec<(&'static str, usize, Option<usize>, Option<f32>)> {
     let steps = [span, (span / 2).max(1), (span / 4).max(1)];
     let mut out: Vec<_> = steps.iter().map(|&s| ("exact", s, None, None)).collect();
-    out.extend(steps.iter().map(|&s| ("fast", s, Some(32), None)));
-    out.push(("auto", span, None, Some(0.9)));
+    out.extend(steps.iter().map(|&s| ("fast", s, Some(FAST_REFRESH), None)));
+    out.push(("auto", span, None, Some(AUTO_THRESHOLD)));
     out
 }
 
-/// The canvas around the span at `start`: `context` tokens before, the span as masks (or as
-/// `fill`), and with `ending` the `context` tokens after it.
-fn canvas(
-    dream: &Dream,
-    ids: &[u32],
+/// A span cut from the text at `start`, with `context` tokens before it and, when the ending is
+/// pinned, the `context` tokens after it.
+struct Cut<'a> {
+    ids: &'a [u32],
     start: usize,
     span: usize,
     context: usize,
     ending: bool,
-    fill: Option<&[u32]>,
-) -> Vec<u32> {
-    let mut row = ids[start - context..start].to_vec();
-    match fill {
-        Some(f) => row.extend_from_slice(f),
-        None => row.extend(std::iter::repeat_n(dream.tokenizer.mask_id(), span)),
-    }
-    if ending {
-        row.extend_from_slice(&ids[start + span..start + span + context]);
-    }
-    row
 }
 
-#[allow(clippy::too_many_arguments)]
-fn measure(
-    dream: &Dream,
-    ids: &[u32],
-    starts: &[usize],
-    span: usize,
-    context: usize,
-    ending: bool,
-    mode: &'static str,
-    settings: &SamplingSettings,
-) -> Result<Row> {
-    let (mut same, mut nll, mut seconds, mut steps_run) = (0usize, 0f64, 0f64, 0usize);
-    for &start in starts {
-        let rows = vec![canvas(dream, ids, start, span, context, ending, None)];
-        let t = Instant::now();
-        let out = generate(
-            &dream.model,
-            Canvas { rows, attention_mask: None },
-            settings,
-            &AtomicBool::new(false),
-            &mut |_| {},
-        )?;
-        seconds += t.elapsed().as_secs_f64();
-        steps_run += out.steps;
-        let written = &out.ids[0][context..context + span];
-        same += written.iter().zip(&ids[start..start + span]).filter(|(a, b)| a == b).count();
-        nll += span_nll(dream, ids, start, span, context, ending, written)?;
+impl Cut<'_> {
+    /// The text's own tokens in the span.
+    fn truth(&self) -> &[u32] {
+        &self.ids[self.start..self.start + self.span]
     }
-    let n = (starts.len() * span) as f64;
+
+    /// The canvas with the span as `fill`.
+    fn canvas(&self, fill: impl IntoIterator<Item = u32>) -> Vec<u32> {
+        let mut row = self.ids[self.start - self.context..self.start].to_vec();
+        row.extend(fill);
+        if self.ending {
+            row.extend_from_slice(&self.ids[self.start + self.span..self.start + self.span + self.context]);
+        }
+        row
+    }
+}
+
+/// One row: every span written again with `settings`, or, with `None`, the text's own tokens
+/// scored by the same measure.
+fn measure(dream: &Dream, cuts: &[Cut], mode: &'static str, settings: Option<&SamplingSettings>) -> Result<Row> {
+    let (mut same, mut nll, mut seconds, mut steps_run) = (0usize, 0f64, 0f64, 0usize);
+    let mask = dream.tokenizer.mask_id();
+    for cut in cuts {
+        let written = match settings {
+            None => cut.truth().to_vec(),
+            Some(s) => {
+                let rows = vec![cut.canvas(std::iter::repeat_n(mask, cut.span))];
+                let t = Instant::now();
+                let out = generate(
+                    &dream.model,
+                    Canvas { rows, attention_mask: None },
+                    s,
+                    &AtomicBool::new(false),
+                    &mut |_| {},
+                )?;
+                seconds += t.elapsed().as_secs_f64();
+                steps_run += out.steps;
+                out.ids[0][cut.context..cut.context + cut.span].to_vec()
+            }
+        };
+        same += written.iter().zip(cut.truth()).filter(|(a, b)| a == b).count();
+        nll += span_nll(dream, cut, &written)?;
+    }
+    let (n, spans) = ((cuts.len() * cuts[0].span) as f64, cuts.len() as f64);
     Ok(Row {
-        span,
-        ending,
+        span: cuts[0].span,
+        ending: cuts[0].ending,
         mode,
-        steps: settings.steps,
+        steps: settings.map_or(0, |s| s.steps),
         token_accuracy: same as f64 / n,
         perplexity: (nll / n).exp(),
-        steps_run: steps_run as f64 / starts.len() as f64,
-        seconds_per_span: seconds / starts.len() as f64,
+        steps_run: steps_run as f64 / spans,
+        seconds_per_span: seconds / spans,
     })
 }
 
 /// The summed -log p of each token of `written` in the span with only that token masked (the
 /// rest of the fill and the text around it in view; Dream's shifted logits: the output before
 /// a position predicts it): the model's pseudo-perplexity of the fill, one batch of `span` rows.
-fn span_nll(
-    dream: &Dream,
-    ids: &[u32],
-    start: usize,
-    span: usize,
-    context: usize,
-    ending: bool,
-    written: &[u32],
-) -> Result<f64> {
-    let filled = canvas(dream, ids, start, span, context, ending, Some(written));
-    let rows: Vec<Vec<u32>> = (0..span)
+fn span_nll(dream: &Dream, cut: &Cut, written: &[u32]) -> Result<f64> {
+    let filled = cut.canvas(written.iter().copied());
+    let rows: Vec<Vec<u32>> = (0..cut.span)
         .map(|j| {
             let mut row = filled.clone();
-            row[context + j] = dream.tokenizer.mask_id();
+            row[cut.context + j] = dream.tokenizer.mask_id();
             row
         })
         .collect();
     let input = ModelInput::new(&rows, None, dream.model.device())?;
     let hidden = dream.model.hidden_states(&input, None)?;
-    let picked = (0..span).map(|j| hidden.i((j, context + j - 1))).collect::<candle_core::Result<Vec<_>>>()?;
+    let picked = (0..cut.span).map(|j| hidden.i((j, cut.context + j - 1))).collect::<candle_core::Result<Vec<_>>>()?;
     let logits = dream.model.logits(&candle_core::Tensor::stack(&picked, 0)?)?;
     let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?.to_vec2::<f32>()?;
     Ok(written.iter().zip(&logp).map(|(&t, lp)| -(lp[t as usize] as f64)).sum())
-}
-
-/// The perplexity of the text's own tokens in the spans, by the same measure.
-fn reference_perplexity(
-    dream: &Dream,
-    ids: &[u32],
-    starts: &[usize],
-    span: usize,
-    context: usize,
-    ending: bool,
-) -> Result<f64> {
-    let mut nll = 0.0;
-    for &start in starts {
-        nll += span_nll(dream, ids, start, span, context, ending, &ids[start..start + span])?;
-    }
-    Ok((nll / (starts.len() * span) as f64).exp())
 }
 
 fn print_row(r: &Row, json: bool) {
