@@ -204,7 +204,11 @@ def against_llama_cpp(args, ours, cpu, canvas=256, prompt="The lighthouse keeper
             if report is not None:
                 times[q]["ours"].append(report["step_seconds"])
     med = lambda xs: statistics.median(xs) if xs else float("nan")
-    print(f"\nCPU: {cpu}; llama.cpp and ours, {args.threads} threads, canvas {canvas} tokens, exact decoding\n")
+    cache = os.path.join(args.llama_bin, "..", "CMakeCache.txt")
+    x86 = ("GGML_NATIVE", "GGML_AVX", "GGML_FMA", "GGML_F16C", "GGML_BMI2", "GGML_AMX")
+    flags = [line.split(":BOOL=")[0] for line in open(cache) if line.startswith(x86) and line.strip().endswith(":BOOL=ON")]
+    print(f"\nCPU: {cpu}; llama.cpp and ours, {args.threads} threads, canvas {canvas} tokens, exact decoding")
+    print(f"llama.cpp built with {' '.join(sorted(flags))}\n")
     print("| GGUF (llama.cpp's) | llama-diffusion-cli per step | ours per step | ratio (llama.cpp / ours) |")
     print("| --- | --- | --- | --- |")
     for q, t in times.items():

@@ -29,10 +29,13 @@ if [ ! -d "$SRC" ]; then
   tar -xzf "$WORK/llama_cpp_python-$LLAMA_VERSION.tar.gz" -C "$WORK"
 fi
 BIN="$SRC/build/bin"
-if [ ! -x "$BIN/llama-diffusion-cli" ] || [ ! -x "$BIN/llama-quantize" ]; then
+build_llama() {
   "$WORK/venv/bin/cmake" -S "$SRC" -B "$SRC/build" -G Ninja -DCMAKE_MAKE_PROGRAM="$WORK/venv/bin/ninja" \
-    -DLLAMA_CURL=OFF -DCMAKE_BUILD_TYPE=Release -DLLAMA_BUILD_TESTS=OFF ${LLAMA_CMAKE_FLAGS:-}
+    -DLLAMA_CURL=OFF -DCMAKE_BUILD_TYPE=Release -DLLAMA_BUILD_TESTS=OFF "$@" ${LLAMA_CMAKE_FLAGS:-}
   "$WORK/venv/bin/ninja" -C "$SRC/build" llama-diffusion-cli llama-quantize
+}
+if [ ! -x "$BIN/llama-diffusion-cli" ] || [ ! -x "$BIN/llama-quantize" ]; then
+  build_llama
 fi
 
 export DREAM_LLAMA_CPP_DIR="$WORK"
@@ -42,9 +45,26 @@ cargo test --locked -p dream-engine --test llama_cpp -- --ignored --exact intero
 echo "== llama.cpp's GGUF files"
 mkdir -p "$WORK/llama"
 "$PY" "$SRC/convert_hf_to_gguf.py" "$WORK/ckpt" --outtype f16 --outfile "$WORK/llama/f16.gguf"
-for t in Q8_0 Q4_0 Q4_K_M Q5_K_M Q6_K; do
-  "$BIN/llama-quantize" "$WORK/llama/f16.gguf" "$WORK/llama/$(echo "$t" | tr 'A-Z' 'a-z').gguf" "$t" >/dev/null 2>&1
-done
+quantize_all() {
+  for t in Q8_0 Q4_0 Q4_K_M Q5_K_M Q6_K; do
+    "$BIN/llama-quantize" "$WORK/llama/f16.gguf" "$WORK/llama/$(echo "$t" | tr 'A-Z' 'a-z').gguf" "$t" >/dev/null 2>&1
+  done
+}
+quantize_all
+# A native build uses every instruction set the CPU reports. Some VMs report AMX and fault on it
+# (llama.cpp then dies by SIGILL or SIGSEGV in ggml_backend_amx_mul_mat, on its quantized
+# types): build again with the CPU's AVX features named one by one and AMX left out.
+if ! "$BIN/llama-diffusion-cli" -m "$WORK/llama/q4_0.gguf" -p "The lighthouse keeper" -n 8 --diffusion-steps 2 \
+    --diffusion-eps 0.001 -t 2 >/dev/null 2>&1; then
+  echo "llama.cpp's native build cannot run on this CPU: building it with its AVX features named, without AMX"
+  flags=(-DGGML_NATIVE=OFF)
+  for pair in avx:AVX avx2:AVX2 fma:FMA f16c:F16C bmi2:BMI2 avx512f:AVX512 avx512vbmi:AVX512_VBMI \
+      avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16 avx_vnni:AVX_VNNI; do
+    grep -qw "${pair%%:*}" /proc/cpuinfo && flags+=("-DGGML_${pair#*:}=ON")
+  done
+  build_llama "${flags[@]}"
+  quantize_all
+fi
 ls -l "$WORK/llama"
 cargo test --locked -p dream-engine --test llama_cpp -- --ignored --exact interop_llama_cpp_files_load --nocapture
 

@@ -40,6 +40,7 @@ macro_rules! multiversioned {
         }
     };
 }
+pub(crate) use multiversioned;
 
 /// `softmax` over the last dimension.
 pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {

@@ -3,19 +3,19 @@
 use std::sync::Arc;
 
 use candle_core::quantized::{QMatMul, QTensor};
-use candle_core::{DType, Module, Tensor};
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Shape, Tensor};
 use candle_nn::Embedding;
 
 use crate::error::Result;
+use crate::qmatmul;
 
-/// Above this many rows a quantized projection dequantizes its weight and runs a dense
-/// matmul: Dream multiplies whole sequences at once, where candle's quantized kernels (built
-/// for one-token decoding) are several times slower than the dense GEMM (a 256-token step of a
-/// 0.5B Q4_K_M model did not finish in minutes).
+/// On a GPU, above this many rows a quantized projection dequantizes its weight and runs a
+/// dense matmul: Dream multiplies whole sequences at once, where candle's quantized kernels
+/// (built for one-token decoding) are several times slower than the dense GEMM.
 const DEQUANTIZE_ROWS: usize = 8;
 
-/// The most values of a quantized weight dequantized at once (32 MB in f32): larger matrices
-/// are held in parts of whole rows ([`crate::gguf::GgufFile::qtensor_parts`]).
+/// The most values of a quantized weight a GPU dequantizes at once (32 MB in f32): larger
+/// matrices are held in parts of whole rows ([`crate::gguf::GgufFile::qtensor_parts`]).
 pub const QUANTIZED_PART_ELEMS: usize = 8 << 20;
 
 /// `y = x W^T (+ b)`.
@@ -61,6 +61,14 @@ impl Proj {
             Proj::Dense { weight, transposed: true, bias } => Self::add_bias(x.broadcast_matmul(weight)?, bias),
             Proj::Dense { weight, transposed: false, bias } => Self::add_bias(x.broadcast_matmul(&weight.t()?)?, bias),
             Proj::Quantized { parts, bias } => {
+                if x.device().is_cpu() && parts.iter().all(|(w, _)| qmatmul::supports(w.dtype())) {
+                    // Any row count: with few rows candle's kernels are as slow (Q5_0: 1.9 ms
+                    // against 1.0 for a 896 x 4864 weight, one row) or fast only through a
+                    // second, repacked copy of the weight (Q4_K, Q6_K, Q8_0 with AVX-512 VNNI),
+                    // which more than doubles a quantized model's memory.
+                    let y = x.to_dtype(DType::F32)?.contiguous()?.apply_op1_no_bwd(&SlabProduct(parts))?;
+                    return Self::add_bias(y.to_dtype(x.dtype())?, bias);
+                }
                 let rows = x.elem_count() / x.dim(candle_core::D::Minus1)?;
                 let part = |(weight, matmul): &(Arc<QTensor>, QMatMul)| -> Result<Tensor> {
                     Ok(if rows > DEQUANTIZE_ROWS {
@@ -85,6 +93,38 @@ impl Proj {
             Some(b) => y.broadcast_add(b)?,
             None => y,
         })
+    }
+}
+
+/// `x W^T` on the CPU in f32 for a quantized `W` in row parts: each part's product is written
+/// straight into its columns of the result ([`qmatmul::matmul`]).
+struct SlabProduct<'a>(&'a [(Arc<QTensor>, QMatMul)]);
+
+impl CustomOp1 for SlabProduct<'_> {
+    fn name(&self) -> &'static str {
+        "dream-quantized-product"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (CpuStorage::F32(x), Some((start, end))) = (storage, layout.contiguous_offsets()) else {
+            candle_core::bail!("dream-quantized-product takes contiguous f32");
+        };
+        let k = layout.dims().last().copied().unwrap_or(0);
+        let n: usize = self.0.iter().map(|(w, _)| w.shape().dims()[0]).sum();
+        let x = &x[start..end];
+        let mut y = vec![0f32; x.len() / k.max(1) * n];
+        let mut col0 = 0;
+        for (w, _) in self.0 {
+            let (rows, cols) = w.shape().dims2()?;
+            if cols != k {
+                candle_core::bail!("dream-quantized-product: {k} inputs for a weight of {cols}");
+            }
+            qmatmul::matmul(x, k, &w.data()?, w.dtype(), rows, &mut y, n, col0);
+            col0 += rows;
+        }
+        let mut dims = layout.dims().to_vec();
+        *dims.last_mut().expect("a matrix") = n;
+        Ok((CpuStorage::F32(y), Shape::from(dims)))
     }
 }
 

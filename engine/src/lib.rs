@@ -18,6 +18,7 @@ mod kernels;
 mod layers;
 pub mod memory;
 pub mod model;
+mod qmatmul;
 pub mod quantize;
 pub mod random;
 mod read;
