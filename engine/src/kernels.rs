@@ -1,5 +1,5 @@
 //! CPU kernels for the element-wise work between the matmuls (attention's softmax and the
-//! MLP's `silu(gate) * up`, each fused into one pass) and for transposing weights at load.
+//! MLP's `silu(gate) * up`, each fused into one pass).
 //!
 //! candle computes these one scalar `exp` at a time and `silu * up` as three passes over
 //! memory; on a 0.5B model at 1024 tokens that was a fifth of a forward pass. Here each is one
@@ -58,57 +58,6 @@ pub fn silu_mul(gate: &Tensor, up: &Tensor) -> Result<Tensor> {
     } else {
         Ok((candle_nn::ops::silu(gate)? * up)?)
     }
-}
-
-/// `[rows, cols]` to `[cols, rows]`, contiguous. candle copies a transposed view one element
-/// at a time, striding through memory (a 0.5B model loaded in 3.1-5.6 s that way, in 2.9 s
-/// with tiles; separate runs on one noisy VM); this copies 64 x 64 tiles that stay in cache.
-pub fn transpose(x: &Tensor) -> Result<Tensor> {
-    if x.device().is_cpu() && x.rank() == 2 {
-        Ok(x.contiguous()?.apply_op1_no_bwd(&Transpose)?)
-    } else {
-        Ok(x.t()?.contiguous()?)
-    }
-}
-
-struct Transpose;
-
-impl CustomOp1 for Transpose {
-    fn name(&self) -> &'static str {
-        "dream-transpose"
-    }
-
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (Some((start, end)), &[rows, cols]) = (layout.contiguous_offsets(), layout.dims()) else {
-            candle_core::bail!("dream-transpose takes a contiguous matrix");
-        };
-        let out = match storage {
-            CpuStorage::F32(v) => CpuStorage::F32(transpose_tiles(&v[start..end], rows, cols)),
-            CpuStorage::BF16(v) => CpuStorage::BF16(transpose_tiles(&v[start..end], rows, cols)),
-            CpuStorage::F16(v) => CpuStorage::F16(transpose_tiles(&v[start..end], rows, cols)),
-            _ => candle_core::bail!("dream-transpose takes f32, bf16 or f16"),
-        };
-        Ok((out, Shape::from((cols, rows))))
-    }
-}
-
-fn transpose_tiles<T: Copy + Default + Send + Sync>(src: &[T], rows: usize, cols: usize) -> Vec<T> {
-    const TILE: usize = 64;
-    let mut out = vec![T::default(); src.len()];
-    // Each task writes TILE whole rows of the output (TILE columns of the input).
-    out.par_chunks_mut(TILE * rows.max(1)).enumerate().for_each(|(block, dst)| {
-        let c0 = block * TILE;
-        let width = dst.len() / rows.max(1);
-        for r0 in (0..rows).step_by(TILE) {
-            for r in r0..(r0 + TILE).min(rows) {
-                let row = &src[r * cols + c0..r * cols + c0 + width];
-                for (c, &v) in row.iter().enumerate() {
-                    dst[c * rows + r] = v;
-                }
-            }
-        }
-    });
-    out
 }
 
 /// Elements per rayon task: enough work to outweigh the cost of a task.
@@ -277,12 +226,6 @@ mod tests {
         let (ours, theirs) = (silu_mul(&g, &u)?, (candle_nn::ops::silu(&g)? * &u)?);
         let diff = (ours - theirs)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?;
         assert!(diff < 1e-5, "silu * up differs by {diff}");
-        for (rows, cols) in [(1, 1), (3, 200), (130, 70), (64, 64)] {
-            let m = Tensor::arange(0f32, (rows * cols) as f32, &dev)?.reshape((rows, cols))?;
-            assert_eq!(transpose(&m)?.to_vec2::<f32>()?, m.t()?.to_vec2::<f32>()?, "{rows} x {cols}");
-            let m = m.to_dtype(DType::BF16)?;
-            assert_eq!(transpose(&m)?.to_vec2::<half::bf16>()?, m.t()?.to_vec2::<half::bf16>()?);
-        }
         Ok(())
     }
 }

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use candle_core::quantized::{QMatMul, QTensor};
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Shape, Storage, Tensor};
 use candle_nn::Embedding;
 
 use crate::error::Result;
-use crate::qmatmul;
+use crate::{dequant, slabs};
 
 /// On a GPU, above this many rows a quantized projection dequantizes its weight and runs a
 /// dense matmul: Dream multiplies whole sequences at once, where candle's quantized kernels
@@ -20,27 +20,25 @@ pub const QUANTIZED_PART_ELEMS: usize = 8 << 20;
 
 /// `y = x W^T (+ b)`.
 pub enum Proj {
-    /// A float weight, in the layout in which a CPU GEMM with few rows (a span-local step,
-    /// `lm_head` on the masked positions) reads it fastest; the weights then stream from memory
-    /// and the layout decides the speed. Measured with gemm alone on Qwen2.5-0.5B's shapes, the
-    /// weights out of cache (an Intel Xeon with AVX-512, 65 rows, 2 threads; both layouts in
-    /// one run): gemm repacks a `[out, in]` weight on every call,
-    /// which is the faster way when `out` is much larger than `in` (gate/up: 110 against 59
-    /// GFLOP/s, `lm_head`: 120 against 89); for the rest reading `W^T` stored contiguous
-    /// (`[in, out]`) without repacking is (down: 106 against 43, q/o: 119 against 67).
-    Dense { weight: Tensor, transposed: bool, bias: Option<Tensor> },
-    /// Row parts of the weight, each with candle's kernel for it.
+    /// A float weight `[out, in]` in f32 on the CPU, rearranged into panels and multiplied a
+    /// slab at a time ([`slabs`]).
+    Panels { weight: Tensor, bias: Option<Tensor> },
+    /// A float weight `[out, in]` elsewhere (a GPU, bf16, f16), multiplied by candle.
+    Dense { weight: Tensor, bias: Option<Tensor> },
+    /// Row parts of the weight: on the CPU decoded a slab at a time ([`slabs`]), on a GPU each
+    /// multiplied with candle's kernel for it.
     Quantized { parts: Vec<(Arc<QTensor>, QMatMul)>, bias: Option<Tensor> },
 }
 
 impl Proj {
-    /// From a `[out, in]` weight, as checkpoints store it.
+    /// From a `[out, in]` weight, as checkpoints store it. On the CPU in f32 the weight's own
+    /// storage is rearranged in place: the caller must hold no other handle to it.
     pub fn dense(weight: Tensor, bias: Option<Tensor>) -> Result<Self> {
-        let (out_dim, in_dim) = weight.dims2()?;
-        Ok(if out_dim > 2 * in_dim {
-            Proj::Dense { weight, transposed: false, bias }
+        Ok(if weight.device().is_cpu() && weight.dtype() == DType::F32 && weight.is_contiguous() {
+            weight.inplace_op1(&slabs::ToPanels)?;
+            Proj::Panels { weight, bias }
         } else {
-            Proj::Dense { weight: crate::kernels::transpose(&weight)?, transposed: true, bias }
+            Proj::Dense { weight, bias }
         })
     }
 
@@ -58,15 +56,15 @@ impl Proj {
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self {
-            Proj::Dense { weight, transposed: true, bias } => Self::add_bias(x.broadcast_matmul(weight)?, bias),
-            Proj::Dense { weight, transposed: false, bias } => Self::add_bias(x.broadcast_matmul(&weight.t()?)?, bias),
+            Proj::Panels { weight, bias } => Self::add_bias(x.contiguous()?.apply_op1_no_bwd(&PanelProduct(weight))?, bias),
+            Proj::Dense { weight, bias } => Self::add_bias(x.broadcast_matmul(&weight.t()?)?, bias),
             Proj::Quantized { parts, bias } => {
-                if x.device().is_cpu() && parts.iter().all(|(w, _)| qmatmul::supports(w.dtype())) {
+                if x.device().is_cpu() && parts.iter().all(|(w, _)| dequant::supports(w.dtype())) {
                     // Any row count: with few rows candle's kernels are as slow (Q5_0: 1.9 ms
                     // against 1.0 for a 896 x 4864 weight, one row) or fast only through a
                     // second, repacked copy of the weight (Q4_K, Q6_K, Q8_0 with AVX-512 VNNI),
                     // which more than doubles a quantized model's memory.
-                    let y = x.to_dtype(DType::F32)?.contiguous()?.apply_op1_no_bwd(&SlabProduct(parts))?;
+                    let y = x.to_dtype(DType::F32)?.contiguous()?.apply_op1_no_bwd(&QuantizedProduct(parts))?;
                     return Self::add_bias(y.to_dtype(x.dtype())?, bias);
                 }
                 let rows = x.elem_count() / x.dim(candle_core::D::Minus1)?;
@@ -96,35 +94,74 @@ impl Proj {
     }
 }
 
-/// `x W^T` on the CPU in f32 for a quantized `W` in row parts: each part's product is written
-/// straight into its columns of the result ([`qmatmul::matmul`]).
-struct SlabProduct<'a>(&'a [(Arc<QTensor>, QMatMul)]);
+/// The `[.., out]` result of `x` (`[.., in]`, contiguous f32) times `out` weight rows, filled by
+/// `fill(x, in, y)`.
+fn cpu_product(
+    what: &str,
+    storage: &CpuStorage,
+    layout: &Layout,
+    out: usize,
+    fill: impl FnOnce(&[f32], usize, &mut [f32]) -> candle_core::Result<()>,
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    let (CpuStorage::F32(x), Some((start, end))) = (storage, layout.contiguous_offsets()) else {
+        candle_core::bail!("{what} takes contiguous f32");
+    };
+    let k = layout.dims().last().copied().unwrap_or(0).max(1);
+    let x = &x[start..end];
+    let mut y = vec![0f32; x.len() / k * out];
+    fill(x, k, &mut y)?;
+    let mut dims = layout.dims().to_vec();
+    *dims.last_mut().expect("a matrix") = out;
+    Ok((CpuStorage::F32(y), Shape::from(dims)))
+}
 
-impl CustomOp1 for SlabProduct<'_> {
+/// `x W^T` for `W` in panels ([`slabs::dense`]).
+struct PanelProduct<'a>(&'a Tensor);
+
+impl CustomOp1 for PanelProduct<'_> {
+    fn name(&self) -> &'static str {
+        "dream-panel-product"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (out, k) = self.0.dims2()?;
+        let (w, w_layout) = self.0.storage_and_layout();
+        let (Storage::Cpu(CpuStorage::F32(w)), Some((start, end))) = (&*w, w_layout.contiguous_offsets()) else {
+            candle_core::bail!("dream-panel-product: the weight is not f32 panels on the CPU");
+        };
+        cpu_product(self.name(), storage, layout, out, |x, x_k, y| {
+            if x_k != k {
+                candle_core::bail!("dream-panel-product: {x_k} inputs for a weight of {k}");
+            }
+            slabs::dense(x, k, &w[start..end], y, out, 0);
+            Ok(())
+        })
+    }
+}
+
+/// `x W^T` for a quantized `W` in row parts, each written into its own columns
+/// ([`slabs::quantized`]).
+struct QuantizedProduct<'a>(&'a [(Arc<QTensor>, QMatMul)]);
+
+impl CustomOp1 for QuantizedProduct<'_> {
     fn name(&self) -> &'static str {
         "dream-quantized-product"
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (CpuStorage::F32(x), Some((start, end))) = (storage, layout.contiguous_offsets()) else {
-            candle_core::bail!("dream-quantized-product takes contiguous f32");
-        };
-        let k = layout.dims().last().copied().unwrap_or(0);
-        let n: usize = self.0.iter().map(|(w, _)| w.shape().dims()[0]).sum();
-        let x = &x[start..end];
-        let mut y = vec![0f32; x.len() / k.max(1) * n];
-        let mut col0 = 0;
-        for (w, _) in self.0 {
-            let (rows, cols) = w.shape().dims2()?;
-            if cols != k {
-                candle_core::bail!("dream-quantized-product: {k} inputs for a weight of {cols}");
+        let out = self.0.iter().map(|(w, _)| w.shape().dims()[0]).sum();
+        cpu_product(self.name(), storage, layout, out, |x, k, y| {
+            let mut col0 = 0;
+            for (w, _) in self.0 {
+                let (rows, cols) = w.shape().dims2()?;
+                if cols != k {
+                    candle_core::bail!("dream-quantized-product: {k} inputs for a weight of {cols}");
+                }
+                slabs::quantized(x, k, &w.data()?, w.dtype(), rows, y, out, col0);
+                col0 += rows;
             }
-            qmatmul::matmul(x, k, &w.data()?, w.dtype(), rows, &mut y, n, col0);
-            col0 += rows;
-        }
-        let mut dims = layout.dims().to_vec();
-        *dims.last_mut().expect("a matrix") = n;
-        Ok((CpuStorage::F32(y), Shape::from(dims)))
+            Ok(())
+        })
     }
 }
 

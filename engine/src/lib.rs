@@ -7,6 +7,7 @@
 
 pub mod checkpoint;
 pub mod config;
+mod dequant;
 pub mod demo;
 pub mod device;
 pub mod engine;
@@ -18,12 +19,12 @@ mod kernels;
 mod layers;
 pub mod memory;
 pub mod model;
-mod qmatmul;
 pub mod quantize;
 pub mod random;
 mod read;
 pub mod request;
 pub mod sampler;
+mod slabs;
 pub mod tokenizer;
 pub mod weights;
 

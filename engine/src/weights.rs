@@ -180,7 +180,9 @@ impl Weights {
                     }
                 }
             }
-            _ => Proj::dense(self.get(&[out_dim, in_dim], "weight")?, bias),
+            // A tensor handed in stays as it was: the projection rearranges its own copy.
+            Source::Memory(_) => Proj::dense(self.get(&[out_dim, in_dim], "weight")?.copy()?, bias),
+            Source::Files { .. } => Proj::dense(self.get(&[out_dim, in_dim], "weight")?, bias),
         }
     }
 
