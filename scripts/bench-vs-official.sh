@@ -13,7 +13,10 @@
 #   keeps the checkpoint between runs), DREAM_BENCH_VENV (the Python environment),
 #   LLAMA_CPP_WORK (opt-in: the folder scripts/llama-cpp-interop.sh built llama.cpp in; then
 #   llama.cpp converts the checkpoint to GGUF, makes Q4_K_M and Q8_0 of it, and
-#   llama-diffusion-cli is timed beside the engine on those files).
+#   llama-diffusion-cli is timed beside the engine on those files), CPU_LEVEL (avx2: run both
+#   sides restricted to AVX2 and FMA, as on a CPU without AVX-512: the engine built without its
+#   `avx512` feature, torch with ATEN_CPU_CAPABILITY=avx2 and MKL_ENABLE_INSTRUCTIONS=AVX2; the
+#   llama.cpp comparison is then left out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 official=$(realpath "${1:?usage: $0 OFFICIAL_DIR}")
@@ -29,8 +32,21 @@ if [ -z "${DREAM_BENCH_VENV:-}" ]; then
   "$venv/bin/python" -c 'import torch, transformers; assert torch.__version__.startswith("2.5.1") and transformers.__version__ == "4.46.2"' 2>/dev/null ||
     "$venv/bin/pip" install -q "torch==2.5.1" "transformers==4.46.2" "tokenizers==0.20.3"
 fi
-cargo build --locked --release -p dream-engine --bin dream
-dream="$CARGO_TARGET_DIR/release/dream"
+level=()
+if [ "${CPU_LEVEL:-}" = avx2 ]; then
+  cargo build --locked --release -p dream-engine --bin dream --no-default-features --features cli \
+    --target-dir "$CARGO_TARGET_DIR/avx2"
+  dream="$CARGO_TARGET_DIR/avx2/release/dream"
+  export ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2
+  level=(--cpu-level avx2)
+  unset LLAMA_CPP_WORK
+elif [ -n "${CPU_LEVEL:-}" ]; then
+  echo "CPU_LEVEL is avx2 or unset, not $CPU_LEVEL" >&2
+  exit 2
+else
+  cargo build --locked --release -p dream-engine --bin dream
+  dream="$CARGO_TARGET_DIR/release/dream"
+fi
 work="${WORK:-$HOME/.cache/dream-writer/bench-vs-official}"
 shape="${SHAPE:-qwen2.5-0.5b}"
 ckpt="$work/$shape-peaked"
@@ -55,4 +71,4 @@ if [ -n "${LLAMA_CPP_WORK:-}" ]; then
 fi
 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 "$venv/bin/python" scripts/bench_vs_official.py \
   --official "$official" --model "$ckpt" --dream "$dream" --reps "${REPS:-3}" --threads 2 \
-  --cache-refresh "${CACHE_REFRESH:-32}" "${llama[@]}"
+  --cache-refresh "${CACHE_REFRESH:-32}" "${llama[@]}" "${level[@]}"

@@ -82,8 +82,11 @@ def main():
     ap.add_argument("--threshold", type=float, default=0.9, help="parallel reveal's threshold")
     ap.add_argument("--llama-bin", help="llama.cpp's build/bin: also compare llama-diffusion-cli")
     ap.add_argument("--gguf", help="with --llama-bin: the folder with llama.cpp's q4_k_m.gguf and q8_0.gguf of --model")
+    ap.add_argument("--cpu-level", choices=["avx2"], help="both sides were restricted to this instruction set")
     args = ap.parse_args()
     cpu = cpu_summary()
+    if args.cpu_level:
+        cpu += f"; both sides restricted to {args.cpu_level.upper()} (an AVX-512 CPU run as one without it)"
 
     import torch
 

@@ -138,8 +138,8 @@ impl GgufFile {
     }
 
     /// The matrix `name` (`[rows, cols]`) in parts of at most `max_elems` values, each a run of
-    /// whole rows read on its own: a projection dequantizes one part at a time, so it never
-    /// holds all of a large matrix (Qwen's `lm_head`: 545 MB at 0.5B) in f32.
+    /// whole rows read on its own: a projection on a GPU dequantizes one part at a time, so it
+    /// never holds all of a large matrix (Qwen's `lm_head`: 545 MB at 0.5B) in f32.
     pub fn qtensor_parts(&self, name: &str, max_elems: usize, device: &Device) -> Result<Vec<QTensor>> {
         let info = self.info(name)?;
         let &[rows, cols] = info.shape.dims() else {

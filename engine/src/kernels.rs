@@ -13,8 +13,8 @@ use rayon::prelude::*;
 use crate::error::Result;
 
 /// Defines `fn $name` that runs `$body` compiled for the best instruction set the CPU has
-/// (AVX-512F, else AVX2 + FMA, else the build's baseline), checked at run time; the check is
-/// cached by the standard library.
+/// (AVX-512F with the `avx512` feature, else AVX2 + FMA, else the build's baseline), checked at
+/// run time; the check is cached by the standard library.
 macro_rules! multiversioned {
     ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
         $(#[$doc])*
@@ -27,7 +27,7 @@ macro_rules! multiversioned {
                 fn avx512($($arg: $ty),*) { generic($($arg),*) }
                 #[target_feature(enable = "avx2,fma")]
                 fn avx2($($arg: $ty),*) { generic($($arg),*) }
-                if std::arch::is_x86_feature_detected!("avx512f") {
+                if cfg!(feature = "avx512") && std::arch::is_x86_feature_detected!("avx512f") {
                     // SAFETY: the CPU has AVX-512F (checked just above).
                     return unsafe { avx512($($arg),*) };
                 }

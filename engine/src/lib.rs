@@ -5,6 +5,7 @@
 //! anywhere in a text, a continuation, a pinned ending. The `dream` CLI and the Dream Writer
 //! app are thin layers over [`Dream`].
 
+pub mod allocator;
 pub mod checkpoint;
 pub mod config;
 mod dequant;

@@ -35,6 +35,7 @@ fn app_dirs() -> (PathBuf, PathBuf) {
 
 /// Starts the app.
 pub fn run() {
+    dream_engine::allocator::reuse_freed_memory();
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
     let (config_dir, data_dir) = app_dirs();
     tauri::Builder::default()
