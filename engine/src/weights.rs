@@ -283,3 +283,26 @@ impl FileBackend {
         read_float_tensor(path, t.offset, stored, &t.shape, name, dtype, device)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A projection stores its weight rearranged for the CPU's products (in place, for
+    /// weights read from files); weights handed in as tensors stay as the caller has them, and
+    /// the projection multiplies as the plain matrix does.
+    #[test]
+    fn tensors_handed_in_are_left_as_they_were() -> Result<()> {
+        let dev = Device::Cpu;
+        let w = Tensor::randn(0f32, 1.0, (130, 48), &dev)?;
+        let before = w.to_vec2::<f32>()?;
+        let weights = Weights::from_tensors(HashMap::from([("p.weight".to_owned(), w.clone())]), DType::F32, &dev);
+        let proj = weights.pp("p").linear(130, 48, false)?;
+        assert!(matches!(proj, Proj::Panels { .. }));
+        assert_eq!(w.to_vec2::<f32>()?, before);
+        let x = Tensor::randn(0f32, 1.0, (3, 48), &dev)?;
+        let diff = (proj.forward(&x)? - x.matmul(&w.t()?)?)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?;
+        assert!(diff < 1e-4, "{diff}");
+        Ok(())
+    }
+}
