@@ -6,8 +6,9 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Shape, Storage, Tensor};
 use candle_nn::Embedding;
 
+use crate::dequant;
 use crate::error::Result;
-use crate::{dequant, slabs};
+use crate::slabs::{self, Columns};
 
 /// On a GPU, above this many rows a quantized projection dequantizes its weight and runs a
 /// dense matmul: Dream multiplies whole sequences at once, where candle's quantized kernels
@@ -56,7 +57,9 @@ impl Proj {
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self {
-            Proj::Panels { weight, bias } => Self::add_bias(x.contiguous()?.apply_op1_no_bwd(&PanelProduct(weight))?, bias),
+            Proj::Panels { weight, bias } => {
+                Self::add_bias(x.contiguous()?.apply_op1_no_bwd(&PanelProduct(weight))?, bias)
+            }
             Proj::Dense { weight, bias } => Self::add_bias(x.broadcast_matmul(&weight.t()?)?, bias),
             Proj::Quantized { parts, bias } => {
                 if x.device().is_cpu() && parts.iter().all(|(w, _)| dequant::supports(w.dtype())) {
@@ -133,7 +136,7 @@ impl CustomOp1 for PanelProduct<'_> {
             if x_k != k {
                 candle_core::bail!("dream-panel-product: {x_k} inputs for a weight of {k}");
             }
-            slabs::dense(x, k, &w[start..end], y, out, 0);
+            slabs::dense(x, k, &w[start..end], Columns { y, cols: out, first: 0 });
             Ok(())
         })
     }
@@ -157,7 +160,7 @@ impl CustomOp1 for QuantizedProduct<'_> {
                 if cols != k {
                     candle_core::bail!("dream-quantized-product: {k} inputs for a weight of {cols}");
                 }
-                slabs::quantized(x, k, &w.data()?, w.dtype(), rows, y, out, col0);
+                slabs::quantized(x, k, &w.data()?, w.dtype(), rows, Columns { y: &mut *y, cols: out, first: col0 });
                 col0 += rows;
             }
             Ok(())

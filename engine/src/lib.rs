@@ -8,8 +8,8 @@
 pub mod allocator;
 pub mod checkpoint;
 pub mod config;
-mod dequant;
 pub mod demo;
+mod dequant;
 pub mod device;
 pub mod engine;
 pub mod error;

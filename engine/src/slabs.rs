@@ -36,20 +36,26 @@ struct Slab {
     col_stride: isize,
 }
 
-/// `y[i, col0 + j] = Σ_l x[i, l] W[j, l]` for the `n` rows of `W`, `slab_rows` rows per task:
+/// Where a product goes: columns `first..` of `y`, a row-major matrix of `cols` columns.
+pub struct Columns<'a> {
+    pub y: &'a mut [f32],
+    pub cols: usize,
+    pub first: usize,
+}
+
+/// `y[i, first + j] = Σ_l x[i, l] W[j, l]` for the `n` rows of `W`, `slab_rows` rows per task:
 /// `slab(first, rows, buffer)` says where rows `first..first + rows` are (in `buffer` if it
-/// decodes them). `x` is `m × k`, `y` is `m` rows of `y_cols` (row-major).
+/// decodes them). `x` is `m × k`.
 fn product(
     x: &[f32],
     k: usize,
     n: usize,
     slab_rows: usize,
-    y: &mut [f32],
-    y_cols: usize,
-    col0: usize,
+    out: Columns,
     slab: impl Fn(usize, usize, &mut Vec<f32>) -> Slab + Sync,
 ) {
     let m = x.len() / k.max(1);
+    let Columns { y, cols: y_cols, first: col0 } = out;
     assert!(y.len() >= m * y_cols && col0 + n <= y_cols, "a product of {m} x {n} at column {col0} of {y_cols}");
     let y_ptr = SendPtr(y.as_mut_ptr());
     (0..n.div_ceil(slab_rows)).into_par_iter().for_each_init(Vec::new, |buffer, s| {
@@ -94,28 +100,27 @@ struct SendPtr(*mut f32);
 unsafe impl Send for SendPtr {}
 unsafe impl Sync for SendPtr {}
 
-/// `x Wᵀ` into columns `col0..col0 + n` of `y`, for `W` (`n × k`) in panels.
-pub fn dense(x: &[f32], k: usize, panels: &[f32], y: &mut [f32], y_cols: usize, col0: usize) {
+/// `x Wᵀ` into `out`, for `W` (`n × k`) in panels.
+pub fn dense(x: &[f32], k: usize, panels: &[f32], out: Columns) {
     let n = panels.len() / k.max(1);
     assert_eq!(panels.len(), n * k, "panels of rows of {k}");
-    product(x, k, n, PANEL_ROWS, y, y_cols, col0, |first, rows, _| Slab {
+    product(x, k, n, PANEL_ROWS, out, |first, rows, _| Slab {
         ptr: panels[first * k..].as_ptr(),
         row_stride: rows as isize,
         col_stride: 1,
     });
 }
 
-/// `x Wᵀ` into columns `col0..col0 + n` of `y`, for `W` the `n` rows of `k` values stored as
-/// `dtype` blocks in `w`.
+/// `x Wᵀ` into `out`, for `W` the `n` rows of `k` values stored as `dtype` blocks in `w`.
 ///
 /// # Panics
 /// If `dtype` is not [`dequant::supports`]ed or a size disagrees (callers check shapes first).
-pub fn quantized(x: &[f32], k: usize, w: &[u8], dtype: GgmlDType, n: usize, y: &mut [f32], y_cols: usize, col0: usize) {
-    assert!(k > 0 && k % dtype.block_size() == 0, "{dtype:?} rows of {k}");
+pub fn quantized(x: &[f32], k: usize, w: &[u8], dtype: GgmlDType, n: usize, out: Columns) {
+    assert!(k > 0 && k.is_multiple_of(dtype.block_size()), "{dtype:?} rows of {k}");
     let row_bytes = k / dtype.block_size() * dtype.type_size();
     assert_eq!(w.len(), n * row_bytes, "a quantized weight of {n} rows of {k}");
     let slab_rows = (QUANTIZED_SLAB_VALUES / k).max(1);
-    product(x, k, n, slab_rows, y, y_cols, col0, |first, rows, buffer| {
+    product(x, k, n, slab_rows, out, |first, rows, buffer| {
         buffer.resize(rows * k, 0.0);
         dequant::dequantize(dtype, &w[first * row_bytes..(first + rows) * row_bytes], buffer);
         Slab { ptr: buffer.as_ptr(), row_stride: 1, col_stride: k as isize }
@@ -133,7 +138,8 @@ impl InplaceOp1 for ToPanels {
     }
 
     fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
-        let (CpuStorage::F32(data), Some((start, end)), &[_, k]) = (storage, layout.contiguous_offsets(), layout.dims())
+        let (CpuStorage::F32(data), Some((start, end)), &[_, k]) =
+            (storage, layout.contiguous_offsets(), layout.dims())
         else {
             candle_core::bail!("dream-to-panels takes a contiguous f32 matrix");
         };
@@ -177,18 +183,22 @@ mod tests {
                     let got = &y[i * cols..(i + 1) * cols];
                     assert!(got[..5].iter().chain(&got[5 + n..]).all(|v| v.is_nan()), "{what}: wrote outside");
                     for (j, e) in row.iter().enumerate() {
-                        assert!((got[5 + j] - e).abs() <= 1e-4 * (1.0 + e.abs()), "{what} [{i}, {j}]: {} vs {e}", got[5 + j]);
+                        assert!(
+                            (got[5 + j] - e).abs() <= 1e-4 * (1.0 + e.abs()),
+                            "{what} [{i}, {j}]: {} vs {e}",
+                            got[5 + j]
+                        );
                     }
                 }
                 Ok(())
             };
             let mut y = vec![f32::NAN; m * cols];
-            dense(&xs, k, &panels, &mut y, cols, 5);
+            dense(&xs, k, &panels, Columns { y: &mut y, cols, first: 5 });
             check(&y, &w, "dense")?;
             for dtype in [D::Q4_0, D::Q5_0, D::Q8_0, D::Q4K, D::Q6K] {
                 let q = QTensor::quantize(&w, dtype)?;
                 let mut y = vec![f32::NAN; m * cols];
-                quantized(&xs, k, &q.data()?, dtype, n, &mut y, cols, 5);
+                quantized(&xs, k, &q.data()?, dtype, n, Columns { y: &mut y, cols, first: 5 });
                 check(&y, &q.dequantize(&dev)?, &format!("{dtype:?}"))?;
             }
         }
