@@ -1,7 +1,7 @@
 //! ggml's quantized block formats decoded to f32, in loops written so they vectorise, compiled
 //! for AVX-512 and AVX2 and chosen at run time (candle's decoders are scalar in a portable
-//! build: 2-5x slower on a Q5_0 or Q4_K matrix). [`crate::slabs`] decodes a slab of a quantized
-//! weight at a time with them.
+//! build: 2-5x slower on a Q5_0 or Q4_K matrix). The CPU's slab products decode a quantized
+//! weight a slab at a time with them.
 
 use candle_core::quantized::GgmlDType;
 
