@@ -14,6 +14,8 @@ trap 'rm -f "$log"' EXIT
 echo "== formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The engine's documentation, private items too: every link resolves.
+RUSTDOCFLAGS="-D warnings" cargo doc -p dream-engine --no-deps --document-private-items --locked
 (cd ui && npx prettier --check src test index.html && npm run --silent lint)
 
 echo "== the CUDA build"

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 /// Everything that can go wrong in the engine.
 ///
 /// Each variant carries enough context (a path, a tensor name, a request field) for a writer or
-/// a developer to fix the cause without reading code. [`Error::code`] gives a stable
-/// machine-readable code for the app's `{ code, message }` errors.
+/// a developer to fix the cause without reading code. The app maps each variant to a stable
+/// machine-readable code for its `{ code, message }` errors (`ErrorCode::of` in the app's
+/// `error.rs`).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("model folder {0} does not exist or is not a folder")]

@@ -113,8 +113,8 @@ impl GgufFile {
     }
 
     /// A tensor stored as floats (f32, f16, bf16), read straight from the file into a tensor
-    /// of its stored type, checked and converted to `dtype` (see
-    /// [`crate::read::read_float_tensor`]): held once, where candle's reader would hold the
+    /// of its stored type, checked and converted to `dtype` (see the engine's
+    /// `read::read_float_tensor`): held once, where candle's reader would hold the
     /// raw bytes, its `QTensor` and the dequantized copy at once. `None` for a quantized tensor.
     pub fn float_tensor(&self, name: &str, dtype: DType, device: &Device) -> Result<Option<Tensor>> {
         use crate::read::{read_float_tensor, Stored};

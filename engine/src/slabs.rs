@@ -4,7 +4,7 @@
 //!
 //! Given a whole `[out, in]` weight, gemm repacks it on every call, and with the few rows of a
 //! span-local step (65) that repacking was a third of the step's time. So a float weight is
-//! stored in *panels* ([`to_panels`]): `PANEL_ROWS` rows at a time, each panel column-major,
+//! stored in *panels* ([`ToPanels`]): `PANEL_ROWS` rows at a time, each panel column-major,
 //! which is the order gemm's kernel reads and needs no packing. Measured with gemm on
 //! Qwen2.5-0.5B's shapes, weights in cache (Intel Xeon, AVX-512, 2 threads, one run):
 //! 65 rows 233-266 GFLOP/s against 152-168 for the better of `[out, in]` and `[in, out]`;

@@ -2,7 +2,7 @@
 //! Hugging Face cache (`HF_HOME`, shared with Python tools), downloaded into it when it is not
 //! complete there (resumable, cancellable, checked; `HF_ENDPOINT` respected, https only), and
 //! never from the network when `HF_HUB_OFFLINE=1`. hf-hub gives the cache's location; the
-//! download is [`download`]'s, which trusts no string a server sends.
+//! download is the `download` module's, which trusts no string a server sends.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
