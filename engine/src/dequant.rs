@@ -1,7 +1,8 @@
 //! ggml's quantized block formats decoded to f32, in loops written so they vectorise, compiled
 //! for AVX-512 and AVX2 and chosen at run time (candle's decoders are scalar in a portable
-//! build: 2-5x slower on a Q5_0 or Q4_K matrix). The CPU's slab products decode a quantized
-//! weight a slab at a time with them.
+//! build: a 896 x 4864 matrix took 1.8x (Q6_K) to 4.5x (Q5_0) as long, both timed in one run
+//! on an Intel Xeon with AVX-512). The CPU's slab products decode a quantized weight a slab at
+//! a time with them.
 
 use candle_core::quantized::GgmlDType;
 

@@ -64,9 +64,9 @@ impl Proj {
             Proj::Quantized { parts, bias } => {
                 if x.device().is_cpu() && parts.iter().all(|(w, _)| dequant::supports(w.dtype())) {
                     // Any row count: with few rows candle's kernels are as slow (Q5_0: 1.9 ms
-                    // against 1.0 for a 896 x 4864 weight, one row) or fast only through a
-                    // second, repacked copy of the weight (Q4_K, Q6_K, Q8_0 with AVX-512 VNNI),
-                    // which more than doubles a quantized model's memory.
+                    // against 1.0 for a 896 x 4864 weight, one row, one run on an Intel Xeon)
+                    // or fast only through a second, repacked copy of the weight (Q4_K, Q6_K,
+                    // Q8_0 with AVX-512 VNNI), which more than doubles a quantized model's memory.
                     let y = x.to_dtype(DType::F32)?.contiguous()?.apply_op1_no_bwd(&QuantizedProduct(parts))?;
                     return Self::add_bias(y.to_dtype(x.dtype())?, bias);
                 }

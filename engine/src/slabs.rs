@@ -7,7 +7,7 @@
 //! stored in *panels* ([`ToPanels`]): `PANEL_ROWS` rows at a time, each panel column-major,
 //! which is the order gemm's kernel reads and needs no packing. Measured with gemm on
 //! Qwen2.5-0.5B's shapes, weights in cache (Intel Xeon, AVX-512, 2 threads, one run):
-//! 65 rows 233-266 GFLOP/s against 152-168 for the better of `[out, in]` and `[in, out]`;
+//! 65 rows 233-260 GFLOP/s against 152-168 for the better of `[out, in]` and `[in, out]`;
 //! 256 and 1024 rows 307-333 against 251-310. The sums run in the same order, so the products
 //! are bit for bit candle's.
 //!
