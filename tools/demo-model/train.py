@@ -140,6 +140,10 @@ class Dream(nn.Module):
                 nn.init.zeros_(p)
 
     def forward(self, ids):
+        return self.lm_head(self.hidden(ids))
+
+    def hidden(self, ids):
+        """The final normed hidden states: `forward` without the vocabulary projection."""
         l, dim = ids.shape[1], self.c["hidden_size"] // self.c["num_attention_heads"]
         inv = 1.0 / self.c["rope_theta"] ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim)
         freqs = torch.outer(torch.arange(l, dtype=torch.float32), inv)
@@ -148,25 +152,42 @@ class Dream(nn.Module):
         x = self.model.embed_tokens(ids)
         for layer in self.model.layers:
             x = layer(x, cos, sin)
-        return self.lm_head(self.model.norm(x))
+        return self.model.norm(x)
 
 
 def diffusion_loss(model, x0, eps=1e-3):
-    """Dream's masked-diffusion loss on a batch of token rows `x0`."""
+    """Dream's masked-diffusion loss on a batch of token rows `x0`.
+
+    The times are stratified over the batch (one uniform offset, rows spread evenly over
+    [0, 1)), as MDLM does: the same expected loss as independent times, with less variance
+    between batches. The vocabulary projection runs only where the loss needs it, on the
+    masked positions (half of them on average)."""
     b, l = x0.shape
-    t = (1 - eps) * torch.rand(b) + eps
+    t = (1 - eps) * ((torch.rand(1) + torch.arange(b) / b) % 1) + eps
     masked = torch.rand(b, l) < t[:, None]
-    logits = model(torch.where(masked, torch.full_like(x0, MASK), x0))
-    logits = torch.cat([logits[:, :1], logits[:, :-1]], dim=1)  # Dream's right shift
-    ce = F.cross_entropy(logits[masked], x0[masked], reduction="none")
+    h = model.hidden(torch.where(masked, torch.full_like(x0, MASK), x0))
+    h = torch.cat([h[:, :1], h[:, :-1]], dim=1)  # Dream's right shift: position i-1 predicts i
+    logits = model.lm_head(h[masked]).float()
+    ce = F.cross_entropy(logits, x0[masked], reduction="none")
     return (ce / t[:, None].expand(b, l)[masked]).sum() / (b * l)
+
+
+def bf16_is_native():
+    """Whether this CPU multiplies bf16 in hardware (AVX512_BF16 or AMX): there, training
+    under bf16 autocast is about twice as fast (0.8 against 1.7 s a step on 2 cores of an Intel
+    Xeon); elsewhere bf16 is emulated and f32 is the faster choice."""
+    try:
+        flags = open("/proc/cpuinfo").read().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("source")
     ap.add_argument("out")
-    ap.add_argument("--minutes", type=float, default=35.0, help="training time on this CPU")
+    ap.add_argument("--minutes", type=float, default=55.0, help="training time on this CPU")
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--batch", type=int, default=24)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -185,6 +206,8 @@ def main():
     n = sum(p.numel() for p in model.parameters())
     print(f"{n / 1e6:.2f} M parameters", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
+    bf16 = bf16_is_native()
+    print(f"training {'under bf16 autocast' if bf16 else 'in f32'}", flush=True)
     budget, start, step, smooth = args.minutes * 60, time.time(), 0, None
     while (elapsed := time.time() - start) < budget:
         # Warm up over the first 3% of the time, then a cosine to a tenth.
@@ -194,7 +217,8 @@ def main():
             g["lr"] = lr
         starts = torch.randint(0, len(ids) - args.seq, (args.batch,))
         x0 = torch.stack([ids[s:s + args.seq] for s in starts])
-        loss = diffusion_loss(model, x0)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = diffusion_loss(model, x0)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -219,7 +243,7 @@ def main():
                             tokenizer_class="PreTrainedTokenizerFast")
     for name, value in [("config.json", config), ("generation_config.json", generation),
                         ("tokenizer_config.json", tokenizer_config),
-                        ("training.json", dict(steps=step, minutes=args.minutes, batch=args.batch, seq=args.seq,
+                        ("training.json", dict(steps=step, minutes=args.minutes, bf16_autocast=bf16, batch=args.batch, seq=args.seq,
                                                lr=args.lr, seed=args.seed, final_loss=smooth, parameters=n))]:
         with open(os.path.join(args.out, name), "w") as f:
             json.dump(value, f, indent=2)
