@@ -44,7 +44,7 @@ export async function setupModelDialog(hooks: Hooks) {
     button.textContent = name.length > 22 ? `${name.slice(0, 21)}…` : name;
     button.title = info ? `${info.name} on ${info.device} (${info.dtype}): choose and load a model` : "Choose and load a model";
     $("model-note").textContent = info?.demo
-      ? "Demo model: 7M parameters trained on Shakespeare and Milton. It writes period words, not good prose: load Dream 7B for real writing."
+      ? "Demo model: 7M parameters trained on Shakespeare and Milton. It writes short period sentences, not good prose: load Dream 7B for real writing."
       : "";
     showCopySource(info);
   };
