@@ -173,7 +173,7 @@ impl CustomOp2 for RmsNorm {
 }
 
 /// `sum(x^2)` in f64, in eight partial sums so that it vectorises (one accumulator is a serial
-/// chain: about 1% of a 7B forward pass).
+/// chain of adds).
 fn sum_of_squares(row: &[f32]) -> f64 {
     let mut sums = [0f64; 8];
     let mut chunks = row.chunks_exact(8);
