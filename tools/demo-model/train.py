@@ -30,6 +30,8 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
+import model as dream_model
+
 SPECIALS = ["<|endoftext|>", "<|beginoftext|>", "<|mask|>"]
 EOS, BOS, MASK = 0, 1, 2
 HELD_OUT = "hamlet_gut.txt"
@@ -69,87 +71,16 @@ def train_tokenizer(train):
     return tok
 
 
-class RMSNorm(nn.Module):
-    def __init__(self, n, eps):
-        super().__init__()
-        self.weight, self.eps = nn.Parameter(torch.ones(n)), eps
-
-    def forward(self, x):
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
-
-
-def rotate_half(x):
-    a, b = x.chunk(2, dim=-1)
-    return torch.cat([-b, a], dim=-1)
-
-
-class Attention(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        h, self.heads, self.kv = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"]
-        self.dim = h // self.heads
-        self.q_proj = nn.Linear(h, self.heads * self.dim)
-        self.k_proj = nn.Linear(h, self.kv * self.dim)
-        self.v_proj = nn.Linear(h, self.kv * self.dim)
-        self.o_proj = nn.Linear(self.heads * self.dim, h, bias=False)
-
-    def forward(self, x, cos, sin):
-        b, l, _ = x.shape
-        q = self.q_proj(x).view(b, l, self.heads, self.dim).transpose(1, 2)
-        k = self.k_proj(x).view(b, l, self.kv, self.dim).transpose(1, 2)
-        v = self.v_proj(x).view(b, l, self.kv, self.dim).transpose(1, 2)
-        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
-        rep = self.heads // self.kv
-        k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=False)  # bidirectional
-        return self.o_proj(out.transpose(1, 2).reshape(b, l, -1))
-
-
-class Layer(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        h, i = c["hidden_size"], c["intermediate_size"]
-        self.self_attn = Attention(c)
-        self.mlp = nn.Module()
-        self.mlp.gate_proj, self.mlp.up_proj = nn.Linear(h, i, bias=False), nn.Linear(h, i, bias=False)
-        self.mlp.down_proj = nn.Linear(i, h, bias=False)
-        self.input_layernorm = RMSNorm(h, c["rms_norm_eps"])
-        self.post_attention_layernorm = RMSNorm(h, c["rms_norm_eps"])
-
-    def forward(self, x, cos, sin):
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin)
-        y = self.post_attention_layernorm(x)
-        return x + self.mlp.down_proj(F.silu(self.mlp.gate_proj(y)) * self.mlp.up_proj(y))
-
-
-class Dream(nn.Module):
-    """The tensor names and shapes of the official DreamModel."""
-
-    def __init__(self, c):
-        super().__init__()
-        self.c = c
-        self.model = nn.Module()
-        self.model.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
-        self.model.layers = nn.ModuleList(Layer(c) for _ in range(c["num_hidden_layers"]))
-        self.model.norm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
-        self.lm_head = nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
-        for p in self.parameters():
-            if p.dim() == 2:
-                nn.init.normal_(p, std=0.02)
-            elif p.dim() == 1 and p.shape[0] != c["hidden_size"]:
-                nn.init.zeros_(p)
-
-    def forward(self, ids):
-        """The final normed hidden states; the loss applies `lm_head` where it needs logits."""
-        l, dim = ids.shape[1], self.c["hidden_size"] // self.c["num_attention_heads"]
-        inv = 1.0 / self.c["rope_theta"] ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim)
-        freqs = torch.outer(torch.arange(l, dtype=torch.float32), inv)
-        emb = torch.cat([freqs, freqs], dim=-1)
-        cos, sin = emb.cos()[None, None], emb.sin()[None, None]
-        x = self.model.embed_tokens(ids)
-        for layer in self.model.layers:
-            x = layer(x, cos, sin)
-        return self.model.norm(x)
+def new_model(c):
+    """A Dream of config `c` (model.py, the official tensor names) with the small random
+    initialisation this script trains from."""
+    m = dream_model.Dream(c)
+    for p in m.parameters():
+        if p.dim() == 2:
+            nn.init.normal_(p, std=0.02)
+        elif p.dim() == 1 and p.shape[0] != c["hidden_size"]:
+            nn.init.zeros_(p)
+    return m
 
 
 def diffusion_loss(model, x0, eps=1e-3):
@@ -201,7 +132,7 @@ def main():
     ids = torch.tensor([i for t in train for i in tok.encode(t).ids + [EOS]], dtype=torch.long)
     print(f"{sum(map(len, train)) / 1e6:.1f} MB of text, {len(ids) / 1e6:.2f} M tokens", flush=True)
 
-    model = Dream(CONFIG)
+    model = new_model(CONFIG)
     n = sum(p.numel() for p in model.parameters())
     print(f"{n / 1e6:.2f} M parameters", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
