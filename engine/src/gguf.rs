@@ -63,9 +63,15 @@ pub struct GgufFile {
 }
 
 impl GgufFile {
-    /// Reads the header and tensor index of `path` (the tensors stay on disk until loaded);
-    /// a truncated or foreign file is a `CorruptWeights` error naming it.
+    /// Reads the header and tensor index of a Dream GGUF at `path` (the tensors stay on disk
+    /// until loaded); a truncated or foreign file is a `CorruptWeights` error naming it.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_as(path, ARCH)
+    }
+
+    /// [`open`](Self::open) for a file whose `general.architecture` is `arch` (the demo's base
+    /// is a `llama` file).
+    pub fn open_as(path: &Path, arch_wanted: &str) -> Result<Self> {
         crate::gguf_header::check(path)?;
         let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
         let content = Content::read(&mut file).map_err(|e| Error::CorruptWeights {
@@ -85,11 +91,14 @@ impl GgufFile {
         }
         if let Some(arch) = content.metadata.get("general.architecture") {
             let arch = arch.to_string().map_err(|e| bad(path, e))?;
-            if arch != ARCH {
+            if arch != arch_wanted {
                 return Err(Error::Config {
                     path: path.to_owned(),
                     field: "general.architecture",
-                    reason: format!("`{arch}` is not a Dream model (`{ARCH}`)"),
+                    reason: format!(
+                        "`{arch}` is not a {} model (`{arch_wanted}`)",
+                        if arch_wanted == ARCH { "Dream" } else { arch_wanted }
+                    ),
                 });
             }
         }

@@ -217,6 +217,27 @@ impl DreamTokenizer {
         self.end_ids.contains(&id)
     }
 
+    /// The control tokens no fill may hold: every added token (special or not: Qwen2.5 marks
+    /// `<|fim_middle|>` and `<tool_call>` as not special) but the ends (eos, pad), which close a
+    /// fill early and are dropped from it. Sorted.
+    ///
+    /// ```
+    /// # fn main() -> dream_engine::Result<()> {
+    /// let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/dream-tiny"));
+    /// let cfg = dream_engine::DreamConfig::from_file(&dir.join("config.json"))?;
+    /// let tok = dream_engine::DreamTokenizer::from_dir(dir, &cfg)?;
+    /// assert!(tok.control_ids().contains(&tok.mask_id()));
+    /// assert!(!tok.control_ids().iter().any(|&id| tok.is_end(id)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn control_ids(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> =
+            self.inner.get_added_tokens_decoder().into_keys().filter(|&id| !self.is_end(id)).collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Tokens known to the tokenizer, added tokens included.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)

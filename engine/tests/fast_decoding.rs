@@ -259,3 +259,29 @@ fn span_local_with_refresh_every_2_8_32_tokens_writes_what_exact_writes() {
     assert!(agreement[0] >= masks * 2 / 3, "{agreement:?}");
     assert!(agreement[0] > agreement[1] && agreement[1] >= agreement[2], "{agreement:?}");
 }
+
+/// A banned token is never written, even where it was the model's choice: the tokens a greedy
+/// run wrote, banned, appear nowhere in the second run, exact and span-local alike.
+#[test]
+fn banned_tokens_are_never_written() {
+    let model = common::model();
+    let r = common::reference();
+    let start = common::ids(&r["sampler"]["B6_two_spans_steps4"]["runs"]["maskgit_plus"]["x_init"]).remove(0);
+    for cache_refresh in [None, Some(4)] {
+        let mut settings = SamplingSettings { steps: 8, alg: Alg::MaskgitPlus, cache_refresh, ..Default::default() };
+        let run = |settings: &SamplingSettings| {
+            let canvas = Canvas { rows: vec![start.clone()], attention_mask: None };
+            generate(&model, canvas, settings, &AtomicBool::new(false), &mut |_| {}).unwrap().ids.remove(0)
+        };
+        let first = run(&settings);
+        settings.banned = (0..start.len()).filter(|&p| start[p] == MASK).map(|p| first[p]).collect();
+        let second = run(&settings);
+        for p in (0..start.len()).filter(|&p| start[p] == MASK) {
+            assert!(
+                !settings.banned.contains(&second[p]),
+                "{cache_refresh:?}: position {p} wrote banned {}",
+                second[p]
+            );
+        }
+    }
+}

@@ -272,8 +272,12 @@ fn two_marks_in_a_long_document_are_filled_with_the_real_vocabulary() {
     assert_eq!(p.windows.len(), 2);
     assert_eq!(p.windows.iter().map(|w| w.steps).collect::<Vec<_>>(), [5, 8]);
     assert!(p.windows.iter().all(|w| w.range.len() == 2048));
-    // Both windows are exactly what tokenising the whole text gives around each mark.
-    let whole = |r: std::ops::Range<usize>| tok.encode(&text.chars().skip(r.start).take(r.len()).collect::<String>());
+    // Both windows are exactly what tokenising the whole text gives around each mark (the text
+    // before a mark without its trailing space, which the fill's first token carries).
+    let whole = |r: std::ops::Range<usize>| {
+        let piece: String = text.chars().skip(r.start).take(r.len()).collect();
+        tok.encode(if r.start == 0 { piece.trim_end_matches(' ') } else { &piece })
+    };
     for (w, (at, n)) in [(a, 5), (b, 8)].into_iter().enumerate() {
         let canvas = p.canvas(w);
         let first = canvas.iter().position(|&t| t == 151_666).unwrap();
@@ -640,57 +644,108 @@ fn the_window_of_a_gap_holds_its_whole_ending() {
     assert!(last.len() <= context);
 }
 
-/// The built-in demo writes English, not noise and not a stammer: 16 tokens written after
-/// each of 16 passages of Hamlet (which it never saw in training) and after two lines of the
-/// writer's own. Nearly all the words are words of Hamlet (speaker names and stage directions
-/// on their own lines are the plays' layout and not counted), and a word seldom follows
-/// itself. Measured on an Intel Xeon: the first demo (35 minutes of training in f32) wrote a
-/// word twice in a row 14 times in 102 words ("Ay, sir, sir, sir,"); this one 3 times in 134,
-/// 91% of them Hamlet's words.
+/// The built-in demo writes English words into a writer's own modern text: in each of the 20
+/// held-out paragraphs (engine/demo-model/heldout.txt, never trained on), the five words from
+/// the 21st are marked and written again with the app's defaults (exact, entropy, one step per
+/// token). At least 95% of the fills' words are in the system's English word list, and no fill
+/// holds a control token. (tools/demo-model/evaluate.py measures other places with hunspell, the
+/// layout faults and a judge; the README has its figures.)
 #[test]
-fn the_demo_model_writes_words() {
+fn the_demo_model_writes_dictionary_words_into_modern_prose() {
     let demo = dream_engine::demo::demo(&candle_core::Device::Cpu).unwrap();
-    let hamlet = include_str!("../demo-model/heldout.txt");
-    let words = |text: &str| -> Vec<String> {
-        text.split(|c: char| !c.is_alphabetic() && c != '\'')
-            .map(|w| w.trim_matches('\'').to_lowercase())
-            .filter(|w| !w.is_empty())
-            .collect()
-    };
-    let known: std::collections::HashSet<String> = words(hamlet).into_iter().collect();
-    let lines: Vec<&str> = hamlet.lines().collect();
-    let mut passages = vec![
-        "O, that this too too solid flesh would melt, ".to_string(),
-        "The night was cold and the king ".to_string(),
-    ];
-    for at in (500..lines.len()).step_by(lines.len() / 16) {
-        // Four lines of text before a line of verse.
-        let verse = |i: &usize| lines[*i].len() > 30 && !lines[i - 1].is_empty() && !lines[i - 2].is_empty();
-        let i = (at..lines.len()).find(verse).unwrap();
-        passages.push(lines[i - 4..i].join("\n") + "\n");
-    }
-    let (mut written, mut in_hamlet, mut doubled) = (0, 0, 0);
-    for text in &passages {
+    let list = std::fs::read_to_string("/usr/share/dict/words").expect("the word list (Debian: wamerican)");
+    let dictionary: std::collections::HashSet<String> = list.lines().map(str::to_lowercase).collect();
+    let known = |w: &str| dictionary.contains(w) || w.strip_suffix("'s").is_some_and(|s| dictionary.contains(s));
+    let (mut words, mut in_list, mut fills) = (0, 0, vec![]);
+    let paragraphs: Vec<&str> = include_str!("../demo-model/heldout.txt").trim().split("\n\n").collect();
+    for para in &paragraphs {
+        // Each word's byte range: where its slice lies in the paragraph.
+        let at: Vec<(usize, usize)> = para
+            .split_whitespace()
+            .map(|w| (w.as_ptr() as usize - para.as_ptr() as usize, w.len()))
+            .map(|(start, len)| (start, start + len))
+            .collect();
+        // Marked as the app marks a selection: with the space before it, which Dream's first
+        // token carries (" word"); left outside, the canvas would hold a lone space, which this
+        // vocabulary writes only before a digit.
+        let (from, to) = (at[20].0 - 1, at[24].1);
+        let tokens = demo.tokenizer.encode(&para[from..to]).unwrap().len();
+        // Requests count chars.
+        let (start, end) = (para[..from].chars().count(), para[..to].chars().count());
         let req = InfillRequest {
-            text: text.clone(),
-            spans: vec![],
-            continuation: 16,
+            text: para.to_string(),
+            spans: vec![Span { start, end, tokens }],
+            continuation: 0,
             ending: None,
-            settings: settings(16),
+            settings: settings(tokens),
             candidates: 1,
         };
         let out = demo.infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
-        let fill = &out.candidates[0].spans[0].text;
-        // A line that is only capitals and punctuation: a speaker's name, `[Exit.`, a scene.
-        let layout = |l: &str| !l.chars().any(|c| c.is_lowercase()) || l.starts_with('[');
-        let prose: Vec<String> = fill.lines().filter(|l| !layout(l.trim())).flat_map(words).collect();
-        written += prose.len();
-        in_hamlet += prose.iter().filter(|w| known.contains(*w)).count();
-        doubled += prose.windows(2).filter(|p| p[0] == p[1]).count();
+        let fill = out.candidates[0].spans[0].text.clone();
+        let lower = fill.to_lowercase();
+        let written: Vec<&str> = lower
+            .split(|c: char| !c.is_alphabetic() && c != '\'')
+            .map(|w| w.trim_matches('\''))
+            .filter(|w| !w.is_empty())
+            .collect();
+        words += written.len();
+        in_list += written.iter().filter(|w| known(w)).count();
+        assert!(!fill.contains("<|"), "a control token in the fill {fill:?}");
+        fills.push(format!("{:?} -> {fill:?}", &para[from..to]));
     }
-    assert!(passages.len() >= 16 && written >= 100, "{written} words after {} passages", passages.len());
-    assert!(in_hamlet * 100 >= written * 85, "{in_hamlet} of {written} words are Hamlet's");
-    assert!(doubled * 20 <= written, "a word followed itself {doubled} times in {written}");
+    let fills = fills.join("\n");
+    assert_eq!(paragraphs.len(), 20);
+    assert!(words >= 40, "only {words} words in 20 fills:\n{fills}");
+    assert!(in_list * 100 >= words * 95, "{in_list} of {words} words are in the word list:\n{fills}");
+}
+
+/// A hole dropped after a space (what a writer types before Ctrl+I) is read without that
+/// space at Qwen's real vocabulary: the canvas holds "... and" then the masks, not a lone space
+/// token (which byte-level BPE writes only before a digit, so the fills began with numbers),
+/// and the document's text is kept as it was.
+#[test]
+fn a_hole_after_a_space_is_not_read_as_a_lone_space() {
+    let tok = common::qwen::bpe_tokenizer();
+    let text = "The last bus had gone, so we walked home along the river, and ";
+    let req = InfillRequest {
+        text: text.into(),
+        spans: vec![Span { start: text.len(), end: text.len(), tokens: 4 }],
+        continuation: 0,
+        ending: None,
+        settings: settings(4),
+        candidates: 1,
+    };
+    let p = req.prepare(&tok, 2048).unwrap();
+    let canvas = p.canvas(0);
+    let first = canvas.iter().position(|&t| t == tok.mask_id()).unwrap();
+    assert_eq!(canvas[..first], tok.encode(text.trim_end()).unwrap()[..]);
+    let comma = tok.encode(",").unwrap()[0];
+    let filled: Vec<u32> = p.tokens.iter().map(|&t| if t == tok.mask_id() { comma } else { t }).collect();
+    let result = p.result(&tok, &filled, &vec![None; filled.len()]).unwrap();
+    assert_eq!(result.text, format!("{text},,,,"));
+}
+
+/// A fill is never given a control token to write: the request bans every added token of
+/// Qwen's real vocabulary (`<|im_end|>`, `<|mask|>`, `<|fim_middle|>`, ...) but the ends, which
+/// close a fill early.
+#[test]
+fn a_request_bans_the_control_tokens_but_not_the_ends() {
+    let tok = common::qwen::bpe_tokenizer();
+    let req = InfillRequest {
+        text: "The keeper climbed the stairs.".into(),
+        spans: vec![Span { start: 10, end: 10, tokens: 4 }],
+        continuation: 0,
+        ending: None,
+        settings: settings(4),
+        candidates: 1,
+    };
+    let banned = req.prepare(&tok, 2048).unwrap().settings.banned;
+    let id = |t: &str| tok.inner().token_to_id(t).unwrap();
+    for control in ["<|im_end|>", "<|im_start|>", "<|mask|>", "<|fim_middle|>"] {
+        assert!(banned.contains(&id(control)), "{control} not banned");
+    }
+    assert!(!banned.contains(&id("<|endoftext|>")), "the end is banned");
+    assert!(banned.iter().all(|&t| t as usize >= 151_643), "an ordinary token is banned");
 }
 
 /// The app's pinned ending at Qwen's real vocabulary in a long document: the window of its gap

@@ -40,7 +40,9 @@ pub enum ErrorCode {
 impl ErrorCode {
     fn of(e: &Error) -> Self {
         match e {
-            Error::ModelDirMissing(_) | Error::FileMissing { .. } => ErrorCode::ModelFileMissing,
+            Error::ModelDirMissing(_) | Error::FileMissing { .. } | Error::DemoBaseMissing { .. } => {
+                ErrorCode::ModelFileMissing
+            }
             Error::Io { .. } | Error::DiskFull { .. } => ErrorCode::Io,
             Error::Json { .. } | Error::Config { .. } => ErrorCode::BadConfig,
             Error::CorruptWeights { .. }

@@ -1,15 +1,17 @@
 """How well a demo model fills a writer's own modern prose: the 20 paragraphs of
-tools/demo-model/smollm2/heldout.txt (written for this, never in any training text), one phrase marked
+engine/demo-model/heldout.txt (written for this, never in any training text), one phrase marked
 in each and written by the engine (`dream infill`) with the app's default settings (exact speed,
 entropy order, temperature 0, one step per token, the mark as long as the phrase in the model's
 tokens).
 
-The phrase is fixed before any model is run: the six words from the 41st word of each paragraph.
+The phrase is fixed before any model is run: the six words from the 41st word of each paragraph,
+marked as the app marks a selection, with the space before it (engine/tests/request.rs marks
+words 21-25 of the same paragraphs).
 
 Usage: python evaluate.py DREAM_BIN GGUF MODEL [MODEL ...] [--json OUT]
   DREAM_BIN  the `dream` command (a release build)
   GGUF       SmolLM2-135M-Instruct's GGUF: the judge, the original autoregressive model
-  MODEL      `demo` (needs smollm2/engine-integration.patch applied), or a checkpoint folder
+  MODEL      `demo` (the built-in model), or a checkpoint folder
 
 For each model it prints every fill and then:
 - words: the share of the fills' words that hunspell's en_US dictionary knows;
@@ -32,7 +34,8 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-HELD_OUT = os.path.join(HERE, "smollm2/heldout.txt")
+DEMO = os.path.join(HERE, "../../engine/demo-model")
+HELD_OUT = os.path.join(DEMO, "heldout.txt")
 FIRST_WORD, WORDS = 40, 6
 
 
@@ -41,7 +44,7 @@ def places(text):
     out = []
     for para in text.strip().split("\n\n"):
         words = list(re.finditer(r"\S+", para))
-        start, end = words[FIRST_WORD].start(), words[FIRST_WORD + WORDS - 1].end()
+        start, end = words[FIRST_WORD].start() - 1, words[FIRST_WORD + WORDS - 1].end()
         out.append((para, start, end))
     return out
 
@@ -59,7 +62,7 @@ def fill(dream, model, para, start, end, tokens):
 
 def token_count(model, phrase):
     from tokenizers import Tokenizer
-    folder = os.path.join(HERE, "smollm2") if model == "demo" else model
+    folder = DEMO if model == "demo" else model
     return len(Tokenizer.from_file(os.path.join(folder, "tokenizer.json")).encode(phrase).ids)
 
 
@@ -109,7 +112,7 @@ def main():
         fills, scores, words, faults = [], [], [], 0
         for (para, start, end), own in zip(rows, original):
             phrase = para[start:end]
-            f, whole = fill(args.dream, model, para, start, end, token_count(model, " " + phrase))
+            f, whole = fill(args.dream, model, para, start, end, token_count(model, phrase))
             fills.append({"phrase": phrase, "fill": f})
             scores.append(judge.bits_per_byte(whole))
             words += re.findall(r"[A-Za-z]+(?:'[A-Za-z]+)?", f)

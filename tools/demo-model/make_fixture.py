@@ -3,10 +3,13 @@
 modeling_dream.py of ZHZisZZ/dllm `dllm/pipelines/dream/models/`; nothing of it is copied).
 f32 on the CPU, one thread, deterministic algorithms, as the shared fixtures were made.
 
-Usage: python make_fixture.py OFFICIAL_DIR MODEL_DIR OUT_DIR
+Usage: python make_fixture.py OFFICIAL_DIR MODEL_DIR TEXT OUT_DIR
 
-Writes OUT_DIR/reference.json (cases, trajectories) and OUT_DIR/reference.safetensors (the raw
-logits of two cases' starting canvases), for engine/tests/parity_demo.rs.
+MODEL_DIR is the demo as one folder (merge.py); TEXT the text the canvases are cut from
+(engine/demo-model/heldout.txt). Writes OUT_DIR/reference.json (cases, trajectories) and
+OUT_DIR/reference.safetensors (raw logits of one case's starting canvas at every masked position
+and every eighth other one: 49,153 floats a row, so not all 80), for
+engine/tests/parity_demo.rs.
 """
 
 import json
@@ -22,8 +25,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from official import load_official  # noqa: E402
 
 ALGS = ["maskgit_plus", "topk_margin", "entropy"]
-# The cases whose raw logits are kept (4096 floats a token: the other canvases add no new kind).
-LOGITS = ["infill_16_steps_16", "two_spans_steps_8"]
+# The case whose raw logits are kept (the other canvases add no new kind).
+LOGITS = ["infill_16_steps_16"]
 
 
 def margins(steps_seen, sample_tokens, alg, mask):
@@ -46,21 +49,22 @@ def margins(steps_seen, sample_tokens, alg, mask):
 
 
 def main():
-    official, model_dir, out = sys.argv[1:4]
+    official, model_dir, text_path, out = sys.argv[1:5]
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     modeling, generation = load_official(official)
     DreamModel, DreamGenerationConfig = modeling.DreamModel, generation.DreamGenerationConfig
     sample_tokens = generation.sample_tokens
     model = DreamModel.from_pretrained(model_dir, torch_dtype=torch.float32).eval()
+    assert torch.equal(model.lm_head.weight, model.model.embed_tokens.weight), "the head is the embedding"
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
     mask = cfg["mask_token_id"]
     tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
-    text = open(os.path.join(model_dir, "heldout.txt"), encoding="utf-8").read()
+    text = open(text_path, encoding="utf-8").read()
     ids = tok.encode(text).ids
-    # name: (description, canvas at token `at` of Hamlet, steps)
+    # name: (description, canvas at token `at` of the text, steps)
     shapes = {
-        "infill_16_steps_16": ("48 tokens, 16 masks, 16 tokens: a span in the middle of Hamlet",
+        "infill_16_steps_16": ("48 tokens, 16 masks, 16 tokens: a span in the middle of a paragraph",
                                lambda a: ids[a:a + 48] + [mask] * 16 + ids[a + 64:a + 80], 16),
         "infill_16_steps_6": ("the same shape in 6 steps (several tokens a step)",
                               lambda a: ids[a:a + 48] + [mask] * 16 + ids[a + 64:a + 80], 6),
@@ -72,9 +76,9 @@ def main():
                  "mask_token_id": mask, "cases": {}}
     tensors = {}
     for name, (description, shape, steps) in shapes.items():
-        # The first place in the play (every 500 tokens from 6,000 on) whose runs are all
-        # decided by clear margins.
-        for at in range(6000, len(ids) - 100, 500):
+        # The first place in the text (every 60 tokens) whose runs are all decided by clear
+        # margins.
+        for at in range(0, len(ids) - 100, 60):
             canvas = shape(at)
             runs, smallest = run_all(model, DreamGenerationConfig, sample_tokens, cfg, canvas, steps)
             if smallest >= 1e-4:
@@ -83,8 +87,11 @@ def main():
             raise SystemExit(f"{name}: no place in the text decided by margins of 1e-4")
         x = torch.tensor([canvas])
         if name in LOGITS:
+            rows = sorted({i for i, t in enumerate(canvas) if t == mask} | set(range(0, len(canvas), 8)))
             with torch.no_grad():
-                tensors[f"{name}.logits"] = model(x, "full", None).logits[0].contiguous()
+                logits = model(x, "full", None).logits[0]
+            tensors[f"{name}.positions"] = torch.tensor(rows, dtype=torch.int64)
+            tensors[f"{name}.logits"] = logits[rows].contiguous()
         reference["cases"][name] = {"description": description, "token": at, "input_ids": canvas, "steps": steps,
                                     "min_margin": smallest, "runs": runs}
     os.makedirs(out, exist_ok=True)

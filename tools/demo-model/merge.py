@@ -1,8 +1,8 @@
 """The adapted demo as one checkpoint folder (f32 safetensors, the official tensor names): the
-base GGUF converted as convert_smollm2.py does, plus tools/demo-model/smollm2/delta.safetensors
-added as the engine integration (smollm2/engine-integration.patch, engine/src/demo.rs) adds it:
-the bf16 factors widened to f32, W + B A; the norms and the mask row replaced. The official Dream code loads the result, which is how the demo's parity
-fixture and its measurements see the same model the app runs.
+base GGUF converted as convert_smollm2.py does, plus engine/demo-model/delta.safetensors added
+as the engine adds it (engine/src/demo.rs): the bf16 factors widened to f32, W + B A; the norms
+and the mask row replaced. The official Dream code loads the result, which is how the demo's
+parity fixture and its measurements see the same model the app runs.
 
 Usage: python merge.py GGUF DELTA OUT_DIR
 """

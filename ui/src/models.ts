@@ -44,7 +44,7 @@ export async function setupModelDialog(hooks: Hooks) {
     button.textContent = name.length > 22 ? `${name.slice(0, 21)}…` : name;
     button.title = info ? `${info.name} on ${info.device} (${info.dtype}): choose and load a model` : "Choose and load a model";
     $("model-note").textContent = info?.demo
-      ? "Demo model: 7M parameters trained on Shakespeare and Milton. It writes short period sentences, not good prose: load Dream 7B for real writing."
+      ? "Demo model: SmolLM2-135M adapted to diffusion. It writes simple modern English, not Dream 7B's writing: load Dream 7B for real work."
       : "";
     showCopySource(info);
   };
@@ -99,7 +99,7 @@ export async function setupModelDialog(hooks: Hooks) {
       showLoaded(info);
       // What is downloaded and loaded now has changed: the list says so.
       void list();
-      hooks.say(info.demo ? "Demo model loaded: a small model trained on Shakespeare and Milton; load Dream 7B for real writing." : `${info.name} is ready.`);
+      hooks.say(info.demo ? "Demo model loaded: a small model (SmolLM2-135M adapted to diffusion); load Dream 7B for real writing." : `${info.name} is ready.`);
       await hooks.persist((st) => {
         st.last_model = model;
         st.device = device.value as DeviceChoice;

@@ -238,6 +238,8 @@ impl InfillRequest {
             )),
         }
         let mut settings = self.settings.clone();
+        // The writer's document gets text: a control token written into a fill would reach it.
+        settings.banned = tok.control_ids();
         let random = settings.temperature > 0.0
             || settings.alg_temp.is_some_and(|t| t > 0.0)
             || settings.alg == crate::Alg::Origin;

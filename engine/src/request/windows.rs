@@ -33,6 +33,15 @@ pub(super) fn tokenise(tok: &DreamTokenizer, pieces: &[Piece], context: usize) -
     let mut out = Tokens { ids: Vec::new(), masks: Vec::new(), cut: false, lead_in: None };
     for (i, piece) in pieces.iter().enumerate() {
         let start = out.ids.len();
+        // Dream's words carry their leading space (" word"): a text that ends in spaces right
+        // before masks is read without them (the fill brings its own), or the canvas would end
+        // in a lone space, which byte-level BPE writes only before a digit.
+        let piece = match piece {
+            Piece::Text(t) if pieces.get(i + 1).is_some_and(is_masks) => {
+                &Piece::Text(t.trim_end_matches(' ').to_owned())
+            }
+            other => other,
+        };
         match piece {
             Piece::Masks { len, .. } => {
                 out.ids.extend(std::iter::repeat_n(tok.mask_id(), *len));

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{DreamModel, KvCache, ModelInput};
-use logits::{sample_token, Choice, TokenSampling};
+use logits::{sample_token, Choice, TokenSampling, REMOVED};
 pub use settings::{Alg, SamplingSettings, AUTO_THRESHOLD, FAST_REFRESH};
 
 /// One token written at a step.
@@ -95,6 +95,7 @@ pub fn generate(
     let mut confidence = vec![vec![None; l]; b];
     let mut passes = Passes::new(settings.cache_refresh, &rows, mask_id, attention_mask.is_some());
     let mut done = 0;
+    let ban = banned_logits(&settings.banned, model)?;
 
     for step in 0..steps {
         if cancel.load(Ordering::Relaxed) {
@@ -111,6 +112,10 @@ pub fn generate(
             input.set_ids(&rows)?;
             let logits;
             (logits, full_pass) = passes.masked_logits(model, &input, &masked, l, cancel)?;
+            let logits = match &ban {
+                Some(ban) => logits.broadcast_add(ban)?,
+                None => logits,
+            };
             let chosen = if settings.alg == Alg::Origin {
                 origin(&masked, &logits, &token_sampling, &timesteps, step, &mut rngs)?
             } else {
@@ -148,6 +153,21 @@ pub fn generate(
         done = step + 1;
     }
     Ok(Generation { ids: rows, confidence, steps: done })
+}
+
+/// What is added to every row of logits so that `banned` tokens are never chosen: [`REMOVED`]
+/// at them, as the official filters remove a token (`None`: nothing banned).
+fn banned_logits(banned: &[u32], model: &DreamModel) -> Result<Option<Tensor>> {
+    if banned.is_empty() {
+        return Ok(None);
+    }
+    let mut add = vec![0f32; model.config().vocab_size];
+    for &t in banned {
+        if let Some(v) = add.get_mut(t as usize) {
+            *v = REMOVED;
+        }
+    }
+    Ok(Some(Tensor::from_vec(add, (1, model.config().vocab_size), model.device())?))
 }
 
 /// Refuses a step whose choices came from NaN or infinite logits (they make the probability and

@@ -62,6 +62,12 @@ pub struct SamplingSettings {
     /// have been revealed since it was taken (with the official one token per step: every
     /// this many steps). `None` or 1: every step is a full pass (exact).
     pub cache_refresh: Option<usize>,
+    /// Tokens never written, whatever their probability: a writer's fills get the tokenizer's
+    /// control tokens banned (`DreamTokenizer::control_ids`). Set by the request, not sent by
+    /// the page.
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub banned: Vec<u32>,
 }
 
 impl Default for SamplingSettings {
@@ -77,6 +83,7 @@ impl Default for SamplingSettings {
             seed: 0,
             threshold: None,
             cache_refresh: None,
+            banned: Vec::new(),
         }
     }
 }

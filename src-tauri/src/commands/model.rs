@@ -21,7 +21,7 @@ use crate::settings::Settings;
 use crate::state::AppState;
 
 /// The name the UI uses for the built-in demo model.
-pub const DEMO: &str = "demo";
+pub const DEMO: &str = dream_engine::demo::NAME;
 
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Serialize)]
@@ -56,7 +56,7 @@ fn known_models(models_dir: &Path) -> Vec<ModelEntry> {
     let cache = hub::cache_from_env();
     let mut out = vec![ModelEntry {
         id: DEMO.into(),
-        description: "Built-in demo: 7M parameters trained on Shakespeare and Milton, instant, no download. Period words, not good prose.".into(),
+        description: "Built-in demo: SmolLM2-135M adapted to diffusion, no download. Simple modern English, not Dream 7B's writing.".into(),
         available: true,
         download_bytes: 0,
     }];

@@ -11,7 +11,7 @@ useBrowser();
 describe("Dream Writer UI", () => {
   test("opens with the demo model and says what it is", async () => {
     const page = await openApp();
-    assert.match(await page.textContent("#model-note"), /trained on Shakespeare and Milton/);
+    assert.match(await page.textContent("#model-note"), /SmolLM2-135M adapted to diffusion/);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

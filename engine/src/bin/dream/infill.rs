@@ -12,7 +12,8 @@ use crate::{DeviceArgs, INTERRUPTED};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A local checkpoint folder or a Hub repo id (e.g. Dream-org/Dream-v0-Instruct-7B).
+    /// `demo` (the built-in model), a local checkpoint folder or a Hub repo id (e.g.
+    /// Dream-org/Dream-v0-Instruct-7B).
     #[arg(long, env = "DREAM_MODEL")]
     model: String,
     /// Fetch again every cached file of the model that does not verify (after a damaged
@@ -148,12 +149,16 @@ impl Args {
 pub fn run(args: Args) -> Result<()> {
     let request = args.request()?;
     let options = HubOptions { redownload: args.redownload, ..HubOptions::from_env() };
-    let dir = resolve_blocking(&args.model, &options, Some(download_bars()), &INTERRUPTED)
-        .inspect_err(|e| interrupted(e, "while getting the model; a partial download resumes next time"))?;
     let device = args.device.device.open()?;
     let started = std::time::Instant::now();
-    let dream = Dream::load_cancellable(&dir, &device, args.device.dtype, &INTERRUPTED)
-        .inspect_err(|e| interrupted(e, "while loading the model"))?;
+    let dream = if args.model == dream_engine::demo::NAME {
+        dream_engine::demo::demo(&device)?
+    } else {
+        let dir = resolve_blocking(&args.model, &options, Some(download_bars()), &INTERRUPTED)
+            .inspect_err(|e| interrupted(e, "while getting the model; a partial download resumes next time"))?;
+        Dream::load_cancellable(&dir, &device, args.device.dtype, &INTERRUPTED)
+            .inspect_err(|e| interrupted(e, "while loading the model"))?
+    };
     if args.events.is_some() {
         // The first line: the model is loaded (what a harness times separately from the steps).
         let loaded = serde_json::json!({

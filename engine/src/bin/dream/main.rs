@@ -29,8 +29,8 @@ enum Command {
     Quantize(quantize::Args),
     /// Re-hash a downloaded model against what was verified when it was downloaded.
     Verify(verify::Args),
-    /// How well a model fills held-out text at each speed setting (the built-in demo on Hamlet
-    /// by default).
+    /// How well a model fills held-out text at each speed setting (the built-in demo on modern
+    /// prose it never saw, by default).
     Quality(quality::Args),
 }
 

@@ -18,15 +18,15 @@ use rand::{Rng, SeedableRng};
 
 use crate::DeviceArgs;
 
-/// Hamlet, left out of the demo model's training.
+/// Twenty paragraphs of a writer's own modern prose, never in the demo model's training.
 const DEMO_HELD_OUT: &str = include_str!("../../../demo-model/heldout.txt");
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A checkpoint folder or `.gguf` file (default: the built-in demo model).
-    #[arg(long)]
-    model: Option<PathBuf>,
-    /// Held-out text to cut spans from (default: the demo's, Hamlet).
+    /// `demo` (the built-in model, the default), a checkpoint folder or a `.gguf` file.
+    #[arg(long, default_value = dream_engine::demo::NAME)]
+    model: String,
+    /// Held-out text to cut spans from (default: the demo's: modern prose it never saw).
     #[arg(long)]
     text: Option<PathBuf>,
     /// Spans written per row.
@@ -63,9 +63,9 @@ struct Row {
 
 pub fn run(args: Args) -> Result<()> {
     let device = args.device.device.open()?;
-    let dream = match &args.model {
-        Some(path) => Dream::load(path, &device, args.device.dtype)?,
-        None => dream_engine::demo::demo(&device)?,
+    let dream = match args.model.as_str() {
+        dream_engine::demo::NAME => dream_engine::demo::demo(&device)?,
+        path => Dream::load(path.as_ref(), &device, args.device.dtype)?,
     };
     let text = match &args.text {
         Some(path) => std::fs::read_to_string(path).map_err(|e| dream_engine::Error::io(path, e))?,
