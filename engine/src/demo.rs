@@ -11,11 +11,9 @@
 //! biases of Qwen2's layers and the updates, and builds the model as any checkpoint.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use sha2::{Digest, Sha256};
 
 use crate::config::DreamConfig;
 use crate::engine::Dream;
@@ -94,17 +92,7 @@ fn check_base(base: &Path) -> Result<()> {
     if !base.is_file() {
         return Err(Error::DemoBaseMissing { path: base.to_owned() });
     }
-    let mut file = std::fs::File::open(base).map_err(|e| Error::io(base, e))?;
-    let mut hash = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io(base, e))?;
-        if n == 0 {
-            break;
-        }
-        hash.update(&buf[..n]);
-    }
-    let got: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let got = crate::hub::sha256_file(base)?;
     if got != BASE_SHA256 {
         return Err(Error::CorruptWeights {
             path: base.to_owned(),

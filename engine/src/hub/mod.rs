@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 mod download;
 mod record;
 
+pub(crate) use download::sha256_file;
 pub use download::{check_endpoint, is_repo_id};
 pub use record::Damage;
 
