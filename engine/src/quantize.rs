@@ -122,6 +122,12 @@ pub fn quantize_with(
     if let Some(tokenizer) = tokenizer {
         metadata.extend(tokenizer_metadata(&tokenizer, &cfg, dir)?);
     }
+    // An Instruct model's copy follows instructions too: its chat template travels with it.
+    let config = dir.join(crate::tokenizer::BPE_LAYOUT[2]);
+    if let Some(template) = config.is_file().then(|| crate::tokenizer::chat_template_of(&config)).transpose()?.flatten()
+    {
+        metadata.push(("tokenizer.chat_template".into(), Value::String(template)));
+    }
     let meta_refs: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let tensor_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let folder = match out.parent() {

@@ -11,8 +11,9 @@ use tokenizers::normalizers::unicode::NFC;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
-use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
+use tokenizers::{AddedToken, AddedVocabulary, SplitDelimiterBehavior, Tokenizer};
 
+use crate::chat::ChatTemplate;
 use crate::config::DreamConfig;
 use crate::error::{Error, Result};
 
@@ -44,15 +45,22 @@ const QWEN2_SPLIT: &str =
 /// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/dream-tiny");
 /// let cfg = DreamConfig::from_file(&dir.join("config.json"))?;
 /// let tok = DreamTokenizer::from_dir(&dir, &cfg)?;
-/// // The mask token written literally is one masked position.
-/// assert_eq!(tok.encode("w5 w17 <|mask|> w3")?, vec![5, 17, 997, 3]);
+/// assert_eq!(tok.encode("w5 w17 w3")?, vec![5, 17, 3]);
+/// // Markup (a chat template, never the writer's text) may hold control tokens.
+/// assert_eq!(tok.encode_markup("w5 <|mask|>")?, vec![5, 997]);
 /// # Ok(()) }
 /// ```
 pub struct DreamTokenizer {
     inner: Tokenizer,
+    /// `inner` without its added tokens: the writer's text, in which `<|endoftext|>` or
+    /// `<|mask|>` are characters like any other.
+    plain: Tokenizer,
     mask_id: u32,
     /// Ids that end a text (eos, pad): dropped when a span's tokens become text.
     end_ids: Vec<u32>,
+    /// The checkpoint's chat template, or why it cannot be used (said only when an
+    /// instruction needs it: a model with a broken template still fills text).
+    chat: Option<std::result::Result<ChatTemplate, String>>,
 }
 
 /// One entry of `added_tokens_decoder` in `tokenizer_config.json`.
@@ -84,7 +92,25 @@ impl DreamTokenizer {
             }
             Self::assemble_bpe(&vocab, &merges, &config)?
         };
-        Self::new(inner, cfg)
+        let config = dir.join(BPE_LAYOUT[2]);
+        let template = if config.is_file() { chat_template_of(&config)? } else { None };
+        Ok(Self::new(inner, cfg)?.with_chat_template(template))
+    }
+
+    /// This tokenizer with the checkpoint's chat template `source` (`None`: it has none).
+    pub fn with_chat_template(self, source: Option<String>) -> Self {
+        let chat = source.map(|s| ChatTemplate::new(s).map_err(|e| e.to_string()));
+        DreamTokenizer { chat, ..self }
+    }
+
+    /// The checkpoint's chat template: `Ok(None)` when it has none (a Base model), an error
+    /// saying why when it has one that cannot be used.
+    pub fn chat_template(&self) -> Result<Option<&ChatTemplate>> {
+        match &self.chat {
+            None => Ok(None),
+            Some(Ok(t)) => Ok(Some(t)),
+            Some(Err(reason)) => Err(Error::ChatTemplate { reason: reason.clone() }),
+        }
     }
 
     /// A `tokenizer.json`, bounded in size and refused when it uses a part of `tokenizers`
@@ -112,7 +138,9 @@ impl DreamTokenizer {
         }
         let mut end_ids = vec![cfg.eos_token_id, cfg.pad_token_id];
         end_ids.dedup();
-        Ok(DreamTokenizer { inner, mask_id, end_ids })
+        let mut plain = inner.clone();
+        plain.with_added_vocabulary(AddedVocabulary::new());
+        Ok(DreamTokenizer { inner, plain, mask_id, end_ids, chat: None })
     }
 
     /// Qwen2's byte-level BPE from `vocab.json` and `merges.txt`, with the added and special
@@ -195,9 +223,17 @@ impl DreamTokenizer {
         Self::new(qwen2_bpe(vocab, merges, added, path)?, cfg)
     }
 
-    /// Token ids of `text`, with no BOS/EOS added; special tokens written literally (such as
-    /// `<|mask|>`) become their ids.
+    /// Token ids of the writer's `text`, with no BOS/EOS added. It is plain text throughout:
+    /// a control token written in it (`<|endoftext|>`, `<|im_start|>`, `<|mask|>`) is read as
+    /// its characters, never as the control token.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let enc = self.plain.encode(text, false).map_err(|e| Error::Encode(e.to_string()))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// Token ids of markup the engine writes (a rendered chat template): control tokens
+    /// written in it become their ids. Never for the writer's text (see [`Self::encode`]).
+    pub fn encode_markup(&self, text: &str) -> Result<Vec<u32>> {
         let enc = self.inner.encode(text, false).map_err(|e| Error::Encode(e.to_string()))?;
         Ok(enc.get_ids().to_vec())
     }
@@ -284,6 +320,21 @@ fn qwen2_bpe(
         }
     }
     Ok(tok)
+}
+
+/// The `chat_template` of a `tokenizer_config.json`: a string, or Hugging Face's list of named
+/// templates (the one named `default`).
+pub fn chat_template_of(config: &Path) -> Result<Option<String>> {
+    let bytes = crate::read::read_limited(config, MAX_TOKENIZER_BYTES)?;
+    let json: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|source| Error::Json { path: config.to_owned(), source })?;
+    Ok(match &json["chat_template"] {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Array(named) => {
+            named.iter().find(|t| t["name"] == "default").and_then(|t| t["template"].as_str()).map(str::to_owned)
+        }
+        _ => None,
+    })
 }
 
 /// Which tokenizer files a checkpoint folder provides, in order of preference.

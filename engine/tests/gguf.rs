@@ -25,7 +25,7 @@ fn q8_0_stays_within_bf16_error_and_keeps_the_trajectories_the_margins_allow() {
     let path = quantized(tmp.path(), QuantType::Q8_0);
     let dream = load(&path).unwrap();
     // The tokenizer and config travel inside the file.
-    assert_eq!(dream.tokenizer.encode("w5 w17 <|mask|> w3").unwrap(), vec![5, 17, 997, 3]);
+    assert_eq!(dream.tokenizer.encode_markup("w5 w17 <|mask|> w3").unwrap(), vec![5, 17, 997, 3]);
     assert_eq!(dream.config.mask_token_id, 997);
     // The stated tolerance: Q8_0 (8-bit blocks) is held to the error of the f32 model simply
     // run in bf16 (8-bit mantissas). This fixture's deliberately sharp attention amplifies both
@@ -203,6 +203,7 @@ fn llama_cpp_tokenizer_arrays_give_the_same_ids() {
         "A<|mask|><|mask|> end<|endoftext|>",
     ] {
         assert_eq!(dream.tokenizer.encode(text).unwrap(), reference.encode(text).unwrap(), "{text:?}");
+        assert_eq!(dream.tokenizer.encode_markup(text).unwrap(), reference.encode_markup(text).unwrap(), "{text:?}");
     }
     assert_eq!(dream.tokenizer.mask_id(), 151_666);
     let req: dream_engine::InfillRequest =

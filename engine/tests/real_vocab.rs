@@ -29,7 +29,9 @@ fn quantized_copies_of_a_real_vocabulary_model_load_with_the_same_tokenizer() {
     let dir = common::qwen::real_vocab_checkpoint(&tmp.path().join("ckpt"));
     let dense = load(&dir).unwrap();
     let text = "Héllo, wörld! 你好 🌍 fn main() { x <|mask|> }";
-    let want = dense.tokenizer.encode(text).unwrap();
+    let want = dense.tokenizer.encode_markup(text).unwrap();
+    let plain = dense.tokenizer.encode(text).unwrap();
+    assert!(!plain.contains(&151_666), "the text's <|mask|> is characters");
     assert!(want.contains(&151_666) && want.len() > 15, "{want:?}");
     // What an F16 copy must compute: the dense model with its weights rounded to f16.
     let halves = candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap().into_iter();
@@ -45,7 +47,8 @@ fn quantized_copies_of_a_real_vocabulary_model_load_with_the_same_tokenizer() {
         quantize(&dir, &out, qtype).unwrap();
         let copy = load(&out).unwrap_or_else(|e| panic!("{qtype:?}: {e}"));
         assert_eq!(copy.config.vocab_size, 151_936);
-        assert_eq!(copy.tokenizer.encode(text).unwrap(), want, "{qtype:?}");
+        assert_eq!(copy.tokenizer.encode_markup(text).unwrap(), want, "{qtype:?}");
+        assert_eq!(copy.tokenizer.encode(text).unwrap(), plain, "{qtype:?}");
         assert_eq!(copy.tokenizer.decode(&want).unwrap(), text, "{qtype:?}");
         // The copy writes; the F16 one writes exactly what the dense model rounded to f16 does.
         let done = copy.infill(&request(text), &AtomicBool::new(false), &mut |_| {}).unwrap();

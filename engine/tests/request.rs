@@ -36,7 +36,7 @@ fn middle_infill_through_text_matches_official_b4() {
     let at = before.chars().count() + 1;
     let req = InfillRequest {
         text: text.clone(),
-        spans: vec![Span { start: at, end: at + 4, tokens: 8 }],
+        spans: vec![Span { start: at, end: at + 4, tokens: 8, instruction: None }],
         continuation: 0,
         ending: None,
         settings: settings(8),
@@ -96,7 +96,10 @@ fn two_spans_replacing_text_match_official_b6() {
     let req = InfillRequest {
         text,
         // Given out of order: span indices follow the request, placement follows the text.
-        spans: vec![Span { start: y, end: y + 2, tokens: 3 }, Span { start: x, end: x + 4, tokens: 5 }],
+        spans: vec![
+            Span { start: y, end: y + 2, tokens: 3, instruction: None },
+            Span { start: x, end: x + 4, tokens: 5, instruction: None },
+        ],
         continuation: 0,
         ending: None,
         settings: SamplingSettings { steps: 4, alg: Alg::TopkMargin, ..Default::default() },
@@ -111,15 +114,41 @@ fn two_spans_replacing_text_match_official_b6() {
 }
 
 #[test]
-fn literal_mask_tokens_in_text_are_masked_positions() {
+fn a_hole_replays_the_official_infill() {
     let ids = official_input("B4_infill_steps8");
-    let text = format!("{} {} {}", words(&ids[..6]), ["<|mask|>"; 8].join(" "), words(&ids[14..]));
+    let head = words(&ids[..6]);
+    let text = format!("{head} {}", words(&ids[14..]));
+    let hole = Span { start: head.len(), end: head.len(), tokens: 8, instruction: None };
     let req =
-        InfillRequest { text, spans: vec![], continuation: 0, ending: None, settings: settings(8), candidates: 1 };
+        InfillRequest { text, spans: vec![hole], continuation: 0, ending: None, settings: settings(8), candidates: 1 };
     let out = dream().infill(&req, &AtomicBool::new(false), &mut |_| {}).unwrap();
     assert_eq!(out.ids, official_final("B4_infill_steps8", "entropy"));
-    assert_eq!(out.candidates[0].spans.len(), 8);
-    assert!(!out.candidates[0].text.contains("<|mask|>"));
+}
+
+/// A document full of special-token strings, at Qwen's real vocabulary, with a fill in it: the
+/// text around the fill comes back byte for byte, and the model saw it as characters.
+#[test]
+fn a_document_of_control_token_strings_round_trips_with_a_fill_in_it() {
+    let tok = common::qwen::bpe_tokenizer();
+    let before = "<|endoftext|> ends a text; <|mask|> hides a word; <|im_start|>user\n<|im_end|> frames a turn.";
+    let after = " Then <|fim_middle|> and <tool_call> <|endoftext|><|mask|>";
+    let text = format!("{before}{after}");
+    let at = before.chars().count();
+    let req = InfillRequest {
+        text: text.clone(),
+        spans: vec![Span { start: at, end: at, tokens: 3, instruction: None }],
+        continuation: 0,
+        ending: None,
+        settings: settings(3),
+        candidates: 1,
+    };
+    let p = req.prepare(&tok, 2048).unwrap();
+    assert_eq!(p.tokens.iter().filter(|&&t| t == tok.mask_id()).count(), 3, "only the hole is masked");
+    assert!(p.tokens.iter().all(|&t| t < 151_643 || t == tok.mask_id()), "a control token read from the text");
+    let word = tok.encode(" word").unwrap()[0];
+    let filled: Vec<u32> = p.tokens.iter().map(|&t| if t == tok.mask_id() { word } else { t }).collect();
+    let result = p.result(&tok, &filled, &vec![None; filled.len()]).unwrap();
+    assert_eq!(result.text, format!("{before} word word word{after}"));
 }
 
 #[test]
@@ -145,7 +174,7 @@ fn long_documents_are_windowed_around_the_spans() {
     let at = text.find("w150 ").unwrap();
     let req = InfillRequest {
         text: text.clone(),
-        spans: vec![Span { start: at, end: at + 4, tokens: 4 }],
+        spans: vec![Span { start: at, end: at + 4, tokens: 4, instruction: None }],
         continuation: 0,
         ending: None,
         settings: settings(4),
@@ -183,7 +212,7 @@ fn marks_too_far_apart_get_a_window_each() {
     let at = text.find("w100 ").unwrap();
     let req = InfillRequest {
         text: text.clone(),
-        spans: vec![Span { start: at, end: at + 4, tokens: 8 }],
+        spans: vec![Span { start: at, end: at + 4, tokens: 8, instruction: None }],
         continuation: 8,
         ending: None,
         settings: settings(8),
@@ -229,7 +258,7 @@ fn each_candidate_is_its_seeds_run_across_windows() {
     let settings = SamplingSettings { steps: 8, temperature: 1.0, seed: 5, ..settings(8) };
     let req = InfillRequest {
         text,
-        spans: vec![Span { start: at, end: at + 4, tokens: 8 }],
+        spans: vec![Span { start: at, end: at + 4, tokens: 8, instruction: None }],
         continuation: 8,
         ending: None,
         settings,
@@ -262,7 +291,10 @@ fn two_marks_in_a_long_document_are_filled_with_the_real_vocabulary() {
     let (a, b) = (chars / 10, chars * 9 / 10);
     let req = InfillRequest {
         text: text.clone(),
-        spans: vec![Span { start: a, end: a, tokens: 5 }, Span { start: b, end: b, tokens: 8 }],
+        spans: vec![
+            Span { start: a, end: a, tokens: 5, instruction: None },
+            Span { start: b, end: b, tokens: 8, instruction: None },
+        ],
         continuation: 0,
         ending: None,
         settings: settings(13),
@@ -320,7 +352,7 @@ fn only_the_text_a_window_reaches_is_tokenised() {
     let mid = chars.len() / 2 + 7;
     let req = InfillRequest {
         text: text.clone(),
-        spans: vec![Span { start: mid, end: mid, tokens: 8 }],
+        spans: vec![Span { start: mid, end: mid, tokens: 8, instruction: None }],
         continuation: 0,
         ending: None,
         settings: settings(8),
@@ -338,7 +370,11 @@ fn only_the_text_a_window_reaches_is_tokenised() {
 
     let demo = dream_engine::demo::demo(&candle_core::Device::Cpu).unwrap();
     let huge = "a".repeat(dream_engine::request::MAX_TEXT_BYTES - 16);
-    let req = InfillRequest { text: huge, spans: vec![Span { start: 8 << 20, end: 8 << 20, tokens: 4 }], ..req };
+    let req = InfillRequest {
+        text: huge,
+        spans: vec![Span { start: 8 << 20, end: 8 << 20, tokens: 4, instruction: None }],
+        ..req
+    };
     let p = demo.prepare(&req).unwrap();
     assert_eq!(p.canvas(0).len(), demo.config.context_limit());
 }
@@ -427,13 +463,19 @@ fn invalid_requests_name_the_field() {
             other => panic!("{field}: {other}"),
         }
     };
-    let span = |start, end, tokens| InfillRequest { spans: vec![Span { start, end, tokens }], ..base.clone() };
+    let span = |start, end, tokens| InfillRequest {
+        spans: vec![Span { start, end, tokens, instruction: None }],
+        ..base.clone()
+    };
     check(span(0, 2, 0), "spans[0]"); // empty span
     check(span(3, 1, 2), "spans[0]"); // start after end
     check(span(0, 99, 2), "spans[0]"); // out of range
     check(
         InfillRequest {
-            spans: vec![Span { start: 0, end: 4, tokens: 1 }, Span { start: 2, end: 6, tokens: 1 }],
+            spans: vec![
+                Span { start: 0, end: 4, tokens: 1, instruction: None },
+                Span { start: 2, end: 6, tokens: 1, instruction: None },
+            ],
             ..base.clone()
         },
         "spans[1]",
@@ -466,7 +508,10 @@ fn huge_sizes_are_refused_before_allocating() {
     for n in [1usize << 28, 1 << 32, 1 << 63, usize::MAX] {
         let err = InfillRequest { continuation: n, ..base.clone() }.prepare(&d.tokenizer, 2048).err().unwrap();
         assert!(matches!(err, Error::ContextOverflow { limit: 2048, .. }), "{n}: {err}");
-        let spans = vec![Span { start: 0, end: 2, tokens: n }, Span { start: 3, end: 5, tokens: n }];
+        let spans = vec![
+            Span { start: 0, end: 2, tokens: n, instruction: None },
+            Span { start: 3, end: 5, tokens: n, instruction: None },
+        ];
         let err = InfillRequest { spans, ..base.clone() }.prepare(&d.tokenizer, 2048).err().unwrap();
         assert!(matches!(err, Error::ContextOverflow { limit: 2048, .. }), "{n}: {err}");
     }
@@ -474,7 +519,7 @@ fn huge_sizes_are_refused_before_allocating() {
     let err = ending.prepare(&d.tokenizer, 2048).err().unwrap();
     assert!(matches!(err, Error::InvalidRequest { ref field, .. } if field == "ending"), "{err}");
     assert!(err.to_string().contains("the limit is 65536"), "{err}");
-    let spans = vec![Span { start: 0, end: 0, tokens: 1 }; 5000];
+    let spans = vec![Span { start: 0, end: 0, tokens: 1, instruction: None }; 5000];
     let err = InfillRequest { spans, ..base.clone() }.prepare(&d.tokenizer, 2048).err().unwrap();
     assert!(matches!(err, Error::InvalidRequest { ref field, .. } if field == "spans"), "{err}");
 }
@@ -486,7 +531,7 @@ fn the_demo_model_fills_spans_in_any_text() {
     let text = "Café ☕ — the dream began here.";
     let req = InfillRequest {
         text: text.into(),
-        spans: vec![Span { start: 9, end: 12, tokens: 5 }],
+        spans: vec![Span { start: 9, end: 12, tokens: 5, instruction: None }],
         continuation: 4,
         ending: Some(Ending::after_text(" Fin.")),
         settings: settings(3),
@@ -561,7 +606,10 @@ fn an_ending_pinned_inside_the_text_follows_its_gap_and_is_kept() {
     let req = InfillRequest {
         text: text.into(),
         // "w2" is replaced; "XX" (after the ending) too.
-        spans: vec![Span { start: 3, end: 5, tokens: 2 }, Span { start: 12, end: 14, tokens: 2 }],
+        spans: vec![
+            Span { start: 3, end: 5, tokens: 2, instruction: None },
+            Span { start: 12, end: 14, tokens: 2, instruction: None },
+        ],
         continuation: 0,
         // Pinned after "w1 w2 w3" (char 8), as the writer typed it: the space is added.
         ending: Some(Ending { text: "w9 w8".into(), at: Some(8), gap: 3 }),
@@ -604,14 +652,19 @@ fn an_ending_inside_a_mark_or_on_a_hole_is_refused_in_plain_words() {
         settings: settings(2),
         candidates: 1,
     };
-    let err = at(2, vec![Span { start: 0, end: 5, tokens: 2 }]).prepare(&d.tokenizer, 2048).err().unwrap();
+    let err =
+        at(2, vec![Span { start: 0, end: 5, tokens: 2, instruction: None }]).prepare(&d.tokenizer, 2048).err().unwrap();
     assert!(err.to_string().contains("inside a marked phrase (spans[0]): move the ending"), "{err}");
-    let err = at(2, vec![Span { start: 2, end: 2, tokens: 2 }]).prepare(&d.tokenizer, 2048).err().unwrap();
+    let err =
+        at(2, vec![Span { start: 2, end: 2, tokens: 2, instruction: None }]).prepare(&d.tokenizer, 2048).err().unwrap();
     assert!(err.to_string().contains("hole (spans[0]) and the pinned ending are at the same place"), "{err}");
     let err = at(9, vec![]).prepare(&d.tokenizer, 2048).err().unwrap();
     assert!(matches!(err, Error::InvalidRequest { ref field, .. } if field == "ending.at"), "{err}");
     // A mark that ends or starts where the ending is pinned is beside it, not around it.
-    for spans in [vec![Span { start: 0, end: 2, tokens: 2 }], vec![Span { start: 2, end: 5, tokens: 2 }]] {
+    for spans in [
+        vec![Span { start: 0, end: 2, tokens: 2, instruction: None }],
+        vec![Span { start: 2, end: 5, tokens: 2, instruction: None }],
+    ] {
         at(2, spans).prepare(&d.tokenizer, 2048).unwrap();
     }
     // A blank ending is no ending: no gap is written.
@@ -631,7 +684,7 @@ fn the_window_of_a_gap_holds_its_whole_ending() {
     let at = text.find("w30 ").unwrap();
     let req = InfillRequest {
         text,
-        spans: vec![Span { start: 0, end: 0, tokens: 4 }],
+        spans: vec![Span { start: 0, end: 0, tokens: 4, instruction: None }],
         continuation: 0,
         ending: Some(Ending { text: ending, at: Some(at), gap: 4 }),
         settings: settings(8),
@@ -677,7 +730,7 @@ fn the_demo_model_writes_dictionary_words_into_modern_prose() {
         let (start, end) = (para[..from].chars().count(), para[..to].chars().count());
         let req = InfillRequest {
             text: para.to_string(),
-            spans: vec![Span { start, end, tokens }],
+            spans: vec![Span { start, end, tokens, instruction: None }],
             continuation: 0,
             ending: None,
             settings: settings(tokens),
@@ -712,7 +765,7 @@ fn a_hole_after_a_space_is_not_read_as_a_lone_space() {
     let text = "The last bus had gone, so we walked home along the river, and ";
     let req = InfillRequest {
         text: text.into(),
-        spans: vec![Span { start: text.len(), end: text.len(), tokens: 4 }],
+        spans: vec![Span { start: text.len(), end: text.len(), tokens: 4, instruction: None }],
         continuation: 0,
         ending: None,
         settings: settings(4),
@@ -736,7 +789,7 @@ fn a_request_bans_the_control_tokens_but_not_the_ends() {
     let tok = common::qwen::bpe_tokenizer();
     let req = InfillRequest {
         text: "The keeper climbed the stairs.".into(),
-        spans: vec![Span { start: 10, end: 10, tokens: 4 }],
+        spans: vec![Span { start: 10, end: 10, tokens: 4, instruction: None }],
         continuation: 0,
         ending: None,
         settings: settings(4),
@@ -764,7 +817,7 @@ fn an_ending_pinned_in_a_long_document_with_the_real_vocabulary() {
     assert_eq!(text.chars().nth(b), Some(' '));
     let req = InfillRequest {
         text: text.clone(),
-        spans: vec![Span { start: a, end: a, tokens: 5 }],
+        spans: vec![Span { start: a, end: a, tokens: 5, instruction: None }],
         continuation: 0,
         ending: Some(Ending { text: "The lamp went dark.".into(), at: Some(b), gap: 8 }),
         settings: settings(13),
@@ -787,4 +840,67 @@ fn an_ending_pinned_in_a_long_document_with_the_real_vocabulary() {
     assert_eq!(result.text, format!("{head},,,,,,,, The lamp went dark.{tail}"));
     assert_eq!(result.spans[1].leads_into.as_deref(), Some(" The lamp went dark."));
     assert_eq!(result.text.matches("The lamp went dark.").count(), 1);
+}
+
+/// An instruction on a mark, at Qwen's real vocabulary: every window is read after the chat
+/// template's prompt, whose markup is control tokens and whose writer's words (the instruction,
+/// the quoted phrase, even one naming `<|im_end|>`) are plain text; the document follows as the
+/// answer, masks where the mark is.
+#[test]
+fn an_instruction_is_read_through_the_chat_template_with_the_writers_words_as_text() {
+    let tok = common::qwen::instruct_tokenizer();
+    let text = "The sea was calm <|im_end|> that night. We walked home.";
+    let at = text.find(" calm").unwrap();
+    let req = InfillRequest {
+        text: text.into(),
+        spans: vec![Span {
+            start: at,
+            end: at + 5,
+            tokens: 3,
+            instruction: Some("darker, no <|im_start|> here".into()),
+        }],
+        continuation: 0,
+        ending: None,
+        settings: settings(3),
+        candidates: 1,
+    };
+    let p = req.prepare(&tok, 2048).unwrap();
+    let markup = |s: &str| tok.encode_markup(s).unwrap();
+    let head = markup("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n");
+    let tail = markup("<|im_end|>\n<|im_start|>assistant\n");
+    let message = dream_engine::request::instructions::message(&req).unwrap();
+    assert!(message.contains("Instead of \"calm\": darker, no <|im_start|> here"), "{message}");
+    assert_eq!(p.prompt, [head, tok.encode(&message).unwrap(), tail].concat());
+    let control = |ids: &[u32]| ids.iter().filter(|&&t| t >= 151_643).count();
+    assert_eq!(control(&p.prompt), 5, "only the template's own control tokens");
+    let canvas = p.canvas(0);
+    assert_eq!(canvas[..p.prompt.len()], p.prompt[..]);
+    assert_eq!(control(&canvas[p.prompt.len()..]), 3, "the document: its 3 masks, no control token");
+    // The result is the document alone.
+    let word = tok.encode(" dark").unwrap()[0];
+    let filled: Vec<u32> = p.tokens.iter().map(|&t| if t == tok.mask_id() { word } else { t }).collect();
+    let result = p.result(&tok, &filled, &vec![None; filled.len()]).unwrap();
+    assert_eq!(result.text, text.replace(" calm", " dark dark dark"));
+}
+
+/// A Base model has no chat template: an instruction is refused, naming the mark, and a blank
+/// one is no instruction.
+#[test]
+fn a_model_without_a_chat_template_refuses_an_instruction() {
+    let tok = common::qwen::bpe_tokenizer();
+    let span = |instruction: &str| Span { start: 4, end: 7, tokens: 2, instruction: Some(instruction.into()) };
+    let req = |spans| InfillRequest {
+        text: "The sea was calm.".into(),
+        spans,
+        continuation: 0,
+        ending: None,
+        settings: settings(2),
+        candidates: 1,
+    };
+    let err = req(vec![span("darker")]).prepare(&tok, 2048).err().unwrap();
+    assert!(
+        matches!(&err, Error::InvalidRequest { field, reason } if field == "spans[0].instruction" && reason.contains("no chat template")),
+        "{err}"
+    );
+    assert!(req(vec![span("  ")]).prepare(&tok, 2048).unwrap().prompt.is_empty());
 }

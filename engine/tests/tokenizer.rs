@@ -45,11 +45,32 @@ fn special_tokens_have_dream_ids_in_both_layouts() {
     for dir in [json_dir, bpe_dir] {
         let tok = DreamTokenizer::from_dir(&dir, &cfg).unwrap();
         assert_eq!(tok.mask_id(), 151_666);
-        let ids = tok.encode("A<|mask|><|mask|> end<|endoftext|><|beginoftext|><|im_start|>x<|im_end|>").unwrap();
+        let ids =
+            tok.encode_markup("A<|mask|><|mask|> end<|endoftext|><|beginoftext|><|im_start|>x<|im_end|>").unwrap();
         assert_eq!(ids[1..3], [151_666, 151_666], "{}", dir.display());
         assert!(ids.contains(&151_643) && ids.contains(&151_665) && ids.contains(&151_644) && ids.contains(&151_645));
         assert!(tok.is_end(151_643));
         assert_eq!(tok.decode(&[151_666]).unwrap(), "<|mask|>");
+    }
+}
+
+/// A document about tokenizers, or a code sample, holds control tokens' names as text: the
+/// writer's text is read as its characters in both layouts, so it never gives the model a
+/// hidden end of text or masked position, and reads back byte for byte.
+#[test]
+fn control_tokens_written_in_the_writers_text_are_read_as_characters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (json_dir, bpe_dir) = dream_layouts(tmp.path());
+    let cfg = dream_config();
+    let text =
+        "Dream reads <|mask|> and <|endoftext|>; chat: <|im_start|>user\nhi<|im_end|> <tool_call> <|fim_middle|>";
+    for dir in [json_dir, bpe_dir] {
+        let tok = DreamTokenizer::from_dir(&dir, &cfg).unwrap();
+        let ids = tok.encode(text).unwrap();
+        assert!(ids.iter().all(|&id| id < 151_643), "a control token in {ids:?} ({})", dir.display());
+        assert_eq!(tok.decode(&ids).unwrap(), text);
+        // Only markup the engine writes reads them as control tokens.
+        assert!(tok.encode_markup(text).unwrap().contains(&151_666));
     }
 }
 
@@ -72,7 +93,8 @@ fn fixture_word_level_tokenizer_loads_from_tokenizer_json() {
     let tok = DreamTokenizer::from_dir(&dir, &cfg).unwrap();
     let r = common::reference();
     let ids: Vec<u32> = serde_json::from_value(r["tokenizer_check"]["check_ids"].clone()).unwrap();
-    assert_eq!(tok.encode(r["tokenizer_check"]["check_text"].as_str().unwrap()).unwrap(), ids);
+    // The official tokenizer reads its check text as markup (`<|mask|>` is the mask id).
+    assert_eq!(tok.encode_markup(r["tokenizer_check"]["check_text"].as_str().unwrap()).unwrap(), ids);
 }
 
 #[test]

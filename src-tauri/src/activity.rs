@@ -31,6 +31,9 @@ pub struct ModelInfo {
     pub dtype: dream_engine::Precision,
     pub parameters: usize,
     pub context: usize,
+    /// Whether it follows instructions on marks: it has a chat template (an Instruct model;
+    /// Base models have none).
+    pub instructions: bool,
 }
 
 /// What is running now, and how to stop it.
@@ -273,6 +276,7 @@ mod tests {
                 dtype: dream_engine::Precision::F32,
                 parameters: 0,
                 context: 0,
+                instructions: true,
             };
             Arc::new(Loaded { dream, info })
         };

@@ -11,7 +11,7 @@ use crate::activity::ModelInfo;
 use crate::authorship::Authored;
 use crate::commands::copies::{CopyProgress, CopyType};
 use crate::commands::document::{Opened, Saved};
-use crate::commands::generate::{StepUpdate, Written};
+use crate::commands::generate::{Edits, StepUpdate, Written};
 use crate::commands::model::{FitEstimate, LoadEvent, LoadRequest, ModelEntry, ModelPick, ModelStatus, SystemInfo};
 use crate::commands::window::WindowNotice;
 use crate::desk::{DocState, RecentEntry, SavedMark};
@@ -23,7 +23,7 @@ use dream_engine::device::GpuInfo;
 use dream_engine::hub::{Damage, DownloadProgress};
 use dream_engine::memory::MemoryEstimate;
 use dream_engine::request::{Ending, FilledSpan, Slot, SpanView};
-use dream_engine::{Alg, DeviceChoice, InfillRequest, InfillResult, Precision, SamplingSettings, Span};
+use dream_engine::{Alg, DeviceChoice, InfillRequest, Precision, SamplingSettings, Span};
 
 /// One declaration, with its doc comment.
 fn declare<T: TS>(cfg: &Config) -> String {
@@ -45,7 +45,7 @@ fn generated() -> String {
         declare::<SpanView>(&cfg),
         declare::<StepUpdate>(&cfg),
         declare::<FilledSpan>(&cfg),
-        declare::<InfillResult>(&cfg),
+        declare::<Edits>(&cfg),
         declare::<Written>(&cfg),
         declare::<DeviceChoice>(&cfg),
         declare::<Precision>(&cfg),

@@ -33,6 +33,9 @@ pub struct SavedMark {
     pub from: u32,
     pub to: u32,
     pub tokens: u32,
+    /// What the writer asked Dream to write there (see `dream_engine::Span::instruction`).
+    #[serde(default)]
+    pub instruction: Option<String>,
 }
 
 /// The editor's state of one document: its text, marks, pinned ending and gap.
@@ -241,7 +244,7 @@ mod tests {
             path: path.map(Path::to_owned),
             text: text.into(),
             base: None,
-            marks: vec![SavedMark { from: 0, to: 2, tokens: 3 }],
+            marks: vec![SavedMark { from: 0, to: 2, tokens: 3, instruction: Some("darker".into()) }],
             ending: "The end.".into(),
             ending_at: Some(2),
             gap: 20,

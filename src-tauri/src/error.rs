@@ -49,9 +49,10 @@ impl ErrorCode {
             | Error::MissingTensor { .. }
             | Error::TensorShape { .. }
             | Error::NonFiniteWeights { .. } => ErrorCode::BadWeights,
-            Error::TokenizerMissing { .. } | Error::Tokenizer { .. } | Error::NoMaskToken { .. } => {
-                ErrorCode::BadTokenizer
-            }
+            Error::TokenizerMissing { .. }
+            | Error::Tokenizer { .. }
+            | Error::NoMaskToken { .. }
+            | Error::ChatTemplate { .. } => ErrorCode::BadTokenizer,
             Error::Encode(_) => ErrorCode::Encode,
             Error::InvalidRequest { .. } => ErrorCode::InvalidRequest,
             Error::ContextOverflow { .. } => ErrorCode::ContextOverflow,

@@ -53,14 +53,44 @@ test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000
     await editor0.sendKeys(Key.chord(Key.CONTROL, "i"));
     await driver.findElement(By.id("run")).click();
     await driver.wait(until.elementLocated(By.css("#review:not([hidden])")), 60000);
+    const request = await driver.executeScript("return window.dreamWriter.request()");
     await driver.actions().keyDown(Key.CONTROL).sendKeys(Key.ENTER).keyUp(Key.CONTROL).perform();
     await driver.wait(async () => (await docText(driver)) !== line, 5000, "Ctrl+Enter did not accept");
+    // The CLI writes exactly what the app wrote, for the same request.
+    const cli = execFileSync(process.env.DREAM, ["infill", "--model", "demo", "--request", "-"], { input: JSON.stringify(request) });
+    assert.equal(cli.toString().replace(/\n$/, ""), await docText(driver), "dream infill and the app disagree");
     const fill = (await docText(driver)).slice(line.length);
     const dictionary = new Set((await readFile("/usr/share/dict/words", "utf8")).toLowerCase().split("\n"));
     const words = fill.toLowerCase().match(/[a-z]+(?:'[a-z]+)?/g) ?? [];
     const known = words.filter((w) => dictionary.has(w) || dictionary.has(w.replace(/'s$/, "")));
     assert.ok(words.length >= 4 && known.length >= 0.8 * words.length, `the demo wrote ${JSON.stringify(fill)}`);
     await shot(driver, "0-demo-writes");
+    await editor0.sendKeys(Key.chord(Key.CONTROL, "a"));
+    await editor0.sendKeys(Key.DELETE);
+    await driver.wait(async () => (await docText(driver)) === "", 5000);
+
+    // An instruction on a mark: the demo has a chat template, so the field takes one for the
+    // mark at the cursor; Write sends it with the mark and the rewrite replaces the phrase.
+    const passage = "We sat by the window with our bags on our knees. Nobody spoke until the first station.";
+    await editor0.sendKeys(passage, Key.HOME, Key.ARROW_RIGHT.repeat(30), Key.chord(Key.SHIFT, Key.ARROW_RIGHT.repeat(17)));
+    await editor0.sendKeys(Key.chord(Key.CONTROL, "i"));
+    await driver.wait(until.elementLocated(By.css(".cm-span")), 5000);
+    const instruction = driver.findElement(By.id("instruction"));
+    await driver.wait(async () => (await instruction.isEnabled()), 5000, "the instruction field stayed disabled in a mark");
+    await instruction.sendKeys("describe the smell of the sea", Key.ENTER);
+    await driver.findElement(By.id("run")).click();
+    await driver.wait(until.elementLocated(By.css("#review:not([hidden])")), 60000);
+    const asked = await driver.executeScript("return window.dreamWriter.request()");
+    assert.deepEqual(
+      asked.spans.map((s) => [passage.slice(s.start, s.end), s.instruction]),
+      [[" bags on our knees", "describe the smell of the sea"]],
+    );
+    await shot(driver, "0-demo-instructed");
+    await driver.actions().keyDown(Key.CONTROL).sendKeys(Key.ENTER).keyUp(Key.CONTROL).perform();
+    await driver.wait(async () => (await docText(driver)) !== passage, 5000, "Ctrl+Enter did not accept the rewrite");
+    const rewritten = await docText(driver);
+    assert.ok(rewritten.startsWith("We sat by the window with our") && rewritten.endsWith(". Nobody spoke until the first station."), rewritten);
+    assert.doesNotMatch(rewritten, /bags on our knees/, "the phrase was rewritten");
     await editor0.sendKeys(Key.chord(Key.CONTROL, "a"));
     await editor0.sendKeys(Key.DELETE);
     await driver.wait(async () => (await docText(driver)) === "", 5000);

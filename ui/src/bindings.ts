@@ -31,7 +31,13 @@ cache_refresh: number | null, };
  * them at that point. Offsets count Unicode scalar values (Rust `char`s).
  */
 
-export type Span = { start: number, end: number, tokens: number, };
+export type Span = { start: number, end: number, tokens: number, 
+/**
+ * What to write there, in the writer's words ("darker", "describe the smell of the sea"):
+ * the model's chat template carries it (see [`instructions`]); a model without one
+ * refuses it.
+ */
+instruction: string | null, };
 
 /**
  * A model-written range of the editor's text, in UTF-16 code units (the page's offsets).
@@ -61,8 +67,8 @@ export type Ending = { text: string, at: number | null, gap: number, };
  * it, and an optional pinned [`Ending`] the generated text must lead into (after the
  * continuation, or at a point of the text with a gap of masks before it).
  *
- * The model's mask token written literally in `text` (`<|mask|>` for Dream) is one more masked
- * position, as in the official code.
+ * `text` is the writer's, plain text throughout: a control token written in it (`<|mask|>`,
+ * `<|endoftext|>`) is read as its characters and kept byte for byte.
  *
  * ```
  * let req: dream_engine::InfillRequest = serde_json::from_str(r#"{
@@ -108,8 +114,8 @@ export type SpanView = {
  */
 row: number, 
 /**
- * Index of the span: the request's spans in order, then the continuation, then literal
- * mask tokens in text order.
+ * Index of the span: the request's spans in order, then the continuation, then the gap
+ * before the pinned ending.
  */
 span: number, 
 /**
@@ -134,7 +140,8 @@ step: number, steps: number,
 window: number, windows: number, spans: Array<SpanView>, };
 
 /**
- * One span of the request as written.
+ * One span of the request as written: the edit that writes it is "replace the span's range of
+ * the request's text (a hole: insert at its place) with `text`, then `leads_into`".
  */
 
 export type FilledSpan = { 
@@ -147,39 +154,39 @@ span: number,
  */
 start: number, end: number, 
 /**
- * What was written into it.
+ * What was written into it, joined to the text on either side: its leading white space
+ * dropped where the text before already ends with white space, its trailing spaces where
+ * the text after starts with white space or closing punctuation.
  */
 text: string, 
+/**
+ * Chars of the model's fill the join dropped at its start: slot `i`'s text starts this
+ * much before `text` does (the slots are the model's, unjoined).
+ */
+lead: number, 
 /**
  * Its tokens, one per mask slot.
  */
 slots: Array<Slot>, 
 /**
- * The pinned ending that follows it in `text`, as written there (see [`Ending::written`]):
- * set on the span that leads into it.
+ * The pinned ending that follows it in `text`, as written there (see [`Ending::written`],
+ * then joined to the fill): set on the span that leads into it.
  */
 leads_into: string | null, };
 
 /**
- * The finished document.
+ * One candidate: each span's fill as the engine joined it to the text around it.
  */
 
-export type InfillResult = { 
-/**
- * The whole text with every span filled in (and the ending, if pinned).
- */
-text: string, 
-/**
- * Each span's place in `text` (chars) and its content.
- */
-spans: Array<FilledSpan>, };
+export type Edits = { spans: Array<FilledSpan>, };
 
 /**
- * What the page reads of a finished run: each candidate's text and spans, and what the engine
- * adjusted. (Not the final token window the CLI reports: the page never reads it.)
+ * What the page reads of a finished run: each candidate's edits, and what the engine adjusted.
+ * (Not the whole written text, up to 16 MiB a candidate, nor the final token window the CLI
+ * reports: the page writes the edits into its own document.)
  */
 
-export type Written = { candidates: Array<InfillResult>, warnings: Array<string>, };
+export type Written = { candidates: Array<Edits>, warnings: Array<string>, };
 
 /**
  * Where to run the model.
@@ -205,7 +212,12 @@ name: string,
 /**
  * What was loaded: "demo", a path or a repo id (what a smaller copy is made from).
  */
-source: string, demo: boolean, device: string, dtype: Precision, parameters: number, context: number, };
+source: string, demo: boolean, device: string, dtype: Precision, parameters: number, context: number, 
+/**
+ * Whether it follows instructions on marks: it has a chat template (an Instruct model;
+ * Base models have none).
+ */
+instructions: boolean, };
 
 export type ModelStatus = { loaded: ModelInfo | null, loading: boolean, };
 
@@ -350,7 +362,11 @@ candidates: number, };
  * A mark as the editor had it (UTF-16 offsets into the autosaved text).
  */
 
-export type SavedMark = { from: number, to: number, tokens: number, };
+export type SavedMark = { from: number, to: number, tokens: number, 
+/**
+ * What the writer asked Dream to write there (see `dream_engine::Span::instruction`).
+ */
+instruction: string | null, };
 
 /**
  * The editor's state of one document: its text, marks, pinned ending and gap.

@@ -19,6 +19,7 @@ import { setupModelDialog } from "./models";
 import { changed, startDocuments, type Host } from "./documents";
 import { asking } from "./prompt";
 import { $ } from "./dom";
+import { setupInstruction } from "./instruction";
 
 let settings: Settings | null = null;
 const timer = new StepTimer();
@@ -75,6 +76,7 @@ function extensions(): Extension[] {
         say("");
         showPinned();
       }
+      if (u.selectionSet || marksOrEnding) instruction.show();
       if (u.docChanged || u.transactions.some((t) => t.effects.length > 0)) {
         updateSteps();
         changed();
@@ -84,10 +86,18 @@ function extensions(): Extension[] {
 }
 
 const view: EditorView = new EditorView({ parent: $("editor"), state: EditorState.create({ doc: "", extensions: extensions() }) });
+/** Whether the loaded model follows instructions on marks (it has a chat template). */
+let instructable = false;
+const instruction = setupInstruction(view, () => instructable);
 
 // Read-only access to the document for automation (the browser and WebDriver tests): what
 // the widgets draw over the text is not the text.
-(window as unknown as { dreamWriter: object }).dreamWriter = { text: () => view.state.doc.toString(), pinned: () => pinned(view.state) };
+// What the end-to-end tests read: the text, the pinned ending, and the request of the run on show.
+(window as unknown as { dreamWriter: object }).dreamWriter = {
+  text: () => view.state.doc.toString(),
+  pinned: () => pinned(view.state),
+  request: () => live()?.planned.request ?? null,
+};
 
 function updateWords() {
   const words = view.state.doc.toString().match(/\S+/g)?.length ?? 0;
@@ -276,12 +286,11 @@ function showDiff() {
   const box = $("review-diff");
   box.replaceChildren();
   const review = inReview();
-  const doc = view.state.doc.toString();
   const filled = review ? shownSpans(review) : [];
   for (const t of review?.planned.targets ?? []) {
     if (t.original === undefined) continue;
     const line = document.createElement("div");
-    for (const part of wordDiff(t.original, targetText(t, filled, doc).fill)) {
+    for (const part of wordDiff(t.original, targetText(t, filled).fill)) {
       const el = document.createElement(part.kind === "removed" ? "del" : part.kind === "added" ? "ins" : "span");
       el.textContent = part.text;
       line.append(el, " ");
@@ -312,16 +321,10 @@ function accept(): boolean {
   const review = inReview();
   if (!review) return false;
   const hadEnding = review.planned.targets.some((t) => t.pinned);
-  const doc = view.state.doc.toString();
   const filled = shownSpans(review);
   view.dispatch({
-    changes: acceptChanges(doc, review.planned.targets, filled),
-    effects: [
-      endRun.of(null),
-      clearSpans.of(null),
-      ...(hadEnding ? [setPinned.of(null)] : []),
-      addAuthored.of(acceptedRanges(doc, review.planned.targets, filled)),
-    ],
+    changes: acceptChanges(review.planned.targets, filled),
+    effects: [endRun.of(null), clearSpans.of(null), ...(hadEnding ? [setPinned.of(null)] : []), addAuthored.of(acceptedRanges(review.planned.targets, filled))],
     // One undo step of its own, even when the writer types right after.
     annotations: isolateHistory.of("full"),
     userEvent: "input.dream",
@@ -350,12 +353,11 @@ function remask() {
   const review = inReview();
   if (!review) return;
   const threshold = Number($<HTMLInputElement>("remask-threshold").value) / 100;
-  const doc = view.state.doc.toString();
   const filled = shownSpans(review);
   const runs =
     review.picked.size > 0
-      ? remaskRuns(doc, review.planned.targets, filled, (t, i) => review.picked.has(pickKey(t, i)))
-      : lowConfidenceRuns(doc, review.planned.targets, filled, runAlg(review), threshold);
+      ? remaskRuns(review.planned.targets, filled, (t, i) => review.picked.has(pickKey(t, i)))
+      : lowConfidenceRuns(review.planned.targets, filled, runAlg(review), threshold);
   accept();
   if (runs.length === 0) return say(`Nothing below ${Math.round(threshold * 100)}%.`);
   view.dispatch({ effects: runs.map((r) => addSpan.of(newSpan(r.from, r.to, r.tokens))) });
@@ -370,7 +372,7 @@ const host: Host = {
   extras: () => {
     const p = pinned(view.state);
     return {
-      marks: marked(view.state).map(({ from, to, tokens }) => ({ from, to, tokens })),
+      marks: marked(view.state).map(({ from, to, tokens, instruction }) => ({ from, to, tokens, instruction: instruction?.trim() || null })),
       ending: p?.text ?? $<HTMLInputElement>("ending").value,
       ending_at: p?.at ?? null,
       gap: p?.gap ?? gapInput(),
@@ -384,7 +386,7 @@ const host: Host = {
     const pin = extras?.ending && at !== null && at !== undefined && at <= text.length ? [setPinned.of({ at, text: extras.ending, gap: extras.gap })] : [];
     // Restored marks, ending and authorship are where the writer left them, not a step to undo.
     const authored = (extras?.authored ?? []).filter((r) => r.from < r.to && r.to <= text.length);
-    const effects = [...marks.map((m) => addSpan.of(newSpan(m.from, m.to, m.tokens))), ...pin, restoreAuthored(authored)];
+    const effects = [...marks.map((m) => addSpan.of(newSpan(m.from, m.to, m.tokens, m.instruction))), ...pin, restoreAuthored(authored)];
     if (effects.length) view.dispatch({ effects, annotations: Transaction.addToHistory.of(false) });
     $<HTMLInputElement>("ending").value = extras?.ending ?? "";
     $<HTMLInputElement>("gap").value = String(extras?.gap ?? SHARED.default_gap);
@@ -572,6 +574,8 @@ async function start() {
       if (progress) say(`${progress} Write is back once the model is ready.`);
     },
     loaded: (info) => {
+      instructable = info?.instructions ?? false;
+      instruction.show();
       // Step times belong to the model and device they were measured on.
       context = info?.context ?? 2048;
       timer.reset();

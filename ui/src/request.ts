@@ -13,6 +13,8 @@ export interface MarkedSpan {
   to: number;
   /** Masked tokens Dream generates for it. */
   tokens: number;
+  /** What to write there ("darker"), for a model that follows instructions. */
+  instruction?: string;
 }
 
 /** The pinned ending: a sentence at a point of the document, after a gap Dream writes. */
@@ -58,7 +60,12 @@ export function planRequest(doc: string, marks: MarkedSpan[], ending: Pinned | n
     tokens: m.tokens,
     ...(m.to > m.from ? { original: doc.slice(m.from, m.to).trim() } : {}),
   }));
-  const spans: Span[] = marks.map((m) => ({ start: toCharOffset(doc, m.from), end: toCharOffset(doc, m.to), tokens: m.tokens }));
+  const spans: Span[] = marks.map((m) => ({
+    start: toCharOffset(doc, m.from),
+    end: toCharOffset(doc, m.to),
+    tokens: m.tokens,
+    instruction: m.instruction?.trim() || null,
+  }));
   if (pinned) {
     targets.push({ index: targets.length, from: pinned.at, to: pinned.at, tokens: pinned.gap, pinned: pinned.text.trim() });
   }
@@ -74,47 +81,39 @@ export function planRequest(doc: string, marks: MarkedSpan[], ending: Pinned | n
 }
 
 /**
- * What a target is written with in `doc`: its fill joined to the text on both sides, then the
- * pinned ending if it leads into one, as the engine wrote it after the fill (joined the same
- * way: its leading space goes where the fill already ends with white space). `lead` counts the
- * fill's characters the join dropped at its start.
+ * What a target is written with: the engine's edit, its fill and the pinned ending it leads into,
+ * both already joined to the text around them. `lead` counts the fill's characters the join
+ * dropped at its start.
  */
-export function targetText(t: Target, filled: FilledSpan[], doc: string): { fill: string; ending: string; lead: number } {
+export function targetText(t: Target, filled: FilledSpan[]): { fill: string; ending: string; lead: number } {
   const span = filled.find((f) => f.span === t.index);
-  const raw = span?.text ?? "";
-  const pinned = span?.leads_into ?? null;
-  const before = doc.slice(Math.max(0, t.from - 1), t.from);
-  const after = doc.slice(t.to, t.to + 1);
-  const cut = joinCuts(before, raw, pinned ?? after);
-  const fill = raw.slice(cut.lead, raw.length - cut.trail);
-  const ending = pinned ? pinned.slice(joinCuts(before + fill, pinned, after).lead) : "";
-  return { fill, ending, lead: cut.lead };
+  return { fill: span?.text ?? "", ending: span?.leads_into ?? "", lead: span?.lead ?? 0 };
 }
 
 /** The changes that write the result into `doc`: one transaction, one undo step. */
-export function acceptChanges(doc: string, targets: Target[], filled: FilledSpan[]): ChangeSpec[] {
+export function acceptChanges(targets: Target[], filled: FilledSpan[]): ChangeSpec[] {
   return targets.map((t) => {
-    const { fill, ending } = targetText(t, filled, doc);
+    const { fill, ending } = targetText(t, filled);
     return { from: t.from, to: t.to, insert: fill + ending };
   });
 }
 
 /** Where each fill lands in the document after `acceptChanges` (its pinned ending, the
  * writer's, not included): the model-written ranges of the accept. */
-export function acceptedRanges(doc: string, targets: Target[], filled: FilledSpan[]): { from: number; to: number }[] {
-  return placed(doc, targets, filled)
+export function acceptedRanges(targets: Target[], filled: FilledSpan[]): { from: number; to: number }[] {
+  return placed(targets, filled)
     .filter((p) => p.fill.length > 0)
     .map((p) => ({ from: p.start, to: p.start + p.fill.length }));
 }
 
 /** Each target in document order with what it is written with (`targetText`) and where its
  * fill starts in the document after `acceptChanges` (earlier targets move it). */
-function placed(doc: string, targets: Target[], filled: FilledSpan[]) {
+function placed(targets: Target[], filled: FilledSpan[]) {
   let delta = 0;
   return [...targets]
     .sort((a, b) => a.from - b.from)
     .map((t) => {
-      const text = targetText(t, filled, doc);
+      const text = targetText(t, filled);
       const start = t.from + delta;
       delta += text.fill.length + text.ending.length - (t.to - t.from);
       return { t, start, ...text };
@@ -132,23 +131,22 @@ export function displayConfidence(confidence: number | null, alg: SamplingSettin
 }
 
 /** The runs of slots whose confidence is below `threshold`: what "re-mask below X%" marks. */
-export function lowConfidenceRuns(doc: string, targets: Target[], filled: FilledSpan[], alg: SamplingSettings["alg"], threshold: number) {
-  return remaskRuns(doc, targets, filled, (_t, _i, slot) => isLow(slot, alg, threshold));
+export function lowConfidenceRuns(targets: Target[], filled: FilledSpan[], alg: SamplingSettings["alg"], threshold: number) {
+  return remaskRuns(targets, filled, (_t, _i, slot) => isLow(slot, alg, threshold));
 }
 
 /**
- * After accepting into `doc`, the UTF-16 ranges (in the new document) of the runs of slots that
+ * After accepting, the UTF-16 ranges (in the new document) of the runs of slots that
  * `pick` chooses, with their token counts: the marks for writing just those again. A fill that
  * came out empty is a hole at its place when any of its slots is picked.
  */
 export function remaskRuns(
-  doc: string,
   targets: Target[],
   filled: FilledSpan[],
   pick: (target: number, slot: number, s: Slot) => boolean,
 ): { from: number; to: number; tokens: number }[] {
   const runs: { from: number; to: number; tokens: number }[] = [];
-  for (const { t, start, fill, lead } of placed(doc, targets, filled)) {
+  for (const { t, start, fill, lead } of placed(targets, filled)) {
     const slots = filled.find((f) => f.span === t.index)?.slots ?? [];
     if (fill.length === 0) {
       if (slots.some((s, i) => pick(t.index, i, s))) runs.push({ from: start, to: start, tokens: t.tokens });
@@ -180,17 +178,4 @@ export function remaskRuns(
 function isLow(slot: Slot, alg: SamplingSettings["alg"], threshold: number): boolean {
   const c = displayConfidence(slot.confidence, alg);
   return c !== null && c < threshold;
-}
-
-/**
- * How many characters of `fill` its joins drop: its leading white space where the text before
- * already ends with white space (one space at most), and its trailing spaces where the text
- * after starts with white space or closing punctuation. The same rules hold at every join of
- * every span, and for a pinned ending after its gap.
- */
-export function joinCuts(before: string, fill: string, after: string): { lead: number; trail: number } {
-  const lead = /\s$/.test(before) ? fill.length - fill.replace(/^\s+/, "").length : 0;
-  const rest = fill.slice(lead);
-  const trail = /^[\s.,;:!?)\]»”’]/.test(after) ? rest.length - rest.replace(/[ \t]+$/, "").length : 0;
-  return { lead, trail };
 }

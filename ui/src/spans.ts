@@ -10,13 +10,19 @@ import type { MarkedSpan } from "./request";
 export const addSpan = StateEffect.define<MarkedSpan>({ map: (s, ch) => mapSpan(s, ch) ?? s });
 export const removeSpan = StateEffect.define<number>();
 export const setSpanTokens = StateEffect.define<{ id: number; tokens: number }>();
+export const setSpanInstruction = StateEffect.define<{ id: number; instruction: string }>();
 export const clearSpans = StateEffect.define<null>();
 
 let nextId = 1;
 
 /** A new span for `from..to` (a hole when equal), with a fresh id. */
-export function newSpan(from: number, to: number, tokens: number): MarkedSpan {
-  return { id: nextId++, from, to, tokens: clampTokens(tokens) };
+export function newSpan(from: number, to: number, tokens: number, instruction?: string | null): MarkedSpan {
+  return { id: nextId++, from, to, tokens: clampTokens(tokens), ...(instruction ? { instruction } : {}) };
+}
+
+/** The mark the caret at `pos` is in or at (its first, for a caret between two). */
+export function markAt(state: EditorState, pos: number): MarkedSpan | null {
+  return state.field(spansField).find((s) => s.from <= pos && pos <= s.to) ?? null;
 }
 
 export function clampTokens(n: number): number {
@@ -47,7 +53,8 @@ export const spansField = StateField.define<MarkedSpan[]>({
   create: () => [],
   update(spans, tr) {
     // Unchanged (the same array) unless the text or a mark changed: a selection move costs nothing.
-    if (!tr.docChanged && !tr.effects.some((e) => e.is(addSpan) || e.is(removeSpan) || e.is(setSpanTokens) || e.is(clearSpans))) return spans;
+    const marking = (e: StateEffect<unknown>) => e.is(addSpan) || e.is(removeSpan) || e.is(setSpanTokens) || e.is(setSpanInstruction) || e.is(clearSpans);
+    if (!tr.docChanged && !tr.effects.some(marking)) return spans;
     let out = tr.docChanged ? spans.map((s) => mapSpan(s, tr.changes)).filter((s): s is MarkedSpan => s !== null) : spans;
     let added = false;
     for (const e of tr.effects) {
@@ -60,6 +67,8 @@ export const spansField = StateField.define<MarkedSpan[]>({
         out = out.filter((s) => s.id !== e.value);
       } else if (e.is(setSpanTokens)) {
         out = out.map((s) => (s.id === e.value.id ? { ...s, tokens: clampTokens(e.value.tokens) } : s));
+      } else if (e.is(setSpanInstruction)) {
+        out = out.map((s) => (s.id === e.value.id ? { ...s, instruction: e.value.instruction } : s));
       } else if (e.is(clearSpans)) {
         out = [];
       }
@@ -108,7 +117,10 @@ class SpanBadge extends WidgetType {
   }
   eq(other: SpanBadge): boolean {
     return (
-      other.span.id === this.span.id && other.span.tokens === this.span.tokens && (other.span.from === other.span.to) === (this.span.from === this.span.to)
+      other.span.id === this.span.id &&
+      other.span.tokens === this.span.tokens &&
+      other.span.instruction === this.span.instruction &&
+      (other.span.from === other.span.to) === (this.span.from === this.span.to)
     );
   }
   toDOM(view: EditorView): HTMLElement {
@@ -133,7 +145,14 @@ class SpanBadge extends WidgetType {
     count.textContent = `~${wordsHint(s.tokens)} ${wordsHint(s.tokens) === 1 ? "word" : "words"}`;
     count.title = `${s.tokens} tokens`;
     const step = Math.max(1, Math.round(s.tokens / 4));
+    // The instruction, when the mark has one: what Dream is asked to write there.
+    const told = s.instruction?.trim();
+    const instruction = document.createElement("span");
+    instruction.className = "cm-span-instruction";
+    instruction.textContent = told ? `“${told}”` : "";
+    instruction.hidden = !told;
     el.append(
+      instruction,
       button("−", "cm-span-shorter", "Shorter", () => setSpanTokens.of({ id: s.id, tokens: s.tokens - step })),
       count,
       button("+", "cm-span-longer", "Longer", () => setSpanTokens.of({ id: s.id, tokens: s.tokens + step })),

@@ -10,6 +10,8 @@ use crate::sampler::SamplingSettings;
 use crate::tokenizer::DreamTokenizer;
 
 mod ending;
+pub mod instructions;
+mod joins;
 mod views;
 mod windows;
 
@@ -18,20 +20,25 @@ pub use ending::Ending;
 /// Replace the characters `start..end` of the text with `tokens` masks; `start == end` inserts
 /// them at that point. Offsets count Unicode scalar values (Rust `char`s).
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Span {
     pub start: usize,
     pub end: usize,
     pub tokens: usize,
+    /// What to write there, in the writer's words ("darker", "describe the smell of the sea"):
+    /// the model's chat template carries it (see [`instructions`]); a model without one
+    /// refuses it.
+    #[serde(default)]
+    pub instruction: Option<String>,
 }
 
 /// What to generate: masked spans anywhere in `text`, optionally `continuation` masks after
 /// it, and an optional pinned [`Ending`] the generated text must lead into (after the
 /// continuation, or at a point of the text with a gap of masks before it).
 ///
-/// The model's mask token written literally in `text` (`<|mask|>` for Dream) is one more masked
-/// position, as in the official code.
+/// `text` is the writer's, plain text throughout: a control token written in it (`<|mask|>`,
+/// `<|endoftext|>`) is read as its characters and kept byte for byte.
 ///
 /// ```
 /// let req: dream_engine::InfillRequest = serde_json::from_str(r#"{
@@ -94,8 +101,8 @@ pub struct SpanView {
     /// Which candidate (batch row) this is.
     #[serde(default)]
     pub row: usize,
-    /// Index of the span: the request's spans in order, then the continuation, then literal
-    /// mask tokens in text order.
+    /// Index of the span: the request's spans in order, then the continuation, then the gap
+    /// before the pinned ending.
     pub span: usize,
     /// Where the span starts in the request's text (chars); the continuation starts at its end.
     pub start: usize,
@@ -114,17 +121,19 @@ impl SpanView {
     }
 }
 
-/// The finished document.
+/// The finished document: what the CLI prints and what the app writes.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InfillResult {
-    /// The whole text with every span filled in (and the ending, if pinned).
+    /// The whole text with every span filled in (and the ending, if pinned), joined to the text
+    /// on both sides (see [`FilledSpan::text`]).
     pub text: String,
     /// Each span's place in `text` (chars) and its content.
     pub spans: Vec<FilledSpan>,
 }
 
-/// One span of the request as written.
+/// One span of the request as written: the edit that writes it is "replace the span's range of
+/// the request's text (a hole: insert at its place) with `text`, then `leads_into`".
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FilledSpan {
@@ -133,12 +142,17 @@ pub struct FilledSpan {
     /// Its char range in the result's `text`.
     pub start: usize,
     pub end: usize,
-    /// What was written into it.
+    /// What was written into it, joined to the text on either side: its leading white space
+    /// dropped where the text before already ends with white space, its trailing spaces where
+    /// the text after starts with white space or closing punctuation.
     pub text: String,
+    /// Chars of the model's fill the join dropped at its start: slot `i`'s text starts this
+    /// much before `text` does (the slots are the model's, unjoined).
+    pub lead: usize,
     /// Its tokens, one per mask slot.
     pub slots: Vec<Slot>,
-    /// The pinned ending that follows it in `text`, as written there (see [`Ending::written`]):
-    /// set on the span that leads into it.
+    /// The pinned ending that follows it in `text`, as written there (see [`Ending::written`],
+    /// then joined to the fill): set on the span that leads into it.
     pub leads_into: Option<String>,
 }
 
@@ -158,6 +172,9 @@ enum Piece {
 /// Marks that fit one window of context are filled jointly. Marks too far apart for that get a
 /// window each, filled one after another; each window also sees what the ones before it wrote.
 pub struct Prepared {
+    /// The chat template's prompt, with the marks' instructions, that every window is read
+    /// after (see [`instructions`]); empty when no mark has an instruction.
+    pub prompt: Vec<u32>,
     /// The document's tokens as far as any window reaches, with masks where text is to be
     /// written. (The middle of a long stretch between windows is left out.)
     pub tokens: Vec<u32>,
@@ -187,9 +204,9 @@ pub struct Window {
 const WINDOW_SEED_STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
 
 impl Prepared {
-    /// The canvas of window `w` before anything is written.
-    pub fn canvas(&self, w: usize) -> &[u32] {
-        &self.tokens[self.windows[w].range.clone()]
+    /// The canvas of window `w` before anything is written: the prompt, then the window.
+    pub fn canvas(&self, w: usize) -> Vec<u32> {
+        [&self.prompt[..], &self.tokens[self.windows[w].range.clone()]].concat()
     }
 
     /// The settings window `w` is denoised with: its share of the steps, and its own seed
@@ -216,7 +233,10 @@ impl InfillRequest {
                 format!("{} is not between 1 and {MAX_CANDIDATES}", self.candidates),
             ));
         }
-        let pieces = self.pieces(tok)?;
+        let pieces = self.pieces()?;
+        let prompt = self.prompt(tok, context)?;
+        // Every window is read after the prompt: it takes its share of the context.
+        let context = context - prompt.len();
         let tokens = windows::tokenise(tok, &pieces, context)?;
         let masks: usize = tokens.masks.iter().map(|r| r.len()).sum();
         if masks == 0 {
@@ -261,6 +281,7 @@ impl InfillRequest {
             })
             .collect();
         Ok(Prepared {
+            prompt,
             tokens: tokens.ids,
             windows,
             settings,
@@ -269,6 +290,32 @@ impl InfillRequest {
             pieces,
             mask_positions: tokens.masks,
         })
+    }
+
+    /// The chat template's prompt for the marks' instructions (none without instructions),
+    /// refused for a model without a template and when it leaves the document under half the
+    /// context.
+    fn prompt(&self, tok: &DreamTokenizer, context: usize) -> Result<Vec<u32>> {
+        let Some(message) = instructions::message(self) else { return Ok(Vec::new()) };
+        let Some(template) = tok.chat_template()? else {
+            let i = self.spans.iter().position(|s| s.instruction.is_some()).unwrap_or_default();
+            return Err(Error::invalid(
+                format!("spans[{i}].instruction"),
+                "this model has no chat template, so it cannot follow instructions (a Base model): \
+                 load an Instruct model, or write without the instruction",
+            ));
+        };
+        let prompt = template.prompt(tok, &message)?;
+        if prompt.len() > context / 2 {
+            return Err(Error::invalid(
+                "spans",
+                format!(
+                    "the instructions take {} tokens, over half the model's context ({context}): shorten them",
+                    prompt.len()
+                ),
+            ));
+        }
+        Ok(prompt)
     }
 
     /// Every size checked before anything is allocated for it: each span's masks must fit the
@@ -284,6 +331,13 @@ impl InfillRequest {
         if self.spans.len() > MAX_SPANS {
             return too_big("spans", format!("{} spans; the limit is {MAX_SPANS}", self.spans.len()));
         }
+        for (i, s) in self.spans.iter().enumerate() {
+            let len = s.instruction.as_ref().map_or(0, String::len);
+            if len > instructions::MAX_INSTRUCTION_BYTES {
+                let limit = instructions::MAX_INSTRUCTION_BYTES;
+                return too_big(&format!("spans[{i}].instruction"), format!("{len} bytes; the limit is {limit}"));
+            }
+        }
         // Each run of masks must fit one window; all of them together are then bounded by
         // (MAX_SPANS + 1) windows.
         let gap = self.ending.as_ref().map_or(0, |e| e.gap);
@@ -295,7 +349,7 @@ impl InfillRequest {
     }
 
     /// Splits the request into text pieces and mask runs, validating the spans.
-    fn pieces(&self, tok: &DreamTokenizer) -> Result<Vec<Piece>> {
+    fn pieces(&self) -> Result<Vec<Piece>> {
         let n_chars = self.text.chars().count();
         let mut order: Vec<usize> = (0..self.spans.len()).collect();
         order.sort_by_key(|&i| (self.spans[i].start, self.spans[i].end));
@@ -319,52 +373,36 @@ impl InfillRequest {
         }
         let chars: Vec<char> = self.text.chars().collect();
         let text_of = |r: Range<usize>| chars[r].iter().collect::<String>();
-        let mask_token = tok.inner().id_to_token(tok.mask_id()).unwrap_or_default();
-        let ending = self.pinned_ending(&mask_token, n_chars)?;
+        let ending = self.pinned_ending(n_chars)?;
         let gap_span = self.spans.len() + usize::from(self.continuation > 0);
-        let mut literal = gap_span + usize::from(ending.as_ref().is_some_and(|e| e.gap > 0));
         let mut pieces = Vec::new();
-        let mut push_text = |pieces: &mut Vec<Piece>, text: String, offset: usize| {
-            // Literal mask tokens become one-token spans of their own.
-            let mut rest = text.as_str();
-            let mut at = offset;
-            while let Some(idx) = (!mask_token.is_empty()).then(|| rest.find(&mask_token)).flatten() {
-                let head = &rest[..idx];
-                if !head.is_empty() {
-                    pieces.push(Piece::Text(head.to_owned()));
-                }
-                at += head.chars().count();
-                pieces.push(Piece::Masks { span: literal, start: at, len: 1 });
-                literal += 1;
-                at += mask_token.chars().count();
-                rest = &rest[idx + mask_token.len()..];
-            }
-            if !rest.is_empty() {
-                pieces.push(Piece::Text(rest.to_owned()));
+        let push_text = |pieces: &mut Vec<Piece>, text: String| {
+            if !text.is_empty() {
+                pieces.push(Piece::Text(text));
             }
         };
         // The gap and the ending go at `at` in the text (`None`: after the continuation).
         let mut pinned = ending;
         let mut cursor = 0;
         for &i in &order {
-            let s = self.spans[i];
+            let s = &self.spans[i];
             if let Some(e) = pinned.take_if(|e| e.at.is_some_and(|at| at <= s.start)) {
                 let at = e.at.unwrap_or(n_chars);
-                push_text(&mut pieces, text_of(cursor..at), cursor);
+                push_text(&mut pieces, text_of(cursor..at));
                 push_ending(&mut pieces, e, gap_span, at);
                 cursor = at;
             }
-            push_text(&mut pieces, text_of(cursor..s.start), cursor);
+            push_text(&mut pieces, text_of(cursor..s.start));
             pieces.push(Piece::Masks { span: i, start: s.start, len: s.tokens });
             cursor = s.end;
         }
         if let Some(e) = pinned.take_if(|e| e.at.is_some()) {
             let at = e.at.unwrap_or(n_chars);
-            push_text(&mut pieces, text_of(cursor..at), cursor);
+            push_text(&mut pieces, text_of(cursor..at));
             push_ending(&mut pieces, e, gap_span, at);
             cursor = at;
         }
-        push_text(&mut pieces, text_of(cursor..n_chars), cursor);
+        push_text(&mut pieces, text_of(cursor..n_chars));
         if self.continuation > 0 {
             pieces.push(Piece::Masks { span: self.spans.len(), start: n_chars, len: self.continuation });
         }
@@ -376,14 +414,11 @@ impl InfillRequest {
 
     /// The pinned ending with its text as written, checked against the text and the spans;
     /// `None` when there is none or it is blank.
-    fn pinned_ending(&self, mask_token: &str, n_chars: usize) -> Result<Option<Ending>> {
+    fn pinned_ending(&self, n_chars: usize) -> Result<Option<Ending>> {
         let Some(ending) = self.ending.as_ref() else { return Ok(None) };
         let text = ending.written();
         if text.is_empty() {
             return Ok(None);
-        }
-        if !mask_token.is_empty() && text.contains(mask_token) {
-            return Err(Error::invalid("ending", "the pinned ending cannot contain mask tokens"));
         }
         if let Some(at) = ending.at {
             if at > n_chars {

@@ -1,6 +1,6 @@
 //! From tokens back to text: each span's live slots, a preview of the document, the result.
 
-use super::{FilledSpan, InfillResult, Piece, Prepared, Slot, SpanView};
+use super::{joins, FilledSpan, InfillResult, Piece, Prepared, Slot, SpanView};
 use crate::error::Result;
 use crate::tokenizer::DreamTokenizer;
 
@@ -41,35 +41,49 @@ impl Prepared {
         out
     }
 
-    /// The finished document for the final state of [`Prepared::tokens`].
+    /// The finished document for the final state of [`Prepared::tokens`], every fill and the
+    /// pinned ending joined to the text around them (one rule, for the CLI and the app alike).
     pub fn result(&self, tok: &DreamTokenizer, ids: &[u32], confidence: &[Option<f32>]) -> Result<InfillResult> {
         let views = self.span_views(tok, ids, confidence)?;
-        let mut text = String::new();
-        let mut chars = 0;
+        let (mut text, mut chars) = (String::new(), 0);
+        // The char range each piece lands on (counted as it goes: a text has many spans).
+        let mut push = |text: &mut String, piece: &str| {
+            text.push_str(piece);
+            let start = chars;
+            chars += piece.chars().count();
+            start..chars
+        };
         let mut spans: Vec<FilledSpan> = Vec::new();
         for (i, piece) in self.pieces.iter().enumerate() {
             match piece {
-                Piece::Text(t) | Piece::Ending(t) => {
-                    text.push_str(t);
-                    chars += t.chars().count();
+                Piece::Text(t) => _ = push(&mut text, t),
+                Piece::Ending(e) => {
+                    let (written, _) = joins::joined(&text, e, "");
+                    push(&mut text, written);
+                    if let Some(span) =
+                        spans.last_mut().filter(|_| i > 0 && matches!(self.pieces[i - 1], Piece::Masks { .. }))
+                    {
+                        span.leads_into = Some(written.to_owned());
+                    }
                 }
                 Piece::Masks { span, .. } => {
                     let view = views.iter().find(|v| v.span == *span).expect("a view per span");
-                    let filled = view.text();
-                    let len = filled.chars().count();
-                    text.push_str(&filled);
+                    let raw = view.text();
+                    let after = match self.pieces.get(i + 1) {
+                        Some(Piece::Text(t) | Piece::Ending(t)) => t.as_str(),
+                        _ => "",
+                    };
+                    let (filled, lead) = joins::joined(&text, &raw, after);
+                    let at = push(&mut text, filled);
                     spans.push(FilledSpan {
                         span: *span,
-                        start: chars,
-                        end: chars + len,
-                        text: filled,
+                        start: at.start,
+                        end: at.end,
+                        text: filled.to_owned(),
+                        lead,
                         slots: view.slots.clone(),
-                        leads_into: match self.pieces.get(i + 1) {
-                            Some(Piece::Ending(e)) => Some(e.clone()),
-                            _ => None,
-                        },
+                        leads_into: None,
                     });
-                    chars += len;
                 }
             }
         }

@@ -97,6 +97,24 @@ pub fn bpe_tokenizer() -> DreamTokenizer {
     DreamTokenizer::from_dir(&bpe, &dream_config()).unwrap()
 }
 
+/// Qwen2.5-Instruct's ChatML template, as an Instruct checkpoint's tokenizer_config.json ships
+/// it (the system turn it adds when the conversation has none).
+pub const CHATML: &str = "{%- for message in messages %}{%- if loop.first and message['role'] != 'system' %}\
+{{- '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{%- endif %}\
+{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{%- endfor %}\
+{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+
+/// [`bpe_tokenizer`] of an Instruct checkpoint: its tokenizer_config.json has [`CHATML`].
+pub fn instruct_tokenizer() -> DreamTokenizer {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, bpe) = dream_layouts(tmp.path());
+    let path = bpe.join("tokenizer_config.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["chat_template"] = CHATML.into();
+    std::fs::write(&path, config.to_string()).unwrap();
+    DreamTokenizer::from_dir(&bpe, &dream_config()).unwrap()
+}
+
 /// A random checkpoint at the real vocabulary size: [`DreamConfig::tiny_shape`] (Qwen2.5's
 /// 151,936 tokens, a two-layer 64-wide body, peaked weights so that greedy choices are sure)
 /// with the real tokenizer in the layout the official repos ship (vocab.json + merges.txt +

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::Ordering;
 
-use dream_engine::request::SpanView;
+use dream_engine::request::{FilledSpan, SpanView};
 use dream_engine::{InfillRequest, InfillResult, InfillStep};
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -30,13 +30,27 @@ pub struct StepUpdate {
     pub spans: Vec<SpanView>,
 }
 
-/// What the page reads of a finished run: each candidate's text and spans, and what the engine
-/// adjusted. (Not the final token window the CLI reports: the page never reads it.)
+/// What the page reads of a finished run: each candidate's edits, and what the engine adjusted.
+/// (Not the whole written text, up to 16 MiB a candidate, nor the final token window the CLI
+/// reports: the page writes the edits into its own document.)
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Written {
-    pub candidates: Vec<InfillResult>,
+    pub candidates: Vec<Edits>,
     pub warnings: Vec<String>,
+}
+
+/// One candidate: each span's fill as the engine joined it to the text around it.
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, Serialize)]
+pub struct Edits {
+    pub spans: Vec<FilledSpan>,
+}
+
+impl From<InfillResult> for Edits {
+    fn from(r: InfillResult) -> Self {
+        Edits { spans: r.spans }
+    }
 }
 
 impl From<InfillStep> for StepUpdate {
@@ -61,7 +75,7 @@ pub async fn infill(
                 flag.store(true, Ordering::Relaxed);
             }
         })?;
-        Ok(Written { candidates: done.candidates, warnings: done.warnings })
+        Ok(Written { candidates: done.candidates.into_iter().map(Edits::from).collect(), warnings: done.warnings })
     })
     .await
 }

@@ -323,6 +323,7 @@ async fn load(
             })?,
             parameters: dream.config.parameter_count(),
             context: dream.config.context_limit(),
+            instructions: matches!(dream.tokenizer.chat_template(), Ok(Some(_))),
         };
         Ok(Arc::new(Loaded { dream, info }))
     })

@@ -33,8 +33,6 @@ const mock = {
   baseAvailable: false,
   /** The first span comes back empty (only end tokens). */
   emptyFill: false,
-  /** Text the last slot of every span ends with (a model writing a trailing space, say). */
-  fillSuffix: "",
   /** What count_tokens answers, when set (else characters / 4). */
   tokenCount: null as number | null,
   /** Smaller copies made so far. */
@@ -58,7 +56,7 @@ const settings = {
   last_model: null,
   candidates: 1,
 };
-const demo = { name: "Built-in demo", source: "demo", demo: true, device: "CPU", dtype: "f32", parameters: 123456, context: 2048 };
+const demo = { name: "Built-in demo", source: "demo", demo: true, device: "CPU", dtype: "f32", parameters: 123456, context: 2048, instructions: true };
 let loaded: typeof demo | null = null;
 
 function send(channel: { id: number }, index: number, message: unknown) {
@@ -188,11 +186,11 @@ async function infill(args: {
   mock.cancelled = false;
   const { settings: s, candidates, ending } = args.request;
   // As the engine does: the ending's gap is one more span after the marks, and it leads into
-  // the ending written with the space a sentence needs (request::Ending::written).
+  // the ending. The engine joins fills and endings to the text; these canned answers are
+  // already joined for the tests' documents (a sentence after words, fills after no space).
   const gap = ending && ending.text.trim() && ending.gap > 0 ? [{ start: ending.at, end: ending.at, tokens: ending.gap }] : [];
   const spans = [...args.request.spans, ...gap];
-  const written = ending ? (/^[.,;:!?)\]»”’]/.test(ending.text.trim()) ? ending.text.trim() : ` ${ending.text.trim()}`) : null;
-  const leadsInto = (r: number) => (gap.length && r === spans.length - 1 ? written : null);
+  const leadsInto = (r: number) => (ending && gap.length && r === spans.length - 1 ? ` ${ending.text}` : null);
   const rows = Math.max(1, candidates ?? 1);
   // slots[row][span][i]: every candidate writes other words (its words shifted by the row).
   const all: Slot[][][] = Array.from({ length: rows }, () =>
@@ -210,8 +208,7 @@ async function infill(args: {
         const k = (r * 7 + i + row * 3) % WORDS.length;
         // Negative entropies, as the default `entropy` order reports them.
         // With `emptyFill`, Dream writes only end tokens (no text) into the first span.
-        const last = i === slots[r].length - 1 ? mock.fillSuffix : "";
-        const text = mock.emptyFill && r === 0 ? "" : ` ${WORDS[k]}${last}`;
+        const text = mock.emptyFill && r === 0 ? "" : ` ${WORDS[k]}`;
         cand[r][i] = { token: 100 + k, text, confidence: Math.log(i % 3 === 2 ? 0.2 : 0.9) };
       });
     }
@@ -219,8 +216,7 @@ async function infill(args: {
     send(args.onEvent, index++, { step, steps: s.steps, window: 0, windows: 1, spans: views });
   }
   const results = all.map((cand) => ({
-    text: "",
-    spans: cand.map((row, r) => ({ span: r, start: 0, end: 0, text: row.map((x) => x.text).join(""), slots: row, leads_into: leadsInto(r) })),
+    spans: cand.map((row, r) => ({ span: r, start: 0, end: 0, text: row.map((x) => x.text).join(""), lead: 0, slots: row, leads_into: leadsInto(r) })),
   }));
   const done = { candidates: results, warnings: [] };
   return done;

@@ -64,16 +64,6 @@ describe("what a writer tripped on", () => {
     await page.close();
   });
 
-  test("no double space before the pinned ending when the model ends its fill with one", async () => {
-    const page = await openApp(() => (window.__mockSetup = (mock) => ((mock.stepDelay = 5), (mock.fillSuffix = " "))));
-    await typeDoc(page, "It rained.");
-    await writeTowards(page, "Nobody came.");
-    const accepted = await docText(page);
-    assert.match(accepted, /^It rained\.( \w+)+ Nobody came\.$/);
-    assert.doesNotMatch(accepted, / {2}/);
-    await page.close();
-  });
-
   test("the steps chosen are saved as chosen, also after the marks that bounded them are gone", async () => {
     const page = await openApp();
     await typeDoc(page, "It rained all night.");

@@ -24,7 +24,9 @@ pub struct Args {
     /// override its fields.
     #[arg(long, value_name = "FILE")]
     request: Option<PathBuf>,
-    /// The text; `<|mask|>` written in it is one masked position.
+    /// The text. `<|mask|>` written in it (this flag's own syntax, for the shell) is one masked
+    /// position: a run of N of them is a hole of N tokens. Text in `--request` is plain: there
+    /// `<|mask|>` is characters, as in the app.
     #[arg(long)]
     text: Option<String>,
     /// Masked tokens to generate after the text (before the ending).
@@ -33,6 +35,10 @@ pub struct Args {
     /// Replace characters START..END of the text with TOKENS masks (repeatable).
     #[arg(long, value_name = "START:END:TOKENS", value_parser = parse_span)]
     span: Vec<Span>,
+    /// What to write in every mark that has no instruction of its own ("darker", "describe the
+    /// smell of the sea"): read through the model's chat template (an Instruct model).
+    #[arg(long)]
+    instruction: Option<String>,
     /// Pinned text the generated passage must lead into.
     #[arg(long)]
     ending: Option<String>,
@@ -74,13 +80,32 @@ enum Events {
     Jsonl,
 }
 
+/// The `--text` syntax: `text` without its `<|mask|>`s, and a hole where each run of them was
+/// (as many tokens as the run has masks).
+fn holes_at_masks(text: &str) -> (String, Vec<Span>) {
+    const MASK: &str = "<|mask|>";
+    let (mut plain, mut holes) = (String::new(), Vec::<Span>::new());
+    let mut chars = 0;
+    for (i, piece) in text.split(MASK).enumerate() {
+        if i > 0 {
+            match holes.last_mut() {
+                Some(h) if h.start == chars => h.tokens += 1,
+                _ => holes.push(Span { start: chars, end: chars, tokens: 1, instruction: None }),
+            }
+        }
+        plain.push_str(piece);
+        chars += piece.chars().count();
+    }
+    (plain, holes)
+}
+
 fn parse_span(s: &str) -> std::result::Result<Span, String> {
     let parts: Vec<&str> = s.split(':').collect();
     let [start, end, tokens] = parts.as_slice() else {
         return Err(format!("`{s}` is not START:END:TOKENS"));
     };
     let num = |v: &str| v.parse::<usize>().map_err(|_| format!("`{v}` in `{s}` is not a number"));
-    Ok(Span { start: num(start)?, end: num(end)?, tokens: num(tokens)? })
+    Ok(Span { start: num(start)?, end: num(end)?, tokens: num(tokens)?, instruction: None })
 }
 
 impl Args {
@@ -105,7 +130,13 @@ impl Args {
             },
         };
         if let Some(t) = &self.text {
-            req.text = t.clone();
+            let (text, holes) = holes_at_masks(t);
+            let spans_given = !self.span.is_empty() || !req.spans.is_empty();
+            if !holes.is_empty() && spans_given {
+                return Err(Error::invalid("text", "give the holes as `<|mask|>` in --text or as spans, not both"));
+            }
+            req.text = text;
+            req.spans.extend(holes);
         }
         if self.request.is_none() && self.text.is_none() {
             return Err(Error::invalid("text", "give --text or --request"));
@@ -113,7 +144,10 @@ impl Args {
         if let Some(n) = self.mask {
             req.continuation = n;
         }
-        req.spans.extend(self.span.iter().copied());
+        req.spans.extend(self.span.iter().cloned());
+        if let Some(i) = &self.instruction {
+            req.spans.iter_mut().filter(|s| s.instruction.is_none()).for_each(|s| s.instruction = Some(i.clone()));
+        }
         if let Some(n) = self.candidates {
             req.candidates = n;
         }
@@ -261,4 +295,23 @@ fn download_bars() -> ProgressFn {
             bar.finish();
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_in_the_text_flag_are_holes_and_a_run_of_them_one_hole() {
+        let (text, holes) = holes_at_masks("Ünï <|mask|><|mask|> and<|mask|>.");
+        assert_eq!(text, "Ünï  and.");
+        assert_eq!(
+            holes,
+            [
+                Span { start: 4, end: 4, tokens: 2, instruction: None },
+                Span { start: 8, end: 8, tokens: 1, instruction: None }
+            ]
+        );
+        assert_eq!(holes_at_masks("plain").1, []);
+    }
 }

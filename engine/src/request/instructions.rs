@@ -1,0 +1,63 @@
+//! Instructions on marks, for a model with a chat template (Dream-v0-Instruct, the demo): the
+//! writer's instructions go in one user turn, each naming its mark by the writer's own words,
+//! and the assistant's answer is the document itself, masks where the marks are. So the model
+//! writes each mark seeing the text on both sides, as it does without instructions, and its fill
+//! leads into the text after the mark and into a pinned ending; every window of a long document
+//! is read after the same prompt.
+
+use super::InfillRequest;
+
+/// The longest instruction ("describe the smell of the sea in the first person" is 50 bytes).
+pub const MAX_INSTRUCTION_BYTES: usize = 2 << 10;
+/// How much of a marked phrase the message quotes to name it, in chars (the model sees the
+/// phrase's place in the document anyway).
+const QUOTE_CHARS: usize = 160;
+/// How much text before a hole names its place, in chars.
+const PLACE_CHARS: usize = 60;
+
+/// What the user's turn says: the instructions of `req`'s marks in text order, or `None` when
+/// no mark has one (a blank instruction is none).
+///
+/// ```
+/// let req: dream_engine::InfillRequest = serde_json::from_str(r#"{
+///     "text": "The sea was calm. We walked home.",
+///     "spans": [{"start": 11, "end": 16, "tokens": 3, "instruction": "darker"},
+///               {"start": 33, "end": 33, "tokens": 8, "instruction": "describe the smell of the sea"}]
+/// }"#).unwrap();
+/// let message = dream_engine::request::instructions::message(&req).unwrap();
+/// assert!(message.contains("Instead of \"calm\": darker"));
+/// assert!(message.contains("After \"The sea was calm. We walked home.\": describe the smell of the sea"));
+/// ```
+pub fn message(req: &InfillRequest) -> Option<String> {
+    let mut marks: Vec<_> = req
+        .spans
+        .iter()
+        .filter_map(|s| Some((s, s.instruction.as_deref().map(str::trim).filter(|i| !i.is_empty())?)))
+        .collect();
+    if marks.is_empty() {
+        return None;
+    }
+    marks.sort_by_key(|(s, _)| s.start);
+    let chars: Vec<char> = req.text.chars().collect();
+    let mut out = String::from(
+        "Rewrite my text where it is marked, as each instruction below says, and keep the rest as it is.\n",
+    );
+    for (span, instruction) in marks {
+        let quote = |from: usize, to: usize| -> String { chars[from..to].iter().collect::<String>().trim().to_owned() };
+        let place = if span.end > span.start {
+            let phrase = quote(span.start, span.end.min(span.start + QUOTE_CHARS));
+            format!("Instead of \"{phrase}\"")
+        } else {
+            let before = quote(span.start.saturating_sub(PLACE_CHARS), span.start);
+            // From a word's start: the quote names the place in whole words.
+            let words = before.split_once(' ').filter(|_| span.start > PLACE_CHARS).map_or(before.as_str(), |(_, w)| w);
+            if words.is_empty() {
+                "At the start".to_owned()
+            } else {
+                format!("After \"{words}\"")
+            }
+        };
+        out.push_str(&format!("\n{place}: {instruction}"));
+    }
+    Some(out)
+}
