@@ -1,12 +1,12 @@
 //! A checkpoint's chat template: the Jinja in `tokenizer_config.json` (`chat_template`) or in
 //! a GGUF file (`tokenizer.chat_template`), rendered with minijinja as Hugging Face renders it.
 //! The writer's words never pass through the template's text: they are tokenised as plain text
-//! in the place the template gives the message, so they cannot become control tokens.
+//! in the place the template gives the message (see [`ChatTemplate::around_message`]), so they
+//! cannot become control tokens.
 
 use minijinja::{context, Environment};
 
 use crate::error::{Error, Result};
-use crate::tokenizer::DreamTokenizer;
 
 /// The largest template read (Qwen2.5's, tools and all, is 2.5 KB).
 pub const MAX_TEMPLATE_BYTES: usize = 64 << 10;
@@ -66,15 +66,12 @@ impl ChatTemplate {
         .map_err(|e| bad(e.to_string()))
     }
 
-    /// The prompt's tokens for `message`, the writer's words: the template's markup read as
-    /// markup (its control tokens become their ids), the message as plain text.
-    pub fn prompt(&self, tok: &DreamTokenizer, message: &str) -> Result<Vec<u32>> {
+    /// The template's markup before and after the user's message, up to where the answer
+    /// starts: the message itself (the writer's words) goes between them as plain text.
+    pub fn around_message(&self) -> Result<(String, String)> {
         let rendered = self.render(MESSAGE)?;
         let (head, tail) = rendered.split_once(MESSAGE).expect("checked in `new`: the message is written once");
-        let mut ids = tok.encode_markup(head)?;
-        ids.extend(tok.encode(message)?);
-        ids.extend(tok.encode_markup(tail)?);
-        Ok(ids)
+        Ok((head.to_owned(), tail.to_owned()))
     }
 }
 

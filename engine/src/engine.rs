@@ -23,12 +23,16 @@ use crate::tokenizer::DreamTokenizer;
 /// use dream_engine::{Dream, InfillRequest};
 /// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/dream-tiny");
 /// let dream = Dream::load(&dir, &candle_core::Device::Cpu, None)?;
-/// let mut request: InfillRequest = serde_json::from_str(r#"{"text": "w5 w17 <|mask|> w3"}"#).unwrap();
+/// // A one-token hole after "w5 w17".
+/// let mut request: InfillRequest =
+///     serde_json::from_str(r#"{"text": "w5 w17 w3", "spans": [{"start": 6, "end": 6, "tokens": 1}]}"#).unwrap();
 /// request.settings.steps = 1;
 /// let mut steps = 0;
 /// let done = dream.infill(&request, &AtomicBool::new(false), &mut |_| steps += 1)?;
 /// assert_eq!(steps, 1);
-/// assert!(done.candidates[0].text.starts_with("w5 w17 w") && done.candidates[0].text.ends_with(" w3"));
+/// let written = &done.candidates[0];
+/// assert!(written.spans[0].text.starts_with('w'));
+/// assert_eq!(written.text, format!("w5 w17{} w3", written.spans[0].text));
 /// # Ok(()) }
 /// ```
 pub struct Dream {

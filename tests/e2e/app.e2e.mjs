@@ -72,7 +72,9 @@ test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000
     // An instruction on a mark: the demo has a chat template, so the field takes one for the
     // mark at the cursor; Write sends it with the mark and the rewrite replaces the phrase.
     const passage = "We sat by the window with our bags on our knees. Nobody spoke until the first station.";
-    await editor0.sendKeys(passage, Key.HOME, Key.ARROW_RIGHT.repeat(30), Key.chord(Key.SHIFT, Key.ARROW_RIGHT.repeat(17)));
+    await editor0.sendKeys(passage);
+    await driver.wait(async () => (await docText(driver)) === passage, 5000);
+    await editor0.sendKeys(Key.HOME, Key.ARROW_RIGHT.repeat(30), Key.chord(Key.SHIFT, Key.ARROW_RIGHT.repeat(17)));
     await editor0.sendKeys(Key.chord(Key.CONTROL, "i"));
     await driver.wait(until.elementLocated(By.css(".cm-span")), 5000);
     const instruction = driver.findElement(By.id("instruction"));

@@ -6,6 +6,16 @@
 //! is read after the same prompt.
 
 use super::InfillRequest;
+use crate::chat::ChatTemplate;
+use crate::error::Result;
+use crate::tokenizer::DreamTokenizer;
+
+/// The prompt's tokens for the user's `message` (the writer's words): the template's markup
+/// read as markup, its control tokens their ids; the message as plain text between.
+pub fn prompt(tok: &DreamTokenizer, template: &ChatTemplate, message: &str) -> Result<Vec<u32>> {
+    let (head, tail) = template.around_message()?;
+    Ok([tok.encode_markup(&head)?, tok.encode(message)?, tok.encode_markup(&tail)?].concat())
+}
 
 /// The longest instruction ("describe the smell of the sea in the first person" is 50 bytes).
 pub const MAX_INSTRUCTION_BYTES: usize = 2 << 10;

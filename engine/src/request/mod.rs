@@ -305,7 +305,7 @@ impl InfillRequest {
                  load an Instruct model, or write without the instruction",
             ));
         };
-        let prompt = template.prompt(tok, &message)?;
+        let prompt = instructions::prompt(tok, template, &message)?;
         if prompt.len() > context / 2 {
             return Err(Error::invalid(
                 "spans",

@@ -54,7 +54,7 @@ describe("Dream Writer UI", () => {
     assert.equal(await docText(page), "The old keeper climbed the stairs.", "one undo step restores the text");
     const request = await page.evaluate(() => window.__mock.calls.find((c) => c.cmd === "infill").args.request);
     // The mark took the space before "old": Dream's words carry their leading space.
-    assert.deepEqual(request.spans, [{ start: 3, end: 14, tokens: 3 }]);
+    assert.deepEqual(request.spans, [{ start: 3, end: 14, tokens: 3, instruction: null }]);
     assert.equal(request.settings.steps, 3);
     assert.deepEqual(page.errors, []);
     await page.close();

@@ -115,7 +115,7 @@ describe("the writing flow", () => {
     await page.click("#remask");
     await page.waitForSelector("#review:not([hidden])");
     const [, second] = await infills(page);
-    assert.deepEqual(second.spans, [{ start: 7, end: 7, tokens: 16 }], "a hole where the empty fill was");
+    assert.deepEqual(second.spans, [{ start: 7, end: 7, tokens: 16, instruction: null }], "a hole where the empty fill was");
     await page.close();
   });
 
