@@ -48,6 +48,11 @@ impl ChatTemplate {
         Ok(template)
     }
 
+    /// The template as the checkpoint has it.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     /// The prompt for one user turn holding `message`, up to where the assistant's answer
     /// starts (`add_generation_prompt`), as text.
     pub fn render(&self, message: &str) -> Result<String> {

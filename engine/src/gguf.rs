@@ -246,10 +246,8 @@ impl GgufFile {
     /// (`tokenizer.huggingface.json`), else llama.cpp's `tokenizer.ggml.*` arrays; with the
     /// chat template (`tokenizer.chat_template`) when the file has one.
     pub fn tokenizer(&self, cfg: &DreamConfig) -> Result<DreamTokenizer> {
-        let template = match self.meta("tokenizer.chat_template") {
-            Some(t) => Some(t.to_string().map_err(|e| bad(&self.path, e))?.clone()),
-            None => None,
-        };
+        let template = self.meta("tokenizer.chat_template").map(|t| t.to_string().cloned()).transpose();
+        let template = template.map_err(|e| bad(&self.path, e))?;
         Ok(self.vocabulary(cfg)?.with_chat_template(template))
     }
 

@@ -121,12 +121,10 @@ pub fn quantize_with(
     metadata.extend(keys.floats.into_iter().map(|(k, v)| (k.into(), Value::F32(*v as f32))));
     if let Some(tokenizer) = tokenizer {
         metadata.extend(tokenizer_metadata(&tokenizer, &cfg, dir)?);
-    }
-    // An Instruct model's copy follows instructions too: its chat template travels with it.
-    let config = dir.join(crate::tokenizer::BPE_LAYOUT[2]);
-    if let Some(template) = config.is_file().then(|| crate::tokenizer::chat_template_of(&config)).transpose()?.flatten()
-    {
-        metadata.push(("tokenizer.chat_template".into(), Value::String(template)));
+        // An Instruct model's copy follows instructions too: its chat template travels with it.
+        if let Some(template) = tokenizer.chat_template()? {
+            metadata.push(("tokenizer.chat_template".into(), Value::String(template.source().to_owned())));
+        }
     }
     let meta_refs: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let tensor_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();

@@ -83,18 +83,19 @@ impl DreamTokenizer {
     /// Loads the tokenizer of checkpoint folder `dir`, preferring `tokenizer.json`.
     pub fn from_dir(dir: &Path, cfg: &DreamConfig) -> Result<Self> {
         let json = dir.join(JSON_LAYOUT[0]);
+        let [vocab, merges, config_path] = BPE_LAYOUT.map(|f| dir.join(f));
+        // Read once: the BPE layout's added tokens, and either layout's chat template.
+        let config = config_path.is_file().then(|| read_json(&config_path)).transpose()?;
         let inner = if json.is_file() {
             Self::from_json_file(&json)?
         } else {
-            let [vocab, merges, config] = BPE_LAYOUT.map(|f| dir.join(f));
             if !vocab.is_file() && !merges.is_file() {
                 return Err(Error::TokenizerMissing { dir: dir.to_owned() });
             }
-            Self::assemble_bpe(&vocab, &merges, &config)?
+            let config = config.as_ref().ok_or_else(|| Error::FileMissing { path: config_path.clone() })?;
+            Self::assemble_bpe(&vocab, &merges, &config_path, config)?
         };
-        let config = dir.join(BPE_LAYOUT[2]);
-        let template = if config.is_file() { chat_template_of(&config)? } else { None };
-        Ok(Self::new(inner, cfg)?.with_chat_template(template))
+        Ok(Self::new(inner, cfg)?.with_chat_template(config.as_ref().and_then(chat_template_of)))
     }
 
     /// This tokenizer with the checkpoint's chat template `source` (`None`: it has none).
@@ -145,8 +146,8 @@ impl DreamTokenizer {
 
     /// Qwen2's byte-level BPE from `vocab.json` and `merges.txt`, with the added and special
     /// tokens of `tokenizer_config.json` at exactly the ids it lists.
-    fn assemble_bpe(vocab: &Path, merges: &Path, config: &Path) -> Result<Tokenizer> {
-        for f in [vocab, merges, config] {
+    fn assemble_bpe(vocab: &Path, merges: &Path, config: &Path, json: &serde_json::Value) -> Result<Tokenizer> {
+        for f in [vocab, merges] {
             if !f.is_file() {
                 return Err(Error::FileMissing { path: f.to_owned() });
             }
@@ -162,9 +163,6 @@ impl DreamTokenizer {
                 path: vocab.to_owned(),
                 reason: format!("with {}: {e}", merges.display()),
             })?;
-        let text = std::fs::read_to_string(config).map_err(|e| Error::io(config, e))?;
-        let json: serde_json::Value =
-            serde_json::from_str(&text).map_err(|source| Error::Json { path: config.to_owned(), source })?;
         let decoder = json.get("added_tokens_decoder").cloned().unwrap_or_default();
         let entries: std::collections::BTreeMap<String, AddedTokenEntry> =
             serde_json::from_value(decoder).map_err(|e| Error::Config {
@@ -322,19 +320,22 @@ fn qwen2_bpe(
     Ok(tok)
 }
 
+/// A `tokenizer_config.json` (or other tokenizer JSON), bounded in size.
+fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let bytes = crate::read::read_limited(path, MAX_TOKENIZER_BYTES)?;
+    serde_json::from_slice(&bytes).map_err(|source| Error::Json { path: path.to_owned(), source })
+}
+
 /// The `chat_template` of a `tokenizer_config.json`: a string, or Hugging Face's list of named
 /// templates (the one named `default`).
-pub fn chat_template_of(config: &Path) -> Result<Option<String>> {
-    let bytes = crate::read::read_limited(config, MAX_TOKENIZER_BYTES)?;
-    let json: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|source| Error::Json { path: config.to_owned(), source })?;
-    Ok(match &json["chat_template"] {
+fn chat_template_of(config: &serde_json::Value) -> Option<String> {
+    match &config["chat_template"] {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Array(named) => {
             named.iter().find(|t| t["name"] == "default").and_then(|t| t["template"].as_str()).map(str::to_owned)
         }
         _ => None,
-    })
+    }
 }
 
 /// Which tokenizer files a checkpoint folder provides, in order of preference.

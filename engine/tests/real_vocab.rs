@@ -183,3 +183,26 @@ fn a_bpe_that_is_not_qwen2s_is_refused_rather_than_copied_wrong() {
     assert!(matches!(err, Error::Tokenizer { .. }) && err.to_string().contains("not Qwen2's"), "{err}");
     assert!(!out.exists());
 }
+
+/// An Instruct model's quantized copy follows instructions too: `dream quantize` writes the
+/// chat template into the GGUF (`tokenizer.chat_template`, the key llama.cpp's converter
+/// writes), and the copy builds the same prompt as the folder.
+#[test]
+fn a_quantized_copy_keeps_the_chat_template() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = common::qwen::real_vocab_checkpoint(&tmp.path().join("ckpt"));
+    let config_path = dir.join("tokenizer_config.json");
+    let mut config: serde_json::Value = serde_json::from_slice(&std::fs::read(&config_path).unwrap()).unwrap();
+    config["chat_template"] = common::qwen::CHATML.into();
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let out = tmp.path().join("copy.gguf");
+    quantize(&dir, &out, QuantType::F16).unwrap();
+    let (folder, copy) = (load(&dir).unwrap(), load(&out).unwrap());
+    let source = |d: &Dream| d.tokenizer.chat_template().unwrap().map(|t| t.source().to_owned());
+    assert_eq!(source(&copy).as_deref(), Some(common::qwen::CHATML));
+    let mut req = request("The sea was calm that night.");
+    req.spans[0].instruction = Some("darker".into());
+    let prompt = |d: &Dream| d.prepare(&req).unwrap().prompt;
+    assert!(!prompt(&folder).is_empty());
+    assert_eq!(prompt(&copy), prompt(&folder));
+}

@@ -4,8 +4,8 @@ mod common;
 
 use std::sync::atomic::AtomicBool;
 
-use dream_engine::request::Ending;
-use dream_engine::{Alg, Dream, Error, InfillRequest, SamplingSettings, Span};
+use dream_engine::request::{Ending, Prepared};
+use dream_engine::{Alg, Dream, DreamTokenizer, Error, InfillRequest, InfillResult, SamplingSettings, Span};
 
 fn dream() -> Dream {
     Dream::load(&common::fixture_dir(), &candle_core::Device::Cpu, None).unwrap()
@@ -17,6 +17,13 @@ fn words(ids: &[u32]) -> String {
 
 fn settings(steps: usize) -> SamplingSettings {
     SamplingSettings { steps, alg: Alg::Entropy, ..Default::default() }
+}
+
+/// The result of `p` with every mask written as the one token of `piece`.
+fn every_mask_written(p: &Prepared, tok: &DreamTokenizer, piece: &str) -> InfillResult {
+    let [token] = tok.encode(piece).unwrap()[..] else { panic!("{piece:?} is not one token") };
+    let filled: Vec<u32> = p.tokens.iter().map(|&t| if t == tok.mask_id() { token } else { t }).collect();
+    p.result(tok, &filled, &vec![None; filled.len()]).unwrap()
 }
 
 fn official_final(case: &str, alg: &str) -> Vec<u32> {
@@ -145,9 +152,7 @@ fn a_document_of_control_token_strings_round_trips_with_a_fill_in_it() {
     let p = req.prepare(&tok, 2048).unwrap();
     assert_eq!(p.tokens.iter().filter(|&&t| t == tok.mask_id()).count(), 3, "only the hole is masked");
     assert!(p.tokens.iter().all(|&t| t < 151_643 || t == tok.mask_id()), "a control token read from the text");
-    let word = tok.encode(" word").unwrap()[0];
-    let filled: Vec<u32> = p.tokens.iter().map(|&t| if t == tok.mask_id() { word } else { t }).collect();
-    let result = p.result(&tok, &filled, &vec![None; filled.len()]).unwrap();
+    let result = every_mask_written(&p, &tok, " word");
     assert_eq!(result.text, format!("{before} word word word{after}"));
 }
 
@@ -775,9 +780,7 @@ fn a_hole_after_a_space_is_not_read_as_a_lone_space() {
     let canvas = p.canvas(0);
     let first = canvas.iter().position(|&t| t == tok.mask_id()).unwrap();
     assert_eq!(canvas[..first], tok.encode(text.trim_end()).unwrap()[..]);
-    let comma = tok.encode(",").unwrap()[0];
-    let filled: Vec<u32> = p.tokens.iter().map(|&t| if t == tok.mask_id() { comma } else { t }).collect();
-    let result = p.result(&tok, &filled, &vec![None; filled.len()]).unwrap();
+    let result = every_mask_written(&p, &tok, ",");
     assert_eq!(result.text, format!("{text},,,,"));
 }
 
@@ -831,9 +834,7 @@ fn an_ending_pinned_in_a_long_document_with_the_real_vocabulary() {
     assert_eq!(canvas[gap..gap + 8], [tok.mask_id(); 8]);
     assert_eq!(canvas[gap + 8..gap + 8 + ending.len()], ending[..]);
     // Written: every mask becomes "," (a real token), and the text reads back whole.
-    let comma = tok.encode(",").unwrap()[0];
-    let filled: Vec<u32> = p.tokens.iter().map(|&t| if t == tok.mask_id() { comma } else { t }).collect();
-    let result = p.result(&tok, &filled, &vec![None; filled.len()]).unwrap();
+    let result = every_mask_written(&p, &tok, ",");
     let head: String = text.chars().take(b).collect();
     let tail: String = text.chars().skip(b).collect();
     let head = format!("{},,,,,{}", &head[..a], &head[a..]);
@@ -877,9 +878,7 @@ fn an_instruction_is_read_through_the_chat_template_with_the_writers_words_as_te
     assert_eq!(canvas[..p.prompt.len()], p.prompt[..]);
     assert_eq!(control(&canvas[p.prompt.len()..]), 3, "the document: its 3 masks, no control token");
     // The result is the document alone.
-    let word = tok.encode(" dark").unwrap()[0];
-    let filled: Vec<u32> = p.tokens.iter().map(|&t| if t == tok.mask_id() { word } else { t }).collect();
-    let result = p.result(&tok, &filled, &vec![None; filled.len()]).unwrap();
+    let result = every_mask_written(&p, &tok, " dark");
     assert_eq!(result.text, text.replace(" calm", " dark dark dark"));
 }
 

@@ -39,11 +39,7 @@ const PLACE_CHARS: usize = 60;
 /// assert!(message.contains("After \"The sea was calm. We walked home.\": describe the smell of the sea"));
 /// ```
 pub fn message(req: &InfillRequest) -> Option<String> {
-    let mut marks: Vec<_> = req
-        .spans
-        .iter()
-        .filter_map(|s| Some((s, s.instruction.as_deref().map(str::trim).filter(|i| !i.is_empty())?)))
-        .collect();
+    let mut marks: Vec<_> = req.spans.iter().filter_map(|s| Some((s, s.instruction_text()?))).collect();
     if marks.is_empty() {
         return None;
     }

@@ -2,31 +2,19 @@
 //! app write the same text. Dream's words carry their leading space (" word"), and the writer's
 //! text has its own spacing; a join keeps one of the two, never both.
 
-/// What closes a phrase: no space goes before it.
-const CLOSING: [char; 12] = ['.', ',', ';', ':', '!', '?', ')', ']', '»', '”', '’', '\n'];
+/// What closes a phrase: no space goes before it (nor before white space).
+const CLOSING: [char; 11] = ['.', ',', ';', ':', '!', '?', ')', ']', '»', '”', '’'];
 
-/// How many chars a fill loses where it meets `before` (what precedes it as written) and
-/// `after` (what follows it): its leading white space where `before` already ends with white
-/// space, and its trailing spaces where `after` starts with white space or closing punctuation.
-pub(super) fn cuts(before: &str, fill: &str, after: &str) -> (usize, usize) {
-    let lead = if before.ends_with(char::is_whitespace) { fill.len() - fill.trim_start().len() } else { 0 };
-    let rest = &fill[lead..];
-    let trail = if after.starts_with(|c: char| c.is_whitespace() || CLOSING.contains(&c)) {
-        rest.len() - rest.trim_end_matches([' ', '\t']).len()
-    } else {
-        0
-    };
-    // Cut lengths in chars (white space is ASCII here but for rare Unicode spaces).
-    (fill[..lead].chars().count(), rest[rest.len() - trail..].chars().count())
-}
-
-/// `fill` as it is written between `before` and `after`, and the chars cut from its start.
+/// `fill` as it is written between `before` (what precedes it as written) and `after` (what
+/// follows it), and how many chars it lost at its start: its leading white space where
+/// `before` already ends with white space, and its trailing spaces where `after` starts with
+/// white space or closing punctuation.
 pub(super) fn joined<'a>(before: &str, fill: &'a str, after: &str) -> (&'a str, usize) {
-    let (lead, trail) = cuts(before, fill, after);
-    let start = fill.char_indices().nth(lead).map_or(fill.len(), |(i, _)| i);
-    let kept = &fill[start..];
-    let end = kept.char_indices().rev().nth(trail.wrapping_sub(1)).map_or(kept.len(), |(i, _)| i);
-    (if trail == 0 { kept } else { &kept[..end] }, lead)
+    let start = if before.ends_with(char::is_whitespace) { fill.len() - fill.trim_start().len() } else { 0 };
+    let rest = &fill[start..];
+    let closes = after.starts_with(|c: char| c.is_whitespace() || CLOSING.contains(&c));
+    let kept = if closes { rest.trim_end_matches([' ', '\t']) } else { rest };
+    (kept, fill[..start].chars().count())
 }
 
 #[cfg(test)]

@@ -33,6 +33,13 @@ pub struct Span {
     pub instruction: Option<String>,
 }
 
+impl Span {
+    /// The instruction, trimmed; `None` when there is none or it is blank.
+    pub fn instruction_text(&self) -> Option<&str> {
+        self.instruction.as_deref().map(str::trim).filter(|i| !i.is_empty())
+    }
+}
+
 /// What to generate: masked spans anywhere in `text`, optionally `continuation` masks after
 /// it, and an optional pinned [`Ending`] the generated text must lead into (after the
 /// continuation, or at a point of the text with a gap of masks before it).
@@ -298,7 +305,7 @@ impl InfillRequest {
     fn prompt(&self, tok: &DreamTokenizer, context: usize) -> Result<Vec<u32>> {
         let Some(message) = instructions::message(self) else { return Ok(Vec::new()) };
         let Some(template) = tok.chat_template()? else {
-            let i = self.spans.iter().position(|s| s.instruction.is_some()).unwrap_or_default();
+            let i = self.spans.iter().position(|s| s.instruction_text().is_some()).unwrap_or_default();
             return Err(Error::invalid(
                 format!("spans[{i}].instruction"),
                 "this model has no chat template, so it cannot follow instructions (a Base model): \

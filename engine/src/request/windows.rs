@@ -26,7 +26,7 @@ pub(super) struct Tokens {
 /// side: at least `context` tokens are kept at each end that borders masks. That is also why
 /// no window ever spans such a cut: a window holds masks and reaches less than `context` tokens
 /// beyond them.
-pub(super) fn tokenise(tok: &DreamTokenizer, pieces: &[Piece], context: usize) -> Result<Tokens> {
+pub(super) fn tokenise<'a>(tok: &DreamTokenizer, pieces: &'a [Piece], context: usize) -> Result<Tokens> {
     let is_masks = |p: &Piece| matches!(p, Piece::Masks { .. });
     let first_masks = pieces.iter().position(is_masks).unwrap_or(pieces.len());
     let last_masks = pieces.iter().rposition(is_masks).unwrap_or(0);
@@ -36,12 +36,8 @@ pub(super) fn tokenise(tok: &DreamTokenizer, pieces: &[Piece], context: usize) -
         // Dream's words carry their leading space (" word"): a text that ends in spaces right
         // before masks is read without them (the fill brings its own), or the canvas would end
         // in a lone space, which byte-level BPE writes only before a digit.
-        let piece = match piece {
-            Piece::Text(t) if pieces.get(i + 1).is_some_and(is_masks) => {
-                &Piece::Text(t.trim_end_matches(' ').to_owned())
-            }
-            other => other,
-        };
+        let before_masks = pieces.get(i + 1).is_some_and(is_masks);
+        let text = |t: &'a str| if before_masks { t.trim_end_matches(' ') } else { t };
         match piece {
             Piece::Masks { len, .. } => {
                 out.ids.extend(std::iter::repeat_n(tok.mask_id(), *len));
@@ -55,11 +51,14 @@ pub(super) fn tokenise(tok: &DreamTokenizer, pieces: &[Piece], context: usize) -
                     out.lead_in = Some((out.masks.len() - 1, out.ids.len()));
                 }
             }
-            Piece::Text(t) if i < first_masks => out.ids.extend(edge_tokens(tok, t, context, Edge::End, &mut out.cut)?),
+            Piece::Text(t) if i < first_masks => {
+                out.ids.extend(edge_tokens(tok, text(t), context, Edge::End, &mut out.cut)?)
+            }
             Piece::Text(t) if i > last_masks => {
-                out.ids.extend(edge_tokens(tok, t, context, Edge::Start, &mut out.cut)?)
+                out.ids.extend(edge_tokens(tok, text(t), context, Edge::Start, &mut out.cut)?)
             }
             Piece::Text(t) => {
+                let t = text(t);
                 // Between two runs of masks: both ends. They may overlap (a text of 1.5 windows),
                 // but no window holds both, and the result is built from the text, not tokens.
                 let (mut long, mut tail_cut) = (false, false);
