@@ -262,6 +262,22 @@ fn downloads_into_the_cache_with_progress_then_works_offline() {
     assert_eq!(runtime().block_on(resolve(&ModelSource::Hub(REPO.into()), &offline, None)).unwrap(), dir);
 }
 
+/// An Instruct repo that ships `tokenizer.json` keeps its chat template in
+/// `tokenizer_config.json`: that is fetched too, or the downloaded model could not follow
+/// instructions.
+#[test]
+fn the_chat_template_beside_a_tokenizer_json_is_downloaded() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut files = fixture_files();
+    let mut config: serde_json::Value = serde_json::from_slice(&files["tokenizer_config.json"]).unwrap();
+    config["chat_template"] = "{% for m in messages %}<|im_start|>{{ m.content }}{% endfor %}".into();
+    files.insert("tokenizer_config.json".into(), config.to_string().into_bytes());
+    let (endpoint, _) = serve(Hub { files, ..Hub::default() });
+    let dir = fetch(cache.path(), &endpoint).unwrap();
+    let dream = Dream::load(&dir, &candle_core::Device::Cpu, None).unwrap();
+    assert!(dream.tokenizer.chat_template().unwrap().is_some(), "no chat template in {:?}", tree(&dir));
+}
+
 #[test]
 fn corrupted_weights_fail_their_checksum_and_are_removed() {
     let cache = tempfile::tempdir().unwrap();

@@ -216,8 +216,9 @@ async fn download(repo: &str, options: &HubOptions, progress: Option<ProgressFn>
     use crate::tokenizer::{BPE_LAYOUT, JSON_LAYOUT};
     let tokenizer: &[&str] = if has(JSON_LAYOUT[0]) { &JSON_LAYOUT } else { &BPE_LAYOUT };
     files.extend(tokenizer.iter().map(|f| f.to_string()));
-    for extra in ["generation_config.json", "special_tokens_map.json"] {
-        if has(extra) {
+    // tokenizer_config.json holds the chat template in either layout (an Instruct model's).
+    for extra in [BPE_LAYOUT[2], "generation_config.json", "special_tokens_map.json"] {
+        if has(extra) && !files.iter().any(|f| f == extra) {
             files.push(extra.into());
         }
     }
