@@ -903,3 +903,63 @@ fn a_model_without_a_chat_template_refuses_an_instruction() {
     );
     assert!(req(vec![span("  ")]).prepare(&tok, 2048).unwrap().prompt.is_empty());
 }
+
+/// `text` with its chars `range` marked (a hole where empty) for `tokens` tokens, prepared with
+/// Qwen's real vocabulary and written as the tokens of `fill` (then end tokens, which add
+/// nothing): the result.
+fn written_as(text: &str, range: std::ops::Range<usize>, tokens: usize, fill: &str) -> InfillResult {
+    let tok = common::qwen::bpe_tokenizer();
+    let req = InfillRequest {
+        text: text.into(),
+        spans: vec![Span { start: range.start, end: range.end, tokens, instruction: None }],
+        continuation: 0,
+        ending: None,
+        settings: settings(tokens),
+        candidates: 1,
+    };
+    let p = req.prepare(&tok, 2048).unwrap();
+    let [end] = tok.encode_markup("<|endoftext|>").unwrap()[..] else { panic!("one end token") };
+    let mut ids = tok.encode(fill).unwrap().into_iter().chain(std::iter::repeat(end));
+    let canvas: Vec<u32> = p.tokens.iter().map(|&t| if t == tok.mask_id() { ids.next().unwrap() } else { t }).collect();
+    p.result(&tok, &canvas, &vec![None; canvas.len()]).unwrap()
+}
+
+/// The marked phrase takes its leading space (as the app marks it): a first token that is a
+/// word-piece of Qwen's vocabulary ("ed", "By") gets the space back instead of making a new word.
+#[test]
+fn a_word_piece_fill_never_fuses_with_the_word_before_the_mark() {
+    let tok = common::qwen::bpe_tokenizer();
+    assert_eq!(tok.encode("ed").unwrap().len(), 1, "\"ed\" is one word-piece token");
+    let text = "He watched the boats go out";
+    let result = written_as(text, 2..text.len(), 8, "ed! Comfort");
+    assert_eq!(result.text, "He ed! Comfort");
+    let text = "which was the key";
+    let result = written_as(text, 9..text.len(), 8, "ByPrimaryKey");
+    assert_eq!(result.text, "which was ByPrimaryKey");
+    // What the slots show in review is what accepting writes.
+    let slots: String = result.spans[0].slots.iter().map(|s| s.text.as_str()).collect();
+    assert_eq!(slots, result.spans[0].text);
+}
+
+/// A fill of a line break alone is written as nothing (review shows it empty, and Re-mask can
+/// pick it), and runs of spaces in a fill become one.
+#[test]
+fn a_fill_of_white_space_is_nothing_and_runs_of_spaces_become_one() {
+    let text = "The end.";
+    let result = written_as(text, 8..8, 1, "\n");
+    assert_eq!((result.text.as_str(), result.spans[0].text.as_str()), ("The end.", ""));
+    let result = written_as(text, 8..8, 12, " The   The     And, \nNext");
+    assert_eq!(result.text, "The end. The The And,\nNext");
+}
+
+/// The text after a fill keeps its own full stop, and the fill's own is then not repeated;
+/// a fill that opens the document does not start with punctuation.
+#[test]
+fn the_texts_own_punctuation_is_written_once_around_a_fill() {
+    let text = "They reached the town. Nobody came.";
+    let result = written_as(text, 16..21, 4, " harbour.");
+    assert_eq!(result.text, "They reached the harbour. Nobody came.");
+    let text = "The keeper climbed the stairs. He was tired.";
+    let result = written_as(text, 0..29, 8, ". A woman climbed");
+    assert_eq!(result.text, "A woman climbed. He was tired.");
+}

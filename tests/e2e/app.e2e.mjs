@@ -37,6 +37,7 @@ async function shot(driver, name) {
 
 const docText = (driver) => driver.executeScript("return window.dreamWriter.text()");
 const text = (driver, css) => driver.findElement(By.css(css)).getText();
+const focusedInEditor = (driver) => driver.executeScript("return !!document.activeElement?.closest('.cm-editor')");
 
 test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000 }, async () => {
   let driver = await session();
@@ -53,6 +54,8 @@ test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000
     await editor0.sendKeys(Key.chord(Key.CONTROL, "i"));
     await driver.findElement(By.id("run")).click();
     await driver.wait(until.elementLocated(By.css("#review:not([hidden])")), 60000);
+    // Write's button hides while Dream writes: focus stays on the page, not on <body>.
+    assert.equal(await focusedInEditor(driver), true, "focus left the editor after Write");
     const request = await driver.executeScript("return window.dreamWriter.request()");
     await driver.actions().keyDown(Key.CONTROL).sendKeys(Key.ENTER).keyUp(Key.CONTROL).perform();
     await driver.wait(async () => (await docText(driver)) !== line, 5000, "Ctrl+Enter did not accept");
@@ -65,6 +68,13 @@ test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000
     const known = words.filter((w) => dictionary.has(w) || dictionary.has(w.replace(/'s$/, "")));
     assert.ok(words.length >= 4 && known.length >= 0.8 * words.length, `the demo wrote ${JSON.stringify(fill)}`);
     await shot(driver, "0-demo-writes");
+    // The caret sits after Dream's words, in the editor: the writer's next words follow them.
+    assert.equal(await focusedInEditor(driver), true, "focus left the editor after Accept");
+    await driver.switchTo().activeElement().sendKeys(" Typed after accept.");
+    await driver.wait(async () => (await docText(driver)).endsWith(" Typed after accept."), 5000).catch(async () => {
+      throw new Error(`typing after accept landed elsewhere: ${JSON.stringify(await docText(driver))}`);
+    });
+    assert.equal(await docText(driver), line + fill + " Typed after accept.");
     await editor0.sendKeys(Key.chord(Key.CONTROL, "a"));
     await editor0.sendKeys(Key.DELETE);
     await driver.wait(async () => (await docText(driver)) === "", 5000);
@@ -312,6 +322,13 @@ test("keyboard first: mark, pin an ending at the caret, Write, Esc and Ctrl+Ente
     await driver.actions().sendKeys(Key.ESCAPE).perform();
     await driver.wait(async () => (await text(driver, "#message")).startsWith("Rejected"), 5000);
     assert.equal(await docText(driver), "w5 w17 w42 w3 w9", "rejecting leaves the text as it was");
+    assert.equal(await focusedInEditor(driver), true, "focus left the editor after Esc rejected");
+
+    // Esc closes the Sampling menu (and leaves the document alone).
+    await driver.findElement(By.css("#sampling summary")).click();
+    assert.equal(await driver.findElement(By.id("sampling")).getAttribute("open"), "true");
+    await driver.actions().sendKeys(Key.ESCAPE).perform();
+    await driver.wait(async () => (await driver.findElement(By.id("sampling")).getAttribute("open")) === null, 5000, "Esc left the Sampling menu open");
 
     // The second time at the fast speed (span-local decoding), chosen in the Sampling menu.
     await driver.findElement(By.css("#sampling summary")).click();

@@ -154,18 +154,13 @@ span: number,
  */
 start: number, end: number, 
 /**
- * What was written into it, joined to the text on either side: its leading white space
- * dropped where the text before already ends with white space, its trailing spaces where
- * the text after starts with white space or closing punctuation.
+ * What was written into it, joined to the text on either side (one space between words,
+ * none before closing punctuation, nothing for white space alone; see the `joins` module):
+ * the slots' texts one after another.
  */
 text: string, 
 /**
- * Chars of the model's fill the join dropped at its start: slot `i`'s text starts this
- * much before `text` does (the slots are the model's, unjoined).
- */
-lead: number, 
-/**
- * Its tokens, one per mask slot.
+ * Its tokens, one per mask slot, each with its share of `text`.
  */
 slots: Array<Slot>, 
 /**

@@ -2,12 +2,12 @@
 import { EditorState, Transaction, type Extension } from "@codemirror/state";
 import { EditorView, keymap, placeholder } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap, isolateHistory } from "@codemirror/commands";
-import { highlightSelectionMatches, search, searchKeymap } from "@codemirror/search";
+import { search, searchKeymap } from "@codemirror/search";
 import { prose } from "./markdown";
 import { api, describeError, isCommandError, type Written, type SamplingSettings, type Settings } from "./ipc";
 import { addSpan, clampTokens, clearSpans, marked, newSpan, setSpanTokens, spans, spansField } from "./spans";
 import { endRun, liveField, pickKey, reviewRun, runAlg, shownSpans, startRun, stepRun, toggleHeat, type LiveRun } from "./live";
-import { acceptChanges, acceptedRanges, lowConfidenceRuns, planRequest, remaskRuns, targetText, type Planned } from "./request";
+import { acceptChanges, acceptedEnd, acceptedRanges, lowConfidenceRuns, planRequest, remaskRuns, targetText, type Planned } from "./request";
 import { addAuthored, authoredField, authoredRanges, authorship, modelShare, restoreAuthored } from "./authorship";
 import { wordDiff } from "./diff";
 import { ending, pinned, placeEnding, setPinned } from "./ending";
@@ -56,8 +56,8 @@ function extensions(): Extension[] {
     ),
     history(),
     prose(),
+    // No highlightSelectionMatches: other occurrences of a marked phrase would look like marks.
     search({ top: true }),
-    highlightSelectionMatches(),
     EditorView.lineWrapping,
     // The platform's spelling underlines (CodeMirror turns them off by default).
     EditorView.contentAttributes.of({ spellcheck: "true", autocorrect: "on", autocapitalize: "sentences" }),
@@ -65,6 +65,9 @@ function extensions(): Extension[] {
     ending(),
     authorship(),
     liveField,
+    // Read-only during a run, yet the editor keeps focus (a read-only contenteditable cannot
+    // take it otherwise), so the writer's keys and caret stay on the page.
+    EditorView.contentAttributes.from(liveField, (run): Record<string, string> => (run ? { tabindex: "0" } : {})),
     keymap.of([{ key: "Mod-i", run: () => (markSelection(), true) }, ...searchKeymap, ...defaultKeymap, ...historyKeymap]),
     EditorView.updateListener.of((u) => {
       // Counting is O(document): not on every step event of a run, only when the text or the
@@ -116,8 +119,12 @@ function markSelection() {
   // it, so the text around keeps its natural tokens and no space is doubled.
   const from =
     !sel.empty && /^\S/.test(view.state.sliceDoc(sel.from, sel.from + 1)) && view.state.sliceDoc(sel.from - 1, sel.from) === " " ? sel.from - 1 : sel.from;
-  const text = view.state.sliceDoc(from, sel.to);
-  const span = newSpan(from, sel.to, sel.empty ? 16 : Math.max(1, Math.ceil(text.length / 4)));
+  // A marked sentence keeps its own closing punctuation (and the space after it): Dream writes
+  // towards the full stop instead of dropping it.
+  const kept = view.state.sliceDoc(from, sel.to).match(/[.!?…]+["”’»)\]]*\s*$|\s+$/)?.[0].length ?? 0;
+  const to = sel.to - kept > from ? sel.to - kept : sel.to;
+  const text = view.state.sliceDoc(from, to);
+  const span = newSpan(from, to, sel.empty ? 16 : Math.max(1, Math.ceil(text.length / 4)));
   const before = marked(view.state).length;
   view.dispatch({ effects: addSpan.of(span) });
   if (marked(view.state).length === before) return say("That overlaps a mark already there.", "error");
@@ -232,6 +239,7 @@ async function run() {
   view.dispatch({
     effects: [startRun.of(planned), EditorView.scrollIntoView(first, { y: "nearest", yMargin: 80 })],
   });
+  view.focus();
   say("Dream is writing…");
   try {
     const result = await api.infill(planned.request, (e) => {
@@ -324,12 +332,15 @@ function accept(): boolean {
   const filled = shownSpans(review);
   view.dispatch({
     changes: acceptChanges(review.planned.targets, filled),
+    // The writer goes on after Dream's words, not before them.
+    selection: { anchor: acceptedEnd(review.planned.targets, filled) },
     effects: [endRun.of(null), clearSpans.of(null), ...(hadEnding ? [setPinned.of(null)] : []), addAuthored.of(acceptedRanges(review.planned.targets, filled))],
     // One undo step of its own, even when the writer types right after.
     annotations: isolateHistory.of("full"),
     userEvent: "input.dream",
   });
   $("review").hidden = true;
+  view.focus();
   say("Accepted (Ctrl+Z undoes it).");
   return true;
 }
@@ -337,6 +348,7 @@ function accept(): boolean {
 function reject() {
   view.dispatch({ effects: endRun.of(null) });
   $("review").hidden = true;
+  view.focus();
   say("Rejected; the document is as it was.");
 }
 
@@ -446,6 +458,7 @@ $("pin").addEventListener("click", () => {
   view.focus();
 });
 $("ending").addEventListener("keydown", (e) => {
+  if (e.key === "Escape") return view.focus();
   if (e.key !== "Enter") return;
   // Not into the editor: focus moves there, and the Enter must not follow it.
   e.preventDefault();
@@ -536,6 +549,11 @@ window.addEventListener(
     } else if (e.key === "Escape" && live) {
       if (running()) void stop();
       else reject();
+    } else if (e.key === "Escape" && document.querySelector("details.menu[open]")) {
+      for (const menu of document.querySelectorAll<HTMLDetailsElement>("details.menu[open]")) menu.open = false;
+      view.focus();
+    } else if (mod && !e.shiftKey && e.key.toLowerCase() === "e" && !live) {
+      $("ending").focus();
     } else if (e.key === "Tab" && live?.phase === "review") {
       focusTarget(e.shiftKey ? -1 : 1);
     } else if (live && !mod && !e.altKey && (e.key.length === 1 || e.key === "Backspace" || e.key === "Delete" || e.key === "Enter")) {

@@ -82,12 +82,11 @@ export function planRequest(doc: string, marks: MarkedSpan[], ending: Pinned | n
 
 /**
  * What a target is written with: the engine's edit, its fill and the pinned ending it leads into,
- * both already joined to the text around them. `lead` counts the fill's characters the join
- * dropped at its start.
+ * both already joined to the text around them.
  */
-export function targetText(t: Target, filled: FilledSpan[]): { fill: string; ending: string; lead: number } {
+export function targetText(t: Target, filled: FilledSpan[]): { fill: string; ending: string } {
   const span = filled.find((f) => f.span === t.index);
-  return { fill: span?.text ?? "", ending: span?.leads_into ?? "", lead: span?.lead ?? 0 };
+  return { fill: span?.text ?? "", ending: span?.leads_into ?? "" };
 }
 
 /** The changes that write the result into `doc`: one transaction, one undo step. */
@@ -104,6 +103,12 @@ export function acceptedRanges(targets: Target[], filled: FilledSpan[]): { from:
   return placed(targets, filled)
     .filter((p) => p.fill.length > 0)
     .map((p) => ({ from: p.start, to: p.start + p.fill.length }));
+}
+
+/** Where the last of Dream's words (its pinned ending included) ends after `acceptChanges`:
+ * the caret goes there. */
+export function acceptedEnd(targets: Target[], filled: FilledSpan[]): number {
+  return Math.max(...placed(targets, filled).map((p) => p.start + p.fill.length + p.ending.length));
 }
 
 /** Each target in document order with what it is written with (`targetText`) and where its
@@ -146,23 +151,21 @@ export function remaskRuns(
   pick: (target: number, slot: number, s: Slot) => boolean,
 ): { from: number; to: number; tokens: number }[] {
   const runs: { from: number; to: number; tokens: number }[] = [];
-  for (const { t, start, fill, lead } of placed(targets, filled)) {
+  for (const { t, start, fill } of placed(targets, filled)) {
     const slots = filled.find((f) => f.span === t.index)?.slots ?? [];
     if (fill.length === 0) {
       if (slots.some((s, i) => pick(t.index, i, s))) runs.push({ from: start, to: start, tokens: t.tokens });
     } else {
-      // White space dropped at the joins: slots start `lead` characters early, and none
-      // reaches past the fill.
-      let pos = start - lead;
-      const last = start + fill.length;
+      // The slots' texts are the fill, joined: one after another from its start.
+      let pos = start;
       let open: { from: number; to: number; tokens: number } | null = null;
       for (const [i, slot] of slots.entries()) {
-        const end = Math.min(last, pos + slot.text.length);
+        const end = pos + slot.text.length;
         if (pick(t.index, i, slot)) {
           if (open) {
             open.to = end;
             open.tokens++;
-          } else open = { from: Math.max(start, pos), to: end, tokens: 1 };
+          } else open = { from: pos, to: end, tokens: 1 };
         } else if (open && slot.text.length > 0) {
           if (open.to > open.from) runs.push(open);
           open = null;

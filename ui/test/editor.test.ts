@@ -161,8 +161,8 @@ describe("requests", () => {
     expect(targets[1]).toMatchObject({ index: 1, from: 9, to: 9, pinned: "It was over." });
     // The gap is the span after the marks, and it says how the engine wrote the ending.
     const filled: FilledSpan[] = [
-      { span: 0, start: 0, end: 0, text: "Finish", lead: 0, slots: [], leads_into: null },
-      { span: 1, start: 0, end: 0, text: " Then rain.", lead: 0, slots: [], leads_into: " It was over." },
+      { span: 0, start: 0, end: 0, text: "Finish", slots: [], leads_into: null },
+      { span: 1, start: 0, end: 0, text: " Then rain.", slots: [], leads_into: " It was over." },
     ];
     const s = EditorState.create({ doc }).update({ changes: acceptChanges(targets, filled) }).state;
     expect(s.doc.toString()).toBe("🌙 Start. Then rain. It was over. Middle. Finish.");
@@ -203,13 +203,13 @@ describe("requests", () => {
   it("re-mask the right characters when the engine's join dropped white space", () => {
     const doc = "Before. After.";
     const { targets } = planRequest(doc, [newSpan(7, 7, 3)], null, settings);
+    // As the engine joins it: its trailing space dropped before " After.", in its slot too.
     const slots = [
       { token: 1, text: " Rain", confidence: 0.9 },
       { token: 2, text: " fell", confidence: 0.1 },
-      { token: 3, text: " ", confidence: 0.1 },
+      { token: 3, text: "", confidence: 0.1 },
     ];
-    // As the engine joins it: its trailing space dropped before " After.".
-    const filled: FilledSpan[] = [{ span: 0, start: 0, end: 0, text: " Rain fell", lead: 0, slots, leads_into: null }];
+    const filled: FilledSpan[] = [{ span: 0, start: 0, end: 0, text: " Rain fell", slots, leads_into: null }];
     const s = EditorState.create({ doc }).update({ changes: acceptChanges(targets, filled) }).state;
     expect(s.doc.toString()).toBe("Before. Rain fell After.");
     // " fell" and the dropped trailing space's token: both re-masked, over " fell" alone.
@@ -219,7 +219,7 @@ describe("requests", () => {
   it("turn a picked empty fill into a hole at its place", () => {
     const doc = "Before. After.";
     const { targets } = planRequest(doc, [newSpan(7, 7, 4)], null, settings);
-    const filled: FilledSpan[] = [{ span: 0, start: 0, end: 0, text: "", lead: 0, slots: [{ token: 2, text: "", confidence: 0.9 }], leads_into: null }];
+    const filled: FilledSpan[] = [{ span: 0, start: 0, end: 0, text: "", slots: [{ token: 2, text: "", confidence: 0.9 }], leads_into: null }];
     expect(remaskRuns(targets, filled, () => true)).toEqual([{ from: 7, to: 7, tokens: 4 }]);
     expect(remaskRuns(targets, filled, () => false)).toEqual([]);
   });
@@ -272,7 +272,7 @@ describe("events become decorations", () => {
       start,
       end: start,
       text: slots.map((x) => x.text).join(""),
-      lead: 0,
+     
       slots,
       leads_into: null,
     }));
@@ -333,11 +333,10 @@ describe("events become decorations", () => {
         span: 0,
         start: 0,
         end: 0,
-        // As the engine joins it after "the ": its leading space dropped.
+        // As the engine joins it after "the ": its leading space dropped, in its slot too.
         text: "back window frame",
-        lead: 1,
         slots: [
-          { token: 1, text: " back", confidence: 0.9 },
+          { token: 1, text: "back", confidence: 0.9 },
           { token: 2, text: " window", confidence: 0.2 },
           { token: 3, text: " frame", confidence: 0.1 },
         ],

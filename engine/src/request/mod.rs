@@ -149,14 +149,11 @@ pub struct FilledSpan {
     /// Its char range in the result's `text`.
     pub start: usize,
     pub end: usize,
-    /// What was written into it, joined to the text on either side: its leading white space
-    /// dropped where the text before already ends with white space, its trailing spaces where
-    /// the text after starts with white space or closing punctuation.
+    /// What was written into it, joined to the text on either side (one space between words,
+    /// none before closing punctuation, nothing for white space alone; see the `joins` module):
+    /// the slots' texts one after another.
     pub text: String,
-    /// Chars of the model's fill the join dropped at its start: slot `i`'s text starts this
-    /// much before `text` does (the slots are the model's, unjoined).
-    pub lead: usize,
-    /// Its tokens, one per mask slot.
+    /// Its tokens, one per mask slot, each with its share of `text`.
     pub slots: Vec<Slot>,
     /// The pinned ending that follows it in `text`, as written there (see [`Ending::written`],
     /// then joined to the fill): set on the span that leads into it.
@@ -169,6 +166,8 @@ enum Piece {
         span: usize,
         start: usize,
         len: usize,
+        /// The writer's text the masks stand for (empty for a hole): how the fill is joined.
+        replaced: String,
     },
     /// The pinned ending as written: seen whole by the window of the masks before it.
     Ending(String),
@@ -400,7 +399,7 @@ impl InfillRequest {
                 cursor = at;
             }
             push_text(&mut pieces, text_of(cursor..s.start));
-            pieces.push(Piece::Masks { span: i, start: s.start, len: s.tokens });
+            pieces.push(Piece::Masks { span: i, start: s.start, len: s.tokens, replaced: text_of(s.start..s.end) });
             cursor = s.end;
         }
         if let Some(e) = pinned.take_if(|e| e.at.is_some()) {
@@ -411,7 +410,7 @@ impl InfillRequest {
         }
         push_text(&mut pieces, text_of(cursor..n_chars));
         if self.continuation > 0 {
-            pieces.push(Piece::Masks { span: self.spans.len(), start: n_chars, len: self.continuation });
+            pieces.push(Piece::Masks { span: self.spans.len(), start: n_chars, len: self.continuation, replaced: String::new() });
         }
         if let Some(e) = pinned {
             push_ending(&mut pieces, e, gap_span, n_chars);
@@ -453,7 +452,7 @@ impl InfillRequest {
 /// The ending's gap (span `gap_span`, when it has one) and the ending, at char `at`.
 fn push_ending(pieces: &mut Vec<Piece>, ending: Ending, gap_span: usize, at: usize) {
     if ending.gap > 0 {
-        pieces.push(Piece::Masks { span: gap_span, start: at, len: ending.gap });
+        pieces.push(Piece::Masks { span: gap_span, start: at, len: ending.gap, replaced: String::new() });
     }
     pieces.push(Piece::Ending(ending.text));
 }

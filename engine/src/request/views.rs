@@ -58,7 +58,7 @@ impl Prepared {
             match piece {
                 Piece::Text(t) => _ = push(&mut text, t),
                 Piece::Ending(e) => {
-                    let (written, _) = joins::joined(&text, e, "");
+                    let written = joins::joined_ending(&text, e);
                     push(&mut text, written);
                     if let Some(span) =
                         spans.last_mut().filter(|_| i > 0 && matches!(self.pieces[i - 1], Piece::Masks { .. }))
@@ -66,24 +66,16 @@ impl Prepared {
                         span.leads_into = Some(written.to_owned());
                     }
                 }
-                Piece::Masks { span, .. } => {
-                    let view = views.iter().find(|v| v.span == *span).expect("a view per span");
-                    let raw = view.text();
+                Piece::Masks { span, replaced, .. } => {
+                    let mut slots = views.iter().find(|v| v.span == *span).expect("a view per span").slots.clone();
                     let after = match self.pieces.get(i + 1) {
                         Some(Piece::Text(t) | Piece::Ending(t)) => t.as_str(),
                         _ => "",
                     };
-                    let (filled, lead) = joins::joined(&text, &raw, after);
-                    let at = push(&mut text, filled);
-                    spans.push(FilledSpan {
-                        span: *span,
-                        start: at.start,
-                        end: at.end,
-                        text: filled.to_owned(),
-                        lead,
-                        slots: view.slots.clone(),
-                        leads_into: None,
-                    });
+                    joins::join(&mut slots, joins::Seam { before: &text, replaced, after });
+                    let filled: String = slots.iter().map(|s| s.text.as_str()).collect();
+                    let at = push(&mut text, &filled);
+                    spans.push(FilledSpan { span: *span, start: at.start, end: at.end, text: filled, slots, leads_into: None });
                 }
             }
         }

@@ -220,4 +220,32 @@ describe("the writing flow", () => {
     }
     await page.close();
   });
+  test("Ctrl+E goes to the ending field and Esc comes back; Esc closes the Sampling menu", async () => {
+    const page = await openApp();
+    await typeDoc(page, "The lamp went out.");
+    await page.keyboard.press("Control+e");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "ending");
+    await page.keyboard.press("Escape");
+    assert.equal(await page.evaluate(() => !!document.activeElement?.closest(".cm-editor")), true);
+    await page.click("#sampling summary");
+    assert.equal(await page.evaluate(() => document.querySelector("#sampling").open), true);
+    await page.keyboard.press("Escape");
+    assert.equal(await page.evaluate(() => document.querySelector("#sampling").open), false);
+    assert.equal(await docText(page), "The lamp went out.");
+    await page.close();
+  });
+
+  test("a marked sentence keeps its full stop outside the mark, and other occurrences are not highlighted", async () => {
+    const page = await openApp();
+    const doc = "The keeper climbed the stairs. The keeper climbed the stairs.";
+    await typeDoc(page, doc);
+    await select(page, "The keeper climbed the stairs.");
+    await page.keyboard.press("Control+i");
+    assert.equal(await page.locator(".cm-selectionMatch").count(), 0, "another occurrence looks like a mark");
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    const [request] = await page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "infill").map((c) => c.args.request));
+    assert.deepEqual(request.spans.map((s) => doc.slice(s.start, s.end)), ["The keeper climbed the stairs"]);
+    await page.close();
+  });
 });

@@ -216,7 +216,7 @@ async function infill(args: {
     send(args.onEvent, index++, { step, steps: s.steps, window: 0, windows: 1, spans: views });
   }
   const results = all.map((cand) => ({
-    spans: cand.map((row, r) => ({ span: r, start: 0, end: 0, text: row.map((x) => x.text).join(""), lead: 0, slots: row, leads_into: leadsInto(r) })),
+    spans: cand.map((row, r) => ({ span: r, start: 0, end: 0, text: row.map((x) => x.text).join(""), slots: row, leads_into: leadsInto(r) })),
   }));
   const done = { candidates: results, warnings: [] };
   return done;
