@@ -91,6 +91,19 @@ impl Default for DreamConfig {
     }
 }
 
+/// The floating-point operations of a step per unit of its cost (see
+/// [`DreamConfig::step_flops`]).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StepFlops {
+    /// Per position the layers compute.
+    pub per_row: f64,
+    /// Per position and key it attends to.
+    pub per_row_key: f64,
+    /// Per position projected onto the vocabulary.
+    pub per_logit: f64,
+}
+
 impl DreamConfig {
     /// Reads and validates `config.json` (at most [`MAX_CONFIG_BYTES`]).
     pub fn from_file(path: &Path) -> Result<Self> {
@@ -210,6 +223,27 @@ impl DreamConfig {
         let per_layer = (q * h + q) + 2 * (kv * h + kv) + h * q + 3 * i * h + 2 * h;
         let embeddings = self.vocab_size * h * if self.tie_word_embeddings { 1 } else { 2 };
         embeddings + h + self.num_hidden_layers * per_layer
+    }
+
+    /// What a step costs in floating-point operations, per unit of its [`StepCost`](crate::sampler::StepCost)
+    /// (a multiply-add counts two): a step's time is about `per_row * rows + per_row_key *
+    /// rows * keys + per_logit * logits`, plus a fixed part (reading the weights once).
+    ///
+    /// ```
+    /// let flops = dream_engine::DreamConfig::dream_v0_7b().step_flops();
+    /// // The layers' matrices: about twice the parameters outside the embeddings, per position.
+    /// assert!((12e9..14e9).contains(&flops.per_row));
+    /// ```
+    pub fn step_flops(&self) -> StepFlops {
+        let (h, i, d) = (self.hidden_size, self.intermediate_size, self.head_dim());
+        let (q, kv) = (self.num_attention_heads * d, self.num_key_value_heads * d);
+        let layers = self.num_hidden_layers as f64;
+        StepFlops {
+            per_row: 2.0 * layers * (2 * q * h + 2 * kv * h + 3 * i * h) as f64,
+            // Scores (q . k) and the weighted sum of values: q-sized, per key.
+            per_row_key: 4.0 * layers * q as f64,
+            per_logit: 2.0 * (self.vocab_size * h) as f64,
+        }
     }
 
     /// The longest sequence a request may use (see [`TRAINED_CONTEXT`]).

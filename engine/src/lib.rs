@@ -32,12 +32,12 @@ pub mod weights;
 
 /// The candle version the engine is built on, for crates that pass tensors or devices in.
 pub use candle_core;
-pub use config::DreamConfig;
+pub use config::{DreamConfig, StepFlops};
 pub use device::{DeviceChoice, Precision};
 pub use engine::{Dream, InfillEvent, InfillStep, Infilled};
 pub use error::{Error, Result};
 pub use model::{DreamModel, KvCache, ModelInput};
 pub use request::{InfillRequest, InfillResult, Span};
-pub use sampler::{generate, Alg, Canvas, Generation, SamplingSettings, StepEvent};
+pub use sampler::{generate, Alg, Canvas, Generation, SamplingSettings, StepCost, StepEvent};
 pub use tokenizer::DreamTokenizer;
 pub use weights::Weights;

@@ -34,6 +34,8 @@ pub struct ModelInfo {
     /// Whether it follows instructions on marks: it has a chat template (an Instruct model;
     /// Base models have none).
     pub instructions: bool,
+    /// What its steps cost, for the page's time estimate.
+    pub step_flops: dream_engine::StepFlops,
 }
 
 /// What is running now, and how to stop it.
@@ -277,6 +279,7 @@ mod tests {
                 parameters: 0,
                 context: 0,
                 instructions: true,
+                step_flops: dream.config.step_flops(),
             };
             Arc::new(Loaded { dream, info })
         };

@@ -17,13 +17,13 @@ use crate::commands::window::WindowNotice;
 use crate::desk::{DocState, RecentEntry, SavedMark};
 use crate::documents::{DiskState, OnDisk};
 use crate::error::{CommandError, ErrorCode};
-use crate::settings::{Settings, Theme};
+use crate::settings::{Settings, Speed, Theme};
 use crate::shared::{Shared, SHARED};
 use dream_engine::device::GpuInfo;
 use dream_engine::hub::{Damage, DownloadProgress};
 use dream_engine::memory::MemoryEstimate;
 use dream_engine::request::{Ending, FilledSpan, Slot, SpanView};
-use dream_engine::{Alg, DeviceChoice, InfillRequest, Precision, SamplingSettings, Span};
+use dream_engine::{Alg, DeviceChoice, InfillRequest, Precision, SamplingSettings, Span, StepCost, StepFlops};
 
 /// One declaration, with its doc comment.
 fn declare<T: TS>(cfg: &Config) -> String {
@@ -43,12 +43,14 @@ fn generated() -> String {
         declare::<InfillRequest>(&cfg),
         declare::<Slot>(&cfg),
         declare::<SpanView>(&cfg),
+        declare::<StepCost>(&cfg),
         declare::<StepUpdate>(&cfg),
         declare::<FilledSpan>(&cfg),
         declare::<Edits>(&cfg),
         declare::<Written>(&cfg),
         declare::<DeviceChoice>(&cfg),
         declare::<Precision>(&cfg),
+        declare::<StepFlops>(&cfg),
         declare::<ModelInfo>(&cfg),
         declare::<ModelStatus>(&cfg),
         declare::<ModelEntry>(&cfg),
@@ -64,6 +66,7 @@ fn generated() -> String {
         declare::<GpuInfo>(&cfg),
         declare::<SystemInfo>(&cfg),
         declare::<Theme>(&cfg),
+        declare::<Speed>(&cfg),
         declare::<Settings>(&cfg),
         declare::<SavedMark>(&cfg),
         declare::<DocState>(&cfg),

@@ -20,6 +20,20 @@ pub enum Theme {
     Dark,
 }
 
+/// How a run's steps read the document. Exact runs the whole text through the model every
+/// step; fast only the marks between full passes (see `SamplingSettings::cache_refresh`).
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Speed {
+    /// Fast once the text a step reads is `SHARED.auto_fast_ratio` times the marks or more
+    /// (a span-local step then computes at most a quarter of what a full one does), else exact.
+    #[default]
+    Auto,
+    Exact,
+    Fast,
+}
+
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -35,6 +49,7 @@ pub struct Settings {
     pub last_model: Option<String>,
     /// Versions written per run, to flip between.
     pub candidates: usize,
+    pub speed: Speed,
 }
 
 impl Default for Settings {
@@ -47,6 +62,7 @@ impl Default for Settings {
             hf_endpoint: None,
             last_model: None,
             candidates: 1,
+            speed: Speed::Auto,
         }
     }
 }
@@ -64,6 +80,10 @@ impl Settings {
         let Ok(bytes) = std::fs::read(&path) else { return (Settings::default(), None) };
         let why = match serde_json::from_slice::<Settings>(&bytes) {
             Ok(s) => match s.validate() {
+                // Older versions chose fast by saving a span-local interval, and had no speed.
+                Ok(()) if s.sampling.cache_refresh.is_some_and(|r| r > 1) && !has_speed(&bytes) => {
+                    return (Settings { speed: Speed::Fast, ..s }, None)
+                }
                 Ok(()) => return (s, None),
                 Err(e) => e.message,
             },
@@ -99,6 +119,11 @@ impl Settings {
         std::fs::create_dir_all(dir).map_err(|e| io_error(dir, "create", &e))?;
         write_atomic(&Self::path(dir), json.as_bytes())
     }
+}
+
+/// Whether a settings file says which speed (files of older versions do not).
+fn has_speed(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| v.get("speed").is_some())
 }
 
 #[cfg(test)]
@@ -139,5 +164,20 @@ mod tests {
         assert!(e.message.contains("choose 0 to 2"), "{}", e.message);
         s.sampling.temperature = 2.0;
         s.validate().unwrap();
+    }
+
+    /// Speed is new: an older file that chose fast (a span-local interval) stays fast, any other
+    /// gets the default (by length), and a file that says its speed keeps it.
+    #[test]
+    fn the_speed_of_an_older_settings_file_is_kept() {
+        let load = |json: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("settings.json"), json).unwrap();
+            Settings::load(dir.path()).0.speed
+        };
+        let sampling = |refresh: &str| format!(r#"{{"steps": 32, "cache_refresh": {refresh}, "alg": "entropy", "temperature": 0.0, "top_p": null, "top_k": null, "alg_temp": null, "eps": 0.001, "seed": 0}}"#);
+        assert_eq!(load(&format!(r#"{{"sampling": {}}}"#, sampling("8"))), Speed::Fast);
+        assert_eq!(load(&format!(r#"{{"sampling": {}}}"#, sampling("null"))), Speed::Auto);
+        assert_eq!(load(&format!(r#"{{"sampling": {}, "speed": "exact"}}"#, sampling("32"))), Speed::Exact);
     }
 }

@@ -27,6 +27,8 @@ pub struct Shared {
     pub fast_refresh: usize,
     /// "Auto" speed: each step also writes every token at least this probable.
     pub auto_threshold: f32,
+    /// Speed by length: fast once a step reads this many times the masked tokens or more.
+    pub auto_fast_ratio: usize,
 }
 
 pub const SHARED: Shared = Shared {
@@ -39,4 +41,5 @@ pub const SHARED: Shared = Shared {
     max_temperature: 2.0,
     fast_refresh: dream_engine::sampler::FAST_REFRESH,
     auto_threshold: dream_engine::sampler::AUTO_THRESHOLD,
+    auto_fast_ratio: 4,
 };

@@ -75,6 +75,27 @@ test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000
       throw new Error(`typing after accept landed elsewhere: ${JSON.stringify(await docText(driver))}`);
     });
     assert.equal(await docText(driver), line + fill + " Typed after accept.");
+
+    // The time estimate, learnt from that one short run, for a hole after a longer passage
+    // (fast by length): within 1.5x of the time the run takes.
+    const passage0 = " The platform was empty and the clock above it had stopped at ten past four.".repeat(16);
+    await driver.switchTo().activeElement().sendKeys(passage0);
+    await driver.wait(async () => (await docText(driver)).endsWith(passage0), 20000);
+    await editor0.sendKeys(Key.chord(Key.CONTROL, Key.END));
+    await editor0.sendKeys(Key.chord(Key.CONTROL, "i"));
+    await driver.wait(until.elementLocated(By.css(".cm-span-badge.cm-hole")), 5000);
+    const why = `${await driver.findElement(By.id("speed-now")).getAttribute("title")} (${await text(driver, "#steps-out")}, ${(await docText(driver)).length} chars)`;
+    assert.equal(await text(driver, "#speed-now"), "fast", why);
+    const label = await text(driver, "#steps-out");
+    const estimated = Number(label.match(/~([\d.]+) s$/)?.[1]);
+    const began = Date.now();
+    await driver.findElement(By.id("run")).click();
+    await driver.wait(until.elementLocated(By.css("#review:not([hidden])")), 60000);
+    const taken = (Date.now() - began) / 1000;
+    console.log(`# the estimate: "${label}", ${taken.toFixed(2)} s taken`);
+    assert.ok(estimated / taken > 1 / 1.5 && estimated / taken < 1.5, `"${label}" estimated, ${taken.toFixed(2)} s taken`);
+    await driver.actions().sendKeys(Key.ESCAPE).perform();
+    await driver.findElement(By.id("clear-marks")).click();
     await editor0.sendKeys(Key.chord(Key.CONTROL, "a"));
     await editor0.sendKeys(Key.DELETE);
     await driver.wait(async () => (await docText(driver)) === "", 5000);
@@ -312,8 +333,12 @@ test("keyboard first: mark, pin an ending at the caret, Write, Esc and Ctrl+Ente
     await driver.wait(until.elementLocated(By.css(".cm-ending .cm-pinned")), 5000);
     await shot(driver, "9-mark-then-pin");
     // One toolbar row in the real window (1100 px, the default size), with a mark's label shown.
-    const tops = await driver.executeScript("return [...document.querySelectorAll('.toolbar > .group')].map((g) => Math.round(g.getBoundingClientRect().top))");
-    assert.ok(Math.max(...tops) - Math.min(...tops) < 12, `toolbar groups at ${tops}: more than one row`);
+    const groups = await driver.executeScript(
+      "return [...document.querySelectorAll('.toolbar > .group')].map((g) => [Math.round(g.getBoundingClientRect().top), Math.round(g.getBoundingClientRect().width)])",
+    );
+    const tops = groups.map(([top]) => top);
+    const widths = `${groups.map(([, w]) => w)} px wide in ${await driver.executeScript("return innerWidth")}`;
+    assert.ok(Math.max(...tops) - Math.min(...tops) < 12, `toolbar groups at ${tops} (${widths}): more than one row`);
 
     // Write with the button (focus leaves the editor), then review: Esc rejects from anywhere.
     await driver.findElement(By.id("run")).click();
@@ -332,9 +357,9 @@ test("keyboard first: mark, pin an ending at the caret, Write, Esc and Ctrl+Ente
 
     // The second time at the fast speed (span-local decoding), chosen in the Sampling menu.
     await driver.findElement(By.css("#sampling summary")).click();
-    await driver.findElement(By.css('#speed option[value="32"]')).click();
+    await driver.findElement(By.css('#speed option[value="fast"]')).click();
     await driver.findElement(By.css("#sampling summary")).click();
-    assert.equal(await driver.findElement(By.id("speed")).getAttribute("value"), "32");
+    assert.equal(await driver.findElement(By.id("speed")).getAttribute("value"), "fast");
     await driver.findElement(By.id("run")).click();
     await driver.wait(until.elementLocated(By.css("#review:not([hidden])")), 60000);
     await driver.actions().keyDown(Key.CONTROL).sendKeys(Key.ENTER).keyUp(Key.CONTROL).perform();

@@ -124,6 +124,25 @@ span: number,
 start: number, slots: Array<Slot>, };
 
 /**
+ * The work of one step, in the terms its time depends on (see [`crate::DreamConfig::step_flops`]).
+ */
+
+export type StepCost = { 
+/**
+ * Positions the layers computed, over all rows (candidates): the whole row for a full
+ * pass, the spans' windows for a span-local one.
+ */
+rows: number, 
+/**
+ * Positions each of them attends to: the row's length.
+ */
+keys: number, 
+/**
+ * Positions projected onto the vocabulary: the masked ones.
+ */
+logits: number, };
+
+/**
  * What the editor draws after each step: the step and each span's slots (not the whole token
  * state, which it never reads). The result comes once, as the command's answer.
  */
@@ -137,7 +156,11 @@ step: number, steps: number,
  * Which window of context is being filled (0-based), of `windows`: marks too far apart
  * for one are filled one window after another.
  */
-window: number, windows: number, spans: Array<SpanView>, };
+window: number, windows: number, spans: Array<SpanView>, 
+/**
+ * What the step computed: with its time, how the page learns this device's speed.
+ */
+cost: StepCost, };
 
 /**
  * One span of the request as written: the edit that writes it is "replace the span's range of
@@ -196,6 +219,25 @@ export type DeviceChoice = "auto" | "cpu" | "cuda" | "metal";
 export type Precision = "f32" | "bf16" | "f16";
 
 /**
+ * The floating-point operations of a step per unit of its cost (see
+ * [`DreamConfig::step_flops`]).
+ */
+
+export type StepFlops = { 
+/**
+ * Per position the layers compute.
+ */
+per_row: number, 
+/**
+ * Per position and key it attends to.
+ */
+per_row_key: number, 
+/**
+ * Per position projected onto the vocabulary.
+ */
+per_logit: number, };
+
+/**
  * What the UI shows about the loaded model.
  */
 
@@ -212,7 +254,11 @@ source: string, demo: boolean, device: string, dtype: Precision, parameters: num
  * Whether it follows instructions on marks: it has a chat template (an Instruct model;
  * Base models have none).
  */
-instructions: boolean, };
+instructions: boolean, 
+/**
+ * What its steps cost, for the page's time estimate.
+ */
+step_flops: StepFlops, };
 
 export type ModelStatus = { loaded: ModelInfo | null, loading: boolean, };
 
@@ -335,6 +381,13 @@ gpus: Array<GpuInfo>, };
 
 export type Theme = "system" | "light" | "dark";
 
+/**
+ * How a run's steps read the document. Exact runs the whole text through the model every
+ * step; fast only the marks between full passes (see `SamplingSettings::cache_refresh`).
+ */
+
+export type Speed = "auto" | "exact" | "fast";
+
 export type Settings = { theme: Theme, sampling: SamplingSettings, device: DeviceChoice, 
 /**
  * None: the device's default.
@@ -351,7 +404,7 @@ last_model: string | null,
 /**
  * Versions written per run, to flip between.
  */
-candidates: number, };
+candidates: number, speed: Speed, };
 
 /**
  * A mark as the editor had it (UTF-16 offsets into the autosaved text).
@@ -492,7 +545,11 @@ fast_refresh: number,
 /**
  * "Auto" speed: each step also writes every token at least this probable.
  */
-auto_threshold: number, };
+auto_threshold: number, 
+/**
+ * Speed by length: fast once a step reads this many times the masked tokens or more.
+ */
+auto_fast_ratio: number, };
 
 /** The values of `Shared` (src-tauri/src/shared.rs). */
 export const SHARED: Shared = {
@@ -504,5 +561,6 @@ export const SHARED: Shared = {
   "default_gap": 32,
   "max_temperature": 2.0,
   "fast_refresh": 32,
-  "auto_threshold": 0.9
+  "auto_threshold": 0.9,
+  "auto_fast_ratio": 4
 };

@@ -11,9 +11,10 @@ import { acceptChanges, acceptedEnd, acceptedRanges, lowConfidenceRuns, planRequ
 import { addAuthored, authoredField, authoredRanges, authorship, modelShare, restoreAuthored } from "./authorship";
 import { wordDiff } from "./diff";
 import { ending, pinned, placeEnding, setPinned } from "./ending";
-import { clampSteps, stepsLabel, StepTimer } from "./steps";
-import { SHARED } from "./bindings";
-import { clampTemperature, engineSettings, fromSaved, runCandidates, savedSettings } from "./sampling";
+import { clampSteps, stepsLabel } from "./steps";
+import { SHARED, type Speed, type StepFlops } from "./bindings";
+import { clampTemperature, engineSettings, fromSaved, isFast, runCandidates, savedSettings } from "./sampling";
+import { plannedSteps, SpeedModel, stepFlops, type RunShape } from "./estimate";
 import { onChoiceChange, readChoice, showChoice } from "./sampling-panel";
 import { setupModelDialog } from "./models";
 import { changed, startDocuments, type Host } from "./documents";
@@ -22,7 +23,9 @@ import { $ } from "./dom";
 import { setupInstruction } from "./instruction";
 
 let settings: Settings | null = null;
-const timer = new StepTimer();
+const speedModel = new SpeedModel();
+/** What the loaded model's steps cost (null: none loaded). */
+let flops: StepFlops | null = null;
 /** The loaded model's context: a step never sees more tokens than this. */
 let context = 2048;
 /** A model load's progress while one runs: Write waits for it. */
@@ -146,7 +149,11 @@ function markSelection() {
 // The controls' bounds and defaults are the app's (src-tauri/src/shared.rs), not the page's.
 $<HTMLInputElement>("temperature").max = String(SHARED.max_temperature);
 Object.assign($<HTMLInputElement>("gap"), { max: String(SHARED.max_mark_tokens), value: String(SHARED.default_gap) });
-$<HTMLSelectElement>("speed").append(new Option(`fast: marks only, whole document every ${SHARED.fast_refresh} tokens written`, String(SHARED.fast_refresh)));
+$<HTMLSelectElement>("speed").append(
+  new Option(`by length: fast once the text is ${SHARED.auto_fast_ratio}× the marks`, "auto"),
+  new Option("exact: whole document every step", "exact"),
+  new Option(`fast: marks only, whole document every ${SHARED.fast_refresh} tokens written`, "fast"),
+);
 $<HTMLSelectElement>("candidates").append(...Array.from({ length: SHARED.max_candidates }, (_, i) => new Option(String(i + 1))));
 
 const gapInput = () => clampTokens(Number($<HTMLInputElement>("gap").value) || SHARED.default_gap);
@@ -199,9 +206,34 @@ function updateSteps() {
   const max = Math.max(1, tokens);
   slider.max = String(max);
   slider.value = String(clampSteps(Number(slider.dataset.wanted ?? slider.value), tokens));
-  const auto = readChoice().auto;
-  slider.disabled = auto;
-  $("steps-out").textContent = stepsLabel(Number(slider.value), tokens, timer.stepSeconds(seenTokens()), auto);
+  const choice = readChoice();
+  slider.disabled = choice.auto;
+  const shape = runShape(Number(slider.value));
+  const seconds = flops && tokens > 0 ? speedModel.seconds(flops, plannedSteps(shape)) : null;
+  $("steps-out").textContent = stepsLabel(Number(slider.value), tokens, seconds, choice.auto);
+  showSpeed(choice.speed, shape);
+}
+
+/** The run the marks and settings make now, as the estimate reads it. */
+function runShape(steps: number): RunShape {
+  const choice = readChoice();
+  const [seen, masked] = [seenTokens(), totalTokens()];
+  const marks = marked(view.state).length + (pinned(view.state) ? 1 : 0);
+  return { seen, masked, marks, steps, candidates: runCandidates(choice), fast: isFast(choice.speed, seen, masked) };
+}
+
+/** The speed a run takes now, in the toolbar, and why; a click chooses the other one. */
+function showSpeed(speed: Speed, shape: RunShape) {
+  const b = $<HTMLButtonElement>("speed-now");
+  b.textContent = shape.fast ? "fast" : "exact";
+  const ratio = shape.masked > 0 ? Math.floor(shape.seen / shape.masked) : 0;
+  const why =
+    speed !== "auto"
+      ? `You chose ${speed} in Sampling.`
+      : shape.fast
+        ? `By length: the text Dream reads is ${ratio}× the marks, so between full passes only the marks are computed (much quicker, nearly as good: README, dream quality).`
+        : `By length: the text is short next to the marks, so every step reads all of it.`;
+  b.title = `${why} Click for ${shape.fast ? "exact: the whole text every step" : "fast: the marks only, between full passes"}.`;
 }
 
 // ---- Generation -------------------------------------------------------------------------------
@@ -223,7 +255,7 @@ async function run() {
   let planned: Planned;
   try {
     const choice = readChoice();
-    const settings = engineSettings(choice, totalTokens());
+    const settings = engineSettings(choice, totalTokens(), seenTokens());
     planned = planRequest(view.state.doc.toString(), marked(view.state), pinned(view.state), settings, runCandidates(choice));
   } catch (e) {
     return say(describeError(e), "error");
@@ -233,7 +265,7 @@ async function run() {
   $("step-counter").textContent = `step 0 / ${planned.request.settings.steps}`;
   $<HTMLProgressElement>("progress-bar").value = 0;
   setBusy(true);
-  timer.start(seenTokens());
+  speedModel.start();
   // The view follows the first place Dream writes.
   const first = Math.min(...planned.targets.map((t) => t.from));
   view.dispatch({
@@ -243,7 +275,7 @@ async function run() {
   say("Dream is writing…");
   try {
     const result = await api.infill(planned.request, (e) => {
-      timer.mark();
+      if (flops) speedModel.step(stepFlops(flops, e.cost));
       // The first candidate is drawn live; the others are there to flip to in review.
       view.dispatch({ effects: stepRun.of(e.spans.filter((v) => v.row === 0)) });
       // Marks too far apart for one window of context are written one window after another.
@@ -423,7 +455,7 @@ function applyTheme(theme: Settings["theme"]) {
 darkScheme.addEventListener("change", () => applyTheme(settings?.theme ?? "system"));
 
 function showSampling(s: SamplingSettings) {
-  showChoice(fromSaved(s, settings?.candidates ?? 1));
+  showChoice(fromSaved(s, settings?.candidates ?? 1, settings?.speed ?? "auto"));
   showCandidatesAllowed();
 }
 
@@ -494,7 +526,16 @@ onChoiceChange((field) => {
   }
   if (field === "steps" || field === "auto") updateSteps();
   const choice = readChoice();
-  void persistSettings((s) => (field === "candidates" ? (s.candidates = choice.candidates) : (s.sampling = savedSettings(choice))));
+  if (field === "speed" || field === "candidates") updateSteps();
+  void persistSettings((s) => {
+    if (field === "candidates") s.candidates = choice.candidates;
+    else if (field === "speed") s.speed = choice.speed;
+    else s.sampling = savedSettings(choice);
+  });
+});
+$("speed-now").addEventListener("click", () => {
+  showChoice({ speed: runShape(1).fast ? "exact" : "fast" });
+  $("speed").dispatchEvent(new Event("change"));
 });
 $("run").addEventListener("click", () => void run());
 $("stop").addEventListener("click", () => void stop());
@@ -552,7 +593,8 @@ window.addEventListener(
     } else if (e.key === "Escape" && document.querySelector("details.menu[open]")) {
       for (const menu of document.querySelectorAll<HTMLDetailsElement>("details.menu[open]")) menu.open = false;
       view.focus();
-    } else if (mod && !e.shiftKey && e.key.toLowerCase() === "e" && !live) {
+    } else if (mod && e.shiftKey && e.key.toLowerCase() === "e" && !live) {
+      // (Ctrl+E alone is emphasis.)
       $("ending").focus();
     } else if (e.key === "Tab" && live?.phase === "review") {
       focusTarget(e.shiftKey ? -1 : 1);
@@ -596,7 +638,8 @@ async function start() {
       instruction.show();
       // Step times belong to the model and device they were measured on.
       context = info?.context ?? 2048;
-      timer.reset();
+      flops = info?.step_flops ?? null;
+      speedModel.reset();
       updateSteps();
     },
   });

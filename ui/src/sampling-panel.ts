@@ -1,6 +1,6 @@
 // The Sampling panel and the steps slider as a view of `SamplingChoice`: one control per field,
 // read and shown through this table, never by id elsewhere.
-import { SHARED, type Alg } from "./bindings";
+import type { Alg, Speed } from "./bindings";
 import { $ } from "./dom";
 import type { SamplingChoice } from "./sampling";
 
@@ -21,7 +21,7 @@ const controls: { [K in keyof SamplingChoice]: Control<SamplingChoice[K]> } = {
   topP: { id: "top-p", read: number, show: text },
   topK: { id: "top-k", read: number, show: text },
   seed: { id: "seed", read: number, show: text },
-  fast: { id: "speed", read: (el) => Number(el.value) > 1, show: (el, v) => text(el, v ? SHARED.fast_refresh : 1) },
+  speed: { id: "speed", read: (el) => el.value as Speed, show: text },
   auto: { id: "auto", read: (el) => el.checked, show: (el, v) => (el.checked = v) },
   // The slider shows the steps clamped to the marks there are; the writer's choice is kept.
   steps: { id: "steps", read: (el) => Number(el.dataset.wanted ?? el.value), show: (el, v) => (el.dataset.wanted = String(v)) },

@@ -1,7 +1,7 @@
 // The writer's sampling choices as one value: what the Sampling panel and the steps slider
 // show, what a run asks the engine for, and what is saved. A new control is a field here, its
 // place in `engineSettings`/`savedSettings`/`fromSaved`, and one entry in sampling-panel.ts.
-import { SHARED, type Alg, type SamplingSettings } from "./bindings";
+import { SHARED, type Alg, type SamplingSettings, type Speed } from "./bindings";
 import { clampSteps } from "./steps";
 
 export interface SamplingChoice {
@@ -13,8 +13,9 @@ export interface SamplingChoice {
   /** Top-k sampling; 0 is off. */
   topK: number;
   seed: number;
-  /** Span-local decoding, refreshed every `SHARED.fast_refresh` tokens written. */
-  fast: boolean;
+  /** Span-local decoding (refreshed every `SHARED.fast_refresh` tokens written), exact, or
+   * chosen by the document's length (see `isFast`). */
+  speed: Speed;
   /** One step per masked token, each also writing every token `SHARED.auto_threshold` sure. */
   auto: boolean;
   /** The steps the writer chose (a run takes at most one per masked token). */
@@ -23,11 +24,19 @@ export interface SamplingChoice {
   candidates: number;
 }
 
-/** What a run with `tokens` masked tokens asks the engine for. */
-export function engineSettings(c: SamplingChoice, tokens: number): SamplingSettings {
+/** Whether a run that reads `seen` tokens to write `masked` of them decodes span-locally: the
+ * writer's choice, or by length (fast once a full pass would compute `auto_fast_ratio` times
+ * what a span-local step does, or more). */
+export function isFast(speed: Speed, seen: number, masked: number): boolean {
+  return speed === "fast" || (speed === "auto" && masked > 0 && seen >= SHARED.auto_fast_ratio * masked);
+}
+
+/** What a run with `tokens` masked tokens that reads `seen` tokens asks the engine for. */
+export function engineSettings(c: SamplingChoice, tokens: number, seen: number): SamplingSettings {
   const auto = c.auto && tokens > 0;
   return {
     ...sampling(c),
+    cache_refresh: isFast(c.speed, seen, tokens) ? SHARED.fast_refresh : null,
     steps: auto ? tokens : clampSteps(c.steps, tokens),
     // Parallel reveal ranks by confidence, which `origin` does not have.
     threshold: auto && c.alg !== "origin" ? SHARED.auto_threshold : null,
@@ -35,15 +44,14 @@ export function engineSettings(c: SamplingChoice, tokens: number): SamplingSetti
 }
 
 /** The settings as saved: the steps the writer chose (not clamped to the marks there are now)
- * and whether "auto" is on, whatever is marked. */
+ * and whether "auto" is on, whatever is marked. (The speed is saved beside them.) */
 export function savedSettings(c: SamplingChoice): SamplingSettings {
-  return { ...sampling(c), steps: c.steps, threshold: c.auto ? SHARED.auto_threshold : null };
+  return { ...sampling(c), cache_refresh: null, steps: c.steps, threshold: c.auto ? SHARED.auto_threshold : null };
 }
 
-/** Everything but the steps and the reveal threshold: the same for a run and for saving. */
-function sampling(c: SamplingChoice): Omit<SamplingSettings, "steps" | "threshold"> {
+/** Everything but the steps, the speed and the reveal threshold: the same for a run and for saving. */
+function sampling(c: SamplingChoice): Omit<SamplingSettings, "steps" | "threshold" | "cache_refresh"> {
   return {
-    cache_refresh: c.fast ? SHARED.fast_refresh : null,
     alg: c.alg,
     temperature: Math.max(0, c.temperature),
     top_p: c.topP > 0 && c.topP < 1 ? c.topP : null,
@@ -57,16 +65,15 @@ function sampling(c: SamplingChoice): Omit<SamplingSettings, "steps" | "threshol
 /** How many versions a run writes: greedy decoding writes the same text in every one. */
 export const runCandidates = (c: SamplingChoice): number => (c.temperature > 0 ? Math.max(1, Math.min(SHARED.max_candidates, c.candidates)) : 1);
 
-/** The choice saved settings stand for (`candidates` is saved beside them). */
-export function fromSaved(s: SamplingSettings, candidates: number): SamplingChoice {
+/** The choice saved settings stand for (`candidates` and `speed` are saved beside them). */
+export function fromSaved(s: SamplingSettings, candidates: number, speed: Speed): SamplingChoice {
   return {
     alg: s.alg,
     temperature: s.temperature,
     topP: s.top_p ?? 1,
     topK: s.top_k ?? 0,
     seed: s.seed,
-    // Any saved span-local interval (older versions saved 8) is the one "fast" there is now.
-    fast: (s.cache_refresh ?? 1) > 1,
+    speed,
     auto: s.threshold !== null,
     steps: s.steps,
     candidates,

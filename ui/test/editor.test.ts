@@ -7,7 +7,7 @@ import { addSpan, clearSpans, markAt, marked, newSpan, removeSpan, setSpanInstru
 import { SHARED } from "../src/bindings";
 import { endRun, liveField, pickKey, reviewRun, slotClasses, startRun, stepRun, togglePick } from "../src/live";
 import { acceptChanges, displayConfidence, lowConfidenceRuns, planRequest, remaskRuns } from "../src/request";
-import { clampSteps, stepsLabel, StepTimer } from "../src/steps";
+import { clampSteps, stepsLabel } from "../src/steps";
 import { toCharOffset } from "../src/offsets";
 import { ending, pinned, placeEnding, setPinned } from "../src/ending";
 import type { FilledSpan, Written, SamplingSettings, SpanView } from "../src/ipc";
@@ -231,23 +231,11 @@ describe("the steps slider", () => {
     expect(clampSteps(50, 10)).toBe(10);
     expect(clampSteps(5, 0)).toBe(1);
     expect(stepsLabel(4, 16, null)).toBe("4 steps · 4/step");
-    expect(stepsLabel(3, 16, 0.5)).toBe("3 steps · 5.3/step · ~1.5 s");
+    expect(stepsLabel(3, 16, 1.5)).toBe("3 steps · 5.3/step · ~1.5 s");
+    expect(stepsLabel(350, 350, 1434)).toBe("350 steps · 1/step · ~24 min");
     expect(stepsLabel(1, 0, null)).toBe("nothing marked yet");
     // "auto" (its own toggle): parallel reveal.
     expect(stepsLabel(16, 16, null, true)).toMatch(/^auto/);
-  });
-
-  it("estimates from the median measured step, leaving out the first, scaled to the text's length", () => {
-    const t = new StepTimer();
-    expect(t.stepSeconds(100)).toBeNull();
-    t.start(100, 0);
-    [5000, 5200, 5500, 5700].forEach((ms) => t.mark(ms)); // first step includes start-up
-    expect(t.stepSeconds(100)).toBeCloseTo(0.2);
-    // A 2,048-token window costs ~20 times the step measured over 100 tokens.
-    expect(t.stepSeconds(2048)).toBeCloseTo(4.096);
-    expect(stepsLabel(350, 350, t.stepSeconds(2048))).toBe("350 steps · 1/step · ~24 min");
-    t.reset();
-    expect(t.stepSeconds(100)).toBeNull();
   });
 });
 

@@ -41,6 +41,21 @@ pub struct StepEvent {
     /// Whether this step ran the whole sequence through the model (always, unless span-local
     /// decoding computed only the spans against its cache).
     pub full_pass: bool,
+    /// What the model computed in this step (what it cost).
+    pub cost: StepCost,
+}
+
+/// The work of one step, in the terms its time depends on (see [`crate::DreamConfig::step_flops`]).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepCost {
+    /// Positions the layers computed, over all rows (candidates): the whole row for a full
+    /// pass, the spans' windows for a span-local one.
+    pub rows: usize,
+    /// Positions each of them attends to: the row's length.
+    pub keys: usize,
+    /// Positions projected onto the vocabulary: the masked ones.
+    pub logits: usize,
 }
 
 /// A batch canvas to denoise: rows of equal length where `mask_token_id` marks the positions to
@@ -107,11 +122,13 @@ pub fn generate(
             break; // parallel reveal finished early
         }
         let mut revealed = Vec::new();
-        let mut full_pass = false;
+        let (mut full_pass, mut cost) = (false, StepCost::default());
         if !masked.is_empty() {
             input.set_ids(&rows)?;
             let logits;
             (logits, full_pass) = passes.masked_logits(model, &input, &masked, l, cancel)?;
+            let computed = if full_pass { l } else { passes.windows.iter().map(|w| w.len()).sum() };
+            cost = StepCost { rows: computed * b, keys: l, logits: masked.len() };
             let logits = match &ban {
                 Some(ban) => logits.broadcast_add(ban)?,
                 None => logits,
@@ -149,7 +166,7 @@ pub fn generate(
                 revealed.push(Revealed { row: r, position: p, token: c.token, confidence: c.confidence });
             }
         }
-        on_step(StepEvent { step, steps, ids: rows.clone(), revealed, full_pass });
+        on_step(StepEvent { step, steps, ids: rows.clone(), revealed, full_pass, cost });
         done = step + 1;
     }
     Ok(Generation { ids: rows, confidence, steps: done })

@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use dream_engine::request::{FilledSpan, SpanView};
-use dream_engine::{InfillRequest, InfillResult, InfillStep};
+use dream_engine::{InfillRequest, InfillResult, InfillStep, StepCost};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -28,6 +28,8 @@ pub struct StepUpdate {
     pub window: usize,
     pub windows: usize,
     pub spans: Vec<SpanView>,
+    /// What the step computed: with its time, how the page learns this device's speed.
+    pub cost: StepCost,
 }
 
 /// What the page reads of a finished run: each candidate's edits, and what the engine adjusted.
@@ -55,7 +57,8 @@ impl From<InfillResult> for Edits {
 
 impl From<InfillStep> for StepUpdate {
     fn from(e: InfillStep) -> Self {
-        StepUpdate { step: e.tokens.step, steps: e.tokens.steps, window: e.window, windows: e.windows, spans: e.spans }
+        let t = e.tokens;
+        StepUpdate { step: t.step, steps: t.steps, window: e.window, windows: e.windows, spans: e.spans, cost: t.cost }
     }
 }
 
@@ -98,9 +101,13 @@ mod tests {
             ids: vec![vec![1; 2048]],
             revealed: Vec::new(),
             full_pass: true,
+            cost: StepCost { rows: 2048, keys: 2048, logits: 16 },
         };
         let event = InfillStep { tokens, window: 1, windows: 2, spans: Vec::new() };
         let json = serde_json::to_value(StepUpdate::from(event)).unwrap();
-        assert_eq!(json, serde_json::json!({ "step": 2, "steps": 8, "window": 1, "windows": 2, "spans": [] }));
+        assert_eq!(json, serde_json::json!({
+                "step": 2, "steps": 8, "window": 1, "windows": 2, "spans": [],
+                "cost": { "rows": 2048, "keys": 2048, "logits": 16 }
+            }));
     }
 }

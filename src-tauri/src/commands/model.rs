@@ -324,6 +324,7 @@ async fn load(
             parameters: dream.config.parameter_count(),
             context: dream.config.context_limit(),
             instructions: matches!(dream.tokenizer.chat_template(), Ok(Some(_))),
+            step_flops: dream.config.step_flops(),
         };
         Ok(Arc::new(Loaded { dream, info }))
     })

@@ -181,15 +181,49 @@ describe("the writing flow", () => {
     await again.close();
   });
 
-  test("fast speed asks for a full pass every 32 tokens written, also where an older version saved 8", async () => {
-    const page = await openApp(() => (window.__mockSampling = { cache_refresh: 8 }));
+  test("fast speed asks for a full pass every 32 tokens written", async () => {
+    const page = await openApp(() => (window.__mockSpeed = "fast"));
     await page.click("#sampling summary");
-    assert.equal(await page.inputValue("#speed"), "32");
+    assert.equal(await page.inputValue("#speed"), "fast");
     await typeDoc(page, "The fast one.");
     await page.keyboard.press("Control+i");
     await page.click("#run");
     await page.waitForSelector("#review:not([hidden])");
     assert.equal((await infills(page)).at(-1).settings.cache_refresh, 32);
+    await page.close();
+  });
+
+  test("by length, the default speed is fast on a chapter and exact on a line; the toolbar says which and a click changes it", async () => {
+    const page = await openApp();
+    await typeDoc(page, "The keeper climbed the stairs.");
+    await page.keyboard.press("Control+i"); // a 16-token hole after a short line
+    assert.equal(await page.textContent("#speed-now"), "exact");
+    assert.match(await page.getAttribute("#speed-now", "title"), /By length: the text is short/);
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    assert.equal((await infills(page)).at(-1).settings.cache_refresh, null);
+    await page.keyboard.press("Escape");
+    // A chapter: about 2,000 words before the hole.
+    const chapter = "The keeper climbed the stairs and looked out at the grey water. ".repeat(170);
+    await page.keyboard.press("Control+a");
+    await page.keyboard.insertText(chapter);
+    await page.keyboard.press("Control+End");
+    await page.keyboard.press("Control+i");
+    assert.equal(await page.textContent("#speed-now"), "fast");
+    assert.match(await page.getAttribute("#speed-now", "title"), /By length: the text Dream reads is \d+× the marks/);
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    assert.equal((await infills(page)).at(-1).settings.cache_refresh, 32);
+    await page.keyboard.press("Escape");
+    // Exact is one click away, and stays chosen.
+    await page.click("#speed-now");
+    assert.equal(await page.textContent("#speed-now"), "exact");
+    assert.equal(await page.inputValue("#speed"), "exact");
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    assert.equal((await infills(page)).at(-1).settings.cache_refresh, null);
+    const saved = await page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "set_settings").at(-1).args.settings.speed);
+    assert.equal(saved, "exact");
     await page.close();
   });
 
@@ -220,10 +254,10 @@ describe("the writing flow", () => {
     }
     await page.close();
   });
-  test("Ctrl+E goes to the ending field and Esc comes back; Esc closes the Sampling menu", async () => {
+  test("Ctrl+Shift+E goes to the ending field and Esc comes back; Esc closes the Sampling menu; Ctrl+E is still emphasis", async () => {
     const page = await openApp();
     await typeDoc(page, "The lamp went out.");
-    await page.keyboard.press("Control+e");
+    await page.keyboard.press("Control+Shift+e");
     assert.equal(await page.evaluate(() => document.activeElement?.id), "ending");
     await page.keyboard.press("Escape");
     assert.equal(await page.evaluate(() => !!document.activeElement?.closest(".cm-editor")), true);
@@ -232,6 +266,9 @@ describe("the writing flow", () => {
     await page.keyboard.press("Escape");
     assert.equal(await page.evaluate(() => document.querySelector("#sampling").open), false);
     assert.equal(await docText(page), "The lamp went out.");
+    await select(page, "lamp");
+    await page.keyboard.press("Control+e");
+    assert.equal(await docText(page), "The *lamp* went out.");
     await page.close();
   });
 

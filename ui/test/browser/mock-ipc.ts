@@ -55,8 +55,9 @@ const settings = {
   hf_endpoint: null,
   last_model: null,
   candidates: 1,
+  speed: "auto",
 };
-const demo = { name: "Built-in demo", source: "demo", demo: true, device: "CPU", dtype: "f32", parameters: 123456, context: 2048, instructions: true };
+const demo = { name: "Built-in demo", source: "demo", demo: true, device: "CPU", dtype: "f32", parameters: 123456, context: 2048, instructions: true, step_flops: { per_row: 2.1e8, per_row_key: 69120, per_logit: 5.7e7 } };
 let loaded: typeof demo | null = null;
 
 function send(channel: { id: number }, index: number, message: unknown) {
@@ -171,6 +172,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function infill(args: {
   request: {
+    text: string;
     spans: { start: number; end: number; tokens: number }[];
     ending: { text: string; at: number; gap: number } | null;
     settings: { steps: number };
@@ -203,6 +205,9 @@ async function infill(args: {
   for (let step = 0; step < s.steps; step++) {
     await sleep(mock.stepDelay);
     if (mock.cancelled) throw { code: "cancelled", message: "generation cancelled" };
+    // What a full pass over the text (4 characters a token) and its masks costs.
+    const seen = Math.ceil(args.request.text.length / 4) + slots.flat().length;
+    const cost = { rows: seen * rows, keys: seen, logits: order.length * rows };
     for (const [r, i] of order.splice(0, step === s.steps - 1 ? order.length : perStep)) {
       all.forEach((cand, row) => {
         const k = (r * 7 + i + row * 3) % WORDS.length;
@@ -213,7 +218,7 @@ async function infill(args: {
       });
     }
     const views = all.flatMap((cand, row) => cand.map((sl, r) => ({ row, span: r, start: spans[r].start, slots: sl.map((x) => ({ ...x })) })));
-    send(args.onEvent, index++, { step, steps: s.steps, window: 0, windows: 1, spans: views });
+    send(args.onEvent, index++, { step, steps: s.steps, window: 0, windows: 1, spans: views, cost });
   }
   const results = all.map((cand) => ({
     spans: cand.map((row, r) => ({ span: r, start: 0, end: 0, text: row.map((x) => x.text).join(""), slots: row, leads_into: leadsInto(r) })),
@@ -230,8 +235,13 @@ mockIPC(async (cmd, args) => {
     case "get_settings": {
       // A test may set `__mockLastModel` and `__mockSampling` (saved by an older version, say)
       // before the page loads.
-      const saved = window as unknown as { __mockLastModel?: string; __mockSampling?: object };
-      return { ...settings, sampling: { ...settings.sampling, ...saved.__mockSampling }, last_model: saved.__mockLastModel ?? null };
+      const saved = window as unknown as { __mockLastModel?: string; __mockSampling?: object; __mockSpeed?: string };
+      return {
+        ...settings,
+        sampling: { ...settings.sampling, ...saved.__mockSampling },
+        last_model: saved.__mockLastModel ?? null,
+        speed: saved.__mockSpeed ?? settings.speed,
+      };
     }
     case "set_settings":
       return (args as { settings: unknown }).settings;

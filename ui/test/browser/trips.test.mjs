@@ -81,7 +81,10 @@ describe("what a writer tripped on", () => {
   });
 
   test("the time estimate follows the document's length", async () => {
-    const page = await openApp(() => (window.__mockSetup = (mock) => (mock.stepDelay = 100)));
+    const page = await openApp(() => {
+      window.__mockSetup = (mock) => (mock.stepDelay = 100);
+      window.__mockSpeed = "exact"; // every step reads the whole text
+    });
     await typeDoc(page, "It rained.");
     await page.keyboard.press("Control+i");
     await page.click("#run");
