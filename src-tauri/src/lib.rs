@@ -13,6 +13,7 @@ mod error;
 mod files;
 mod settings;
 mod shared;
+mod spelling;
 mod state;
 
 use std::path::PathBuf;
@@ -46,11 +47,12 @@ pub fn run() {
             // The window is built here (not from the config alone) so that the page's title,
             // with its unsaved marker, becomes the window's title.
             let config = app.config().app.windows.first().cloned().ok_or("no window in tauri.conf.json")?;
-            tauri::WebviewWindowBuilder::from_config(app.handle(), &config)?
+            let window = tauri::WebviewWindowBuilder::from_config(app.handle(), &config)?
                 .on_document_title_changed(|window, title| {
                     let _ = window.set_title(&title);
                 })
                 .build()?;
+            spelling::turn_on(&window);
             Ok(())
         })
         .on_window_event(|window, event| {

@@ -431,3 +431,38 @@ test("two marks far apart in a long document are written one window after anothe
     await driver.quit().catch(() => {});
   }
 });
+
+test("spelling is checked in the real app: a misspelled word gets the platform's underline", { timeout: 120000 }, async () => {
+  const { PNG } = require("pngjs");
+  const driver = await session();
+  try {
+    const editor = driver.findElement(By.css(".cm-content"));
+    await editor.click();
+    await editor.sendKeys(Key.chord(Key.CONTROL, "a"), Key.DELETE);
+    // The misspelled line, then a correct one (the caret ends there, away from the first).
+    await editor.sendKeys("Teh kepeer climbd the stares ", Key.ENTER, "The keeper climbed the stairs ");
+    await driver.sleep(1500); // WebKit checks a word once it is finished
+    /** Pixels of line `n` (and the few below it, where the marker is drawn) that are the
+     * spelling marker's red, in a screenshot of the window. */
+    const png = PNG.sync.read(Buffer.from(await driver.takeScreenshot(), "base64"));
+    const innerWidth = await driver.executeScript("return innerWidth");
+    const red = async (n) => {
+      const rect = await driver.executeScript(`const r = document.querySelectorAll('.cm-line')[${n}].getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]`);
+      const [left, top, right, bottom] = rect.map((v) => Math.round(v * (png.width / innerWidth)));
+      let count = 0;
+      for (let y = top; y < Math.min(png.height, bottom + 4); y++) {
+        for (let x = left; x < right; x++) {
+          const i = 4 * (y * png.width + x);
+          const [r, g, b] = png.data.subarray(i, i + 3);
+          if (r > 150 && r - g > 60 && r - b > 60) count++;
+        }
+      }
+      return count;
+    };
+    await shot(driver, "spelling");
+    const [wrong, right] = [await red(0), await red(1)];
+    assert.ok(wrong > 20 && right === 0, `red pixels: ${wrong} under the misspelled line, ${right} under the correct one`);
+  } finally {
+    await driver.quit().catch(() => {});
+  }
+});

@@ -1,12 +1,14 @@
-"""The built-in demo's speed target: a 12-token fill in a 200-word paragraph, written by the
-engine (`dream infill --model demo`) with the app's settings at the fast and the exact speed,
-interleaved, 3 rounds. Prints the CPU and each run's generation time (from the engine's `loaded`
-event to its last line: what the writer waits after pressing Write, the model already loaded),
-the model's load time and the whole command's.
+"""The built-in demo's speed targets, written by the engine (`dream infill --model demo`) with
+the app's settings at the fast and the exact speed, interleaved: a 12-token fill in a 200-word
+paragraph (3 rounds), or with `--chapter` a 16-token hole in a 2,000-word chapter (the app's
+default speed, by length, is fast for both). Prints the CPU and each run's generation time
+(from the engine's `loaded` event to its last line: what the writer waits after pressing Write,
+the model already loaded), the model's load time and the whole command's.
 
-Usage: python3 speed.py DREAM_BIN
+Usage: python3 speed.py DREAM_BIN [--chapter] [--rounds N]
 """
 
+import argparse
 import json
 import os
 import platform
@@ -19,7 +21,6 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 HELD_OUT = os.path.join(HERE, "../../engine/demo-model/heldout.txt")
 FAST_REFRESH = 32  # engine/src/sampler/settings.rs
-TOKENS, ROUNDS = 12, 3
 
 
 def cpu():
@@ -32,22 +33,36 @@ def cpu():
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
-def request():
+def request(chapter):
     """Two held-out paragraphs joined (about 200 words), nine words from the middle one marked
-    as the app marks a selection (with the space before them) and written as 12 tokens."""
+    as the app marks a selection (with the space before them) and written as 12 tokens; or
+    (`chapter`) paragraphs up to 2,000 words, a 16-token hole after the sentence nearest the
+    middle."""
     paragraphs = open(HELD_OUT, encoding="utf-8").read().strip().split("\n\n")
-    text = " ".join(paragraphs[:2])
-    words = list(re.finditer(r"\S+", text))
-    middle = len(words) // 2
-    start, end = words[middle].start() - 1, words[middle + 8].end()
-    return text, len(words), {"text": text, "spans": [{"start": start, "end": end, "tokens": TOKENS}],
-                              "continuation": 0, "ending": None, "candidates": 1}
+    if not chapter:
+        text = " ".join(paragraphs[:2])
+        words = list(re.finditer(r"\S+", text))
+        middle = len(words) // 2
+        start, end, tokens = words[middle].start() - 1, words[middle + 8].end(), 12
+    else:
+        kept, count = [], 0
+        for p in paragraphs:
+            if count + len(p.split()) > 2000:
+                break
+            kept.append(p)
+            count += len(p.split())
+        text = "\n\n".join(kept)
+        start = end = text.index(". ", len(text) // 2) + 1
+        tokens = 16
+    n_words = len(text.split())
+    return text, n_words, tokens, {"text": text, "spans": [{"start": start, "end": end, "tokens": tokens}],
+                                   "continuation": 0, "ending": None, "candidates": 1}
 
 
-def run(dream, req, mode):
+def run(dream, req, tokens, mode):
     """(generation seconds, whole-command seconds, model-load seconds, the fill): generation is
     timed from the engine's `loaded` event to its last line (Rust flushes each line)."""
-    settings = {"steps": TOKENS, "alg": "entropy", "temperature": 0.0, "seed": 0}
+    settings = {"steps": tokens, "alg": "entropy", "temperature": 0.0, "seed": 0}
     if mode == "fast":
         settings["cache_refresh"] = FAST_REFRESH
     began = time.perf_counter()
@@ -68,13 +83,17 @@ def run(dream, req, mode):
 
 
 def main():
-    dream = sys.argv[1]
-    text, words, req = request()
-    print(f"CPU: {cpu()}; {words} words, a {TOKENS}-token mark, {ROUNDS} rounds interleaved")
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dream")
+    ap.add_argument("--chapter", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    text, words, tokens, req = request(args.chapter)
+    print(f"CPU: {cpu()}; {words} words, a {tokens}-token mark, {args.rounds} rounds interleaved")
     times = {"fast": [], "exact": []}
-    for _ in range(ROUNDS):
+    for _ in range(args.rounds):
         for mode in times:
-            gen, whole, load, fill = run(dream, req, mode)
+            gen, whole, load, fill = run(args.dream, req, tokens, mode)
             times[mode].append(gen)
             print(f"{mode}: generation {gen:.2f} s (model load {load:.2f} s, whole command {whole:.2f} s), fill {fill!r}",
                   flush=True)
