@@ -37,6 +37,14 @@ pub const BASE_SHA256: &str = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70
 
 /// The name the CLI's `--model` and the app's settings give the built-in demo.
 pub const NAME: &str = "demo";
+/// How the demo's words are credited: what it is, the SHA-256 of the base it adapts, and the
+/// version whose adaptation is built in.
+pub fn author() -> String {
+    format!(
+        "Dream Writer {}'s built-in demo, SmolLM2-135M-Instruct adapted to diffusion (base SHA-256 {BASE_SHA256})",
+        env!("CARGO_PKG_VERSION")
+    )
+}
 
 /// Where the embedded files come from, as errors name them.
 const ORIGIN: &str = "<built-in demo>";

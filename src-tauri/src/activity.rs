@@ -36,6 +36,9 @@ pub struct ModelInfo {
     pub instructions: bool,
     /// What its steps cost, for the page's time estimate.
     pub step_flops: dream_engine::StepFlops,
+    /// How the words it writes are credited (the authorship sidecar, an annotated export):
+    /// what it is, and its weights' SHA-256 where the app knows it.
+    pub author: String,
 }
 
 /// What is running now, and how to stop it.
@@ -280,6 +283,7 @@ mod tests {
                 context: 0,
                 instructions: true,
                 step_flops: dream.config.step_flops(),
+                author: name.into(),
             };
             Arc::new(Loaded { dream, info })
         };

@@ -15,17 +15,24 @@ use crate::files::write_atomic;
 
 /// A model-written range of the editor's text, in UTF-16 code units (the page's offsets).
 #[cfg_attr(test, derive(ts_rs::TS))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Authored {
     pub from: u32,
     pub to: u32,
+    /// The model that wrote it, as the app names it when loaded (`ModelInfo::author`); ranges
+    /// kept by older versions say only that a model wrote them.
+    #[serde(default = "unrecorded")]
+    pub by: String,
+}
+
+/// Who wrote ranges that an older version kept without saying which model.
+pub fn unrecorded() -> String {
+    "a model in Dream Writer (which one was not recorded)".into()
 }
 
 /// The sidecar's `format` value.
 pub const FORMAT: &str = "dream-writer/authorship";
-/// The author every range names (one model family writes in this app).
-const AUTHOR: &str = "dream";
 /// More ranges than this in one document is not a record of real edits.
 pub const MAX_RANGES: usize = 100_000;
 /// A sidecar larger than this is not read.
@@ -94,11 +101,21 @@ pub fn write(doc: &Path, text: &str, ranges: &[Authored]) -> CommandResult<()> {
         };
     }
     let chars = Chars::new(text);
+    // An id per model, in the order they first appear: "m1", "m2", ...
+    let mut authors: BTreeMap<String, String> = BTreeMap::new();
+    let mut id_of = |by: &str| match authors.iter().find(|(_, who)| *who == by) {
+        Some((id, _)) => id.clone(),
+        None => {
+            let id = format!("m{}", authors.len() + 1);
+            authors.insert(id.clone(), by.to_owned());
+            id
+        }
+    };
     let ranges = ranges
         .iter()
         .map(|r| {
             let (start, end) = (chars.char_at_utf16(r.from), chars.char_at_utf16(r.to));
-            SidecarRange { author: AUTHOR.into(), start, end, sha256: fingerprint(chars.slice(start, end).as_bytes()) }
+            SidecarRange { author: id_of(&r.by), start, end, sha256: fingerprint(chars.slice(start, end).as_bytes()) }
         })
         .collect();
     let sidecar = Sidecar {
@@ -106,7 +123,7 @@ pub fn write(doc: &Path, text: &str, ranges: &[Authored]) -> CommandResult<()> {
         version: 1,
         document: doc.file_name().unwrap_or_default().to_string_lossy().into_owned(),
         text_sha256: fingerprint(text.as_bytes()),
-        authors: BTreeMap::from([(AUTHOR.into(), "Dream 7B, a diffusion language model, in Dream Writer".into())]),
+        authors,
         ranges,
     };
     let json = serde_json::to_vec_pretty(&sidecar).expect("the sidecar serialises");
@@ -133,7 +150,8 @@ pub fn read(doc: &Path, text: &str) -> (Vec<Authored>, usize) {
         let fits =
             r.start < r.end && r.end <= chars.len() && kept.last().is_none_or(|k| chars.utf16_at(r.start) >= k.to);
         if fits && fingerprint(chars.slice(r.start, r.end).as_bytes()) == r.sha256 {
-            kept.push(Authored { from: chars.utf16_at(r.start), to: chars.utf16_at(r.end) });
+            let by = sidecar.authors.get(&r.author).cloned().unwrap_or_else(unrecorded);
+            kept.push(Authored { from: chars.utf16_at(r.start), to: chars.utf16_at(r.end), by });
         }
     }
     let dropped = sidecar.ranges.len() - kept.len();
@@ -151,23 +169,30 @@ pub fn with_annotations(text: &str, ranges: &[Authored]) -> CommandResult<String
     let chars = Chars::new(text);
     // The grapheme cluster a UTF-16 offset falls in (or starts).
     let grapheme = |utf16: u32| starts.partition_point(|&b| b < chars.byte_at(chars.char_at_utf16(utf16)));
-    let spans: Vec<String> = ranges
-        .iter()
-        .map(|r| {
-            let (start, end) = (grapheme(r.from), grapheme(r.to));
-            if end - start == 1 {
-                start.to_string()
-            } else {
-                format!("{start},{}", end - start)
-            }
-        })
-        .collect();
-    let mut out = String::with_capacity(text.len() + 128 + 12 * spans.len());
+    let span = |r: &Authored| {
+        let (start, end) = (grapheme(r.from), grapheme(r.to));
+        if end - start == 1 {
+            start.to_string()
+        } else {
+            format!("{start},{}", end - start)
+        }
+    };
+    let mut out = String::with_capacity(text.len() + 128 + 12 * ranges.len());
     out.push_str(text);
     out.push_str(if text.ends_with('\n') { "\n" } else { "\n\n" });
     out.push_str(&format!("---\nAnnotations: 0,{} SHA-256 {}\n", starts.len(), fingerprint(text.as_bytes())));
-    if !spans.is_empty() {
-        out.push_str(&format!("&Dream 7B: {}\n", spans.join(" ")));
+    // One line per model, in the order they first wrote; the name on one line, without the
+    // colon that ends it.
+    let mut models: Vec<&str> = Vec::new();
+    for r in ranges {
+        if !models.contains(&r.by.as_str()) {
+            models.push(&r.by);
+        }
+    }
+    for by in models {
+        let spans: Vec<String> = ranges.iter().filter(|r| r.by == by).map(span).collect();
+        let name = by.replace(':', " -").replace(['\n', '\r'], " ");
+        out.push_str(&format!("&{name}: {}\n", spans.join(" ")));
     }
     out.push_str("...\n");
     Ok(out)
@@ -218,6 +243,13 @@ impl<'a> Chars<'a> {
 mod tests {
     use super::*;
 
+    const DEMO: &str = "Built-in demo (SmolLM2-135M-Instruct adapted to diffusion)";
+    const DREAM: &str = "Dream-org/Dream-v0-Instruct-7B";
+
+    fn range(from: u32, to: u32, by: &str) -> Authored {
+        Authored { from, to, by: by.into() }
+    }
+
     #[test]
     fn ranges_round_trip_beside_the_document_and_stale_ones_are_dropped() {
         let dir = tempfile::tempdir().unwrap();
@@ -225,16 +257,19 @@ mod tests {
         // "🌙 " is 3 UTF-16 units and 2 chars: the sidecar counts chars.
         let text = "🌙 The night was cold. Rain fell on the roofs.";
         let rain = text[..text.find("Rain").unwrap()].encode_utf16().count() as u32;
-        let ranges = [Authored { from: 3, to: 12 }, Authored { from: rain, to: rain + 9 }];
+        let ranges = [range(3, 12, DEMO), range(rain, rain + 9, DREAM)];
         write(&doc, text, &ranges).unwrap();
         let json: serde_json::Value = serde_json::from_slice(&std::fs::read(sidecar_path(&doc)).unwrap()).unwrap();
         assert_eq!(json["format"], FORMAT);
         assert_eq!(json["ranges"][0]["start"], 2);
         assert_eq!(json["ranges"][0]["end"], 11);
+        // Each range names the model that wrote it.
+        assert_eq!(json["authors"], serde_json::json!({ "m1": DEMO, "m2": DREAM }));
+        assert_eq!((&json["ranges"][0]["author"], &json["ranges"][1]["author"]), (&"m1".into(), &"m2".into()));
         assert_eq!(read(&doc, text), (ranges.to_vec(), 0));
         // Another program changed the first range's words: that range goes, the other stays.
         let edited = text.replace("The night", "One night");
-        assert_eq!(read(&doc, &edited), (vec![ranges[1]], 1));
+        assert_eq!(read(&doc, &edited), (vec![ranges[1].clone()], 1));
         // Nothing model-written left: the sidecar goes too.
         write(&doc, text, &[]).unwrap();
         assert!(!sidecar_path(&doc).exists());
@@ -247,11 +282,15 @@ mod tests {
     fn an_export_appends_a_markdown_annotations_block() {
         let text = "🇫🇷 Paris. The rain fell.";
         let rain = text[..text.find("The").unwrap()].encode_utf16().count() as u32;
-        let out = with_annotations(text, &[Authored { from: rain, to: rain + 13 }]).unwrap();
+        let out = with_annotations(text, &[range(0, 4, DREAM), range(rain, rain + 13, "Built-in demo: SmolLM2")]).unwrap();
         let block = out.strip_prefix(text).unwrap();
         let hash = fingerprint(text.as_bytes());
-        // The flag is 4 UTF-16 units, 2 chars and 1 grapheme: "The" starts at grapheme 9.
-        assert_eq!(block, format!("\n\n---\nAnnotations: 0,23 SHA-256 {hash}\n&Dream 7B: 9,13\n...\n"));
+        // The flag is 4 UTF-16 units, 2 chars and 1 grapheme: "The" starts at grapheme 9. A line
+        // per model, its name without the colon that ends it.
+        assert_eq!(
+            block,
+            format!("\n\n---\nAnnotations: 0,23 SHA-256 {hash}\n&{DREAM}: 0\n&Built-in demo - SmolLM2: 9,13\n...\n")
+        );
         let plain = with_annotations("Mine.\n", &[]).unwrap();
         let hash = fingerprint(b"Mine.\n");
         assert_eq!(plain, format!("Mine.\n\n---\nAnnotations: 0,6 SHA-256 {hash}\n...\n"));
@@ -261,13 +300,31 @@ mod tests {
     fn bad_ranges_and_bad_sidecars_are_refused_or_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let doc = dir.path().join("story.md");
-        for bad in [[Authored { from: 2, to: 2 }], [Authored { from: 0, to: 99 }]] {
+        for bad in [[range(2, 2, DEMO)], [range(0, 99, DEMO)]] {
             let e = write(&doc, "short", &bad).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidDocument, "{}", e.message);
         }
-        let overlapping = [Authored { from: 0, to: 3 }, Authored { from: 2, to: 4 }];
+        let overlapping = [range(0, 3, DEMO), range(2, 4, DEMO)];
         assert!(write(&doc, "short", &overlapping).is_err());
         std::fs::write(sidecar_path(&doc), b"{ not json").unwrap();
         assert_eq!(read(&doc, "short"), (Vec::new(), 1));
+    }
+
+    /// A sidecar an older version wrote (one author, "dream") reads with what it said then.
+    #[test]
+    fn an_older_sidecar_keeps_what_it_said_of_its_author() {
+        let dir = tempfile::tempdir().unwrap();
+        let doc = dir.path().join("story.md");
+        let text = "The rain fell.";
+        let old = serde_json::json!({
+            "format": FORMAT, "version": 1, "document": "story.md", "text_sha256": fingerprint(text.as_bytes()),
+            "authors": { "dream": "Dream 7B, a diffusion language model, in Dream Writer" },
+            "ranges": [{ "author": "dream", "start": 4, "end": 8, "sha256": fingerprint(b"rain") }]
+        });
+        std::fs::write(sidecar_path(&doc), old.to_string()).unwrap();
+        assert_eq!(read(&doc, text), (vec![range(4, 8, "Dream 7B, a diffusion language model, in Dream Writer")], 0));
+        // An autosave of an older version has ranges without a model.
+        let saved: Authored = serde_json::from_str(r#"{"from": 1, "to": 2}"#).unwrap();
+        assert_eq!(saved.by, unrecorded());
     }
 }

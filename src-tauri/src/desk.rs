@@ -248,7 +248,7 @@ mod tests {
             ending: "The end.".into(),
             ending_at: Some(2),
             gap: 20,
-            authored: vec![Authored { from: 0, to: 1 }],
+            authored: vec![Authored { from: 0, to: 1, by: "Built-in demo".into() }],
         }
     }
 

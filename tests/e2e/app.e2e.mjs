@@ -427,6 +427,10 @@ test("two marks far apart in a long document are written one window after anothe
     assert.equal(sidecar.format, "dream-writer/authorship");
     assert.equal(sidecar.ranges.length, 2);
     assert.equal(sidecar.ranges[0].start, 0);
+    // Credited to the model that wrote them: the fixture checkpoint (or its copy), by name and path.
+    const authors = Object.values(sidecar.authors);
+    assert.ok(authors.length === 1 && /^dream-tiny\S* \(\/.*dream-tiny\S*\)$/.test(authors[0]), JSON.stringify(authors));
+    assert.ok(sidecar.ranges.every((r) => r.author === "m1"));
   } finally {
     await driver.quit().catch(() => {});
   }

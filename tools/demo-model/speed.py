@@ -15,7 +15,6 @@ import platform
 import re
 import statistics
 import subprocess
-import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -1,21 +1,29 @@
 // Which words the model wrote: ranges of the document, kept through every edit, undo and redo,
-// saved beside the document (the backend's `<file>.authorship.json`). An accepted fill is the
-// model's; a word the writer then edits, even by one letter, is the writer's.
+// saved beside the document (the backend's `<file>.authorship.json`), each naming the model that
+// wrote it. An accepted fill is the model's; a word the writer then edits, even by one letter,
+// is the writer's.
 import { StateEffect, StateField, type EditorState, type Extension, type Transaction } from "@codemirror/state";
 import { Decoration, EditorView, type DecorationSet } from "@codemirror/view";
 import { invertedEffects } from "@codemirror/commands";
 
-/** A model-written range, in UTF-16 offsets. */
+/** A model-written range, in UTF-16 offsets, and the model that wrote it. */
 export interface Authored {
   from: number;
   to: number;
+  by: string;
 }
 
-const modelWritten = Decoration.mark({ class: "cm-authored" });
+/** The mark of one model's words (one decoration per model, so that ranges keep theirs). */
+const marks = new Map<string, Decoration>();
+const modelWritten = (by: string) => {
+  let mark = marks.get(by);
+  if (!mark) marks.set(by, (mark = Decoration.mark({ class: "cm-authored", attributes: { title: `Written by ${by}` }, by })));
+  return mark;
+};
 
 const setOf = (ranges: readonly Authored[]): DecorationSet =>
   Decoration.set(
-    ranges.filter((r) => r.to > r.from).map((r) => modelWritten.range(r.from, r.to)),
+    ranges.filter((r) => r.to > r.from).map((r) => modelWritten(r.by).range(r.from, r.to)),
     true,
   );
 
@@ -42,7 +50,7 @@ export const authoredField = StateField.define<DecorationSet>({
  * out of the model's ranges. */
 function writersEdits(set: DecorationSet, tr: Transaction): DecorationSet {
   const doc = tr.state.doc;
-  const touched: Authored[] = [];
+  const touched: { from: number; to: number }[] = [];
   tr.changes.iterChangedRanges((_fromA, _toA, fromB, toB) => {
     let [from, to] = [fromB, toB];
     while (from > 0 && /\S/.test(doc.sliceString(from - 1, from))) from--;
@@ -57,8 +65,8 @@ function writersEdits(set: DecorationSet, tr: Transaction): DecorationSet {
         t.to <= p.from || t.from >= p.to
           ? [p]
           : [
-              { from: p.from, to: t.from },
-              { from: t.to, to: p.to },
+              { ...p, to: t.from },
+              { ...p, from: t.to },
             ],
       );
     kept.push(...pieces.filter((p) => p.to > p.from));
@@ -66,12 +74,13 @@ function writersEdits(set: DecorationSet, tr: Transaction): DecorationSet {
   return setOf(kept);
 }
 
-/** Sorted ranges with touching or overlapping ones joined. */
+/** Sorted ranges with touching or overlapping ones of the same model joined (an accept
+ * replaces the text it writes over, so two models' ranges never overlap). */
 function merge(ranges: Authored[]): Authored[] {
   const out: Authored[] = [];
   for (const r of [...ranges].sort((a, b) => a.from - b.from)) {
     const last = out.at(-1);
-    if (last && r.from <= last.to) last.to = Math.max(last.to, r.to);
+    if (last && r.from <= last.to && r.by === last.by) last.to = Math.max(last.to, r.to);
     else if (r.to > r.from) out.push({ ...r });
   }
   return out;
@@ -79,7 +88,7 @@ function merge(ranges: Authored[]): Authored[] {
 
 function authored(set: DecorationSet): Authored[] {
   const out: Authored[] = [];
-  for (let it = set.iter(); it.value; it.next()) out.push({ from: it.from, to: it.to });
+  for (let it = set.iter(); it.value; it.next()) out.push({ from: it.from, to: it.to, by: it.value.spec.by as string });
   return merge(out);
 }
 

@@ -43,7 +43,12 @@ instruction: string | null, };
  * A model-written range of the editor's text, in UTF-16 code units (the page's offsets).
  */
 
-export type Authored = { from: number, to: number, };
+export type Authored = { from: number, to: number, 
+/**
+ * The model that wrote it, as the app names it when loaded (`ModelInfo::author`); ranges
+ * kept by older versions say only that a model wrote them.
+ */
+by: string, };
 
 /**
  * A sentence the generated text must lead into: pinned at `at` (a char offset in the
@@ -258,7 +263,12 @@ instructions: boolean,
 /**
  * What its steps cost, for the page's time estimate.
  */
-step_flops: StepFlops, };
+step_flops: StepFlops, 
+/**
+ * How the words it writes are credited (the authorship sidecar, an annotated export):
+ * what it is, and its weights' SHA-256 where the app knows it.
+ */
+author: string, };
 
 export type ModelStatus = { loaded: ModelInfo | null, loading: boolean, };
 

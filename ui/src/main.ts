@@ -26,6 +26,8 @@ let settings: Settings | null = null;
 const speedModel = new SpeedModel();
 /** What the loaded model's steps cost (null: none loaded). */
 let flops: StepFlops | null = null;
+/** Who the words Dream writes are credited to: the loaded model. */
+let author = "";
 /** The loaded model's context: a step never sees more tokens than this. */
 let context = 2048;
 /** A model load's progress while one runs: Write waits for it. */
@@ -366,7 +368,7 @@ function accept(): boolean {
     changes: acceptChanges(review.planned.targets, filled),
     // The writer goes on after Dream's words, not before them.
     selection: { anchor: acceptedEnd(review.planned.targets, filled) },
-    effects: [endRun.of(null), clearSpans.of(null), ...(hadEnding ? [setPinned.of(null)] : []), addAuthored.of(acceptedRanges(review.planned.targets, filled))],
+    effects: [endRun.of(null), clearSpans.of(null), ...(hadEnding ? [setPinned.of(null)] : []), addAuthored.of(acceptedRanges(review.planned.targets, filled, author))],
     // One undo step of its own, even when the writer types right after.
     annotations: isolateHistory.of("full"),
     userEvent: "input.dream",
@@ -639,6 +641,7 @@ async function start() {
       // Step times belong to the model and device they were measured on.
       context = info?.context ?? 2048;
       flops = info?.step_flops ?? null;
+      author = info?.author ?? author;
       speedModel.reset();
       updateSteps();
     },

@@ -98,11 +98,11 @@ export function acceptChanges(targets: Target[], filled: FilledSpan[]): ChangeSp
 }
 
 /** Where each fill lands in the document after `acceptChanges` (its pinned ending, the
- * writer's, not included): the model-written ranges of the accept. */
-export function acceptedRanges(targets: Target[], filled: FilledSpan[]): { from: number; to: number }[] {
+ * writer's, not included): the model-written ranges of the accept, credited to `by`. */
+export function acceptedRanges(targets: Target[], filled: FilledSpan[], by: string): { from: number; to: number; by: string }[] {
   return placed(targets, filled)
     .filter((p) => p.fill.length > 0)
-    .map((p) => ({ from: p.start, to: p.start + p.fill.length }));
+    .map((p) => ({ from: p.start, to: p.start + p.fill.length, by }));
 }
 
 /** Where the last of Dream's words (its pinned ending included) ends after `acceptChanges`:

@@ -325,6 +325,10 @@ async fn load(
             context: dream.config.context_limit(),
             instructions: matches!(dream.tokenizer.chat_template(), Ok(Some(_))),
             step_flops: dream.config.step_flops(),
+            author: match &dir {
+                None => dream_engine::demo::author(),
+                Some(dir) => format!("{} ({})", display_name(&name), dir.display()),
+            },
         };
         Ok(Arc::new(Loaded { dream, info }))
     })

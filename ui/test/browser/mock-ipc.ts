@@ -38,7 +38,9 @@ const mock = {
   /** Smaller copies made so far. */
   copies: [] as string[],
   /** The authorship files beside the documents: the text they were saved with and its ranges. */
-  sidecars: {} as Record<string, { text: string; authored: { from: number; to: number }[] }>,
+  sidecars: {} as Record<string, { text: string; authored: { from: number; to: number; by: string }[] }>,
+  /** Who the built-in demo's words are credited to (the app's `ModelInfo.author`). */
+  demoAuthor: "Dream Writer's built-in demo, SmolLM2-135M-Instruct adapted to diffusion",
   /** What take_notices answers once. */
   notices: [] as string[],
   fingerprint: (text: string) => fingerprint(text),
@@ -57,7 +59,7 @@ const settings = {
   candidates: 1,
   speed: "auto",
 };
-const demo = { name: "Built-in demo", source: "demo", demo: true, device: "CPU", dtype: "f32", parameters: 123456, context: 2048, instructions: true, step_flops: { per_row: 2.1e8, per_row_key: 69120, per_logit: 5.7e7 } };
+const demo = { name: "Built-in demo", source: "demo", demo: true, device: "CPU", dtype: "f32", parameters: 123456, context: 2048, instructions: true, author: mock.demoAuthor, step_flops: { per_row: 2.1e8, per_row_key: 69120, per_logit: 5.7e7 } };
 let loaded: typeof demo | null = null;
 
 function send(channel: { id: number }, index: number, message: unknown) {
@@ -127,22 +129,22 @@ function documents(cmd: string, args: Record<string, unknown>): unknown {
       if (!overwrite && now !== base)
         throw { code: "changed_on_disk", message: `${path.split("/").pop()} was changed by another program since you opened it.` };
       mock.files[path] = text;
-      mock.sidecars[path] = { text, authored: args.authored as { from: number; to: number }[] };
+      mock.sidecars[path] = { text, authored: args.authored as { from: number; to: number; by: string }[] };
       return { path, base: fingerprint(text) };
     }
     case "export_document": {
       const to = mock.dialogs.shift() ?? null;
       if (!to) return null;
-      const { text, authored, keepAuthorship } = args as { text: string; authored: { from: number; to: number }[]; keepAuthorship: boolean };
+      const { text, authored, keepAuthorship } = args as { text: string; authored: { from: number; to: number; by: string }[]; keepAuthorship: boolean };
       // The backend appends a Markdown Annotations block; here, a stand-in naming the ranges.
-      mock.files[to] = keepAuthorship ? `${text}\n\n---\n&Dream 7B: ${authored.map((r) => `${r.from},${r.to - r.from}`).join(" ")}\n...\n` : text;
+      mock.files[to] = keepAuthorship ? `${text}\n\n---\n&${authored[0]?.by}: ${authored.map((r) => `${r.from},${r.to - r.from}`).join(" ")}\n...\n` : text;
       return to;
     }
     case "save_document_as": {
       const to = mock.dialogs.shift() ?? null;
       if (!to) return null;
       mock.files[to] = args.text as string;
-      mock.sidecars[to] = { text: args.text as string, authored: args.authored as { from: number; to: number }[] };
+      mock.sidecars[to] = { text: args.text as string, authored: args.authored as { from: number; to: number; by: string }[] };
       choose(to);
       return { path: to, base: fingerprint(args.text as string) };
     }

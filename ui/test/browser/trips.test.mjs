@@ -210,7 +210,9 @@ describe("what a writer tripped on", () => {
     await page.keyboard.press("Control+s");
     await page.waitForFunction(() => document.querySelector("#message")?.textContent?.startsWith("Saved"));
     const sidecar = await page.evaluate(() => window.__mock.sidecars["/docs/rain.md"]);
-    assert.deepEqual(sidecar.authored, [{ from: 20, to: 20 + written.length }]);
+    // Credited to the model that wrote them (the built-in demo here), not to Dream 7B.
+    const demo = await page.evaluate(() => window.__mock.demoAuthor);
+    assert.deepEqual(sidecar.authored, [{ from: 20, to: 20 + written.length, by: demo }]);
     // Export keeps or strips the marks; the document stays the one being edited.
     await page.evaluate(() => window.__mock.dialogs.push("/docs/marked.md", "/docs/plain.md"));
     await page.click("#file-menu summary");
@@ -221,7 +223,7 @@ describe("what a writer tripped on", () => {
     await page.waitForFunction(() => document.querySelector("#message")?.textContent?.startsWith("Exported plain.md without"));
     const files = await page.evaluate(() => window.__mock.files);
     assert.equal(files["/docs/plain.md"], files["/docs/rain.md"]);
-    assert.ok(files["/docs/marked.md"].startsWith(files["/docs/rain.md"]) && files["/docs/marked.md"].includes(`&Dream 7B: 20,${written.length}`));
+    assert.ok(files["/docs/marked.md"].startsWith(files["/docs/rain.md"]) && files["/docs/marked.md"].includes(`&${demo}: 20,${written.length}`));
     assert.equal(await page.title(), "rain.md — Dream Writer");
     await page.evaluate(() => window.__mock.dialogs.push("/docs/rain.md"));
     await page.click("#file-menu summary");
