@@ -225,8 +225,8 @@ impl DreamConfig {
         embeddings + h + self.num_hidden_layers * per_layer
     }
 
-    /// What a step costs in floating-point operations, per unit of its [`StepCost`](crate::sampler::StepCost)
-    /// (a multiply-add counts two): a step's time is about `per_row * rows + per_row_key *
+    /// What a step costs in floating-point operations, per unit of the cost each step event
+    /// reports (rows, keys, logits; a multiply-add counts two): a step's time is about `per_row * rows + per_row_key *
     /// rows * keys + per_logit * logits`, plus a fixed part (reading the weights once).
     ///
     /// ```

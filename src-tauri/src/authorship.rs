@@ -282,7 +282,8 @@ mod tests {
     fn an_export_appends_a_markdown_annotations_block() {
         let text = "🇫🇷 Paris. The rain fell.";
         let rain = text[..text.find("The").unwrap()].encode_utf16().count() as u32;
-        let out = with_annotations(text, &[range(0, 4, DREAM), range(rain, rain + 13, "Built-in demo: SmolLM2")]).unwrap();
+        let out =
+            with_annotations(text, &[range(0, 4, DREAM), range(rain, rain + 13, "Built-in demo: SmolLM2")]).unwrap();
         let block = out.strip_prefix(text).unwrap();
         let hash = fingerprint(text.as_bytes());
         // The flag is 4 UTF-16 units, 2 chars and 1 grapheme: "The" starts at grapheme 9. A line

@@ -175,7 +175,11 @@ mod tests {
             std::fs::write(dir.path().join("settings.json"), json).unwrap();
             Settings::load(dir.path()).0.speed
         };
-        let sampling = |refresh: &str| format!(r#"{{"steps": 32, "cache_refresh": {refresh}, "alg": "entropy", "temperature": 0.0, "top_p": null, "top_k": null, "alg_temp": null, "eps": 0.001, "seed": 0}}"#);
+        let sampling = |refresh: &str| {
+            format!(
+                r#"{{"steps": 32, "cache_refresh": {refresh}, "alg": "entropy", "temperature": 0.0, "top_p": null, "top_k": null, "alg_temp": null, "eps": 0.001, "seed": 0}}"#
+            )
+        };
         assert_eq!(load(&format!(r#"{{"sampling": {}}}"#, sampling("8"))), Speed::Fast);
         assert_eq!(load(&format!(r#"{{"sampling": {}}}"#, sampling("null"))), Speed::Auto);
         assert_eq!(load(&format!(r#"{{"sampling": {}, "speed": "exact"}}"#, sampling("32"))), Speed::Exact);

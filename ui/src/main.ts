@@ -368,7 +368,12 @@ function accept(): boolean {
     changes: acceptChanges(review.planned.targets, filled),
     // The writer goes on after Dream's words, not before them.
     selection: { anchor: acceptedEnd(review.planned.targets, filled) },
-    effects: [endRun.of(null), clearSpans.of(null), ...(hadEnding ? [setPinned.of(null)] : []), addAuthored.of(acceptedRanges(review.planned.targets, filled, author))],
+    effects: [
+      endRun.of(null),
+      clearSpans.of(null),
+      ...(hadEnding ? [setPinned.of(null)] : []),
+      addAuthored.of(acceptedRanges(review.planned.targets, filled, author)),
+    ],
     // One undo step of its own, even when the writer types right after.
     annotations: isolateHistory.of("full"),
     userEvent: "input.dream",

@@ -16,7 +16,11 @@ const [DEMO, DREAM] = ["Built-in demo", "Dream-org/Dream-v0-Instruct-7B"];
 describe("authorship", () => {
   it("marks an accepted fill as the model's, not the writer's text around it", () => {
     let s = start("It rained. Nobody came.");
-    s = s.update({ changes: { from: 10, insert: " The sky wept." }, effects: addAuthored.of([{ from: 10, to: 24, by: DEMO }]), userEvent: "input.dream" }).state;
+    s = s.update({
+      changes: { from: 10, insert: " The sky wept." },
+      effects: addAuthored.of([{ from: 10, to: 24, by: DEMO }]),
+      userEvent: "input.dream",
+    }).state;
     expect(words(s)).toEqual([" The sky wept."]);
     expect(modelShare(s)).toBeCloseTo(11 / 31); // white space not counted
   });

@@ -260,7 +260,7 @@ describe("events become decorations", () => {
       start,
       end: start,
       text: slots.map((x) => x.text).join(""),
-     
+
       slots,
       leads_into: null,
     }));

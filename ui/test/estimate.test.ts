@@ -16,8 +16,7 @@ function device() {
     seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
     return 0.95 + (0.1 * seed) / 2 ** 31;
   };
-  return (c: StepCost) =>
-    noise() * (0.03 + (c.rows * demo.per_row + c.logits * demo.per_logit) / 90e9 + (c.rows * c.keys * demo.per_row_key) / 40e9);
+  return (c: StepCost) => noise() * (0.03 + (c.rows * demo.per_row + c.logits * demo.per_logit) / 90e9 + (c.rows * c.keys * demo.per_row_key) / 40e9);
 }
 
 /** Runs `shape` on `truth` with a fake clock, timing it into `model`: its seconds. */

@@ -45,7 +45,12 @@ describe("the sampling choice", () => {
   });
 
   it("saves what the writer chose and reads it back the same, auto included with nothing marked", () => {
-    const choices: SamplingChoice[] = [choice, { ...choice, auto: true }, { ...choice, auto: true, alg: "origin" }, { ...choice, speed: "fast", topP: 0.8, topK: 5 }];
+    const choices: SamplingChoice[] = [
+      choice,
+      { ...choice, auto: true },
+      { ...choice, auto: true, alg: "origin" },
+      { ...choice, speed: "fast", topP: 0.8, topK: 5 },
+    ];
     for (const c of choices) {
       expect(fromSaved(savedSettings(c), c.candidates, c.speed)).toEqual(c);
     }

@@ -90,7 +90,11 @@ pub(super) fn join(slots: &mut [Slot], seam: Seam) {
 /// The pinned ending (the writer's own words, so only its leading white space may go) joined
 /// after `before`: none where the text before ends with white space or is the start of it.
 pub(super) fn joined_ending<'a>(before: &str, ending: &'a str) -> &'a str {
-    if before.is_empty() || before.ends_with(char::is_whitespace) { ending.trim_start() } else { ending }
+    if before.is_empty() || before.ends_with(char::is_whitespace) {
+        ending.trim_start()
+    } else {
+        ending
+    }
 }
 
 #[cfg(test)]
@@ -164,7 +168,10 @@ mod tests {
 
     #[test]
     fn the_slots_keep_their_own_characters() {
-        assert_eq!(slots_of("It rained. ", "", &[" The", " sky", " fell", "  "], " After."), ["The", " sky", " fell", ""]);
+        assert_eq!(
+            slots_of("It rained. ", "", &[" The", " sky", " fell", "  "], " After."),
+            ["The", " sky", " fell", ""]
+        );
     }
 
     /// Many fills, gaps and endings (a double space once came with seed 23 and gap 12).

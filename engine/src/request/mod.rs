@@ -410,7 +410,12 @@ impl InfillRequest {
         }
         push_text(&mut pieces, text_of(cursor..n_chars));
         if self.continuation > 0 {
-            pieces.push(Piece::Masks { span: self.spans.len(), start: n_chars, len: self.continuation, replaced: String::new() });
+            pieces.push(Piece::Masks {
+                span: self.spans.len(),
+                start: n_chars,
+                len: self.continuation,
+                replaced: String::new(),
+            });
         }
         if let Some(e) = pinned {
             push_ending(&mut pieces, e, gap_span, n_chars);

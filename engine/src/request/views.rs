@@ -75,7 +75,14 @@ impl Prepared {
                     joins::join(&mut slots, joins::Seam { before: &text, replaced, after });
                     let filled: String = slots.iter().map(|s| s.text.as_str()).collect();
                     let at = push(&mut text, &filled);
-                    spans.push(FilledSpan { span: *span, start: at.start, end: at.end, text: filled, slots, leads_into: None });
+                    spans.push(FilledSpan {
+                        span: *span,
+                        start: at.start,
+                        end: at.end,
+                        text: filled,
+                        slots,
+                        leads_into: None,
+                    });
                 }
             }
         }

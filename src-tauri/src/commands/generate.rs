@@ -105,9 +105,12 @@ mod tests {
         };
         let event = InfillStep { tokens, window: 1, windows: 2, spans: Vec::new() };
         let json = serde_json::to_value(StepUpdate::from(event)).unwrap();
-        assert_eq!(json, serde_json::json!({
+        assert_eq!(
+            json,
+            serde_json::json!({
                 "step": 2, "steps": 8, "window": 1, "windows": 2, "spans": [],
                 "cost": { "rows": 2048, "keys": 2048, "logits": 16 }
-            }));
+            })
+        );
     }
 }

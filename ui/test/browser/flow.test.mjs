@@ -282,7 +282,10 @@ describe("the writing flow", () => {
     await page.click("#run");
     await page.waitForSelector("#review:not([hidden])");
     const [request] = await page.evaluate(() => window.__mock.calls.filter((c) => c.cmd === "infill").map((c) => c.args.request));
-    assert.deepEqual(request.spans.map((s) => doc.slice(s.start, s.end)), ["The keeper climbed the stairs"]);
+    assert.deepEqual(
+      request.spans.map((s) => doc.slice(s.start, s.end)),
+      ["The keeper climbed the stairs"],
+    );
     await page.close();
   });
 });

@@ -59,7 +59,18 @@ const settings = {
   candidates: 1,
   speed: "auto",
 };
-const demo = { name: "Built-in demo", source: "demo", demo: true, device: "CPU", dtype: "f32", parameters: 123456, context: 2048, instructions: true, author: mock.demoAuthor, step_flops: { per_row: 2.1e8, per_row_key: 69120, per_logit: 5.7e7 } };
+const demo = {
+  name: "Built-in demo",
+  source: "demo",
+  demo: true,
+  device: "CPU",
+  dtype: "f32",
+  parameters: 123456,
+  context: 2048,
+  instructions: true,
+  author: mock.demoAuthor,
+  step_flops: { per_row: 2.1e8, per_row_key: 69120, per_logit: 5.7e7 },
+};
 let loaded: typeof demo | null = null;
 
 function send(channel: { id: number }, index: number, message: unknown) {
