@@ -1,7 +1,8 @@
 """The official Dream code, imported at run time from a folder holding its
-configuration_dream.py, generation_utils.py and modeling_dream.py (ZHZisZZ/dllm
-`dllm/pipelines/dream/models/`); nothing of it is copied into this repository. Shared by
-scripts/bench_vs_official.py and tools/demo-model/make_fixture.py."""
+configuration_dream.py, generation_utils.py, modeling_dream.py and tokenization_dream.py
+(ZHZisZZ/dllm `dllm/pipelines/dream/models/`); nothing of it is copied into this repository.
+Shared by scripts/bench_vs_official.py, tools/demo-model/make_fixture.py and
+tools/instruct-template/make_reference.py."""
 
 import importlib
 import os
@@ -9,10 +10,16 @@ import sys
 import tempfile
 
 
+def official_module(folder, name):
+    """The module `name` of `folder`, as part of a package named `official_dream` (its modules
+    import each other relatively)."""
+    if "official_dream" not in sys.modules:
+        root = tempfile.mkdtemp()
+        os.symlink(os.path.abspath(folder), os.path.join(root, "official_dream"))
+        sys.path.insert(0, root)
+    return importlib.import_module(f"official_dream.{name}")
+
+
 def load_official(folder):
-    """(modeling_dream, generation_utils) of `folder`, as a package named `official_dream`
-    (its modules import each other relatively)."""
-    root = tempfile.mkdtemp()
-    os.symlink(os.path.abspath(folder), os.path.join(root, "official_dream"))
-    sys.path.insert(0, root)
-    return importlib.import_module("official_dream.modeling_dream"), importlib.import_module("official_dream.generation_utils")
+    """(modeling_dream, generation_utils) of `folder`."""
+    return official_module(folder, "modeling_dream"), official_module(folder, "generation_utils")

@@ -11,10 +11,28 @@ use crate::error::Result;
 use crate::tokenizer::DreamTokenizer;
 
 /// The prompt's tokens for the user's `message` (the writer's words): the template's markup
-/// read as markup, its control tokens their ids; the message as plain text between.
-pub fn prompt(tok: &DreamTokenizer, template: &ChatTemplate, message: &str) -> Result<Vec<u32>> {
+/// read as markup, its control tokens their ids; the message as plain text between. Also how
+/// many bytes of `document` (the answer) it read: the answer's leading line breaks are read
+/// with the template's last line break, as the official tokenizer reads a conversation as one
+/// text ("assistant\n" then "\nDear" is `assistant`, `\n\n`, `Dear`, not `\n`, `\n`).
+/// They are only white space, so reading them as markup makes no control token of them.
+pub fn prompt(
+    tok: &DreamTokenizer,
+    template: &ChatTemplate,
+    message: &str,
+    document: &str,
+) -> Result<(Vec<u32>, usize)> {
     let (head, tail) = template.around_message()?;
-    Ok([tok.encode_markup(&head)?, tok.encode(message)?, tok.encode_markup(&tail)?].concat())
+    let lead = leading_breaks(document);
+    let tail = tail + &document[..lead];
+    Ok(([tok.encode_markup(&head)?, tok.encode(message)?, tok.encode_markup(&tail)?].concat(), lead))
+}
+
+/// The length of `text`'s leading white space up to its last line break (what byte-level BPE
+/// reads as one run with a line break before it).
+fn leading_breaks(text: &str) -> usize {
+    let white = text.find(|c: char| !c.is_whitespace()).unwrap_or(text.len());
+    text[..white].rfind(['\n', '\r']).map_or(0, |i| i + 1)
 }
 
 /// The longest instruction ("describe the smell of the sea in the first person" is 50 bytes).

@@ -240,10 +240,14 @@ impl InfillRequest {
             ));
         }
         let pieces = self.pieces()?;
-        let prompt = self.prompt(tok, context)?;
+        let document = match pieces.first() {
+            Some(Piece::Text(t)) => t.as_str(),
+            _ => "",
+        };
+        let (prompt, read) = self.prompt(tok, document, context)?;
         // Every window is read after the prompt: it takes its share of the context.
         let context = context - prompt.len();
-        let tokens = windows::tokenise(tok, &pieces, context)?;
+        let tokens = windows::tokenise(tok, &pieces, read, context)?;
         let masks: usize = tokens.masks.iter().map(|r| r.len()).sum();
         if masks == 0 {
             return Err(Error::invalid("spans", "nothing to generate: no span, no continuation and no mask token"));
@@ -298,11 +302,12 @@ impl InfillRequest {
         })
     }
 
-    /// The chat template's prompt for the marks' instructions (none without instructions),
-    /// refused for a model without a template and when it leaves the document under half the
-    /// context.
-    fn prompt(&self, tok: &DreamTokenizer, context: usize) -> Result<Vec<u32>> {
-        let Some(message) = instructions::message(self) else { return Ok(Vec::new()) };
+    /// The chat template's prompt for the marks' instructions (none without instructions), and
+    /// how many bytes of the text it read (see [`instructions::prompt`]); refused for a model
+    /// without a template and when it leaves the document under half the context.
+    /// `document` is the text the answer starts with (the first piece's).
+    fn prompt(&self, tok: &DreamTokenizer, document: &str, context: usize) -> Result<(Vec<u32>, usize)> {
+        let Some(message) = instructions::message(self) else { return Ok((Vec::new(), 0)) };
         let Some(template) = tok.chat_template()? else {
             let i = self.spans.iter().position(|s| s.instruction_text().is_some()).unwrap_or_default();
             return Err(Error::invalid(
@@ -311,7 +316,7 @@ impl InfillRequest {
                  load an Instruct model, or write without the instruction",
             ));
         };
-        let prompt = instructions::prompt(tok, template, &message)?;
+        let (prompt, read) = instructions::prompt(tok, template, &message, document)?;
         if prompt.len() > context / 2 {
             return Err(Error::invalid(
                 "spans",
@@ -321,7 +326,7 @@ impl InfillRequest {
                 ),
             ));
         }
-        Ok(prompt)
+        Ok((prompt, read))
     }
 
     /// Every size checked before anything is allocated for it: each span's masks must fit the

@@ -20,13 +20,14 @@ pub(super) struct Tokens {
     pub lead_in: Option<(usize, usize)>,
 }
 
-/// Tokenises `pieces` for windows of `context` tokens.
+/// Tokenises `pieces` for windows of `context` tokens, but for the first `read` bytes of the
+/// first piece, which the prompt read (see [`super::instructions::prompt`]).
 ///
 /// A text piece's middle is left out where it is longer than a window reaches from either
 /// side: at least `context` tokens are kept at each end that borders masks. That is also why
 /// no window ever spans such a cut: a window holds masks and reaches less than `context` tokens
 /// beyond them.
-pub(super) fn tokenise<'a>(tok: &DreamTokenizer, pieces: &'a [Piece], context: usize) -> Result<Tokens> {
+pub(super) fn tokenise<'a>(tok: &DreamTokenizer, pieces: &'a [Piece], read: usize, context: usize) -> Result<Tokens> {
     let is_masks = |p: &Piece| matches!(p, Piece::Masks { .. });
     let first_masks = pieces.iter().position(is_masks).unwrap_or(pieces.len());
     let last_masks = pieces.iter().rposition(is_masks).unwrap_or(0);
@@ -52,6 +53,7 @@ pub(super) fn tokenise<'a>(tok: &DreamTokenizer, pieces: &'a [Piece], context: u
                 }
             }
             Piece::Text(t) if i < first_masks => {
+                let t = if i == 0 { &t[read..] } else { t };
                 out.ids.extend(edge_tokens(tok, text(t), context, Edge::End, &mut out.cut)?)
             }
             Piece::Text(t) if i > last_masks => {

@@ -106,11 +106,16 @@ pub const CHATML: &str = "{%- for message in messages %}{%- if loop.first and me
 
 /// [`bpe_tokenizer`] of an Instruct checkpoint: its tokenizer_config.json has [`CHATML`].
 pub fn instruct_tokenizer() -> DreamTokenizer {
+    instruct_tokenizer_with(CHATML)
+}
+
+/// [`bpe_tokenizer`] with `template` as its tokenizer_config.json's chat template.
+pub fn instruct_tokenizer_with(template: &str) -> DreamTokenizer {
     let tmp = tempfile::tempdir().unwrap();
     let (_, bpe) = dream_layouts(tmp.path());
     let path = bpe.join("tokenizer_config.json");
     let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    config["chat_template"] = CHATML.into();
+    config["chat_template"] = template.into();
     std::fs::write(&path, config.to_string()).unwrap();
     DreamTokenizer::from_dir(&bpe, &dream_config()).unwrap()
 }
