@@ -249,6 +249,11 @@ fn downloads_into_the_cache_with_progress_then_works_offline() {
     assert!(link.starts_with("../../blobs"), "{}", link.display());
     let dream = Dream::load(&dir, &candle_core::Device::Cpu, None).unwrap();
     assert_eq!(dream.config.mask_token_id, 997);
+    // The weights' SHA-256 is known from the download (what the app credits the model's words to).
+    let weights = std::fs::read(common::fixture_dir().join("model.safetensors")).unwrap();
+    assert_eq!(dream_engine::hub::weights_sha256(&dir), [format!("{:x}", Sha256::digest(&weights))]);
+    // A folder that was never downloaded has none known.
+    assert!(dream_engine::hub::weights_sha256(&common::fixture_dir()).is_empty());
     // Progress reached the whole size of the weights.
     let events = events.lock().unwrap();
     let size = std::fs::metadata(common::fixture_dir().join("model.safetensors")).unwrap().len();

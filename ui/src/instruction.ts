@@ -8,6 +8,7 @@ import { $ } from "./dom";
 import { markAt, setSpanInstruction } from "./spans";
 
 const NO_TEMPLATE = "This model has no chat template (a Base model), so it cannot follow instructions: load an Instruct model to give one.";
+const KEPT = "This model has no chat template (a Base model), so it writes this mark without its instruction; the instruction is kept for an Instruct model.";
 const NO_MARK = "Put the cursor in a mark (Ctrl+I) to tell Dream what to write there.";
 const READY = "What Dream should write in the mark at the cursor: type it, or pick Rewrite, Describe, Expand or Shorten.";
 
@@ -16,7 +17,7 @@ export function setupInstruction(view: EditorView, instructable: () => boolean):
   const field = $<HTMLInputElement>("instruction");
   const show = () => {
     const mark = markAt(view.state, view.state.selection.main.head);
-    const why = !instructable() ? NO_TEMPLATE : mark ? READY : NO_MARK;
+    const why = !instructable() ? (mark?.instruction?.trim() ? KEPT : NO_TEMPLATE) : mark ? READY : NO_MARK;
     field.disabled = !instructable() || !mark;
     field.title = why;
     field.placeholder = field.disabled ? "Instruction…" : "Instruction for this mark…";
@@ -34,4 +35,11 @@ export function setupInstruction(view: EditorView, instructable: () => boolean):
     }
   });
   return { show };
+}
+
+/** What the writer is told when `n` marks' instructions are not sent (a Base model); "" for none. */
+export function unfollowedNote(n: number): string {
+  if (n === 0) return "";
+  const marks = n === 1 ? "1 mark" : `${n} marks`;
+  return `Written without the instructions on ${marks}: this model has no chat template (a Base model); they are kept for an Instruct model.`;
 }

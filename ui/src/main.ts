@@ -20,7 +20,7 @@ import { setupModelDialog } from "./models";
 import { changed, startDocuments, type Host } from "./documents";
 import { asking } from "./prompt";
 import { $ } from "./dom";
-import { setupInstruction } from "./instruction";
+import { setupInstruction, unfollowedNote } from "./instruction";
 
 let settings: Settings | null = null;
 const speedModel = new SpeedModel();
@@ -258,7 +258,7 @@ async function run() {
   try {
     const choice = readChoice();
     const settings = engineSettings(choice, totalTokens(), seenTokens());
-    planned = planRequest(view.state.doc.toString(), marked(view.state), pinned(view.state), settings, runCandidates(choice));
+    planned = planRequest(view.state.doc.toString(), marked(view.state), pinned(view.state), settings, runCandidates(choice), instructable);
   } catch (e) {
     return say(describeError(e), "error");
   }
@@ -274,7 +274,8 @@ async function run() {
     effects: [startRun.of(planned), EditorView.scrollIntoView(first, { y: "nearest", yMargin: 80 })],
   });
   view.focus();
-  say("Dream is writing…");
+  const unfollowed = unfollowedNote(planned.unfollowed);
+  say(["Dream is writing…", unfollowed].filter(Boolean).join(" "));
   try {
     const result = await api.infill(planned.request, (e) => {
       if (flops) speedModel.step(stepFlops(flops, e.cost));
@@ -287,7 +288,8 @@ async function run() {
     });
     view.dispatch({ effects: reviewRun.of({ result, shown: 0 }) });
     showReview();
-    say(result.warnings.length ? result.warnings.join(" ") : "Accept, reject or regenerate; click words to write them again.");
+    const notes = [...result.warnings, unfollowed].filter(Boolean);
+    say(notes.length ? notes.join(" ") : "Accept, reject or regenerate; click words to write them again.");
   } catch (e) {
     view.dispatch({ effects: endRun.of(null) });
     if (isCommandError(e) && e.code === "cancelled") say("Stopped; the document is as it was.");

@@ -43,14 +43,17 @@ export interface Target {
 export interface Planned {
   request: InfillRequest;
   targets: Target[];
+  /** Marks whose instruction is kept but not sent: the model cannot follow instructions. */
+  unfollowed: number;
 }
 
 /**
  * The request for `doc` with `marks` and an optional pinned `ending`: the engine places the
  * ending and its gap (the gap is the span after the marks), and refuses an ending inside a mark
- * or on a hole in plain words.
+ * or on a hole in plain words. A model that cannot follow instructions (`instructable` false: a
+ * Base model) gets none; the marks keep theirs for a model that can.
  */
-export function planRequest(doc: string, marks: MarkedSpan[], ending: Pinned | null, settings: SamplingSettings, candidates = 1): Planned {
+export function planRequest(doc: string, marks: MarkedSpan[], ending: Pinned | null, settings: SamplingSettings, candidates = 1, instructable = true): Planned {
   // A blank ending is no ending (the engine agrees): no gap is written for it.
   const pinned = ending && ending.text.trim().length > 0 ? ending : null;
   const targets: Target[] = marks.map((m, index) => ({
@@ -64,8 +67,9 @@ export function planRequest(doc: string, marks: MarkedSpan[], ending: Pinned | n
     start: toCharOffset(doc, m.from),
     end: toCharOffset(doc, m.to),
     tokens: m.tokens,
-    instruction: m.instruction?.trim() || null,
+    instruction: (instructable && m.instruction?.trim()) || null,
   }));
+  const unfollowed = instructable ? 0 : marks.filter((m) => m.instruction?.trim()).length;
   if (pinned) {
     targets.push({ index: targets.length, from: pinned.at, to: pinned.at, tokens: pinned.gap, pinned: pinned.text.trim() });
   }
@@ -77,7 +81,7 @@ export function planRequest(doc: string, marks: MarkedSpan[], ending: Pinned | n
     settings,
     candidates,
   };
-  return { request, targets };
+  return { request, targets, unfollowed };
 }
 
 /**

@@ -181,6 +181,16 @@ describe("requests", () => {
     expect(request.spans.map((x) => x.instruction)).toEqual(["darker", null]);
   });
 
+  it("send no instruction to a model that cannot follow one, and keep it on the mark", () => {
+    const doc = "The sea was calm. We walked home.";
+    const marks = [{ ...newSpan(11, 16, 3), instruction: "darker" }, newSpan(33, 33, 8)];
+    const { request, unfollowed } = planRequest(doc, marks, null, settings, 1, false);
+    expect(request.spans.map((x) => x.instruction)).toEqual([null, null]);
+    expect(unfollowed).toBe(1);
+    expect(marks[0].instruction).toBe("darker");
+    expect(planRequest(doc, marks, null, settings).unfollowed).toBe(0);
+  });
+
   it("send no ending, and no gap, for a blank one", () => {
     const { request, targets } = planRequest("Start.", [], { text: "  ", at: 3, gap: 4 }, settings);
     expect(request.ending).toBeNull();

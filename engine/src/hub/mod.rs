@@ -260,6 +260,15 @@ pub fn verify_cached(spec: &str) -> Result<(PathBuf, Vec<Damage>)> {
     Ok((dir, damage))
 }
 
+/// The SHA-256 of each weight file of the model at `path` (a checkpoint folder or a `.gguf`
+/// file), in order, where every one is known without reading them (see [`verify_cached`]'s
+/// record); empty otherwise.
+pub fn weights_sha256(path: &Path) -> Vec<String> {
+    let files = if crate::gguf::is_gguf(path) { Ok(vec![path.to_owned()]) } else { crate::weights::weight_files(path) };
+    let known: Option<Vec<String>> = files.ok().and_then(|f| f.iter().map(|f| record::known_sha256(f)).collect());
+    known.unwrap_or_default()
+}
+
 /// Re-hashes every file of snapshot folder `dir` (see [`verify_cached`]).
 pub fn verify_folder(dir: &Path) -> Result<Vec<Damage>> {
     record::verify(dir)

@@ -62,6 +62,15 @@ fn named_sha(path: &Path) -> Option<String> {
     (name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())).then(|| name.to_owned())
 }
 
+/// The SHA-256 of `file`, where it is known without reading it: recorded when its snapshot was
+/// downloaded, or the name of the Hub blob it is. (Hashing gigabytes to credit a model's words
+/// is not worth a load's time.)
+pub(crate) fn known_sha256(file: &Path) -> Option<String> {
+    let dir = file.parent()?;
+    let name = file.file_name()?.to_str()?;
+    read(dir).and_then(|r| r.files.get(name).map(|e| e.sha256.clone())).or_else(|| named_sha(file))
+}
+
 /// Records every file of a freshly downloaded and checked snapshot.
 pub(crate) fn write(dir: &Path) -> Result<()> {
     let mut record = Record::default();

@@ -327,12 +327,22 @@ async fn load(
             step_flops: dream.config.step_flops(),
             author: match &dir {
                 None => dream_engine::demo::author(),
-                Some(dir) => format!("{} ({})", display_name(&name), dir.display()),
+                Some(dir) => credit(&display_name(&name), dir),
             },
         };
         Ok(Arc::new(Loaded { dream, info }))
     })
     .await
+}
+
+/// How the words of the model at `path` are credited: its name, and its weights' SHA-256 where
+/// known (a downloaded model's). Never its path: the credit goes into files a writer shares.
+fn credit(name: &str, path: &Path) -> String {
+    match dream_engine::hub::weights_sha256(path).as_slice() {
+        [] => name.to_owned(),
+        [one] => format!("{name} (SHA-256 {one})"),
+        many => format!("{name} (SHA-256 of its {} weight files: {})", many.len(), many.join(", ")),
+    }
 }
 
 /// A folder's last component, or the repo id.
@@ -407,6 +417,27 @@ mod tests {
             redownload: false,
         };
         fit_estimate(request, &Settings::default()).unwrap()
+    }
+
+    /// The credit names the model and its weights' hash, never where it lies on the disk.
+    #[cfg(unix)]
+    #[test]
+    fn a_model_is_credited_by_name_and_weights_hash_not_by_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sha = "ab".repeat(32);
+        let (blobs, snapshot) = (tmp.path().join("blobs"), tmp.path().join("snapshots/c0ffee"));
+        std::fs::create_dir_all(&blobs).unwrap();
+        std::fs::create_dir_all(&snapshot).unwrap();
+        std::fs::write(blobs.join(&sha), b"weights").unwrap();
+        std::os::unix::fs::symlink(blobs.join(&sha), snapshot.join("model.safetensors")).unwrap();
+        assert_eq!(credit("Dream-v0-Instruct-7B", &snapshot), format!("Dream-v0-Instruct-7B (SHA-256 {sha})"));
+        // A folder of the writer's own, its hash unknown: the name alone.
+        let own = tmp.path().join("my-model");
+        std::fs::create_dir_all(&own).unwrap();
+        std::fs::write(own.join("model.safetensors"), b"weights").unwrap();
+        let credited = credit("my-model", &own);
+        assert_eq!(credited, "my-model");
+        assert!(!credited.contains(&*tmp.path().to_string_lossy()));
     }
 
     #[test]

@@ -115,6 +115,51 @@ describe("documents", () => {
     await page.close();
   });
 
+  test("a restored mark's instruction is kept, not sent, with a Base model, and said so", async () => {
+    const page = await openApp(
+      () =>
+        (window.__mockSetup = (m) => {
+          m.instructions = false;
+          m.files["/w/story.md"] = "The sea was calm that night.";
+          m.current = "/w/story.md";
+          m.recent = ["/w/story.md"];
+          const text = "The sea was calm that night. We walked.";
+          m.autosaves["/w/story.md"] = {
+            path: "/w/story.md",
+            text,
+            base: m.fingerprint(m.files["/w/story.md"]),
+            marks: [{ from: 11, to: 16, tokens: 2, instruction: "darker" }],
+            ending: "",
+            gap: 32,
+          };
+        }),
+    );
+    await page.waitForSelector(".cm-span");
+    assert.equal(await page.textContent(".cm-span"), " calm");
+    await page.click(".cm-span");
+    assert.equal(await page.inputValue("#instruction"), "darker", "the restored instruction is shown");
+    assert.ok(await page.isDisabled("#instruction"));
+    assert.match(await page.getAttribute("#instruction", "title"), /without its instruction; the instruction is kept for an Instruct model/);
+    await page.click("#run");
+    await page.waitForSelector("#review:not([hidden])");
+    const request = await page.evaluate(() => window.__mock.calls.find((c) => c.cmd === "infill").args.request);
+    assert.equal(request.spans[0].instruction, null, "a Base model is sent no instruction");
+    assert.match(await page.textContent("#message"), /without the instructions on 1 mark: this model has no chat template/);
+    await page.click("#reject");
+    await page.click(".cm-span");
+    assert.equal(await page.inputValue("#instruction"), "darker", "still on the mark after the run");
+    // The next autosave still carries it.
+    await page.keyboard.press("Control+End");
+    await page.keyboard.type(" Home.");
+    await page.waitForFunction(() =>
+      window.__mock.calls.some(
+        (c) => c.cmd === "autosave_document" && c.args.document.text.endsWith("Home.") && c.args.document.marks[0]?.instruction === "darker",
+      ),
+    );
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
   test("restart with unsaved changes: both versions offered, marks, ending and gap restored", async () => {
     const page = await openApp(
       () =>

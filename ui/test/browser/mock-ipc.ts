@@ -43,6 +43,8 @@ const mock = {
   demoAuthor: "Dream Writer's built-in demo, SmolLM2-135M-Instruct adapted to diffusion",
   /** What take_notices answers once. */
   notices: [] as string[],
+  /** Whether the demo has a chat template (false: it answers as a Base model does). */
+  instructions: true,
   fingerprint: (text: string) => fingerprint(text),
 };
 (window as unknown as { __mock: typeof mock }).__mock = mock;
@@ -67,7 +69,7 @@ const demo = {
   dtype: "f32",
   parameters: 123456,
   context: 2048,
-  instructions: true,
+  instructions: mock.instructions,
   author: mock.demoAuthor,
   step_flops: { per_row: 2.1e8, per_row_key: 69120, per_logit: 5.7e7 },
 };
