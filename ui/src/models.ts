@@ -41,10 +41,13 @@ export async function setupModelDialog(hooks: Hooks) {
     const button = $("model-button");
     // The name, short enough for the toolbar; the whole of it and the device on hover.
     const name = info ? info.name : "No model";
-    button.textContent = name.length > 22 ? `${name.slice(0, 21)}…` : name;
+    button.textContent = name.length > 17 ? `${name.slice(0, 16)}…` : name;
     button.title = info ? `${info.name} on ${info.device} (${info.dtype}): choose and load a model` : "Choose and load a model";
-    $("model-note").textContent = info?.demo
-      ? "Demo model: SmolLM2-135M adapted to diffusion. It writes simple modern English, not Dream 7B's writing: load Dream 7B for real work."
+    // One short note while the demo is loaded (the load itself says only that it is ready).
+    const note = $("model-note");
+    note.textContent = info?.demo ? "Demo model: simple English, not Dream 7B's writing" : "";
+    note.title = info?.demo
+      ? "The built-in demo is SmolLM2-135M adapted to diffusion. It writes simple modern English, not Dream 7B's writing: load Dream 7B for real work."
       : "";
     showCopySource(info);
   };
@@ -99,7 +102,7 @@ export async function setupModelDialog(hooks: Hooks) {
       showLoaded(info);
       // What is downloaded and loaded now has changed: the list says so.
       void list();
-      hooks.say(info.demo ? "Demo model loaded: a small model (SmolLM2-135M adapted to diffusion); load Dream 7B for real writing." : `${info.name} is ready.`);
+      hooks.say(`${info.name} is ready.`);
       await hooks.persist((st) => {
         st.last_model = model;
         st.device = device.value as DeviceChoice;

@@ -11,7 +11,7 @@ export function clampSteps(steps: number, tokens: number): number {
  * auto does. */
 export function stepsLabel(steps: number, tokens: number, seconds: number | null, auto = false): string {
   if (tokens <= 0) return "nothing marked yet";
-  if (auto) return `auto · every word ≥${SHARED.auto_threshold * 100}% sure`;
+  if (auto) return `auto · words ≥${SHARED.auto_threshold * 100}% sure`;
   const s = clampSteps(steps, tokens);
   const perStep = Math.max(tokens, 1) / s;
   const rate = perStep >= 10 || Number.isInteger(perStep) ? perStep.toFixed(0) : perStep.toFixed(1);

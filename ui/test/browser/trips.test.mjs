@@ -150,10 +150,13 @@ describe("what a writer tripped on", () => {
 
   for (const [width, height] of [
     [640, 420],
-    [1100, 700],
+    [800, 600],
+    [900, 700],
+    [1100, 760],
+    [1280, 800],
     [1920, 1080],
   ]) {
-    test(`the layout at ${width}x${height}: nothing overlaps, the review leaves the text it reviews in sight, the model dialog fits`, async () => {
+    test(`the layout at ${width}x${height}: nothing clipped, nothing overlaps, the review covers little and not the text it reviews, the model dialog fits`, async () => {
       const page = await openApp(() => (window.__mockSetup = (mock) => (mock.stepDelay = 5)));
       await page.setViewportSize({ width, height });
       const box = (css) => page.locator(css).first().boundingBox();
@@ -167,10 +170,42 @@ describe("what a writer tripped on", () => {
       assert.ok(!overlap(steps, sampling), `the steps label ${JSON.stringify(steps)} runs into Sampling ${JSON.stringify(sampling)}`);
       await page.click("#run");
       await page.waitForSelector("#review:not([hidden])");
+      // What the bars show, measured: no text wider than its box (cut, or running under the
+      // next control), nothing outside the window, the counts on one line; the steps label
+      // holds the widest labels it is given.
+      const faults = await page.evaluate(() => {
+        const out = [];
+        const label = document.querySelector("#steps-out");
+        const shown = label.textContent;
+        for (const t of ["512 steps · 1.5/step · ~24 min", "auto · words ≥90% sure"]) {
+          label.textContent = t;
+          if (label.scrollWidth > label.clientWidth + 1) out.push(`the steps label cuts "${t}"`);
+        }
+        label.textContent = shown;
+        const shownElements = [...document.querySelectorAll(".toolbar *, .status *, #review, #review *")].filter(
+          (e) => e.checkVisibility() && e.getClientRects().length,
+        );
+        for (const e of shownElements) {
+          const r = e.getBoundingClientRect();
+          const name = e.id || e.className || e.tagName;
+          const leaf = e.children.length === 0 && !["INPUT", "PROGRESS"].includes(e.tagName);
+          if (leaf && e.scrollWidth > e.clientWidth + 1) out.push(`${name} cuts "${e.textContent}"`);
+          if (r.left < -0.5 || r.right > window.innerWidth + 0.5 || r.bottom > window.innerHeight + 0.5) out.push(`${name} is outside the window`);
+        }
+        for (const id of ["words", "authorship-share"]) if (document.getElementById(id).getClientRects().length !== 1) out.push(`${id} wraps`);
+        return out;
+      });
+      assert.deepEqual(faults, []);
+      if (width >= 900) {
+        const tops = await page.evaluate(() => [...document.querySelectorAll(".toolbar > .group")].map((g) => Math.round(g.getBoundingClientRect().top)));
+        assert.ok(Math.max(...tops) - Math.min(...tops) < 12, `groups at ${tops}: more than one toolbar row`);
+      }
       const review = await box("#review");
       const target = await box(".cm-live");
+      const editor = await box("#editor");
       assert.ok(review.x >= 0 && review.x + review.width <= width && review.y + review.height <= height, "the review panel is inside the window");
       assert.ok(!overlap(review, target), `the review panel ${JSON.stringify(review)} covers the text it reviews ${JSON.stringify(target)}`);
+      assert.ok(review.height <= 0.2 * editor.height, `the review panel is ${review.height} px of the text's ${editor.height}`);
       await page.click("#reject");
       await page.click("#model-button");
       const dialog = await box("#model-dialog");
