@@ -194,17 +194,32 @@ fn fit_estimate(request: LoadRequest, settings: &Settings) -> CommandResult<FitE
     }
     let available = memory::available_on(&device);
     let quantized = matches!(checkpoint, Some(Checkpoint::Gguf { .. }));
-    Ok(describe_fit(&cfg, precision, estimate, available, quantized, !device.is_cpu()))
+    // A copy is made from files on disk: a Hub model not downloaded yet has none.
+    let on_disk = checkpoint.is_some()
+        || match ModelSource::parse(&request.model) {
+            ModelSource::Hub(repo) => hub::cached_snapshot(&hub::cache_from_env(), &repo).is_ok(),
+            ModelSource::Local(_) => true,
+        };
+    Ok(describe_fit(&cfg, precision, estimate, available, Copyable { quantized, on_disk }, !device.is_cpu()))
+}
+
+/// What decides whether a smaller copy can be offered: a quantized file is small already, and a
+/// copy is made from files on disk.
+#[derive(Clone, Copy)]
+struct Copyable {
+    quantized: bool,
+    on_disk: bool,
 }
 
 /// Whether `estimate` fits in `available` bytes, in words, and (for a model that is not
-/// quantized yet and does not fit) the most precise smaller copy that would.
+/// quantized yet and does not fit) the most precise smaller copy that would: offered when the
+/// model is on disk, named as the next step after the download when it is not.
 fn describe_fit(
     cfg: &DreamConfig,
     precision: Precision,
     estimate: MemoryEstimate,
     available: Option<u64>,
-    quantized: bool,
+    copyable: Copyable,
     on_gpu: bool,
 ) -> FitEstimate {
     let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
@@ -223,15 +238,16 @@ fn describe_fit(
     };
     // Quantized matrices (the embedding and lm_head too) plus the same activations.
     let copy_bytes = |kind: CopyType| (cfg.parameter_count() as f64 * kind.bits_per_weight() / 8.0) as u64;
-    let suggest = match (fits, available, quantized) {
+    let smaller = match (fits, available, copyable.quantized) {
         (Some(false), Some(a), false) => [CopyType::Q8_0, CopyType::Q4K]
             .into_iter()
             .find(|&k| copy_bytes(k).saturating_add(estimate.activation_bytes) <= a),
         _ => None,
     };
-    match suggest {
+    let then = if copyable.on_disk { "make one" } else { "download the model, then make one" };
+    match smaller {
         Some(k) => message.push_str(&format!(
-            " A {} copy needs about {:.1} GiB: make one with \"Make a smaller copy\".",
+            " A {} copy needs about {:.1} GiB: {then} with \"Make a smaller copy\".",
             k.label(),
             gib(copy_bytes(k).saturating_add(estimate.activation_bytes))
         )),
@@ -240,6 +256,7 @@ fn describe_fit(
         }
         None => {}
     }
+    let suggest = smaller.filter(|_| copyable.on_disk);
     FitEstimate { estimate, available_bytes: available, fits, message, suggest }
 }
 
@@ -521,7 +538,7 @@ mod tests {
         let precision = Precision::Bf16;
         let estimate = memory::estimate(&cfg, precision.dtype(), cfg.context_limit());
         let gib = |g: u64| g << 30;
-        let twelve = describe_fit(&cfg, precision, estimate, Some(gib(12)), false, true);
+        let twelve = describe_fit(&cfg, precision, estimate, Some(gib(12)), ON_DISK, true);
         assert_eq!((twelve.fits, twelve.suggest), (Some(false), Some(CopyType::Q8_0)));
         assert!(
             twelve.message.starts_with("bf16 needs about 15.7 GiB")
@@ -530,16 +547,36 @@ mod tests {
             twelve.message
         );
         assert!(twelve.message.contains("A Q8_0 copy needs about"), "{}", twelve.message);
-        let seven = describe_fit(&cfg, precision, estimate, Some(gib(7)), false, true);
+        let seven = describe_fit(&cfg, precision, estimate, Some(gib(7)), ON_DISK, true);
         assert_eq!(seven.suggest, Some(CopyType::Q4K), "{}", seven.message);
-        let four = describe_fit(&cfg, precision, estimate, Some(gib(4)), false, true);
+        let four = describe_fit(&cfg, precision, estimate, Some(gib(4)), ON_DISK, true);
         assert_eq!(four.suggest, None);
         assert!(four.message.contains("Close other programs"), "{}", four.message);
         assert_eq!(
-            describe_fit(&cfg, precision, estimate, Some(gib(12)), true, true).suggest,
+            describe_fit(&cfg, precision, estimate, Some(gib(12)), Copyable { quantized: true, on_disk: true }, true)
+                .suggest,
             None,
             "already quantized"
         );
-        assert_eq!(describe_fit(&cfg, precision, estimate, Some(gib(40)), false, true).fits, Some(true));
+        assert_eq!(describe_fit(&cfg, precision, estimate, Some(gib(40)), ON_DISK, true).fits, Some(true));
+    }
+
+    const ON_DISK: Copyable = Copyable { quantized: false, on_disk: true };
+
+    /// A model not downloaded yet cannot be copied: no copy is offered, and the message says
+    /// the copy comes after the download.
+    #[test]
+    fn a_model_not_downloaded_yet_is_offered_no_copy_until_it_is() {
+        let cfg = DreamConfig::dream_v0_7b();
+        let estimate = memory::estimate(&cfg, Precision::Bf16.dtype(), cfg.context_limit());
+        let remote = Copyable { quantized: false, on_disk: false };
+        let fit = describe_fit(&cfg, Precision::Bf16, estimate, Some(12 << 30), remote, true);
+        assert_eq!((fit.fits, fit.suggest), (Some(false), None));
+        assert!(
+            fit.message.contains("A Q8_0 copy needs about")
+                && fit.message.contains("download the model, then make one"),
+            "{}",
+            fit.message
+        );
     }
 }
