@@ -388,6 +388,41 @@ fn an_interrupted_download_resumes() {
     assert!(ranges.contains(&Some(half)) && !ranges.contains(&Some(0)), "only the missing half is fetched: {ranges:?}");
 }
 
+/// A partial file that holds wrong bytes (a mirror sent them, then stalled) fails its check
+/// once resumed: it is discarded and fetched whole in the same try, which says so.
+#[test]
+fn a_resumed_file_that_does_not_verify_is_fetched_whole_in_the_same_try() {
+    let cache = tempfile::tempdir().unwrap();
+    let files = fixture_files();
+    let weights = files["model.safetensors"].clone();
+    let sha = format!("{:x}", Sha256::digest(&weights));
+    let blobs = cache.path().join("models--Dream-org--Dream-v0-Base-7B/blobs");
+    std::fs::create_dir_all(&blobs).unwrap();
+    std::fs::write(blobs.join(format!("{sha}.incomplete")), vec![0x5a; 1024]).unwrap();
+
+    let (endpoint, log) = serve(Hub { files, ..Hub::default() });
+    let events: Arc<Mutex<Vec<DownloadProgress>>> = Arc::default();
+    let sink = events.clone();
+    let progress: dream_engine::hub::ProgressFn =
+        Arc::new(move |p: &DownloadProgress| sink.lock().unwrap().push(p.clone()));
+    let dir = runtime()
+        .block_on(resolve(&ModelSource::Hub(REPO.into()), &options(cache.path(), &endpoint), Some(progress)))
+        .unwrap();
+    assert_eq!(std::fs::read(dir.join("model.safetensors")).unwrap(), weights);
+    let ranges: Vec<_> = log
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| p.ends_with("/model.safetensors"))
+        .map(|(_, r)| *r)
+        .collect();
+    assert!(ranges.contains(&Some(1024)), "the part was resumed first: {ranges:?}");
+    let events = events.lock().unwrap();
+    let again: Vec<_> = events.iter().filter(|e| e.file == "model.safetensors" && e.again).collect();
+    assert!(again.last().is_some_and(|e| e.downloaded == weights.len() as u64), "said, and fetched whole: {events:?}");
+}
+
 /// Cancel (dropping the download, as the app's abort does) stops the traffic at once and
 /// leaves a partial file that the next try resumes.
 #[test]

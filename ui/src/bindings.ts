@@ -306,7 +306,11 @@ export type Damage = { file: string, reason: string, };
  * Download progress of one file.
  */
 
-export type DownloadProgress = { file: string, downloaded: number, total: number, };
+export type DownloadProgress = { file: string, downloaded: number, total: number, 
+/**
+ * Fetched whole again: the resumed file did not verify (bad bytes from an earlier try).
+ */
+again: boolean, };
 
 /**
  * Progress of [`load_model`], streamed to the UI.

@@ -94,7 +94,7 @@ export async function setupModelDialog(hooks: Hooks) {
       const info = await api.loadModel({ ...request(model), redownload }, (e) => {
         progress.textContent =
           e.stage === "download"
-            ? `Downloading ${e.file}: ${e.total ? Math.round((100 * e.downloaded) / e.total) : 0}% of ${gib(e.total)}`
+            ? `Downloading ${e.file}${e.again ? " whole again (what an earlier try left did not verify)" : ""}: ${e.total ? Math.round((100 * e.downloaded) / e.total) : 0}% of ${gib(e.total)}`
             : `Loading ${e.model}…`;
         hooks.loading(progress.textContent);
       });

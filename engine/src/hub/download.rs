@@ -306,6 +306,9 @@ impl Remote {
         Ok(pointer)
     }
 
+    /// Downloads `file` into `blob`, resuming a partial file, checked against its ETag. A
+    /// resumed file that fails its check may hold bad bytes from before (a mirror that sent
+    /// wrong ones, then stalled): it is discarded and fetched whole once, in the same try.
     async fn download(
         &self,
         url: &Url,
@@ -316,7 +319,33 @@ impl Remote {
         progress: Option<&ProgressFn>,
     ) -> Result<()> {
         let part = blob.with_extension("incomplete");
-        let mut have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+        let resumed = self.write_part(url, &part, cap, file, progress, false).await?;
+        let mut checked = check_etag(&part, etag, file);
+        if checked.is_err() && resumed {
+            tracing::warn!("{file}: the resumed download did not verify; fetching it whole again");
+            let _ = std::fs::remove_file(&part);
+            self.write_part(url, &part, cap, file, progress, true).await?;
+            checked = check_etag(&part, etag, file);
+        }
+        if let Err(e) = checked {
+            let _ = std::fs::remove_file(&part);
+            return Err(e);
+        }
+        std::fs::rename(&part, blob).map_err(|e| Error::io(blob, e))
+    }
+
+    /// Writes `file` into `part`, continuing what it holds where the server allows; returns
+    /// whether it continued. `again` says it is the whole fetch after a resumed one failed.
+    async fn write_part(
+        &self,
+        url: &Url,
+        part: &Path,
+        cap: Cap,
+        file: &str,
+        progress: Option<&ProgressFn>,
+        again: bool,
+    ) -> Result<bool> {
+        let mut have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
         let mut request = self.http.get(url.clone());
         if have > 0 {
             request = request.header(reqwest::header::RANGE, format!("bytes={have}-"));
@@ -346,20 +375,20 @@ impl Remote {
             .append(resumed)
             .write(true)
             .truncate(!resumed)
-            .open(&part)
-            .map_err(|e| Error::io(&part, e))?;
+            .open(part)
+            .map_err(|e| Error::io(part, e))?;
         let report = |downloaded: u64| {
             if let Some(cb) = progress {
-                cb(&DownloadProgress { file: file.to_owned(), downloaded, total });
+                cb(&DownloadProgress { file: file.to_owned(), downloaded, total, again });
             }
         };
         report(have);
         while let Some(chunk) = response.chunk().await.map_err(|e| self.unreachable(e))? {
-            out.write_all(&chunk).map_err(|e| Error::io(&part, e))?;
+            out.write_all(&chunk).map_err(|e| Error::io(part, e))?;
             have += chunk.len() as u64;
             if have > cap.bytes {
                 drop(out);
-                let _ = std::fs::remove_file(&part);
+                let _ = std::fs::remove_file(part);
                 let said = match cap.by {
                     Stated::Listing => "the repository lists",
                     Stated::Server => "the server announced",
@@ -372,24 +401,25 @@ impl Remote {
             }
             report(have);
         }
-        out.sync_all().map_err(|e| Error::io(&part, e))?;
-        drop(out);
-        // The Hub's ETag is an LFS file's SHA-256, or any other file's git blob SHA-1.
-        let (kind, actual) = match etag.len() {
-            64 => ("SHA-256", sha256_file(&part)?),
-            _ => ("git SHA-1", git_blob_sha1(&part)?),
-        };
-        if actual != etag {
-            let _ = std::fs::remove_file(&part);
-            return Err(Error::CorruptWeights {
-                path: PathBuf::from(file),
-                reason: format!(
-                    "{kind} {actual} does not match the Hub's {etag}; the file was removed, download it again"
-                ),
-            });
-        }
-        std::fs::rename(&part, blob).map_err(|e| Error::io(blob, e))
+        out.sync_all().map_err(|e| Error::io(part, e))?;
+        Ok(resumed)
     }
+}
+
+/// Whether the downloaded `part` is what the Hub's ETag names: an LFS file's SHA-256, or any
+/// other file's git blob SHA-1.
+fn check_etag(part: &Path, etag: &str, file: &str) -> Result<()> {
+    let (kind, actual) = match etag.len() {
+        64 => ("SHA-256", sha256_file(part)?),
+        _ => ("git SHA-1", git_blob_sha1(part)?),
+    };
+    if actual == etag {
+        return Ok(());
+    }
+    Err(Error::CorruptWeights {
+        path: PathBuf::from(file),
+        reason: format!("{kind} {actual} does not match the Hub's {etag}; the file was removed, download it again"),
+    })
 }
 
 /// The most a download may write, and who stated it.

@@ -61,6 +61,8 @@ pub struct DownloadProgress {
     pub file: String,
     pub downloaded: u64,
     pub total: u64,
+    /// Fetched whole again: the resumed file did not verify (bad bytes from an earlier try).
+    pub again: bool,
 }
 
 /// A callback told about download progress.

@@ -310,7 +310,7 @@ mockIPC(async (cmd, args) => {
         const total = 4_000_000_000;
         for (let i = 0; i <= 10; i++) {
           if (mock.loadCancelled) throw { code: "cancelled", message: "Download cancelled; it resumes where it stopped next time." };
-          send(onProgress, i, { stage: "download", file: "model-00001-of-00004.safetensors", downloaded: (total * i) / 10, total });
+          send(onProgress, i, { stage: "download", file: "model-00001-of-00004.safetensors", downloaded: (total * i) / 10, total, again: false });
           await sleep(150);
         }
       }
