@@ -114,8 +114,7 @@ impl DreamConfig {
 
     /// Parses and validates the JSON text of a `config.json`; `path` is only used in errors.
     pub fn from_json_str(text: &str, path: &Path) -> Result<Self> {
-        let cfg: DreamConfig =
-            serde_json::from_str(text).map_err(|source| Error::Json { path: path.to_owned(), source })?;
+        let cfg: DreamConfig = crate::json::parse(text, path)?;
         cfg.validate(path)?;
         Ok(cfg)
     }

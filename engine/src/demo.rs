@@ -94,8 +94,11 @@ pub fn demo_from(base: &Path, device: &Device) -> Result<Dream> {
 pub fn demo_tokenizer() -> Result<DreamTokenizer> {
     let inner = tokenizers::Tokenizer::from_bytes(TOKENIZER)
         .map_err(|e| Error::Tokenizer { path: ORIGIN.into(), reason: e.to_string() })?;
-    let config: serde_json::Value = serde_json::from_slice(TOKENIZER_CONFIG)
-        .map_err(|source| Error::Json { path: format!("{ORIGIN}/tokenizer_config.json").into(), source })?;
+    let config: serde_json::Value = serde_json::from_slice(TOKENIZER_CONFIG).map_err(|source| Error::Json {
+        path: format!("{ORIGIN}/tokenizer_config.json").into(),
+        field: ".".into(),
+        source,
+    })?;
     let template = config["chat_template"].as_str().map(str::to_owned);
     Ok(DreamTokenizer::new(inner, &demo_config())?.with_chat_template(template))
 }

@@ -29,9 +29,12 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("{path}: invalid JSON: {source}")]
+    #[error("{path}: {}{source}", field_of(field))]
     Json {
         path: PathBuf,
+        /// Where in the value the error is (`rope_theta`, `spans[0].start`), or "." for the
+        /// whole value (or text that is not JSON).
+        field: String,
         #[source]
         source: serde_json::Error,
     },
@@ -128,3 +131,12 @@ impl Error {
 
 /// Shorthand used throughout the engine.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// "field `x`: " for a JSON error inside a value, "invalid JSON: " for one in the whole of it.
+fn field_of(field: &str) -> String {
+    if field.is_empty() || field == "." {
+        "invalid JSON: ".into()
+    } else {
+        format!("field `{field}`: ")
+    }
+}

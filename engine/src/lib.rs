@@ -17,6 +17,7 @@ pub mod error;
 pub mod gguf;
 mod gguf_header;
 pub mod hub;
+pub mod json;
 mod kernels;
 mod layers;
 pub mod memory;

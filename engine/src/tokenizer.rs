@@ -120,8 +120,11 @@ impl DreamTokenizer {
     fn from_json_file(path: &Path) -> Result<Tokenizer> {
         let bad = |reason: String| Error::Tokenizer { path: path.to_owned(), reason };
         let bytes = crate::read::read_limited(path, MAX_TOKENIZER_BYTES)?;
-        let json: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|source| Error::Json { path: path.to_owned(), source })?;
+        let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+            path: path.to_owned(),
+            field: ".".into(),
+            source,
+        })?;
         if let Some(kind) = UNSUPPORTED.iter().find(|k| uses_type(&json["normalizer"], k)) {
             return Err(bad(format!("the `{kind}` normalizer is not supported (Dream's tokenizer has none)")));
         }
@@ -323,7 +326,7 @@ fn qwen2_bpe(
 /// A `tokenizer_config.json` (or other tokenizer JSON), bounded in size.
 fn read_json(path: &Path) -> Result<serde_json::Value> {
     let bytes = crate::read::read_limited(path, MAX_TOKENIZER_BYTES)?;
-    serde_json::from_slice(&bytes).map_err(|source| Error::Json { path: path.to_owned(), source })
+    serde_json::from_slice(&bytes).map_err(|source| Error::Json { path: path.to_owned(), field: ".".into(), source })
 }
 
 /// The `chat_template` of a `tokenizer_config.json`: a string, or Hugging Face's list of named

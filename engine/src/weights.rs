@@ -24,8 +24,11 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let index = dir.join(INDEX);
     if index.is_file() {
         let text = std::fs::read_to_string(&index).map_err(|e| Error::io(&index, e))?;
-        let json: serde_json::Value =
-            serde_json::from_str(&text).map_err(|source| Error::Json { path: index.clone(), source })?;
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|source| Error::Json {
+            path: index.clone(),
+            field: ".".into(),
+            source,
+        })?;
         let map = json.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| Error::Config {
             path: index.clone(),
             field: "weight_map",

@@ -59,6 +59,20 @@ fn malformed_config() {
     assert!(err.to_string().contains("config.json"));
 }
 
+/// A field of the wrong type is named, not only placed by line and column.
+#[test]
+fn a_wrong_typed_config_field_is_named() {
+    let (_tmp, dir) = checkpoint();
+    let path = dir.join("config.json");
+    let mut cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    cfg["intermediate_size"] = "big".into();
+    std::fs::write(&path, cfg.to_string()).unwrap();
+    let err = load(&dir);
+    assert!(matches!(err, Error::Json { ref field, .. } if field == "intermediate_size"), "{err}");
+    let said = err.to_string();
+    assert!(said.contains("config.json: field `intermediate_size`: invalid type: string \"big\""), "{said}");
+}
+
 #[test]
 fn config_missing_a_field_or_with_a_bad_value() {
     let (_tmp, dir) = checkpoint();

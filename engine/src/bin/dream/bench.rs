@@ -137,8 +137,7 @@ fn reveal_cases(dir: &std::path::Path, threshold: f32, cache_refresh: usize, jso
     let dream = dream_engine::Dream::load(dir, &candle_core::Device::Cpu, None)?;
     let path = dir.join("reference.json");
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let reference: serde_json::Value =
-        serde_json::from_str(&text).map_err(|source| Error::Json { path: path.clone(), source })?;
+    let reference: serde_json::Value = dream_engine::json::parse(&text, &path)?;
     let field = |name: &str, e: serde_json::Error| Error::invalid("reference.json", format!("{name}: {e}"));
     let cases = reference["sampler"].as_object().cloned().unwrap_or_default();
     if !json {

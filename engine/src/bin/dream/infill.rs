@@ -118,7 +118,7 @@ impl Args {
                 } else {
                     text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
                 }
-                serde_json::from_str(&text).map_err(|source| Error::Json { path: path.clone(), source })?
+                dream_engine::json::parse(&text, path)?
             }
             None => InfillRequest {
                 text: String::new(),
