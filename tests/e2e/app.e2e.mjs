@@ -36,6 +36,12 @@ async function shot(driver, name) {
 }
 
 const docText = (driver) => driver.executeScript("return window.dreamWriter.text()");
+/** Clicks `element` after scrolling it into view: the model dialog scrolls when it is taller
+ * than the window, and WebKitWebDriver does not scroll inside it by itself. */
+const clickInView = async (driver, element) => {
+  await driver.executeScript("arguments[0].scrollIntoView({ block: 'nearest' })", element);
+  await element.click();
+};
 const text = (driver, css) => driver.findElement(By.css(css)).getText();
 const focusedInEditor = (driver) => driver.executeScript("return !!document.activeElement?.closest('.cm-editor')");
 
@@ -140,16 +146,16 @@ test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000
       throw new Error(`the fixture model did not load (${progress}): ${e.message}`);
     });
     // A smaller copy of it, made in the app (Q8_0), listed, then loaded.
-    await driver.findElement(By.id("copy-make")).click();
+    await clickInView(driver, driver.findElement(By.id("copy-make")));
     await driver.wait(async () => (await text(driver, "#load-progress")).startsWith("The Q8_0 copy is ready"), 60000).catch(async (e) => {
       throw new Error(`the copy was not made (${await text(driver, "#load-progress")}): ${e.message}`);
     });
     const copy = await driver.wait(until.elementLocated(By.css('#model-list li[data-model$="dream-tiny-q8_0.gguf"]')), 10000);
-    await copy.findElement(By.css("button")).click();
+    await clickInView(driver, copy.findElement(By.css("button")));
     // (The button shows the name cut short; its title has all of it.)
     await driver.wait(async () => (await driver.findElement(By.id("model-button")).getAttribute("title")).includes("dream-tiny-q8_0.gguf"), 60000);
     await shot(driver, "0-smaller-copy");
-    await driver.findElement(By.id("model-close")).click();
+    await clickInView(driver, driver.findElement(By.id("model-close")));
     assert.equal(await text(driver, "#model-note"), "", "a real checkpoint is not flagged as the demo");
 
     const editor = driver.findElement(By.css(".cm-content"));
@@ -496,9 +502,9 @@ test("an instruction survives a restart; a Base model keeps it and writes the ma
     const load = async (css, name) => {
       await driver.findElement(By.id("model-button")).click();
       const item = await driver.wait(until.elementLocated(By.css(css)), 30000, "the model list did not fill");
-      await item.findElement(By.css("button")).click();
+      await clickInView(driver, item.findElement(By.css("button")));
       await driver.wait(async () => (await driver.findElement(By.id("model-button")).getAttribute("title")).includes(name), 60000, `${name} did not load`);
-      await driver.findElement(By.id("model-close")).click();
+      await clickInView(driver, driver.findElement(By.id("model-close")));
     };
     await load('#model-list li[data-model="demo"]', "Built-in demo");
     // The fixture's words, so that its word-level tokenizer reads them later.
