@@ -6,7 +6,7 @@ import { EditorState, StateEffect, StateField, type Extension } from "@codemirro
 import { Decoration, EditorView, WidgetType } from "@codemirror/view";
 import { invertedEffects } from "@codemirror/commands";
 import { liveField } from "./live";
-import { clampTokens, marked } from "./spans";
+import { badgeButton, clampTokens, marked, sizeControls, wordsHint } from "./spans";
 import type { Pinned } from "./request";
 
 export const setPinned = StateEffect.define<Pinned | null>({
@@ -40,34 +40,22 @@ class EndingWidget extends WidgetType {
     el.className = "cm-ending";
     const hole = document.createElement("span");
     hole.className = "cm-span-badge cm-hole cm-ending-gap";
-    hole.title = `Dream writes about ${Math.round(this.pinned.gap * 0.75)} words (${this.pinned.gap} tokens) here, leading into the ending`;
-    const button = (label: string, cls: string, title: string, gap: number | null) => {
-      const b = document.createElement("button");
-      b.textContent = label;
-      b.className = cls;
-      b.title = title;
-      b.setAttribute("aria-label", title);
-      b.addEventListener("mousedown", (ev) => {
-        ev.preventDefault();
-        const now = view.state.field(pinnedField);
-        if (now) view.dispatch({ effects: setPinned.of(gap === null ? null : { ...now, gap }) });
-      });
-      return b;
+    hole.title = `Dream writes about ${wordsHint(this.pinned.gap)} words (${this.pinned.gap} tokens) here, leading into the ending`;
+    // The pin as it is when the button is pressed.
+    const repin = (gap: number | null) => {
+      const now = view.state.field(pinnedField);
+      return setPinned.of(gap === null || !now ? null : { ...now, gap });
     };
-    const step = Math.max(1, Math.round(this.pinned.gap / 4));
-    const count = document.createElement("span");
-    count.className = "cm-span-count";
-    count.textContent = `~${Math.max(1, Math.round(this.pinned.gap * 0.75))} words`;
-    hole.append(
-      button("−", "cm-span-shorter", "Shorter gap", this.pinned.gap - step),
-      count,
-      button("+", "cm-span-longer", "Longer gap", this.pinned.gap + step),
-    );
+    hole.append(...sizeControls(view, this.pinned.gap, { shorter: "Shorter gap", longer: "Longer gap" }, repin));
     const text = document.createElement("span");
     text.className = "cm-pinned";
     text.textContent = this.pinned.text;
     text.title = "The pinned ending: Dream writes towards it";
-    el.append(hole, text, button("×", "cm-ending-remove", "Unpin the ending", null));
+    el.append(
+      hole,
+      text,
+      badgeButton(view, "×", "cm-ending-remove", "Unpin the ending", () => repin(null)),
+    );
     return el;
   }
   ignoreEvent(): boolean {

@@ -111,6 +111,41 @@ export function wordsHint(tokens: number): number {
   return Math.max(1, Math.round(tokens * 0.75));
 }
 
+/** A badge's button: it acts on mousedown, so the editor keeps its selection and focus. */
+export function badgeButton(view: EditorView, label: string, cls: string, title: string, act: () => StateEffect<unknown>): HTMLButtonElement {
+  const b = document.createElement("button");
+  b.textContent = label;
+  b.className = cls;
+  b.title = title;
+  b.setAttribute("aria-label", title);
+  b.addEventListener("mousedown", (ev) => {
+    ev.preventDefault();
+    view.dispatch({ effects: act() });
+  });
+  return b;
+}
+
+/** "− ~N words +" for a stretch of `tokens` that Dream writes (a mark, a hole, the gap before
+ * the ending); `resize(n)` is the effect of giving it `n` tokens. */
+export function sizeControls(
+  view: EditorView,
+  tokens: number,
+  titles: { shorter: string; longer: string },
+  resize: (tokens: number) => StateEffect<unknown>,
+): HTMLElement[] {
+  const words = wordsHint(tokens);
+  const count = document.createElement("span");
+  count.className = "cm-span-count";
+  count.textContent = `~${words} ${words === 1 ? "word" : "words"}`;
+  count.title = `${tokens} tokens`;
+  const step = Math.max(1, Math.round(tokens / 4));
+  return [
+    badgeButton(view, "−", "cm-span-shorter", titles.shorter, () => resize(tokens - step)),
+    count,
+    badgeButton(view, "+", "cm-span-longer", titles.longer, () => resize(tokens + step)),
+  ];
+}
+
 class SpanBadge extends WidgetType {
   constructor(readonly span: MarkedSpan) {
     super();
@@ -129,22 +164,6 @@ class SpanBadge extends WidgetType {
     el.className = s.from === s.to ? "cm-span-badge cm-hole" : "cm-span-badge";
     el.dataset.span = String(s.id);
     el.title = `Dream will write about ${wordsHint(s.tokens)} words here (${s.tokens} tokens)`;
-    const button = (label: string, cls: string, title: string, act: () => StateEffect<unknown>) => {
-      const b = document.createElement("button");
-      b.textContent = label;
-      b.className = cls;
-      b.title = title;
-      b.addEventListener("mousedown", (ev) => {
-        ev.preventDefault();
-        view.dispatch({ effects: act() });
-      });
-      return b;
-    };
-    const count = document.createElement("span");
-    count.className = "cm-span-count";
-    count.textContent = `~${wordsHint(s.tokens)} ${wordsHint(s.tokens) === 1 ? "word" : "words"}`;
-    count.title = `${s.tokens} tokens`;
-    const step = Math.max(1, Math.round(s.tokens / 4));
     // The instruction, when the mark has one: what Dream is asked to write there.
     const told = s.instruction?.trim();
     const instruction = document.createElement("span");
@@ -153,10 +172,8 @@ class SpanBadge extends WidgetType {
     instruction.hidden = !told;
     el.append(
       instruction,
-      button("−", "cm-span-shorter", "Shorter", () => setSpanTokens.of({ id: s.id, tokens: s.tokens - step })),
-      count,
-      button("+", "cm-span-longer", "Longer", () => setSpanTokens.of({ id: s.id, tokens: s.tokens + step })),
-      button("×", "cm-span-remove", "Remove this mark", () => removeSpan.of(s.id)),
+      ...sizeControls(view, s.tokens, { shorter: "Shorter", longer: "Longer" }, (tokens) => setSpanTokens.of({ id: s.id, tokens })),
+      badgeButton(view, "×", "cm-span-remove", "Remove this mark", () => removeSpan.of(s.id)),
     );
     return el;
   }
