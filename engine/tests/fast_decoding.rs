@@ -221,42 +221,52 @@ fn fast_decoding_runs_per_candidate() {
 /// Span-local decoding against exact decoding with the cache refreshed every 2, 8 and 32
 /// revealed tokens, on peaked weights at Qwen's vocabulary (random init weights are unsure of
 /// everything, so any cache error would flip their choices and the comparison would say
-/// nothing). The cached path must run (a full pass only on refresh), and it must write what
-/// exact decoding writes, closer the more often it refreshes.
+/// nothing), over four draws of the weights. The cached path must run (a full pass only on
+/// refresh), and it must agree with exact decoding the more, the more often it refreshes.
 #[test]
-fn span_local_with_refresh_every_2_8_32_tokens_writes_what_exact_writes() {
+fn span_local_agrees_with_exact_more_the_more_often_it_refreshes() {
     use candle_core::{DType, Device};
     use dream_engine::random::{random_weights_with, seeded_normal, Recipe};
     use dream_engine::{DreamConfig, DreamModel};
     let cfg = DreamConfig::tiny_shape();
-    let weights = random_weights_with(&cfg, Recipe::Peaked, DType::F32, &Device::Cpu, &mut seeded_normal(7)).unwrap();
-    let model = DreamModel::load(&weights, &cfg).unwrap();
     let mask = cfg.mask_token_id;
     let masks = 32;
     // 64 context tokens, the span, 32 more: ids drawn from the whole vocabulary.
     let mut row: Vec<u32> = (0..96u32).map(|i| (i * 7919 + 13) % 151_000).collect();
     row.splice(64..64, std::iter::repeat_n(mask, masks));
-    let run = |cache_refresh| {
-        let settings = SamplingSettings { steps: masks, alg: Alg::Entropy, cache_refresh, ..Default::default() };
-        let canvas = Canvas { rows: vec![row.clone()], attention_mask: None };
-        let mut passes = 0;
-        let out = generate(&model, canvas, &settings, &AtomicBool::new(false), &mut |e| passes += e.full_pass as usize)
-            .unwrap();
-        (out.ids[0][64..64 + masks].to_vec(), passes)
-    };
-    let (exact, exact_passes) = run(None);
-    assert_eq!(exact_passes, masks);
-    let mut agreement = Vec::new();
-    for k in [2, 8, 32] {
-        let (fast, passes) = run(Some(k));
-        // One token a step: a full pass first and then after every k tokens.
-        assert_eq!(passes, masks.div_ceil(k), "k = {k}");
-        agreement.push(fast.iter().zip(&exact).filter(|(a, b)| a == b).count());
+    let mut agreement = [0; 3];
+    for seed in 7..11 {
+        let weights =
+            random_weights_with(&cfg, Recipe::Peaked, DType::F32, &Device::Cpu, &mut seeded_normal(seed)).unwrap();
+        let model = DreamModel::load(&weights, &cfg).unwrap();
+        let run = |cache_refresh| {
+            let settings = SamplingSettings { steps: masks, alg: Alg::Entropy, cache_refresh, ..Default::default() };
+            let canvas = Canvas { rows: vec![row.clone()], attention_mask: None };
+            let mut passes = 0;
+            let out =
+                generate(&model, canvas, &settings, &AtomicBool::new(false), &mut |e| passes += e.full_pass as usize)
+                    .unwrap();
+            (out.ids[0][64..64 + masks].to_vec(), passes)
+        };
+        let (exact, exact_passes) = run(None);
+        assert_eq!(exact_passes, masks);
+        let mut agrees = Vec::new();
+        for (i, k) in [2, 8, 32].into_iter().enumerate() {
+            let (fast, passes) = run(Some(k));
+            // One token a step: a full pass first and then after every k tokens.
+            assert_eq!(passes, masks.div_ceil(k), "k = {k}");
+            let same = fast.iter().zip(&exact).filter(|(a, b)| a == b).count();
+            agreement[i] += same;
+            agrees.push(same);
+        }
+        eprintln!("seed {seed}: tokens of {masks} as exact writes them, k = 2, 8, 32: {agrees:?}");
     }
-    eprintln!("tokens of {masks} as exact writes them, k = 2, 8, 32: {agreement:?}");
-    // Measured: [25, 13, 10]. A stale cache changes these sharp random weights' choices, and
-    // one changed token changes the order of all that follow: closer with every refresh.
-    assert!(agreement[0] >= masks * 2 / 3, "{agreement:?}");
+    // A stale cache changes these sharp random weights' choices, and one changed token changes
+    // the order of all that follow, so single draws vary (measured: 25, 8, 10 and 15 of 32 at
+    // k = 2); over the four, closer with every refresh (measured: 58, 30, 26 of 128).
+    let total = 4 * masks;
+    eprintln!("of {total}: {agreement:?}");
+    assert!(agreement[0] >= total / 3, "{agreement:?}");
     assert!(agreement[0] > agreement[1] && agreement[1] >= agreement[2], "{agreement:?}");
 }
 
