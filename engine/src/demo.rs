@@ -15,13 +15,13 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 
-use crate::config::DreamConfig;
-use crate::engine::Dream;
+use crate::checkpoint::gguf::{gguf_name, GgufFile};
+use crate::checkpoint::weights::Weights;
+use crate::dream::Dream;
 use crate::error::{Error, Result};
-use crate::gguf::{gguf_name, GgufFile};
+use crate::model::config::DreamConfig;
 use crate::model::DreamModel;
 use crate::tokenizer::DreamTokenizer;
-use crate::weights::Weights;
 
 const CONFIG: &str = include_str!("../demo-model/config.json");
 const TOKENIZER: &[u8] = include_bytes!("../demo-model/tokenizer.json");
@@ -37,6 +37,11 @@ pub const BASE_SHA256: &str = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70
 
 /// The name the CLI's `--model` and the app's settings give the built-in demo.
 pub const NAME: &str = "demo";
+/// What the demo writes, short enough to stand beside its name.
+pub const SUMMARY: &str = "simple English, not Dream 7B's writing";
+/// What the demo is and writes, in full (the app's model list, the note's hover).
+pub const ABOUT: &str = "The built-in demo, no download: SmolLM2-135M-Instruct adapted to diffusion. It writes \
+simple modern English, not Dream 7B's writing: load Dream 7B for real work.";
 /// How the demo's words are credited: what it is, the SHA-256 of the base it adapts, and the
 /// version whose adaptation is built in.
 pub fn author() -> String {
@@ -87,7 +92,7 @@ pub fn demo_from(base: &Path, device: &Device) -> Result<Dream> {
     let tokenizer = demo_tokenizer()?;
     let tensors = adapted_tensors(base, &config)?;
     let model = DreamModel::load(&Weights::from_tensors(tensors, DType::F32, device), &config)?;
-    Ok(Dream { config, tokenizer, model })
+    Ok(Dream { config, tokenizer: std::sync::Arc::new(tokenizer), model })
 }
 
 /// The demo's tokenizer alone (embedded; no base file needed): what preparing a request takes.

@@ -2,17 +2,18 @@
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use candle_core::Device;
 
 use crate::device::Precision;
 
 use crate::checkpoint::Checkpoint;
-use crate::config::DreamConfig;
 use crate::error::Result;
+use crate::model::config::DreamConfig;
 use crate::model::DreamModel;
 use crate::request::{InfillRequest, InfillResult, Prepared, SpanView};
-use crate::sampler::{generate, Canvas, StepEvent};
+use crate::sampler::{denoise, Canvas, StepEvent};
 use crate::tokenizer::DreamTokenizer;
 
 /// A Dream checkpoint ready to generate.
@@ -38,7 +39,8 @@ use crate::tokenizer::DreamTokenizer;
 /// ```
 pub struct Dream {
     pub config: DreamConfig,
-    pub tokenizer: DreamTokenizer,
+    /// Shared, so a caller can count tokens without holding the model's weights.
+    pub tokenizer: Arc<DreamTokenizer>,
     pub model: DreamModel,
 }
 
@@ -67,14 +69,6 @@ pub struct InfillStep {
     pub spans: Vec<SpanView>,
 }
 
-/// What the CLI's JSON lines carry: one `step` per denoising step, then `done`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum InfillEvent {
-    Step(InfillStep),
-    Done(Infilled),
-}
-
 impl Dream {
     /// Loads the checkpoint at `path` on `device`, in `precision` (default: see
     /// [`Precision::default_for`]): a folder in the Hugging Face layout, or a `.gguf`
@@ -95,8 +89,15 @@ impl Dream {
         let checkpoint = Checkpoint::open(path)?;
         let config = checkpoint.config().clone();
         let tokenizer = checkpoint.tokenizer()?;
-        let model = DreamModel::load_cancellable(&checkpoint.weights(dtype, device)?, &config, cancel)?;
-        Ok(Dream { config, tokenizer, model })
+        // What loading and then writing at the full context takes, for an out-of-memory error.
+        let needed = crate::memory::estimate(&config, dtype, config.context_limit())
+            .with_weights(checkpoint.weights_bytes(dtype))
+            .total_bytes;
+        let model = checkpoint
+            .weights(dtype, device)
+            .and_then(|weights| DreamModel::load_cancellable(&weights, &config, cancel))
+            .map_err(|e| e.on_device(device, needed))?;
+        Ok(Dream { config, tokenizer: Arc::new(tokenizer), model })
     }
 
     /// Runs `request`, calling `on_step` after every denoising step with the token state and
@@ -138,7 +139,13 @@ impl Dream {
             // Each window is read after the prompt (the instructions), which nothing writes into.
             let rows = state.iter().map(|row| [&prompt[..], &row[range.clone()]].concat()).collect();
             let canvas = Canvas { rows, attention_mask: None };
-            let generation = generate(&self.model, canvas, &prepared.window_settings(w), cancel, &mut |mut tokens| {
+            let settings = prepared.window_settings(w);
+            // What the window's steps take beside the weights, for an out-of-memory error.
+            let seen = prompt.len() + range.len();
+            let needed =
+                crate::memory::estimate_run(&self.config, self.model.dtype(), seen, n, settings.temperature > 0.0)
+                    .activation_bytes;
+            let generation = denoise(&self.model, canvas, &settings, cancel, &mut |mut tokens| {
                 for r in &tokens.revealed {
                     confidence[r.row][range.start + r.position - prompt.len()] = Some(r.confidence);
                 }
@@ -152,7 +159,8 @@ impl Dream {
                 }
                 (tokens.step, tokens.steps) = (done + tokens.step, steps);
                 on_step(InfillStep { tokens, window: w, windows, spans });
-            })?;
+            })
+            .map_err(|e| e.on_device(self.model.device(), needed))?;
             if let Some(e) = view_error {
                 return Err(e);
             }

@@ -39,6 +39,13 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    #[error("{path}: cannot be written as JSON: {source}")]
+    WriteJson {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+
     #[error("{path}: field `{field}`: {reason}")]
     Config { path: PathBuf, field: &'static str, reason: String },
 
@@ -76,7 +83,11 @@ pub enum Error {
     Device { requested: String, reason: String },
 
     #[error("model `{repo}`: {reason}")]
-    Hub { repo: String, reason: String },
+    Hub {
+        repo: String,
+        #[source]
+        reason: HubError,
+    },
 
     #[error("{path} in the model cache is damaged ({reason}): download it again")]
     DamagedModel { path: PathBuf, reason: String },
@@ -92,6 +103,14 @@ pub enum Error {
 
     #[error("{path}: the disk is full")]
     DiskFull { path: PathBuf },
+
+    #[error(
+        "{device} ran out of memory: this needs about {:.1} GiB{}. Try a smaller copy of the model \
+         (Q4_K in the model manager), a shorter document or fewer versions",
+        gib(*needed),
+        free.map(|f| format!(" and {:.1} GiB is free", gib(f))).unwrap_or_default()
+    )]
+    OutOfMemory { device: String, needed: u64, free: Option<u64> },
 
     #[error("cancelled")]
     Cancelled,
@@ -123,14 +142,93 @@ impl Error {
         }
     }
 
+    /// This error, when it is `device`'s memory running out while something needing `needed`
+    /// bytes ran there (CUDA's `CUDA_ERROR_OUT_OF_MEMORY`, cuBLAS's `ALLOC_FAILED`, Metal's
+    /// buffer that could not be created), as [`Error::OutOfMemory`] with what it needs and
+    /// what is free; any other error as it is.
+    ///
+    /// ```
+    /// use dream_engine::{candle_core::{self, Device}, Error};
+    /// let oom = candle_core::Error::Msg("DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")".into());
+    /// let e = Error::Candle(oom).on_device(&Device::Cpu, 5 << 30);
+    /// assert!(matches!(e, Error::OutOfMemory { needed, .. } if needed == 5 << 30));
+    /// assert!(e.to_string().contains("needs about 5.0 GiB"), "{e}");
+    /// let other = Error::Candle(candle_core::Error::Msg("shape mismatch".into())).on_device(&Device::Cpu, 1);
+    /// assert!(matches!(other, Error::Candle(_)));
+    /// ```
+    pub fn on_device(self, device: &candle_core::Device, needed: u64) -> Self {
+        const SIGNS: [&str; 4] = ["out_of_memory", "out of memory", "alloc_failed", "failed to create metal resource"];
+        match self {
+            Error::Candle(e) if SIGNS.iter().any(|s| e.to_string().to_ascii_lowercase().contains(s)) => {
+                Error::OutOfMemory {
+                    device: crate::device::describe(device),
+                    needed,
+                    free: crate::memory::available_on(device),
+                }
+            }
+            other => other,
+        }
+    }
+
     /// A request or settings field that cannot be honoured.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::InvalidRequest { field: field.into(), reason: reason.into() }
     }
 }
 
+/// What went wrong getting a model from the Hub or a mirror, in the writer's words.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("mirror {0}")]
+    BadMirror(String),
+    #[error("a Hub model is named owner/name (letters, digits, - _ .)")]
+    NotARepoId,
+    #[error("{0}")]
+    BadAddress(#[source] url::ParseError),
+    #[error("{host} sent nothing for {seconds} s, so the download stopped; try again (it resumes where it stopped) or set a mirror")]
+    Stalled { host: String, seconds: f64 },
+    #[error("cannot reach {host}: check the connection, set a mirror, or load a local folder")]
+    Unreachable { host: String },
+    #[error("{0}")]
+    Http(#[source] reqwest::Error),
+    #[error("{what}: the server answered {status}")]
+    Answered { what: String, status: reqwest::StatusCode },
+    #[error("the repository listing is over {0} bytes")]
+    ListingTooLarge(usize),
+    #[error("the repository listing is not valid: {0}")]
+    BadListing(#[source] serde_json::Error),
+    #[error("the server gave an invalid commit hash `{0}`; nothing was written")]
+    BadCommit(String),
+    #[error("the server listed an unsafe file name `{0}`; nothing was written")]
+    UnsafeName(String),
+    #[error("refused to store `{file}` at `{commit}`")]
+    UnsafeStore { file: String, commit: String },
+    #[error("{file}: the server gave an invalid ETag `{etag}`; nothing was written")]
+    BadEtag { file: String, etag: String },
+    #[error("{file}: bad redirect: {source}")]
+    BadRedirect {
+        file: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("{file}: refused a redirect to {to} (not https)")]
+    InsecureRedirect { file: String, to: String },
+    #[error("{file}: the server sent more than the {bytes} bytes {stated}; stopped and removed it")]
+    TooLarge { file: String, bytes: u64, stated: &'static str },
+    #[error("offline (HF_HUB_OFFLINE) and the cache at {cache} lacks {missing}")]
+    Offline { cache: PathBuf, missing: String },
+    #[error("downloaded snapshot lacks {0}")]
+    Incomplete(String),
+    #[error("not in the cache (lacks {0})")]
+    NotCached(String),
+}
+
 /// Shorthand used throughout the engine.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn gib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 30) as f64
+}
 
 /// "field `x`: " for a JSON error inside a value, "invalid JSON: " for one in the whole of it.
 fn field_of(field: &str) -> String {

@@ -3,7 +3,7 @@
 use candle_core::{DType, Device};
 use serde::Serialize;
 
-use crate::config::DreamConfig;
+use crate::model::config::DreamConfig;
 
 /// Bytes a model needs to run one denoising step over `context` tokens.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -1,13 +1,13 @@
-//! Random weights of a real shape (the built-in demo, benchmarks), in memory or saved as a
+//! Random weights of a real shape (benchmarks and tests: the `random` feature), in memory or saved as a
 //! checkpoint folder the official code loads too.
 
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
 
-use crate::config::DreamConfig;
+use crate::checkpoint::weights::Weights;
 use crate::error::Result;
-use crate::weights::Weights;
+use crate::model::config::DreamConfig;
 
 /// Random weights with the official tensor names and shapes for `cfg` (normal, scaled by
 /// `recipe`; norms 1), so speed can be measured without downloading a checkpoint. They are

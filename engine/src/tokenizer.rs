@@ -14,8 +14,8 @@ use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
 use tokenizers::{AddedToken, AddedVocabulary, SplitDelimiterBehavior, Tokenizer};
 
 use crate::chat::ChatTemplate;
-use crate::config::DreamConfig;
 use crate::error::{Error, Result};
+use crate::model::config::DreamConfig;
 
 /// The files of the two layouts a checkpoint's tokenizer comes in, in order of preference.
 pub const JSON_LAYOUT: [&str; 1] = ["tokenizer.json"];
@@ -82,12 +82,11 @@ struct AddedTokenEntry {
 impl DreamTokenizer {
     /// Loads the tokenizer of checkpoint folder `dir`, preferring `tokenizer.json`.
     pub fn from_dir(dir: &Path, cfg: &DreamConfig) -> Result<Self> {
-        let json = dir.join(JSON_LAYOUT[0]);
         let [vocab, merges, config_path] = BPE_LAYOUT.map(|f| dir.join(f));
         // Read once: the BPE layout's added tokens, and either layout's chat template.
         let config = config_path.is_file().then(|| read_json(&config_path)).transpose()?;
-        let inner = if json.is_file() {
-            Self::from_json_file(&json)?
+        let inner = if layout(|f| dir.join(f).is_file()) == JSON_LAYOUT {
+            Self::from_json_file(&dir.join(JSON_LAYOUT[0]))?
         } else {
             if !vocab.is_file() && !merges.is_file() {
                 return Err(Error::TokenizerMissing { dir: dir.to_owned() });
@@ -119,7 +118,7 @@ impl DreamTokenizer {
     /// panic inside the library becomes an error naming the file.
     fn from_json_file(path: &Path) -> Result<Tokenizer> {
         let bad = |reason: String| Error::Tokenizer { path: path.to_owned(), reason };
-        let bytes = crate::read::read_limited(path, MAX_TOKENIZER_BYTES)?;
+        let bytes = crate::checkpoint::read::read_limited(path, MAX_TOKENIZER_BYTES)?;
         let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
             path: path.to_owned(),
             field: ".".into(),
@@ -325,7 +324,7 @@ fn qwen2_bpe(
 
 /// A `tokenizer_config.json` (or other tokenizer JSON), bounded in size.
 fn read_json(path: &Path) -> Result<serde_json::Value> {
-    let bytes = crate::read::read_limited(path, MAX_TOKENIZER_BYTES)?;
+    let bytes = crate::checkpoint::read::read_limited(path, MAX_TOKENIZER_BYTES)?;
     serde_json::from_slice(&bytes).map_err(|source| Error::Json { path: path.to_owned(), field: ".".into(), source })
 }
 
@@ -341,12 +340,19 @@ fn chat_template_of(config: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// Which tokenizer files a checkpoint folder provides, in order of preference.
-pub fn tokenizer_files(dir: &Path) -> Option<Vec<PathBuf>> {
-    let json = dir.join(JSON_LAYOUT[0]);
-    if json.is_file() {
-        return Some(vec![json]);
+/// The tokenizer layout a checkpoint uses, given which files it `has`: `tokenizer.json` where
+/// there is one, else the BPE files. The one answer for loading a folder, checking one, and
+/// choosing what to download.
+pub fn layout(has: impl Fn(&str) -> bool) -> &'static [&'static str] {
+    if has(JSON_LAYOUT[0]) {
+        &JSON_LAYOUT
+    } else {
+        &BPE_LAYOUT
     }
-    let files: Vec<PathBuf> = BPE_LAYOUT.iter().map(|f| dir.join(f)).collect();
+}
+
+/// The tokenizer files of checkpoint folder `dir`, or `None` when its layout lacks one.
+pub fn tokenizer_files(dir: &Path) -> Option<Vec<PathBuf>> {
+    let files: Vec<PathBuf> = layout(|f| dir.join(f).is_file()).iter().map(|f| dir.join(f)).collect();
     files.iter().all(|f| f.is_file()).then_some(files)
 }

@@ -5,7 +5,15 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use dream_engine::{InfillEvent, InfillStep, StepEvent};
+use dream_engine::{InfillStep, Infilled, StepEvent};
+
+/// One line of `--events jsonl`, read as the CLI documents it.
+#[derive(serde::Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum InfillEvent {
+    Step(InfillStep),
+    Done(Infilled),
+}
 
 fn dream(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dream"))

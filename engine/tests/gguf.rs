@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use candle_core::Device;
-use dream_engine::quantize::{quantize, QuantType};
+use dream_engine::checkpoint::quantize::{quantize, QuantType};
 use dream_engine::{Dream, Error};
 
 /// Loads a file on the test device, computing in f32 so only the quantization is measured.
@@ -131,7 +131,7 @@ fn a_damaged_or_foreign_gguf_is_named() {
 fn llama_cpp_tokenizer_arrays_give_the_same_ids() {
     use candle_core::quantized::gguf_file::{self, Value};
     use candle_core::quantized::{GgmlDType, QTensor};
-    use dream_engine::gguf::gguf_name;
+    use dream_engine::checkpoint::gguf::gguf_name;
 
     let tmp = tempfile::tempdir().unwrap();
     let (json_dir, bpe_dir) = common::qwen::dream_layouts(tmp.path());
@@ -272,7 +272,8 @@ fn hostile_gguf_headers_are_refused_not_crashed_on() {
     for (name, bytes, expected) in cases {
         let path = tmp.path().join(format!("{name}.gguf"));
         std::fs::write(&path, bytes).unwrap();
-        let err = dream_engine::gguf::GgufFile::open(&path).err().unwrap_or_else(|| panic!("{name}: accepted"));
+        let err =
+            dream_engine::checkpoint::gguf::GgufFile::open(&path).err().unwrap_or_else(|| panic!("{name}: accepted"));
         assert!(matches!(err, Error::CorruptWeights { .. }), "{name}: {err}");
         assert!(err.to_string().contains(expected), "{name}: {err}");
         assert!(err.to_string().contains(&format!("{name}.gguf")), "{name}: {err}");
@@ -289,7 +290,7 @@ fn quantizing_is_atomic_and_cancellable() {
     std::fs::write(&out, b"the old file").unwrap();
     let cancel = AtomicBool::new(false);
     let mut seen = Vec::new();
-    let err = dream_engine::quantize::quantize_with(
+    let err = dream_engine::checkpoint::quantize::quantize_with(
         &common::fixture_dir(),
         &out,
         QuantType::Q8_0,
@@ -309,9 +310,14 @@ fn quantizing_is_atomic_and_cancellable() {
     assert_eq!(seen.last(), Some(&(5, seen[0].1)));
 
     cancel.store(false, std::sync::atomic::Ordering::Relaxed);
-    let report =
-        dream_engine::quantize::quantize_with(&common::fixture_dir(), &out, QuantType::Q8_0, &cancel, &mut |_, _| {})
-            .unwrap();
+    let report = dream_engine::checkpoint::quantize::quantize_with(
+        &common::fixture_dir(),
+        &out,
+        QuantType::Q8_0,
+        &cancel,
+        &mut |_, _| {},
+    )
+    .unwrap();
     assert_eq!(std::fs::metadata(&out).unwrap().len(), report.bytes);
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
     load(&out).unwrap();

@@ -249,6 +249,11 @@ fn downloads_into_the_cache_with_progress_then_works_offline() {
     assert!(link.starts_with("../../blobs"), "{}", link.display());
     let dream = Dream::load(&dir, &candle_core::Device::Cpu, None).unwrap();
     assert_eq!(dream.config.mask_token_id, 997);
+    // Only what the engine reads is fetched (the mirror also lists a generation_config.json).
+    let mut fetched: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    fetched.sort();
+    assert_eq!(fetched, ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]);
     // The weights' SHA-256 is known from the download (what the app credits the model's words to).
     let weights = std::fs::read(common::fixture_dir().join("model.safetensors")).unwrap();
     assert_eq!(dream_engine::hub::weights_sha256(&dir), [format!("{:x}", Sha256::digest(&weights))]);

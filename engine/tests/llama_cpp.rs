@@ -10,8 +10,8 @@ use std::sync::atomic::AtomicBool;
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
-use dream_engine::gguf::gguf_name;
-use dream_engine::quantize::{quantize, QuantType};
+use dream_engine::checkpoint::gguf::gguf_name;
+use dream_engine::checkpoint::quantize::{quantize, QuantType};
 use dream_engine::{Dream, DreamConfig, InfillRequest, ModelInput, Precision};
 
 /// The folder the interop script works in.
@@ -42,7 +42,7 @@ fn interop_prepare() {
 /// relative RMS error, and that of candle's own quantizer to the same type. Blocks read with
 /// the wrong layout would be off by the size of the weights themselves (about 1.4).
 fn block_errors(file: &std::path::Path) -> Vec<(String, GgmlDType, f32, f32)> {
-    let gguf = dream_engine::gguf::GgufFile::open(file).unwrap();
+    let gguf = dream_engine::checkpoint::gguf::GgufFile::open(file).unwrap();
     let dense = candle_core::safetensors::load(work().join("ckpt/model.safetensors"), &Device::Cpu).unwrap();
     let relative = |a: &Tensor, b: &Tensor| {
         let rms = |t: &Tensor| t.sqr().unwrap().mean_all().unwrap().to_scalar::<f32>().unwrap().sqrt();

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use candle_core::{DType, Device};
-use dream_engine::quantize::{quantize, QuantType};
+use dream_engine::checkpoint::quantize::{quantize, QuantType};
 use dream_engine::{Dream, DreamModel, Error, InfillRequest, Precision, Weights};
 
 fn load(path: &Path) -> dream_engine::Result<Dream> {

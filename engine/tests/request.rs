@@ -582,6 +582,10 @@ fn candidates_come_from_one_batched_run_with_consecutive_seeds() {
     let greedy = InfillRequest { settings: settings(4), ..req.clone() };
     let p = greedy.prepare(&d.tokenizer, 2048).unwrap();
     assert!(p.warnings.iter().any(|w| w.contains("temperature")), "{:?}", p.warnings);
+    // An order drawn at random varies with the seed at temperature 0: no such warning.
+    let origin = InfillRequest { settings: SamplingSettings { alg: Alg::Origin, ..settings(4) }, ..req.clone() };
+    let p = origin.prepare(&d.tokenizer, 2048).unwrap();
+    assert!(!p.warnings.iter().any(|w| w.contains("temperature")), "{:?}", p.warnings);
     for n in [0, 4] {
         let bad = InfillRequest { candidates: n, ..req.clone() };
         assert!(
@@ -590,15 +594,50 @@ fn candidates_come_from_one_batched_run_with_consecutive_seeds() {
     }
 }
 
-/// Cancel is checked between layers: a pass whose flag is already set does no layer at all,
-/// and a run cancelled mid-step returns `Cancelled` without finishing the step.
+/// Cancel sent from another thread while a step runs: the pass stops at the next layer
+/// boundary, long before the step would have ended, and no event comes for the step it
+/// stopped in. (Checked only between steps, the run would finish the step and send its event.)
 #[test]
-fn cancel_lands_between_layers() {
-    let d = dream();
-    let input = dream_engine::ModelInput::new(&[vec![5, 17, 997, 3]], None, &candle_core::Device::Cpu).unwrap();
-    let set = AtomicBool::new(true);
-    assert!(matches!(d.model.hidden_states(&input, Some(&set)), Err(Error::Cancelled)));
-    assert!(d.model.hidden_states(&input, None).is_ok());
+fn a_cancel_sent_during_a_step_stops_it_between_layers() {
+    use candle_core::{DType, Device};
+    use dream_engine::random::{random_weights, Recipe};
+    use dream_engine::{generate, Canvas, DreamConfig, DreamModel};
+    use std::sync::atomic::Ordering;
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+    // Many layers, so one layer is a small part of a step.
+    let cfg = DreamConfig { num_hidden_layers: 32, ..DreamConfig::small_shape() };
+    let model = DreamModel::load(&random_weights(&cfg, Recipe::Init, DType::F32, &Device::Cpu).unwrap(), &cfg).unwrap();
+    let mut row: Vec<u32> = (0..256u32).map(|i| (i * 7919 + 13) % 150_000).collect();
+    row[100..108].fill(cfg.mask_token_id);
+    let settings = SamplingSettings { steps: 8, ..Default::default() };
+    let cancel = AtomicBool::new(false);
+    let sent: Mutex<Option<(Instant, Duration)>> = Mutex::new(None);
+    let mut steps_done = 0;
+    let begun = Instant::now();
+    let out = std::thread::scope(|s| {
+        let canvas = Canvas { rows: vec![row], attention_mask: None };
+        generate(&model, canvas, &settings, &cancel, &mut |e| {
+            steps_done += 1;
+            if e.step == 0 {
+                // Into the next step (the first is the longest: it allocates), from another thread.
+                let step = begun.elapsed();
+                let (cancel, sent) = (&cancel, &sent);
+                s.spawn(move || {
+                    std::thread::sleep(step / 4);
+                    *sent.lock().unwrap() = Some((Instant::now(), step));
+                    cancel.store(true, Ordering::Relaxed);
+                });
+            }
+        })
+    });
+    let returned = Instant::now();
+    assert!(matches!(out, Err(Error::Cancelled)), "{:?}", out.map(|g| g.ids));
+    assert_eq!(steps_done, 1, "the step the cancel came in sent no event");
+    let (at, step) = sent.lock().unwrap().expect("the cancel was sent");
+    let took = returned - at;
+    eprintln!("a step took {step:?}; stopped {took:?} after the cancel");
+    assert!(took < step / 4, "stopped {took:?} after the cancel, a step is {step:?}: not between layers");
 }
 
 /// The app's case: an ending pinned at a point of the text, with a gap Dream writes before
@@ -798,7 +837,7 @@ fn a_request_bans_the_control_tokens_but_not_the_ends() {
         settings: settings(4),
         candidates: 1,
     };
-    let banned = req.prepare(&tok, 2048).unwrap().settings.banned;
+    let banned = req.prepare(&tok, 2048).unwrap().settings().banned.clone();
     let id = |t: &str| tok.inner().token_to_id(t).unwrap();
     for control in ["<|im_end|>", "<|im_start|>", "<|mask|>", "<|fim_middle|>"] {
         assert!(banned.contains(&id(control)), "{control} not banned");

@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use dream_engine::Dream;
+use dream_engine::{Dream, DreamTokenizer};
 use serde::Serialize;
 
 use crate::error::{CommandError, ErrorCode};
@@ -39,6 +39,16 @@ pub struct ModelInfo {
     /// How the words it writes are credited (the authorship sidecar, an annotated export):
     /// what it is, and its weights' SHA-256 where the app knows it.
     pub author: String,
+    /// What the page says beside its name while it is loaded (the demo's limits).
+    pub note: Option<ModelNote>,
+}
+
+/// A line beside a model's name, and the whole of it on hover.
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelNote {
+    pub summary: String,
+    pub about: String,
 }
 
 /// What is running now, and how to stop it.
@@ -73,6 +83,14 @@ impl Activity {
             Activity::Copying { .. } => Some(Work::Copy),
         }
     }
+}
+
+/// What a command that needs a model says when none is loaded.
+pub fn no_model() -> CommandError {
+    CommandError::new(
+        ErrorCode::NoModel,
+        "No model is loaded: open the model manager and load one (the demo needs no download).",
+    )
 }
 
 /// Why `wanted` cannot start while `running` runs, in the writer's words.
@@ -116,9 +134,15 @@ impl Machine {
         self.inner.lock().expect("activity lock")
     }
 
-    /// The model loaded now.
-    pub fn model(&self) -> Option<Arc<Loaded>> {
-        self.lock().model.clone()
+    /// What the page shows of the model loaded now.
+    pub fn info(&self) -> Option<ModelInfo> {
+        self.lock().model.as_ref().map(|m| m.info.clone())
+    }
+
+    /// The loaded model's tokenizer, to count tokens with: it holds none of the weights, so a
+    /// count never keeps a model in memory that a load let go.
+    pub fn tokenizer(&self) -> Option<Arc<DreamTokenizer>> {
+        self.lock().model.as_ref().map(|m| m.dream.tokenizer.clone())
     }
 
     /// Whether a model is being downloaded or loaded.
@@ -126,11 +150,13 @@ impl Machine {
         self.lock().activity.work() == Some(Work::Load)
     }
 
-    /// Starts a run: refused unless idle. Its cancel flag, and a ticket that ends it.
-    pub fn start_writing(&self) -> Result<(Ticket<'_>, Arc<AtomicBool>), CommandError> {
+    /// Starts a run with the loaded model: refused unless idle, and without a model. The model,
+    /// its cancel flag, and a ticket that ends the run. The model is handed out only here, so
+    /// no load (which waits for idle) can happen while anyone holds it.
+    pub fn start_writing(&self) -> Result<(Ticket<'_>, Arc<AtomicBool>, Arc<Loaded>), CommandError> {
         let cancel = Arc::new(AtomicBool::new(false));
-        let ticket = self.start(Work::Write, Activity::Writing { cancel: cancel.clone() })?;
-        Ok((ticket, cancel))
+        let (ticket, model) = self.start_with(Work::Write, Activity::Writing { cancel: cancel.clone() }, true)?;
+        Ok((ticket, cancel, model.expect("a run starts only with a model")))
     }
 
     /// Starts a smaller copy: refused unless idle.
@@ -147,14 +173,30 @@ impl Machine {
     }
 
     fn start(&self, work: Work, activity: Activity) -> Result<Ticket<'_>, CommandError> {
+        Ok(self.start_with(work, activity, false)?.0)
+    }
+
+    /// Starts `activity` (refused unless idle), with the loaded model when `with_model` (refused
+    /// when there is none), in one step under the lock.
+    fn start_with(
+        &self,
+        work: Work,
+        activity: Activity,
+        with_model: bool,
+    ) -> Result<(Ticket<'_>, Option<Arc<Loaded>>), CommandError> {
         let mut inner = self.lock();
         if let Some(running) = inner.activity.work() {
             return Err(refusal(running, work));
         }
+        let model = match (with_model, &inner.model) {
+            (false, _) => None,
+            (true, Some(model)) => Some(model.clone()),
+            (true, None) => return Err(no_model()),
+        };
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         inner.activity = activity;
         inner.ticket = id;
-        Ok(Ticket { machine: self, id })
+        Ok((Ticket { machine: self, id }, model))
     }
 
     /// Stops `work` if it is what runs now (before its next step, layer or file block);
@@ -223,10 +265,38 @@ impl Drop for Ticket<'_> {
 mod tests {
     use super::*;
 
+    /// A model loaded the way the app loads one (the engine's 1 MB test checkpoint).
+    fn load(m: &Machine, name: &str) {
+        let ticket = m.start_loading().unwrap();
+        ticket.reading();
+        ticket.loaded(model(name));
+    }
+
+    fn model(name: &str) -> Arc<Loaded> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/dream-tiny");
+        let dream = Dream::load(&dir, &dream_engine::candle_core::Device::Cpu, None).unwrap();
+        let info = ModelInfo {
+            name: name.into(),
+            source: name.into(),
+            demo: false,
+            device: "cpu".into(),
+            dtype: dream_engine::Precision::F32,
+            parameters: 0,
+            context: 0,
+            instructions: false,
+            step_flops: dream.config.step_flops(),
+            author: name.into(),
+            note: None,
+        };
+        Arc::new(Loaded { dream, info })
+    }
+
     #[test]
     fn one_activity_at_a_time_each_refusal_in_plain_words() {
         let m = Machine::default();
-        let (writing, cancel) = m.start_writing().unwrap();
+        assert_eq!(m.start_writing().err().unwrap().code, ErrorCode::NoModel, "no run without a model");
+        load(&m, "tiny");
+        let (writing, cancel, _) = m.start_writing().unwrap();
         for (refused, says) in [
             (m.start_writing().err(), "already writing"),
             (m.start_loading().err(), "before loading another model"),
@@ -267,41 +337,22 @@ mod tests {
     }
 
     /// A new model's weights are read only once the old one is gone, and a download that
-    /// fails or is cancelled keeps the old one.
+    /// fails or is cancelled keeps the old one. Counting tokens holds only the tokenizer, so
+    /// a count in progress does not keep the old model either.
     #[test]
     fn two_models_are_never_held_at_once() {
         let m = Machine::default();
-        let demo = |name: &str| {
-            let dream = dream_engine::demo::demo(&candle_core_device()).unwrap();
-            let info = ModelInfo {
-                name: name.into(),
-                source: name.into(),
-                demo: true,
-                device: "cpu".into(),
-                dtype: dream_engine::Precision::F32,
-                parameters: 0,
-                context: 0,
-                instructions: true,
-                step_flops: dream.config.step_flops(),
-                author: name.into(),
-            };
-            Arc::new(Loaded { dream, info })
-        };
-        let first = m.start_loading().unwrap();
-        first.reading();
-        first.loaded(demo("first"));
-        assert_eq!(m.model().unwrap().info.name, "first");
+        load(&m, "first");
+        assert_eq!(m.info().unwrap().name, "first");
         drop(m.start_loading().unwrap()); // a download that failed
-        assert_eq!(m.model().unwrap().info.name, "first", "a failed download keeps the model");
+        assert_eq!(m.info().unwrap().name, "first", "a failed download keeps the model");
         let second = m.start_loading().unwrap();
-        let old = Arc::downgrade(&m.model().unwrap());
+        let old = Arc::downgrade(m.lock().model.as_ref().unwrap());
+        let counting = m.tokenizer().unwrap();
         second.reading();
-        assert!(m.model().is_none() && old.upgrade().is_none(), "the old model is gone before the new one is read");
-        second.loaded(demo("second"));
-        assert_eq!(m.model().unwrap().info.name, "second");
-    }
-
-    fn candle_core_device() -> dream_engine::candle_core::Device {
-        dream_engine::candle_core::Device::Cpu
+        assert!(m.info().is_none() && old.upgrade().is_none(), "the old model is gone before the new one is read");
+        assert!(counting.encode("w1 w2").is_ok(), "the count goes on with its tokenizer");
+        second.loaded(model("second"));
+        assert_eq!(m.info().unwrap().name, "second");
     }
 }

@@ -7,12 +7,13 @@ use std::path::Path;
 
 use ts_rs::{Config, TS};
 
-use crate::activity::ModelInfo;
+use crate::activity::{ModelInfo, ModelNote};
 use crate::authorship::Authored;
 use crate::commands::copies::{CopyProgress, CopyType};
 use crate::commands::document::{Opened, Saved};
+use crate::commands::fit::FitEstimate;
 use crate::commands::generate::{Edits, StepUpdate, Written};
-use crate::commands::model::{FitEstimate, LoadEvent, LoadRequest, ModelEntry, ModelPick, ModelStatus, SystemInfo};
+use crate::commands::model::{LoadEvent, LoadRequest, ModelEntry, ModelPick, ModelStatus, SystemInfo};
 use crate::commands::window::WindowNotice;
 use crate::desk::{DocState, RecentEntry, SavedMark};
 use crate::documents::{DiskState, OnDisk};
@@ -51,6 +52,7 @@ fn generated() -> String {
         declare::<DeviceChoice>(&cfg),
         declare::<Precision>(&cfg),
         declare::<StepFlops>(&cfg),
+        declare::<ModelNote>(&cfg),
         declare::<ModelInfo>(&cfg),
         declare::<ModelStatus>(&cfg),
         declare::<ModelEntry>(&cfg),
@@ -81,9 +83,12 @@ fn generated() -> String {
         declare::<Shared>(&cfg),
     ];
     let shared = serde_json::to_string_pretty(&SHARED).expect("the shared values serialise");
+    let defaults = serde_json::to_string_pretty(&Settings::default()).expect("the settings serialise");
     format!(
         "// Generated from the Rust types by src-tauri/src/bindings.rs: do not edit by hand.\n\n{}\n\
-         /** The values of `Shared` (src-tauri/src/shared.rs). */\nexport const SHARED: Shared = {shared};\n",
+         /** The values of `Shared` (src-tauri/src/shared.rs). */\nexport const SHARED: Shared = {shared};\n\n\
+         /** `Settings::default()` (src-tauri/src/settings.rs): what a first start has. */\n\
+         export const DEFAULT_SETTINGS: Settings = {defaults};\n",
         declarations.join("\n"),
     )
 }

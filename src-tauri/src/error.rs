@@ -22,6 +22,7 @@ pub enum ErrorCode {
     DamagedModel,
     Cancelled,
     Compute,
+    OutOfMemory,
     // From the app.
     Busy,
     Internal,
@@ -43,7 +44,7 @@ impl ErrorCode {
             Error::ModelDirMissing(_) | Error::FileMissing { .. } | Error::DemoBaseMissing { .. } => {
                 ErrorCode::ModelFileMissing
             }
-            Error::Io { .. } | Error::DiskFull { .. } => ErrorCode::Io,
+            Error::Io { .. } | Error::DiskFull { .. } | Error::WriteJson { .. } => ErrorCode::Io,
             Error::Json { .. } | Error::Config { .. } => ErrorCode::BadConfig,
             Error::CorruptWeights { .. }
             | Error::MissingTensor { .. }
@@ -61,6 +62,7 @@ impl ErrorCode {
             Error::DamagedModel { .. } => ErrorCode::DamagedModel,
             Error::Cancelled => ErrorCode::Cancelled,
             Error::Candle(_) | Error::NonFiniteOutput { .. } => ErrorCode::Compute,
+            Error::OutOfMemory { .. } => ErrorCode::OutOfMemory,
         }
     }
 }
@@ -109,5 +111,18 @@ mod tests {
         assert_eq!(c.code, ErrorCode::Io);
         assert!(!c.message.contains("os error"), "{}", c.message);
         assert!(c.message.starts_with("/m/config.json: cannot read: Not a directory"), "{}", c.message);
+    }
+
+    /// A GPU that runs out of memory is said as such, with what was needed and the way out,
+    /// not as a failed computation.
+    #[test]
+    fn running_out_of_gpu_memory_is_its_own_error_in_plain_words() {
+        let driver =
+            dream_engine::candle_core::Error::Msg("DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")".into());
+        let e = Error::Candle(driver).on_device(&dream_engine::candle_core::Device::Cpu, 17 << 30);
+        let c = CommandError::from(e);
+        assert_eq!(c.code, ErrorCode::OutOfMemory);
+        assert!(c.message.contains("ran out of memory: this needs about 17.0 GiB"), "{}", c.message);
+        assert!(c.message.contains("Q4_K"), "{}", c.message);
     }
 }

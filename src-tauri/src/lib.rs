@@ -36,7 +36,7 @@ fn app_dirs() -> (PathBuf, PathBuf) {
 
 /// Starts the app.
 pub fn run() {
-    dream_engine::allocator::reuse_freed_memory();
+    dream_engine::cpu::allocator::reuse_freed_memory();
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
     let (config_dir, data_dir) = app_dirs();
     tauri::Builder::default()
@@ -67,7 +67,7 @@ pub fn run() {
             commands::model::model_status,
             commands::model::list_models,
             commands::model::system_info,
-            commands::model::estimate_fit,
+            commands::fit::estimate_fit,
             commands::model::load_model,
             commands::model::cancel_load,
             commands::model::pick_model,

@@ -2,6 +2,7 @@
 //! into ui/src/bindings.ts as `SHARED`, beside the IPC types, and its test fails when the two
 //! drift apart.
 
+use dream_engine::Alg;
 use serde::Serialize;
 
 /// Limits and defaults both sides apply: the page to bound its controls and say why, the app
@@ -29,6 +30,9 @@ pub struct Shared {
     pub auto_threshold: f32,
     /// Speed by length: fast once a step reads this many times the masked tokens or more.
     pub auto_fast_ratio: usize,
+    /// The orders drawn at random: a run with one varies with the seed even at temperature 0
+    /// (the page's half of `SamplingSettings::varies_with_seed`).
+    pub random_orders: &'static [Alg],
 }
 
 pub const SHARED: Shared = Shared {
@@ -42,4 +46,17 @@ pub const SHARED: Shared = Shared {
     fast_refresh: dream_engine::sampler::FAST_REFRESH,
     auto_threshold: dream_engine::sampler::AUTO_THRESHOLD,
     auto_fast_ratio: 4,
+    random_orders: &[Alg::Origin],
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_random_orders_are_the_engines() {
+        let all = [Alg::Origin, Alg::MaskgitPlus, Alg::TopkMargin, Alg::Entropy];
+        let engine: Vec<Alg> = all.into_iter().filter(|a| a.draws_order()).collect();
+        assert_eq!(SHARED.random_orders, engine.as_slice());
+    }
+}

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use crate::activity::{Loaded, Machine};
+use crate::activity::Machine;
 use crate::desk::Desk;
 use crate::dialogs::Dialogs;
 use crate::settings::Settings;
@@ -30,7 +30,7 @@ impl AppState {
         let (settings, notice) = Settings::load(&config_dir);
         let models_dir = data_dir.join("models");
         // What a copy killed mid-write (the app force-quit, a power cut) left behind.
-        for stale in dream_engine::quantize::remove_stale_parts(&models_dir) {
+        for stale in dream_engine::checkpoint::quantize::remove_stale_parts(&models_dir) {
             tracing::info!("removed {}, left by a copy that was stopped", stale.display());
         }
         AppState {
@@ -42,10 +42,6 @@ impl AppState {
             config_dir,
             models_dir,
         }
-    }
-
-    pub fn loaded(&self) -> Option<Arc<Loaded>> {
-        self.machine.model()
     }
 }
 

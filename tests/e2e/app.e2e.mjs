@@ -51,7 +51,7 @@ test("type, mark a hole, watch it fill, accept, save, reopen", { timeout: 300000
     // The built-in demo loads first; then the fixture checkpoint from its folder.
     await driver.wait(async () => (await text(driver, "#model-button")).includes("Built-in demo"), 60000, "the demo model did not load");
     assert.match(await text(driver, "#model-note"), /^Demo model: simple English/);
-    assert.match(await driver.findElement(By.id("model-note")).getAttribute("title"), /SmolLM2-135M adapted to diffusion/);
+    assert.match(await driver.findElement(By.id("model-note")).getAttribute("title"), /SmolLM2-135M-Instruct adapted to diffusion/);
     // With no download, a hole after a writer's own sentence fills with English words: at
     // least 4 of them, nearly all in the system's word list, not noise.
     const line = "The last bus had already gone, so we walked home along the river, and ";

@@ -243,6 +243,12 @@ per_row_key: number,
 per_logit: number, };
 
 /**
+ * A line beside a model's name, and the whole of it on hover.
+ */
+
+export type ModelNote = { summary: string, about: string, };
+
+/**
  * What the UI shows about the loaded model.
  */
 
@@ -268,7 +274,11 @@ step_flops: StepFlops,
  * How the words it writes are credited (the authorship sidecar, an annotated export):
  * what it is, and its weights' SHA-256 where the app knows it.
  */
-author: string, };
+author: string, 
+/**
+ * What the page says beside its name while it is loaded (the demo's limits).
+ */
+note: ModelNote | null, };
 
 export type ModelStatus = { loaded: ModelInfo | null, loading: boolean, };
 
@@ -339,7 +349,11 @@ fits: boolean | null, message: string,
  * When it does not fit (and is not a quantized file already): the most precise smaller
  * copy that would.
  */
-suggest: CopyType | null, weights_bytes: number, 
+suggest: CopyType | null, 
+/**
+ * The model's name as the page shows it.
+ */
+name: string, weights_bytes: number, 
 /**
  * The largest activations alive during a forward pass: hidden states and the MLP's
  * intermediate in the weights' dtype, one block of queries' f32 attention scores (and
@@ -514,7 +528,7 @@ export type WindowNotice = { "event": "close_requested" };
  * What kind of failure it was, for the UI to act on (the message is for the writer).
  */
 
-export type ErrorCode = "model_file_missing" | "io" | "bad_config" | "bad_weights" | "bad_tokenizer" | "encode" | "invalid_request" | "context_overflow" | "device" | "hub" | "damaged_model" | "cancelled" | "compute" | "busy" | "internal" | "no_model" | "unknown_model" | "invalid_settings" | "invalid_path" | "invalid_document" | "not_chosen" | "not_text" | "too_large" | "changed_on_disk" | "folder_missing";
+export type ErrorCode = "model_file_missing" | "io" | "bad_config" | "bad_weights" | "bad_tokenizer" | "encode" | "invalid_request" | "context_overflow" | "device" | "hub" | "damaged_model" | "cancelled" | "compute" | "out_of_memory" | "busy" | "internal" | "no_model" | "unknown_model" | "invalid_settings" | "invalid_path" | "invalid_document" | "not_chosen" | "not_text" | "too_large" | "changed_on_disk" | "folder_missing";
 
 export type CommandError = { code: ErrorCode, message: string, };
 
@@ -563,7 +577,12 @@ auto_threshold: number,
 /**
  * Speed by length: fast once a step reads this many times the masked tokens or more.
  */
-auto_fast_ratio: number, };
+auto_fast_ratio: number, 
+/**
+ * The orders drawn at random: a run with one varies with the seed even at temperature 0
+ * (the page's half of `SamplingSettings::varies_with_seed`).
+ */
+random_orders: Array<Alg>, };
 
 /** The values of `Shared` (src-tauri/src/shared.rs). */
 export const SHARED: Shared = {
@@ -576,5 +595,31 @@ export const SHARED: Shared = {
   "max_temperature": 2.0,
   "fast_refresh": 32,
   "auto_threshold": 0.9,
-  "auto_fast_ratio": 4
+  "auto_fast_ratio": 4,
+  "random_orders": [
+    "origin"
+  ]
+};
+
+/** `Settings::default()` (src-tauri/src/settings.rs): what a first start has. */
+export const DEFAULT_SETTINGS: Settings = {
+  "theme": "system",
+  "sampling": {
+    "steps": 32,
+    "alg": "entropy",
+    "temperature": 0.0,
+    "top_p": null,
+    "top_k": null,
+    "alg_temp": null,
+    "eps": 0.001,
+    "seed": 0,
+    "threshold": null,
+    "cache_refresh": null
+  },
+  "device": "auto",
+  "dtype": null,
+  "hf_endpoint": null,
+  "last_model": null,
+  "candidates": 1,
+  "speed": "auto"
 };

@@ -4,6 +4,7 @@
 // time is about a fixed part (reading the weights once) plus a part per operation: both are
 // learnt from the steps the writer's own runs took, on this model and device.
 import { SHARED, type StepCost, type StepFlops } from "./bindings";
+import { clampSteps } from "./steps";
 
 /** A run as the page plans it, before it starts. */
 export interface RunShape {
@@ -28,7 +29,7 @@ export function stepFlops(f: StepFlops, cost: StepCost): number {
  * marks' windows (each widened by the position before it) in between. */
 export function plannedSteps(run: RunShape): StepCost[] {
   const { seen, masked, marks, candidates: c } = run;
-  const steps = Math.max(1, Math.min(run.steps, masked));
+  const steps = clampSteps(run.steps, masked);
   const out: StepCost[] = [];
   let sinceFull = 0;
   for (let i = 0; i < steps; i++) {

@@ -12,8 +12,8 @@ import { addAuthored, authoredField, authoredRanges, authorship, modelShare, res
 import { wordDiff } from "./diff";
 import { ending, pinned, placeEnding, setPinned } from "./ending";
 import { clampSteps, stepsLabel } from "./steps";
-import { SHARED, type Speed, type StepFlops } from "./bindings";
-import { clampTemperature, engineSettings, fromSaved, isFast, runCandidates, savedSettings } from "./sampling";
+import { DEFAULT_SETTINGS, SHARED, type Speed, type StepFlops } from "./bindings";
+import { clampTemperature, engineSettings, fromSaved, isFast, runCandidates, savedSettings, variesWithSeed } from "./sampling";
 import { plannedSteps, SpeedModel, stepFlops, type RunShape } from "./estimate";
 import { onChoiceChange, readChoice, showChoice } from "./sampling-panel";
 import { setupModelDialog } from "./models";
@@ -515,13 +515,14 @@ for (const id of ["ending", "gap"]) {
     changed();
   });
 }
-/** Candidates differ only with a temperature above 0: the choice is off until then. */
+/** Versions differ only with a temperature above 0 or an order drawn at random: the choice is
+ * off until then. */
 function showCandidatesAllowed() {
-  const greedy = readChoice().temperature <= 0;
+  const same = !variesWithSeed(readChoice());
   const select = $<HTMLSelectElement>("candidates");
-  select.disabled = greedy;
+  select.disabled = same;
   // Said next to the control, not only on hover.
-  $("candidates-note").textContent = greedy ? "At temperature 0 every version is the same text: raise the temperature for more than one." : "";
+  $("candidates-note").textContent = same ? "At temperature 0 every version is the same text: raise the temperature for more than one." : "";
 }
 onChoiceChange((field) => {
   if (field === "temperature") {
@@ -533,6 +534,7 @@ onChoiceChange((field) => {
     }
     showCandidatesAllowed();
   }
+  if (field === "alg") showCandidatesAllowed();
   if (field === "steps" || field === "auto") updateSteps();
   const choice = readChoice();
   if (field === "speed" || field === "candidates") updateSteps();
@@ -627,6 +629,8 @@ async function start() {
     applyTheme(settings.theme);
     showSampling(settings.sampling);
   } catch (e) {
+    // The controls show what a first start has (the page restates no default of its own).
+    showSampling(DEFAULT_SETTINGS.sampling);
     say(describeError(e), "error");
   }
   await startDocuments(host);

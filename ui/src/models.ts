@@ -45,10 +45,8 @@ export async function setupModelDialog(hooks: Hooks) {
     button.title = info ? `${info.name} on ${info.device} (${info.dtype}): choose and load a model` : "Choose and load a model";
     // One short note while the demo is loaded (the load itself says only that it is ready).
     const note = $("model-note");
-    note.textContent = info?.demo ? "Demo model: simple English, not Dream 7B's writing" : "";
-    note.title = info?.demo
-      ? "The built-in demo is SmolLM2-135M adapted to diffusion. It writes simple modern English, not Dream 7B's writing: load Dream 7B for real work."
-      : "";
+    note.textContent = info?.note ? `Demo model: ${info.note.summary}` : "";
+    note.title = info?.note?.about ?? "";
     showCopySource(info);
   };
 
@@ -57,8 +55,7 @@ export async function setupModelDialog(hooks: Hooks) {
   const fit = async (model: string, available = false) => {
     try {
       const estimate = await api.estimateFit(request(model));
-      const shown = model === "demo" ? "Built-in demo" : /^([A-Za-z]:)?[\\/]/.test(model) ? model.split(/[\\/]/).pop() : model;
-      $("fit").textContent = `${shown}: ${estimate.message}`;
+      $("fit").textContent = `${estimate.name}: ${estimate.message}`;
       const suggest = estimate.suggest;
       if (suggest && available) {
         const b = document.createElement("button");

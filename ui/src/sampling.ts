@@ -1,7 +1,7 @@
 // The writer's sampling choices as one value: what the Sampling panel and the steps slider
 // show, what a run asks the engine for, and what is saved. A new control is a field here, its
 // place in `engineSettings`/`savedSettings`/`fromSaved`, and one entry in sampling-panel.ts.
-import { SHARED, type Alg, type SamplingSettings, type Speed } from "./bindings";
+import { DEFAULT_SETTINGS, SHARED, type Alg, type SamplingSettings, type Speed } from "./bindings";
 import { clampSteps } from "./steps";
 
 export interface SamplingChoice {
@@ -56,14 +56,19 @@ function sampling(c: SamplingChoice): Omit<SamplingSettings, "steps" | "threshol
     temperature: Math.max(0, c.temperature),
     top_p: c.topP > 0 && c.topP < 1 ? c.topP : null,
     top_k: c.topK > 0 ? Math.round(c.topK) : null,
-    alg_temp: null,
-    eps: 1e-3,
+    // Not offered on the page: the app's defaults.
+    alg_temp: DEFAULT_SETTINGS.sampling.alg_temp,
+    eps: DEFAULT_SETTINGS.sampling.eps,
     seed: Math.max(0, Math.round(c.seed)),
   };
 }
 
-/** How many versions a run writes: greedy decoding writes the same text in every one. */
-export const runCandidates = (c: SamplingChoice): number => (c.temperature > 0 ? Math.max(1, Math.min(SHARED.max_candidates, c.candidates)) : 1);
+/** Whether versions written with different seeds can differ: the engine's
+ * `SamplingSettings::varies_with_seed` for what the page sends (it never sends an `alg_temp`). */
+export const variesWithSeed = (c: SamplingChoice): boolean => c.temperature > 0 || SHARED.random_orders.includes(c.alg);
+
+/** How many versions a run writes: one where every version would be the same text. */
+export const runCandidates = (c: SamplingChoice): number => (variesWithSeed(c) ? Math.max(1, Math.min(SHARED.max_candidates, c.candidates)) : 1);
 
 /** The choice saved settings stand for (`candidates` and `speed` are saved beside them). */
 export function fromSaved(s: SamplingSettings, candidates: number, speed: Speed): SamplingChoice {

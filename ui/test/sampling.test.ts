@@ -38,8 +38,9 @@ describe("the sampling choice", () => {
     expect(engineSettings({ ...choice, speed: "auto" }, 16, 40).cache_refresh).toBeNull();
   });
 
-  it("writes several versions only with a temperature", () => {
+  it("writes several versions only where they can differ: a temperature or an order drawn at random", () => {
     expect(runCandidates(choice)).toBe(1);
+    expect(runCandidates({ ...choice, alg: "origin" })).toBe(2);
     expect(runCandidates({ ...choice, temperature: 0.5 })).toBe(2);
     expect(runCandidates({ ...choice, temperature: 0.5, candidates: 9 })).toBe(SHARED.max_candidates);
   });

@@ -9,8 +9,8 @@ use candle_core::quantized::gguf_file::{self, Content, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 
-use crate::config::DreamConfig;
 use crate::error::{Error, Result};
+use crate::model::config::DreamConfig;
 use crate::tokenizer::DreamTokenizer;
 
 /// `general.architecture` of a Dream GGUF.
@@ -19,7 +19,7 @@ pub const ARCH: &str = "dream";
 /// The GGUF (llama.cpp) name of a tensor named as in the official checkpoint.
 ///
 /// ```
-/// use dream_engine::gguf::gguf_name;
+/// use dream_engine::checkpoint::gguf::gguf_name;
 /// assert_eq!(gguf_name("model.layers.3.self_attn.q_proj.bias"), "blk.3.attn_q.bias");
 /// assert_eq!(gguf_name("lm_head.weight"), "output.weight");
 /// ```
@@ -72,7 +72,7 @@ impl GgufFile {
     /// [`open`](Self::open) for a file whose `general.architecture` is `arch` (the demo's base
     /// is a `llama` file).
     pub fn open_as(path: &Path, arch_wanted: &str) -> Result<Self> {
-        crate::gguf_header::check(path)?;
+        crate::checkpoint::gguf_header::check(path)?;
         let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
         let content = Content::read(&mut file).map_err(|e| Error::CorruptWeights {
             path: path.to_owned(),
@@ -126,7 +126,7 @@ impl GgufFile {
     /// `read::read_float_tensor`): held once, where candle's reader would hold the
     /// raw bytes, its `QTensor` and the dequantized copy at once. `None` for a quantized tensor.
     pub fn float_tensor(&self, name: &str, dtype: DType, device: &Device) -> Result<Option<Tensor>> {
-        use crate::read::{read_float_tensor, Stored};
+        use crate::checkpoint::read::{read_float_tensor, Stored};
         let info = self.info(name)?;
         let stored = match info.ggml_dtype {
             GgmlDType::F32 => Stored::F32,
@@ -177,7 +177,8 @@ impl GgufFile {
         let dtype = info.ggml_dtype;
         let bytes = dims.iter().product::<usize>() / dtype.block_size() * dtype.type_size();
         let at = self.content.tensor_data_offset.saturating_add(info.offset).saturating_add(skip);
-        let raw = crate::read::read_elements::<u8>(&self.path, at, bytes).map_err(|e| Error::io(&self.path, e))?;
+        let raw = crate::checkpoint::read::read_elements::<u8>(&self.path, at, bytes)
+            .map_err(|e| Error::io(&self.path, e))?;
         if !scales_finite(dtype, &raw) {
             return Err(Error::NonFiniteWeights { name: name.to_owned(), path: self.path.clone() });
         }

@@ -1,15 +1,21 @@
 //! One way in for a model on disk: a checkpoint folder in the Hugging Face layout, or a `.gguf`
 //! file. The engine's loader, `dream bench` and the app's memory estimate all open models here.
 
+pub mod gguf;
+pub(crate) mod gguf_header;
+pub mod quantize;
+pub(crate) mod read;
+pub mod weights;
+
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device};
 
-use crate::config::DreamConfig;
+use crate::checkpoint::gguf::{is_gguf, GgufFile};
+use crate::checkpoint::weights::{weight_files, Weights};
 use crate::error::{Error, Result};
-use crate::gguf::{is_gguf, GgufFile};
+use crate::model::config::DreamConfig;
 use crate::tokenizer::DreamTokenizer;
-use crate::weights::{weight_files, Weights};
 
 /// An opened model: its config, and where its weights are (read only when asked for).
 ///

@@ -9,11 +9,11 @@ use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 
-use crate::config::DreamConfig;
+use crate::checkpoint::gguf::{gguf_name, MetadataKeys, ARCH};
+use crate::checkpoint::weights::Weights;
 use crate::error::{Error, Result};
-use crate::gguf::{gguf_name, MetadataKeys, ARCH};
+use crate::model::config::DreamConfig;
 use crate::tokenizer::DreamTokenizer;
-use crate::weights::Weights;
 
 /// The quantization of `dream quantize`.
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
@@ -87,7 +87,7 @@ pub fn quantize_with(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<QuantizeReport> {
     let cfg = DreamConfig::from_file(&dir.join("config.json"))?;
-    let weights = Weights::from_safetensors(&crate::weights::weight_files(dir)?, DType::F32, &Device::Cpu)?;
+    let weights = Weights::from_safetensors(&crate::checkpoint::weights::weight_files(dir)?, DType::F32, &Device::Cpu)?;
     let mut tensors: Vec<(String, QTensor)> = Vec::new();
     let mut fallbacks = Vec::new();
     let shapes = cfg.tensor_shapes();
@@ -186,7 +186,7 @@ fn tokenizer_metadata(tokenizer: &DreamTokenizer, cfg: &DreamConfig, dir: &Path)
     let model = serde_json::to_value(inner.get_model()).map_err(|e| bad(e.to_string()))?;
     let Some(merges) = model["merges"].as_array().filter(|_| model["type"] == "BPE") else {
         let json = inner.to_string(false).map_err(|e| bad(e.to_string()))?;
-        let limit = crate::gguf_header::MAX_STRING_BYTES;
+        let limit = crate::checkpoint::gguf_header::MAX_STRING_BYTES;
         if json.len() as u64 > limit {
             return Err(bad(format!("a {}-byte tokenizer that is not a BPE does not fit GGUF metadata", json.len())));
         }

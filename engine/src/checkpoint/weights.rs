@@ -9,9 +9,9 @@ use candle_core::quantized::QMatMul;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Embedding, VarBuilder};
 
-use crate::gguf::GgufFile;
-use crate::layers::{Proj, TokenEmbedding};
-use crate::read::{read_float_tensor, Stored};
+use crate::checkpoint::gguf::GgufFile;
+use crate::checkpoint::read::{read_float_tensor, Stored};
+use crate::model::layers::{Proj, TokenEmbedding};
 
 use crate::error::{Error, Result};
 
@@ -117,8 +117,10 @@ impl Weights {
     /// A GGUF file; activations (and the few dense tensors: norms, biases) use `dtype`.
     pub fn from_gguf(file: GgufFile, dtype: DType, device: &Device) -> Self {
         let origin: Arc<Path> = Arc::from(file.path.as_path());
-        let shapes =
-            crate::gguf::shapes(&file).into_iter().map(|(name, dims)| (name, (dims, origin.clone()))).collect();
+        let shapes = crate::checkpoint::gguf::shapes(&file)
+            .into_iter()
+            .map(|(name, dims)| (name, (dims, origin.clone())))
+            .collect();
         let files = file.path.display().to_string();
         Self::new(Source::Gguf { file: Arc::new(file), dtype, device: device.clone() }, shapes, files)
     }
@@ -138,7 +140,7 @@ impl Weights {
     fn checked(&self, shape: &[usize], name: &str) -> Result<String> {
         let full = if self.prefix.is_empty() { name.to_owned() } else { format!("{}.{name}", self.prefix) };
         let stored = match &self.source {
-            Source::Gguf { .. } => crate::gguf::gguf_name(&full),
+            Source::Gguf { .. } => crate::checkpoint::gguf::gguf_name(&full),
             _ => full,
         };
         let Some((actual, path)) = self.shapes.get(&stored) else {
@@ -178,9 +180,10 @@ impl Weights {
                 let stored = self.checked(&[out_dim, in_dim], "weight")?;
                 match file.float_tensor(&stored, *dtype, device)? {
                     Some(w) => Proj::dense(w, bias),
-                    None => {
-                        Proj::quantized(file.qtensor_parts(&stored, crate::layers::QUANTIZED_PART_ELEMS, device)?, bias)
-                    }
+                    None => Proj::quantized(
+                        file.qtensor_parts(&stored, crate::model::layers::QUANTIZED_PART_ELEMS, device)?,
+                        bias,
+                    ),
                 }
             }
             // A tensor handed in stays as it was: the projection rearranges its own copy.

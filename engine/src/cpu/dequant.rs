@@ -6,7 +6,7 @@
 
 use candle_core::quantized::GgmlDType;
 
-use crate::kernels::multiversioned;
+use crate::cpu::kernels::multiversioned;
 
 /// Whether [`dequantize`] decodes `dtype` (the types llama.cpp's and our quantizers write for Dream:
 /// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K).

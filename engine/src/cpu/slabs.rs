@@ -12,14 +12,14 @@
 //! are bit for bit candle's.
 //!
 //! A quantized weight is decoded a slab at a time into a buffer that stays in cache
-//! ([`crate::dequant`]), never whole: dequantizing whole matrices wrote and re-read 2 GB of f32
+//! ([`crate::cpu::dequant`]), never whole: dequantizing whole matrices wrote and re-read 2 GB of f32
 //! per step at 0.5B, and held them.
 
 use candle_core::quantized::GgmlDType;
 use candle_core::{CpuStorage, InplaceOp1, Layout};
 use rayon::prelude::*;
 
-use crate::dequant;
+use crate::cpu::dequant;
 
 /// Rows of a weight per panel: one AVX-512 gemm kernel's height (4 x 16 f32).
 pub const PANEL_ROWS: usize = 64;

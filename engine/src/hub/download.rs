@@ -14,7 +14,6 @@
 //! stalls ends with an error. Dropping the future (a cancel) stops the transfer at once and
 //! leaves the partial file to resume.
 
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use std::collections::HashMap;
@@ -25,8 +24,10 @@ use serde::Deserialize;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use super::{DownloadProgress, ProgressFn};
-use crate::error::{Error, Result};
+use tokio::io::AsyncWriteExt;
+
+use super::{blocking, DownloadProgress, ProgressFn};
+use crate::error::{Error, HubError, Result};
 
 /// The largest repo listing accepted (the real ones are a few kB).
 const MAX_INFO_BYTES: usize = 4 << 20;
@@ -158,10 +159,10 @@ pub(crate) struct Listing {
 impl Remote {
     /// A connection whose reads give up after `stall` without a byte.
     pub fn new(endpoint: &str, repo: &str, stall: Duration) -> Result<Self> {
-        let hub_err = |reason: String| Error::Hub { repo: repo.to_owned(), reason };
-        let endpoint = check_endpoint(endpoint).map_err(|e| hub_err(format!("mirror {e}")))?;
+        let hub_err = |reason| Error::Hub { repo: repo.to_owned(), reason };
+        let endpoint = check_endpoint(endpoint).map_err(|e| hub_err(HubError::BadMirror(e)))?;
         if !is_repo_id(repo) {
-            return Err(hub_err("a Hub model is named owner/name (letters, digits, - _ .)".into()));
+            return Err(hub_err(HubError::NotARepoId));
         }
         let policy = redirect::Policy::custom(|attempt| {
             if attempt.previous().len() >= 10 {
@@ -180,7 +181,7 @@ impl Remote {
                 .read_timeout(stall)
                 .user_agent(concat!("dream-writer/", env!("CARGO_PKG_VERSION")))
                 .build()
-                .map_err(|e| hub_err(e.to_string()))
+                .map_err(|e| hub_err(HubError::Http(e)))
         };
         Ok(Remote {
             http: build(policy)?,
@@ -191,31 +192,24 @@ impl Remote {
         })
     }
 
-    fn err(&self, reason: impl Into<String>) -> Error {
-        Error::Hub { repo: self.repo.clone(), reason: reason.into() }
+    fn err(&self, reason: HubError) -> Error {
+        Error::Hub { repo: self.repo.clone(), reason }
     }
 
     fn url(&self, tail: &str) -> Result<Url> {
         Url::parse(&format!("{}/{tail}", self.endpoint.as_str().trim_end_matches('/')))
-            .map_err(|e| self.err(e.to_string()))
+            .map_err(|e| self.err(HubError::BadAddress(e)))
     }
 
     fn unreachable(&self, e: reqwest::Error) -> Error {
-        let why = if e.is_timeout() && !e.is_connect() {
-            format!(
-                "{} sent nothing for {} s, so the download stopped; try again (it resumes where it stopped) or set a mirror",
-                self.endpoint.host_str().unwrap_or("the Hub"),
-                self.stall.as_secs_f64()
-            )
+        let host = self.endpoint.host_str().unwrap_or("the Hub").to_owned();
+        self.err(if e.is_timeout() && !e.is_connect() {
+            HubError::Stalled { host, seconds: self.stall.as_secs_f64() }
         } else if e.is_connect() || e.is_timeout() {
-            format!(
-                "cannot reach {}: check the connection, set a mirror, or load a local folder",
-                self.endpoint.host_str().unwrap_or("the Hub")
-            )
+            HubError::Unreachable { host }
         } else {
-            e.to_string()
-        };
-        self.err(why)
+            HubError::Http(e)
+        })
     }
 
     /// The repo's current commit and file names, every one checked.
@@ -223,27 +217,25 @@ impl Remote {
         let url = self.url(&format!("api/models/{}/revision/main?blobs=true", self.repo))?;
         let mut response = self.http.get(url).send().await.map_err(|e| self.unreachable(e))?;
         if !response.status().is_success() {
-            return Err(self.err(format!("cannot list the repository: the server answered {}", response.status())));
+            let what = "cannot list the repository".into();
+            return Err(self.err(HubError::Answered { what, status: response.status() }));
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| self.unreachable(e))? {
             body.extend_from_slice(&chunk);
             if body.len() > MAX_INFO_BYTES {
-                return Err(self.err(format!("the repository listing is over {MAX_INFO_BYTES} bytes")));
+                return Err(self.err(HubError::ListingTooLarge(MAX_INFO_BYTES)));
             }
         }
-        let info: Info =
-            serde_json::from_slice(&body).map_err(|e| self.err(format!("the repository listing is not valid: {e}")))?;
+        let info: Info = serde_json::from_slice(&body).map_err(|e| self.err(HubError::BadListing(e)))?;
         if !is_commit(&info.sha) {
-            return Err(self.err(format!("the server gave an invalid commit hash `{}`; nothing was written", info.sha)));
+            return Err(self.err(HubError::BadCommit(info.sha)));
         }
         let mut files = Vec::with_capacity(info.siblings.len());
         let mut sizes = HashMap::new();
         for s in info.siblings {
             if !is_plain_name(&s.rfilename) {
-                return Err(
-                    self.err(format!("the server listed an unsafe file name `{}`; nothing was written", s.rfilename))
-                );
+                return Err(self.err(HubError::UnsafeName(s.rfilename)));
             }
             if let Some(size) = s.lfs.map(|l| l.size).or(s.size) {
                 sizes.insert(s.rfilename.clone(), size);
@@ -265,17 +257,16 @@ impl Remote {
         progress: Option<&ProgressFn>,
     ) -> Result<PathBuf> {
         if !is_commit(commit) || !is_plain_name(file) {
-            return Err(self.err(format!("refused to store `{file}` at `{commit}`")));
+            return Err(self.err(HubError::UnsafeStore { file: file.into(), commit: commit.into() }));
         }
         let url = self.url(&format!("{}/resolve/{commit}/{file}", self.repo))?;
         let head = self.head.head(url.clone()).send().await.map_err(|e| self.unreachable(e))?;
         let header = |name: &str| head.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         if !(head.status().is_success() || head.status().is_redirection()) {
-            return Err(self.err(format!("{file}: the server answered {}", head.status())));
+            return Err(self.err(HubError::Answered { what: file.into(), status: head.status() }));
         }
         let raw = header("x-linked-etag").or_else(|| header("etag")).unwrap_or_default();
-        let etag = etag(&raw)
-            .ok_or_else(|| self.err(format!("{file}: the server gave an invalid ETag `{raw}`; nothing was written")))?;
+        let etag = etag(&raw).ok_or_else(|| self.err(HubError::BadEtag { file: file.into(), etag: raw.clone() }))?;
         let linked = header("x-linked-size").and_then(|s| s.parse().ok());
         let cap = match (listed, linked) {
             (Some(bytes), _) => Cap { bytes, by: Stated::Listing },
@@ -286,24 +277,30 @@ impl Remote {
             (None, None) => Cap { bytes: MAX_UNLISTED_FILE_BYTES, by: Stated::Nobody },
         };
         let target = match header("location") {
-            Some(location) => url.join(&location).map_err(|e| self.err(format!("{file}: bad redirect: {e}")))?,
+            Some(location) => {
+                url.join(&location).map_err(|source| self.err(HubError::BadRedirect { file: file.into(), source }))?
+            }
             None => url,
         };
         if !secure(&target) {
-            return Err(self.err(format!("{file}: refused a redirect to {target} (not https)")));
+            return Err(self.err(HubError::InsecureRedirect { file: file.into(), to: target.to_string() }));
         }
         let blobs = repo_dir.join("blobs");
-        std::fs::create_dir_all(&blobs).map_err(|e| Error::io(&blobs, e))?;
+        tokio::fs::create_dir_all(&blobs).await.map_err(|e| Error::io(&blobs, e))?;
         let blob = blobs.join(&etag);
-        if !blob.is_file() {
+        if !tokio::fs::metadata(&blob).await.is_ok_and(|m| m.is_file()) {
             self.download(&target, &blob, &etag, cap, file, progress).await?;
         }
-        let pointer = repo_dir.join("snapshots").join(commit).join(file);
-        link(repo_dir, &blob, &pointer)?;
-        let refs = repo_dir.join("refs");
-        std::fs::create_dir_all(&refs).map_err(|e| Error::io(&refs, e))?;
-        std::fs::write(refs.join("main"), commit).map_err(|e| Error::io(refs.join("main"), e))?;
-        Ok(pointer)
+        let (repo_dir, commit) = (repo_dir.to_owned(), commit.to_owned());
+        let pointer = repo_dir.join("snapshots").join(&commit).join(file);
+        blocking(move || {
+            link(&repo_dir, &blob, &pointer)?;
+            let refs = repo_dir.join("refs");
+            std::fs::create_dir_all(&refs).map_err(|e| Error::io(&refs, e))?;
+            std::fs::write(refs.join("main"), commit).map_err(|e| Error::io(refs.join("main"), e))?;
+            Ok(pointer)
+        })
+        .await
     }
 
     /// Downloads `file` into `blob`, resuming a partial file, checked against its ETag. A
@@ -320,18 +317,18 @@ impl Remote {
     ) -> Result<()> {
         let part = blob.with_extension("incomplete");
         let resumed = self.write_part(url, &part, cap, file, progress, false).await?;
-        let mut checked = check_etag(&part, etag, file);
+        let mut checked = verify(&part, etag, file).await;
         if checked.is_err() && resumed {
             tracing::warn!("{file}: the resumed download did not verify; fetching it whole again");
-            let _ = std::fs::remove_file(&part);
+            let _ = tokio::fs::remove_file(&part).await;
             self.write_part(url, &part, cap, file, progress, true).await?;
-            checked = check_etag(&part, etag, file);
+            checked = verify(&part, etag, file).await;
         }
         if let Err(e) = checked {
-            let _ = std::fs::remove_file(&part);
+            let _ = tokio::fs::remove_file(&part).await;
             return Err(e);
         }
-        std::fs::rename(&part, blob).map_err(|e| Error::io(blob, e))
+        tokio::fs::rename(&part, blob).await.map_err(|e| Error::io(blob, e))
     }
 
     /// Writes `file` into `part`, continuing what it holds where the server allows; returns
@@ -345,7 +342,7 @@ impl Remote {
         progress: Option<&ProgressFn>,
         again: bool,
     ) -> Result<bool> {
-        let mut have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
+        let mut have = tokio::fs::metadata(part).await.map(|m| m.len()).unwrap_or(0);
         let mut request = self.http.get(url.clone());
         if have > 0 {
             request = request.header(reqwest::header::RANGE, format!("bytes={have}-"));
@@ -358,7 +355,7 @@ impl Remote {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|r| r.starts_with(&format!("bytes {have}-")));
         if !response.status().is_success() {
-            return Err(self.err(format!("{file}: the server answered {}", response.status())));
+            return Err(self.err(HubError::Answered { what: file.into(), status: response.status() }));
         }
         if !resumed {
             have = 0;
@@ -370,12 +367,13 @@ impl Remote {
             _ => cap,
         };
         let total = if cap.by == Stated::Nobody { 0 } else { cap.bytes };
-        let mut out = std::fs::OpenOptions::new()
+        let mut out = tokio::fs::OpenOptions::new()
             .create(true)
             .append(resumed)
             .write(true)
             .truncate(!resumed)
             .open(part)
+            .await
             .map_err(|e| Error::io(part, e))?;
         let report = |downloaded: u64| {
             if let Some(cb) = progress {
@@ -384,26 +382,30 @@ impl Remote {
         };
         report(have);
         while let Some(chunk) = response.chunk().await.map_err(|e| self.unreachable(e))? {
-            out.write_all(&chunk).map_err(|e| Error::io(part, e))?;
+            out.write_all(&chunk).await.map_err(|e| Error::io(part, e))?;
             have += chunk.len() as u64;
             if have > cap.bytes {
                 drop(out);
-                let _ = std::fs::remove_file(part);
-                let said = match cap.by {
+                let _ = tokio::fs::remove_file(part).await;
+                let stated = match cap.by {
                     Stated::Listing => "the repository lists",
                     Stated::Server => "the server announced",
                     Stated::Nobody => "such a file may have when no size is stated",
                 };
-                let bytes = cap.bytes;
-                return Err(self.err(format!(
-                    "{file}: the server sent more than the {bytes} bytes {said}; stopped and removed it"
-                )));
+                return Err(self.err(HubError::TooLarge { file: file.into(), bytes: cap.bytes, stated }));
             }
             report(have);
         }
-        out.sync_all().map_err(|e| Error::io(part, e))?;
+        out.flush().await.map_err(|e| Error::io(part, e))?;
+        out.sync_all().await.map_err(|e| Error::io(part, e))?;
         Ok(resumed)
     }
+}
+
+/// [`check_etag`] on the blocking pool (it reads the whole file: gigabytes for the weights).
+async fn verify(part: &Path, etag: &str, file: &str) -> Result<()> {
+    let (part, etag, file) = (part.to_owned(), etag.to_owned(), file.to_owned());
+    blocking(move || check_etag(&part, &etag, &file)).await
 }
 
 /// Whether the downloaded `part` is what the Hub's ETag names: an LFS file's SHA-256, or any

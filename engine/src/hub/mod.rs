@@ -1,8 +1,9 @@
 //! Getting a model: a local folder, or a Hugging Face Hub repo id resolved through the standard
 //! Hugging Face cache (`HF_HOME`, shared with Python tools), downloaded into it when it is not
 //! complete there (resumable, cancellable, checked; `HF_ENDPOINT` respected, https only), and
-//! never from the network when `HF_HUB_OFFLINE=1`. hf-hub gives the cache's location; the
-//! download is the `download` module's, which trusts no string a server sends.
+//! never from the network when `HF_HUB_OFFLINE=1`. hf-hub is kept for its `Cache` alone (where
+//! the cache is, as Python's tools find it); the download is the `download` module's, which
+//! trusts no string a server sends.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +11,7 @@ use std::sync::Arc;
 
 use hf_hub::Cache;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, HubError, Result};
 
 mod download;
 mod record;
@@ -91,7 +92,7 @@ fn snapshot_complete(dir: &Path) -> std::result::Result<(), String> {
     if crate::tokenizer::tokenizer_files(dir).is_none() {
         return Err("tokenizer.json (or vocab.json + merges.txt + tokenizer_config.json)".into());
     }
-    match crate::weights::weight_files(dir) {
+    match crate::checkpoint::weights::weight_files(dir) {
         Ok(files) => match files.iter().find(|f| !f.is_file()) {
             Some(f) => Err(f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
             None => Ok(()),
@@ -157,23 +158,32 @@ pub async fn resolve(source: &ModelSource, options: &HubOptions, progress: Optio
         }
         ModelSource::Hub(repo) => repo,
     };
-    let missing = match cached_snapshot(cache, repo) {
-        Ok(dir) if options.redownload && !offline => {
-            let removed = record::remove_damaged(&dir)?;
-            tracing::info!("fetching again: {removed:?}");
-            removed.first().cloned().unwrap_or_default()
-        }
-        Ok(dir) => {
-            // Cheap on every load: a truncated file is named here, not as a parse error.
-            record::check_sizes(&dir)?;
-            return Ok(dir);
-        }
+    let (in_cache, wanted, redownload) = (cache.clone(), repo.clone(), options.redownload);
+    let found = blocking(move || {
+        Ok(match cached_snapshot(&in_cache, &wanted) {
+            Ok(dir) if redownload && !offline => {
+                // Re-hashes every file: what does not match is fetched again.
+                let removed = record::remove_damaged(&dir)?;
+                tracing::info!("fetching again: {removed:?}");
+                Err(removed.first().cloned().unwrap_or_default())
+            }
+            Ok(dir) => {
+                // Cheap on every load: a truncated file is named here, not as a parse error.
+                record::check_sizes(&dir)?;
+                Ok(dir)
+            }
+            Err(missing) => Err(missing),
+        })
+    })
+    .await?;
+    let missing = match found {
+        Ok(dir) => return Ok(dir),
         Err(missing) => missing,
     };
     if offline {
         return Err(Error::Hub {
             repo: repo.clone(),
-            reason: format!("offline (HF_HUB_OFFLINE) and the cache at {} lacks {missing}", cache.path().display()),
+            reason: HubError::Offline { cache: cache.path().to_owned(), missing },
         });
     }
     download(repo, options, progress).await
@@ -208,21 +218,20 @@ pub fn resolve_blocking(
 
 /// Downloads every file a checkpoint needs into the cache and returns its snapshot folder.
 async fn download(repo: &str, options: &HubOptions, progress: Option<ProgressFn>) -> Result<PathBuf> {
-    let hub_err = |reason: String| Error::Hub { repo: repo.to_owned(), reason };
+    let hub_err = |reason| Error::Hub { repo: repo.to_owned(), reason };
     let endpoint = options.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT);
     let remote = download::Remote::new(endpoint, repo, options.stall_timeout)?;
-    let repo_dir = repo_folder(&options.cache, repo).ok_or_else(|| hub_err("not an owner/name repo id".into()))?;
+    let repo_dir = repo_folder(&options.cache, repo).ok_or_else(|| hub_err(HubError::NotARepoId))?;
     let listing = remote.list().await?;
     let has = |f: &str| listing.files.iter().any(|s| s == f);
     let mut files: Vec<String> = vec!["config.json".into()];
-    use crate::tokenizer::{BPE_LAYOUT, JSON_LAYOUT};
-    let tokenizer: &[&str] = if has(JSON_LAYOUT[0]) { &JSON_LAYOUT } else { &BPE_LAYOUT };
-    files.extend(tokenizer.iter().map(|f| f.to_string()));
+    use crate::tokenizer::BPE_LAYOUT;
+    files.extend(crate::tokenizer::layout(has).iter().map(|f| f.to_string()));
     // tokenizer_config.json holds the chat template in either layout (an Instruct model's).
-    for extra in [BPE_LAYOUT[2], "generation_config.json", "special_tokens_map.json"] {
-        if has(extra) && !files.iter().any(|f| f == extra) {
-            files.push(extra.into());
-        }
+    // Nothing else is fetched: the sampling defaults are the writer's settings, not the
+    // checkpoint's generation_config.json.
+    if has(BPE_LAYOUT[2]) && !files.iter().any(|f| f == BPE_LAYOUT[2]) {
+        files.push(BPE_LAYOUT[2].into());
     }
     let index = "model.safetensors.index.json";
     files.push(if has(index) { index.into() } else { "model.safetensors".into() });
@@ -233,18 +242,30 @@ async fn download(repo: &str, options: &HubOptions, progress: Option<ProgressFn>
         let listed = listing.sizes.get(&file).copied();
         let path = remote.fetch(&repo_dir, &listing.commit, &file, listed, progress.as_ref()).await?;
         if file == index {
-            for shard in crate::weights::weight_files(&dir)? {
+            for shard in crate::checkpoint::weights::weight_files(&dir)? {
                 files.push(shard.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
             }
         }
         debug_assert!(path.starts_with(&dir));
         i += 1;
     }
-    snapshot_complete(&dir).map_err(|m| hub_err(format!("downloaded snapshot lacks {m}")))?;
+    snapshot_complete(&dir).map_err(|m| hub_err(HubError::Incomplete(m)))?;
     // Every LFS file was checked against its SHA-256 as it arrived (download.rs); the record
-    // keeps what was verified for later loads.
-    record::write(&dir)?;
+    // keeps what was verified for later loads (hashing the files that are not LFS blobs).
+    let recorded = dir.clone();
+    blocking(move || record::write(&recorded)).await?;
     Ok(dir)
+}
+
+/// Runs file work that blocks (hashing gigabytes, writing, renaming) on the runtime's blocking
+/// pool, so a download never stalls the async threads it shares with the app's commands.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(done) => done,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // The runtime is shutting down.
+        Err(_) => Err(Error::Cancelled),
+    }
 }
 
 /// Re-hashes every file of a model in the cache (a Hub repo id, or a snapshot folder) against
@@ -253,10 +274,8 @@ pub fn verify_cached(spec: &str) -> Result<(PathBuf, Vec<Damage>)> {
     let dir = match ModelSource::parse(spec) {
         ModelSource::Local(dir) if dir.is_dir() => dir,
         ModelSource::Local(dir) => return Err(Error::ModelDirMissing(dir)),
-        ModelSource::Hub(repo) => cached_snapshot(&cache_from_env(), &repo).map_err(|missing| Error::Hub {
-            repo: repo.clone(),
-            reason: format!("not in the cache (lacks {missing})"),
-        })?,
+        ModelSource::Hub(repo) => cached_snapshot(&cache_from_env(), &repo)
+            .map_err(|missing| Error::Hub { repo: repo.clone(), reason: HubError::NotCached(missing) })?,
     };
     let damage = record::verify(&dir)?;
     Ok((dir, damage))
@@ -266,7 +285,11 @@ pub fn verify_cached(spec: &str) -> Result<(PathBuf, Vec<Damage>)> {
 /// file), in order, where every one is known without reading them (see [`verify_cached`]'s
 /// record); empty otherwise.
 pub fn weights_sha256(path: &Path) -> Vec<String> {
-    let files = if crate::gguf::is_gguf(path) { Ok(vec![path.to_owned()]) } else { crate::weights::weight_files(path) };
+    let files = if crate::checkpoint::gguf::is_gguf(path) {
+        Ok(vec![path.to_owned()])
+    } else {
+        crate::checkpoint::weights::weight_files(path)
+    };
     let known: Option<Vec<String>> = files.ok().and_then(|f| f.iter().map(|f| record::known_sha256(f)).collect());
     known.unwrap_or_default()
 }

@@ -87,7 +87,7 @@ pub(crate) fn write(dir: &Path) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
-    let json = serde_json::to_vec_pretty(&record).map_err(|e| Error::Encode(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&record).map_err(|source| Error::WriteJson { path: path.clone(), source })?;
     std::fs::write(&path, json).map_err(|e| Error::io(&path, e))
 }
 

@@ -107,7 +107,7 @@ pub struct StepFlops {
 impl DreamConfig {
     /// Reads and validates `config.json` (at most [`MAX_CONFIG_BYTES`]).
     pub fn from_file(path: &Path) -> Result<Self> {
-        let bytes = crate::read::read_limited(path, MAX_CONFIG_BYTES)?;
+        let bytes = crate::checkpoint::read::read_limited(path, MAX_CONFIG_BYTES)?;
         let text = String::from_utf8_lossy(&bytes);
         Self::from_json_str(&text, path)
     }

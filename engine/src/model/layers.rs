@@ -6,9 +6,9 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Shape, Storage, Tensor};
 use candle_nn::Embedding;
 
-use crate::dequant;
+use crate::cpu::dequant;
+use crate::cpu::slabs::{self, Columns};
 use crate::error::Result;
-use crate::slabs::{self, Columns};
 
 /// On a GPU, above this many rows a quantized projection dequantizes its weight and runs a
 /// dense matmul: Dream multiplies whole sequences at once, where candle's quantized kernels
@@ -16,7 +16,7 @@ use crate::slabs::{self, Columns};
 const DEQUANTIZE_ROWS: usize = 8;
 
 /// The most values of a quantized weight a GPU dequantizes at once (32 MB in f32): larger
-/// matrices are held in parts of whole rows ([`crate::gguf::GgufFile::qtensor_parts`]).
+/// matrices are held in parts of whole rows ([`crate::checkpoint::gguf::GgufFile::qtensor_parts`]).
 pub const QUANTIZED_PART_ELEMS: usize = 8 << 20;
 
 /// `y = x W^T (+ b)`.

@@ -6,19 +6,22 @@
 //! The forward pass is split into [`DreamModel::hidden_states`] and [`DreamModel::logits`] so a
 //! caller can project only the positions it needs to the vocabulary (a 7B step over 512
 //! positions would otherwise produce ~0.3 GB of logits), and attention computes queries and
-//! keys/values in separate calls so a later span-local decoder can run only some positions
-//! against cached keys/values of the rest.
+//! keys/values in separate calls so span-local decoding (the sampler's fast mode) can run only
+//! some positions against cached keys/values of the rest.
+
+pub mod config;
+pub(crate) mod layers;
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::kernels;
-use crate::layers::{Proj, TokenEmbedding};
+use crate::cpu::kernels;
+use crate::model::layers::{Proj, TokenEmbedding};
 use candle_core::{DType, Device, Tensor};
 
-use crate::config::DreamConfig;
+use crate::checkpoint::weights::Weights;
 use crate::error::{Error, Result};
-use crate::weights::Weights;
+use crate::model::config::DreamConfig;
 
 /// Query positions per attention block. A block's f32 scores (heads x 128 x keys: 7 MB for
 /// Qwen2.5-0.5B at 1024 tokens, against 59 MB for the whole matrix) stay in cache while they
@@ -101,7 +104,8 @@ impl ModelInput {
     }
 }
 
-/// RoPE tables, computed per forward from the position ids (cheap next to the layers).
+/// RoPE's cos and sin, built once at load for every position; a forward pass gathers the rows
+/// of its position ids.
 struct Rope {
     /// `[P, D/2]` cos and sin of every position the model can see, on its device in its dtype,
     /// built once at load: a forward pass only gathers rows (no host round trip per step).

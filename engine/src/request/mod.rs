@@ -186,8 +186,9 @@ pub struct Prepared {
     pub tokens: Vec<u32>,
     /// The windows, in the order they are filled (one unless the marks are far apart).
     pub windows: Vec<Window>,
-    /// Settings with `steps` clamped to the number of masks (the total over all windows).
-    pub settings: SamplingSettings,
+    /// Settings validated, with `steps` clamped to the number of masks (the total over all
+    /// windows). Private, so a run can trust them: see [`Prepared::settings`].
+    settings: SamplingSettings,
     /// Adjustments the engine made (for the user to see).
     pub warnings: Vec<String>,
     /// Versions to write at once (batch rows).
@@ -210,6 +211,11 @@ pub struct Window {
 const WINDOW_SEED_STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
 
 impl Prepared {
+    /// The settings the run uses: the request's, validated, with the steps clamped.
+    pub fn settings(&self) -> &SamplingSettings {
+        &self.settings
+    }
+
     /// The canvas of window `w` before anything is written: the prompt, then the window.
     pub fn canvas(&self, w: usize) -> Vec<u32> {
         [&self.prompt[..], &self.tokens[self.windows[w].range.clone()]].concat()
@@ -270,10 +276,7 @@ impl InfillRequest {
         let mut settings = self.settings.clone();
         // The writer's document gets text: a control token written into a fill would reach it.
         settings.banned = tok.control_ids();
-        let random = settings.temperature > 0.0
-            || settings.alg_temp.is_some_and(|t| t > 0.0)
-            || settings.alg == crate::Alg::Origin;
-        if self.candidates > 1 && !random {
+        if self.candidates > 1 && !settings.varies_with_seed() {
             warnings.push(
                 "greedy decoding writes the same text for every candidate: raise the temperature to vary them".into(),
             );

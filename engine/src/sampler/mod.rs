@@ -91,6 +91,18 @@ pub fn generate(
     on_step: &mut dyn FnMut(StepEvent),
 ) -> Result<Generation> {
     settings.validate()?;
+    denoise(model, canvas, settings, cancel, on_step)
+}
+
+/// [`generate`] with settings validated already: a prepared request's, checked once for all
+/// its windows.
+pub(crate) fn denoise(
+    model: &DreamModel,
+    canvas: Canvas,
+    settings: &SamplingSettings,
+    cancel: &AtomicBool,
+    on_step: &mut dyn FnMut(StepEvent),
+) -> Result<Generation> {
     let mask_id = model.config().mask_token_id;
     let Canvas { mut rows, attention_mask } = canvas;
     let mut input = ModelInput::new(&rows, attention_mask.as_deref(), model.device())?;

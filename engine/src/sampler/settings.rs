@@ -30,6 +30,12 @@ pub enum Alg {
 }
 
 impl Alg {
+    /// Whether this order is drawn at random (so it varies with the seed whatever the
+    /// temperature): `origin` reveals each masked token with a probability.
+    pub fn draws_order(self) -> bool {
+        self == Alg::Origin
+    }
+
     pub(crate) fn confidence(self) -> Confidence {
         match self {
             Alg::Origin | Alg::MaskgitPlus => Confidence::Probability,
@@ -89,6 +95,20 @@ impl Default for SamplingSettings {
 }
 
 impl SamplingSettings {
+    /// Whether two runs that differ only in `seed` can write different text: a temperature
+    /// (of the tokens or of the order) above 0, or an order drawn at random. The one answer to
+    /// "can candidates differ?".
+    ///
+    /// ```
+    /// use dream_engine::{Alg, SamplingSettings};
+    /// assert!(!SamplingSettings::default().varies_with_seed());
+    /// assert!(SamplingSettings { alg: Alg::Origin, ..Default::default() }.varies_with_seed());
+    /// assert!(SamplingSettings { alg_temp: Some(0.5), ..Default::default() }.varies_with_seed());
+    /// ```
+    pub fn varies_with_seed(&self) -> bool {
+        self.temperature > 0.0 || self.alg_temp.is_some_and(|t| t > 0.0) || self.alg.draws_order()
+    }
+
     /// Rejects settings the sampler cannot honour, naming the field.
     pub fn validate(&self) -> Result<()> {
         let bad = |field: &str, reason: String| Err(Error::invalid(field, reason));

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use dream_engine::checkpoint::quantize::QuantType;
 use dream_engine::hub::{self, ModelSource};
-use dream_engine::quantize::QuantType;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::State;
@@ -59,7 +59,7 @@ pub struct CopyProgress {
 fn source_folder(model: &str) -> CommandResult<PathBuf> {
     match ModelSource::parse(model) {
         ModelSource::Local(p) if p.is_dir() => Ok(p),
-        ModelSource::Local(p) if dream_engine::gguf::is_gguf(&p) => {
+        ModelSource::Local(p) if dream_engine::checkpoint::gguf::is_gguf(&p) => {
             Err(CommandError::new(ErrorCode::InvalidRequest, format!("{} is already a quantized copy.", p.display())))
         }
         ModelSource::Local(p) => {
@@ -97,7 +97,7 @@ pub fn list(models_dir: &Path) -> Vec<PathBuf> {
         .flatten()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| dream_engine::gguf::is_gguf(p))
+        .filter(|p| dream_engine::checkpoint::gguf::is_gguf(p))
         .collect();
     out.sort();
     out
@@ -122,13 +122,14 @@ pub async fn make_smaller_copy(
         let mut report = |done: usize, total: usize| {
             let _ = on_progress.send(CopyProgress { done, total });
         };
-        dream_engine::quantize::quantize_with(&source, &target, kind.quant(), &cancel, &mut report).map_err(|e| match e
-        {
-            dream_engine::Error::Cancelled => {
-                CommandError::new(ErrorCode::Cancelled, "Copy cancelled; nothing was written.")
-            }
-            other => other.into(),
-        })
+        dream_engine::checkpoint::quantize::quantize_with(&source, &target, kind.quant(), &cancel, &mut report).map_err(
+            |e| match e {
+                dream_engine::Error::Cancelled => {
+                    CommandError::new(ErrorCode::Cancelled, "Copy cancelled; nothing was written.")
+                }
+                other => other.into(),
+            },
+        )
     })
     .await?;
     Ok(out.display().to_string())

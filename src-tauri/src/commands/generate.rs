@@ -10,7 +10,6 @@ use tauri::State;
 
 use crate::activity::Work;
 use crate::blocking::off_main;
-use crate::commands::model::no_model;
 use crate::documents::check_text_size;
 use crate::error::CommandResult;
 use crate::state::AppState;
@@ -69,8 +68,7 @@ pub async fn infill(
     on_event: Channel<StepUpdate>,
 ) -> CommandResult<Written> {
     check_text_size(&request.text)?;
-    let loaded = state.loaded().ok_or_else(no_model)?;
-    let (_writing, flag) = state.machine.start_writing()?;
+    let (_writing, flag, loaded) = state.machine.start_writing()?;
     off_main("Writing", move || {
         let done = loaded.dream.infill(&request, &flag, &mut |step| {
             // Nobody left to watch (the window closed): stop before the next step.

@@ -3,6 +3,7 @@
 
 pub mod copies;
 pub mod document;
+pub mod fit;
 pub mod generate;
 pub mod model;
 pub mod settings;

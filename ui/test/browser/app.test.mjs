@@ -12,7 +12,7 @@ describe("Dream Writer UI", () => {
   test("opens with the demo model and says what it is", async () => {
     const page = await openApp();
     assert.match(await page.textContent("#model-note"), /^Demo model: simple English/);
-    assert.match(await page.getAttribute("#model-note", "title"), /SmolLM2-135M adapted to diffusion/);
+    assert.match(await page.getAttribute("#model-note", "title"), /SmolLM2-135M-Instruct adapted to diffusion/);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

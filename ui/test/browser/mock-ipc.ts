@@ -72,6 +72,11 @@ const demo = {
   instructions: mock.instructions,
   author: mock.demoAuthor,
   step_flops: { per_row: 2.1e8, per_row_key: 69120, per_logit: 5.7e7 },
+  note: {
+    summary: "simple English, not Dream 7B's writing",
+    about:
+      "The built-in demo, no download: SmolLM2-135M-Instruct adapted to diffusion. It writes simple modern English, not Dream 7B's writing: load Dream 7B for real work.",
+  } as { summary: string; about: string } | null,
 };
 let loaded: typeof demo | null = null;
 
@@ -271,9 +276,13 @@ mockIPC(async (cmd, args) => {
     case "system_info":
       return { cuda: false, metal: false, auto_device: "CPU", system_memory_available: 8 * 2 ** 30, gpus: [] };
     case "estimate_fit": {
-      const big = (args as { request: { model: string } }).request.model !== "demo";
+      const model = (args as { request: { model: string } }).request.model;
+      const big = model !== "demo";
+      // Named as the app names it: the demo, a folder's last part, or the repo id.
+      const name = !big ? "Built-in demo" : model.startsWith("/") ? (model.split("/").pop() ?? model) : model;
       return big
         ? {
+            name,
             weights_bytes: 15e9,
             activation_bytes: 3e9,
             total_bytes: 18e9,
@@ -283,6 +292,7 @@ mockIPC(async (cmd, args) => {
             message: 'bf16 needs about 15.7 GiB but only 7.5 GiB is free. A Q4_K copy needs about 5.1 GiB: make one with "Make a smaller copy".',
           }
         : {
+            name,
             weights_bytes: 1,
             activation_bytes: 1,
             total_bytes: 2,
@@ -315,7 +325,8 @@ mockIPC(async (cmd, args) => {
         }
       }
       send(onProgress, 11, { stage: "loading", model: request.model });
-      loaded = request.model === "demo" ? demo : { ...demo, name: request.model.split("/").pop() ?? request.model, source: request.model, demo: false };
+      loaded =
+        request.model === "demo" ? demo : { ...demo, name: request.model.split("/").pop() ?? request.model, source: request.model, demo: false, note: null };
       return loaded;
     }
     case "make_smaller_copy": {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use dream_engine::hub::{resolve_blocking, DownloadProgress, HubOptions, ProgressFn};
 use dream_engine::request::Ending;
-use dream_engine::{Alg, Dream, Error, InfillEvent, InfillRequest, Result, Span};
+use dream_engine::{Alg, Dream, Error, InfillRequest, InfillStep, Infilled, Result, Span};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::{DeviceArgs, INTERRUPTED};
@@ -180,6 +180,14 @@ impl Args {
     }
 }
 
+/// What `--events jsonl` prints: one `step` line per denoising step, then `done`.
+#[derive(serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum InfillEvent<'a> {
+    Step(&'a InfillStep),
+    Done(&'a Infilled),
+}
+
 pub fn run(args: Args) -> Result<()> {
     let request = args.request()?;
     let options = HubOptions { redownload: args.redownload, ..HubOptions::from_env() };
@@ -214,13 +222,13 @@ pub fn run(args: Args) -> Result<()> {
     let live = !jsonl && stdout.is_terminal();
     let mut write_err = None;
     // The last step's spans, for what to say if Ctrl+C stops the run.
-    let (mut step, mut steps, mut spans) = (0, prepared.settings.steps, Vec::new());
+    let (mut step, mut steps, mut spans) = (0, prepared.settings().steps, Vec::new());
     let done = dream
         .run(&prepared, &INTERRUPTED, &mut |event| {
             (step, steps) = (event.tokens.step + 1, event.tokens.steps);
             spans.clone_from(&event.spans);
             let written = if jsonl {
-                serde_json::to_writer(&mut out, &InfillEvent::Step(event))
+                serde_json::to_writer(&mut out, &InfillEvent::Step(&event))
                     .map_err(std::io::Error::from)
                     .and_then(|()| writeln!(out))
             } else if live {
@@ -249,7 +257,7 @@ pub fn run(args: Args) -> Result<()> {
         return Err(Error::io("<stdout>", e));
     }
     let written = if jsonl {
-        serde_json::to_writer(&mut out, &InfillEvent::Done(done))
+        serde_json::to_writer(&mut out, &InfillEvent::Done(&done))
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out))
     } else {

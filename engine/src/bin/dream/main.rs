@@ -43,7 +43,7 @@ pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
-    dream_engine::allocator::reuse_freed_memory();
+    dream_engine::cpu::allocator::reuse_freed_memory();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use dream_engine::quantize::{quantize_with, QuantType};
+use dream_engine::checkpoint::quantize::{quantize_with, QuantType};
 use dream_engine::{Error, Result};
 
 use crate::INTERRUPTED;
