@@ -1,16 +1,13 @@
 // Dream Writer's window: the editor, the toolbar and the panels, wired to the app's commands.
 import { EditorState, Transaction, type Extension } from "@codemirror/state";
-import { EditorView, keymap, placeholder } from "@codemirror/view";
-import { defaultKeymap, history, historyKeymap, isolateHistory } from "@codemirror/commands";
-import { search, searchKeymap } from "@codemirror/search";
-import { prose } from "./markdown";
-import { api, describeError, isCommandError, type Written, type SamplingSettings, type Settings } from "./ipc";
-import { addSpan, clampTokens, clearSpans, marked, newSpan, setSpanTokens, spans, spansField } from "./spans";
+import { EditorView, type ViewUpdate } from "@codemirror/view";
+import { isolateHistory } from "@codemirror/commands";
+import { api, describeError, isCommandError, type SamplingSettings, type Settings } from "./ipc";
+import { addSpan, clampTokens, clearSpans, marked, newSpan, setSpanTokens, spansField } from "./spans";
 import { endRun, liveField, pickKey, reviewRun, runAlg, shownSpans, startRun, stepRun, toggleHeat, type LiveRun } from "./live";
-import { acceptChanges, acceptedEnd, acceptedRanges, lowConfidenceRuns, planRequest, remaskRuns, targetText, type Planned } from "./request";
-import { addAuthored, authoredField, authoredRanges, authorship, modelShare, restoreAuthored } from "./authorship";
-import { wordDiff } from "./diff";
-import { ending, pinned, placeEnding, setPinned } from "./ending";
+import { acceptChanges, acceptedEnd, acceptedRanges, lowConfidenceRuns, planRequest, remaskRuns, type Planned } from "./request";
+import { addAuthored, authoredField, authoredRanges, modelShare, restoreAuthored } from "./authorship";
+import { pinned, placeEnding, setPinned } from "./ending";
 import { clampSteps, stepsLabel } from "./steps";
 import { DEFAULT_SETTINGS, SHARED, type Speed, type StepFlops } from "./bindings";
 import { clampTemperature, engineSettings, fromSaved, isFast, runCandidates, savedSettings, variesWithSeed } from "./sampling";
@@ -18,20 +15,30 @@ import { plannedSteps, SpeedModel, stepFlops, type RunShape } from "./estimate";
 import { onChoiceChange, readChoice, showChoice } from "./sampling-panel";
 import { setupModelDialog } from "./models";
 import { changed, startDocuments, type Host } from "./documents";
-import { asking } from "./prompt";
 import { $ } from "./dom";
 import { setupInstruction, unfollowedNote } from "./instruction";
+import { editorExtensions } from "./editor";
+import { focusTarget, reviewed, showReview } from "./review-panel";
+import { applyTheme } from "./theme";
+import { shortcuts } from "./shortcuts";
 
+/** The writer's settings as the app last saved them (null until read). */
 let settings: Settings | null = null;
 const speedModel = new SpeedModel();
-/** What the loaded model's steps cost (null: none loaded). */
-let flops: StepFlops | null = null;
-/** Who the words Dream writes are credited to: the loaded model. */
-let author = "";
-/** The loaded model's context: a step never sees more tokens than this. */
-let context = 2048;
-/** A model load's progress while one runs: Write waits for it. */
-let modelLoading: string | null = null;
+
+/** The loaded model, as the page uses it: set in one place, when a model loads. */
+const model = {
+  /** What its steps cost (null: none loaded). */
+  flops: null as StepFlops | null,
+  /** Who the words Dream writes are credited to. */
+  author: "",
+  /** Its context: a step never sees more tokens than this. */
+  context: 2048,
+  /** Whether it follows instructions on marks (it has a chat template). */
+  instructable: false,
+  /** A load's progress while one runs: Write waits for it. */
+  loading: null as string | null,
+};
 
 /** Why nothing happens when the writer types or edits during a run or its review. */
 const LOCKED = "The text is locked while Dream writes and while you review: accept (Ctrl+Enter) or reject (Esc) first.";
@@ -44,59 +51,28 @@ function say(text: string, kind: "info" | "error" = "info") {
 
 // ---- The editor ----------------------------------------------------------------------------
 
-/** A calm page: a serif at reading size, a measured column, the app's colours. */
-const writingTheme = EditorView.theme({
-  "&": { height: "100%", color: "var(--fg)", backgroundColor: "var(--bg)" },
-  ".cm-scroller": { fontFamily: 'Charter, "Iowan Old Style", Georgia, serif', fontSize: "18px", lineHeight: "1.7" },
-  ".cm-content": { maxWidth: "44em", margin: "0 auto", padding: "40px 24px 30vh", caretColor: "var(--accent)" },
-  "&.cm-focused": { outline: "none" },
-  "&.cm-focused .cm-selectionBackground, .cm-selectionBackground": { backgroundColor: "var(--mark)" },
-});
-
-function extensions(): Extension[] {
-  return [
-    writingTheme,
-    placeholder(
-      "Write here. Select a phrase and press Ctrl+I for Dream to rewrite it, or press Ctrl+I with nothing selected to leave a hole for Dream to fill.",
-    ),
-    history(),
-    prose(),
-    // No highlightSelectionMatches: other occurrences of a marked phrase would look like marks.
-    search({ top: true }),
-    EditorView.lineWrapping,
-    // The platform's spelling underlines (CodeMirror turns them off by default).
-    EditorView.contentAttributes.of({ spellcheck: "true", autocorrect: "on", autocapitalize: "sentences" }),
-    spans(),
-    ending(),
-    authorship(),
-    liveField,
-    // Read-only during a run, yet the editor keeps focus (a read-only contenteditable cannot
-    // take it otherwise), so the writer's keys and caret stay on the page.
-    EditorView.contentAttributes.from(liveField, (run): Record<string, string> => (run ? { tabindex: "0" } : {})),
-    keymap.of([{ key: "Mod-i", run: () => (markSelection(), true) }, ...searchKeymap, ...defaultKeymap, ...historyKeymap]),
-    EditorView.updateListener.of((u) => {
-      // Counting is O(document): not on every step event of a run, only when the text or the
-      // authorship changed.
-      if (u.docChanged || u.startState.field(authoredField) !== u.state.field(authoredField)) updateWords();
-      const marksOrEnding = u.startState.field(spansField) !== u.state.field(spansField) || pinned(u.startState) !== pinned(u.state);
-      if (u.docChanged || marksOrEnding) {
-        // A message describes the state it was said in: a new state clears it.
-        say("");
-        showPinned();
-      }
-      if (u.selectionSet || marksOrEnding) instruction.show();
-      if (u.docChanged || u.transactions.some((t) => t.effects.length > 0)) {
-        updateSteps();
-        changed();
-      }
-    }),
-  ];
+/** Everything that follows an edit, a selection or a change of marks, ending or run. */
+function onUpdate(u: ViewUpdate) {
+  // Counting is O(document): not on every step event of a run, only when the text or the
+  // authorship changed.
+  if (u.docChanged || u.startState.field(authoredField) !== u.state.field(authoredField)) updateWords();
+  const marksOrEnding = u.startState.field(spansField) !== u.state.field(spansField) || pinned(u.startState) !== pinned(u.state);
+  if (u.docChanged || marksOrEnding) {
+    // A message describes the state it was said in: a new state clears it.
+    say("");
+    showPinned();
+  }
+  if (u.selectionSet || marksOrEnding) instruction.show();
+  if (u.docChanged || u.transactions.some((t) => t.effects.length > 0)) {
+    updateSteps();
+    changed();
+  }
 }
 
+const extensions = (): Extension[] => editorExtensions({ mark: markSelection, update: onUpdate });
+
 const view: EditorView = new EditorView({ parent: $("editor"), state: EditorState.create({ doc: "", extensions: extensions() }) });
-/** Whether the loaded model follows instructions on marks (it has a chat template). */
-let instructable = false;
-const instruction = setupInstruction(view, () => instructable);
+const instruction = setupInstruction(view, () => model.instructable);
 
 // Read-only access to the document for automation (the browser and WebDriver tests): what
 // the widgets draw over the text is not the text.
@@ -199,7 +175,7 @@ function totalTokens(): number {
 
 /** About how many tokens each step of a run now sees: the document (4 characters a token)
  * and the masks, up to the model's context. */
-const seenTokens = () => Math.min(context, Math.ceil(view.state.doc.length / 4) + totalTokens());
+const seenTokens = () => Math.min(model.context, Math.ceil(view.state.doc.length / 4) + totalTokens());
 
 function updateSteps() {
   const slider = $<HTMLInputElement>("steps");
@@ -211,7 +187,7 @@ function updateSteps() {
   const choice = readChoice();
   slider.disabled = choice.auto;
   const shape = runShape(Number(slider.value));
-  const seconds = flops && tokens > 0 ? speedModel.seconds(flops, plannedSteps(shape)) : null;
+  const seconds = model.flops && tokens > 0 ? speedModel.seconds(model.flops, plannedSteps(shape)) : null;
   $("steps-out").textContent = stepsLabel(Number(slider.value), tokens, seconds, choice.auto);
   showSpeed(choice.speed, shape);
 }
@@ -242,23 +218,19 @@ function showSpeed(speed: Speed, shape: RunShape) {
 
 /** The run in progress or in review, if any (the editor's state holds it). */
 const live = (): LiveRun | null => view.state.field(liveField);
-const running = () => live()?.phase === "running";
 /** The run in review. */
-const inReview = (): (LiveRun & { result: Written }) | null => {
-  const r = live();
-  return r?.phase === "review" && r.result ? { ...r, result: r.result } : null;
-};
+const inReview = () => reviewed(view.state);
 
 async function run() {
   if (live()) return say(LOCKED, "error");
-  if (modelLoading) return say(`${modelLoading} Write is back once the model is ready.`, "error");
+  if (model.loading) return say(`${model.loading} Write is back once the model is ready.`, "error");
   // An ending typed but not pinned yet goes where the cursor is.
   if (!pinned(view.state) && $<HTMLInputElement>("ending").value.trim() && !pinAtCursor()) return;
   let planned: Planned;
   try {
     const choice = readChoice();
     const settings = engineSettings(choice, totalTokens(), seenTokens());
-    planned = planRequest(view.state.doc.toString(), marked(view.state), pinned(view.state), settings, runCandidates(choice), instructable);
+    planned = planRequest(view.state.doc.toString(), marked(view.state), pinned(view.state), settings, runCandidates(choice), model.instructable);
   } catch (e) {
     return say(describeError(e), "error");
   }
@@ -278,7 +250,7 @@ async function run() {
   say(["Dream is writing…", unfollowed].filter(Boolean).join(" "));
   try {
     const result = await api.infill(planned.request, (e) => {
-      if (flops) speedModel.step(stepFlops(flops, e.cost));
+      if (model.flops) speedModel.step(stepFlops(model.flops, e.cost));
       // The first candidate is drawn live; the others are there to flip to in review.
       view.dispatch({ effects: stepRun.of(e.spans.filter((v) => v.row === 0)) });
       // Marks too far apart for one window of context are written one window after another.
@@ -287,7 +259,7 @@ async function run() {
       $<HTMLProgressElement>("progress-bar").value = (e.step + 1) / e.steps;
     });
     view.dispatch({ effects: reviewRun.of({ result, shown: 0 }) });
-    showReview();
+    showReview(view);
     const notes = [...result.warnings, unfollowed].filter(Boolean);
     say(notes.length ? notes.join(" ") : "Accept, reject or regenerate; click words to write them again.");
   } catch (e) {
@@ -298,50 +270,6 @@ async function run() {
     setBusy(false);
     updateSteps();
   }
-}
-
-/** The review panel: a button per candidate when there are several, and what each rewrite
- * changes, word by word (not only on hover). */
-function showReview() {
-  showDiff();
-  const box = $("candidate-switch");
-  box.replaceChildren();
-  const review = inReview();
-  const n = review?.result.candidates.length ?? 0;
-  box.hidden = n < 2;
-  for (let i = 0; review && i < n; i++) {
-    const b = document.createElement("button");
-    b.textContent = `Version ${i + 1}`;
-    b.dataset.candidate = String(i);
-    b.className = i === review.shown ? "primary" : "";
-    b.title = `Show version ${i + 1} of ${n} (seed ${review.planned.request.settings.seed + i})`;
-    b.setAttribute("aria-pressed", String(i === review.shown));
-    b.addEventListener("click", () => {
-      view.dispatch({ effects: reviewRun.of({ result: review.result, shown: i }) });
-      showReview();
-    });
-    box.append(b);
-  }
-}
-
-/** Each rewrite in review as a word diff: the words it removes struck out, the ones it adds
- * marked, the ones it keeps as they are. */
-function showDiff() {
-  const box = $("review-diff");
-  box.replaceChildren();
-  const review = inReview();
-  const filled = review ? shownSpans(review) : [];
-  for (const t of review?.planned.targets ?? []) {
-    if (t.original === undefined) continue;
-    const line = document.createElement("div");
-    for (const part of wordDiff(t.original, targetText(t, filled).fill)) {
-      const el = document.createElement(part.kind === "removed" ? "del" : part.kind === "added" ? "ins" : "span");
-      el.textContent = part.text;
-      line.append(el, " ");
-    }
-    box.append(line);
-  }
-  box.hidden = box.childElementCount === 0;
 }
 
 function setBusy(busy: boolean) {
@@ -374,7 +302,7 @@ function accept(): boolean {
       endRun.of(null),
       clearSpans.of(null),
       ...(hadEnding ? [setPinned.of(null)] : []),
-      addAuthored.of(acceptedRanges(review.planned.targets, filled, author)),
+      addAuthored.of(acceptedRanges(review.planned.targets, filled, model.author)),
     ],
     // One undo step of its own, even when the writer types right after.
     annotations: isolateHistory.of("full"),
@@ -453,15 +381,6 @@ const host: Host = {
 };
 
 // ---- Settings and theme -------------------------------------------------------------------------
-
-const darkScheme = window.matchMedia("(prefers-color-scheme: dark)");
-
-/** Light or dark; "system" follows the desktop, also when it changes while the app is open. */
-function applyTheme(theme: Settings["theme"]) {
-  const dark = theme === "dark" || (theme === "system" && darkScheme.matches);
-  document.documentElement.dataset.theme = dark ? "dark" : "light";
-}
-darkScheme.addEventListener("change", () => applyTheme(settings?.theme ?? "system"));
 
 function showSampling(s: SamplingSettings) {
   showChoice(fromSaved(s, settings?.candidates ?? 1, settings?.speed ?? "auto"));
@@ -566,62 +485,16 @@ $("theme").addEventListener("click", () => {
   void persistSettings((s) => (s.theme = next));
 });
 
-/** Moves the cursor to the next (or previous) filled span in review, and scrolls to it. */
-function focusTarget(direction: 1 | -1) {
-  const live = view.state.field(liveField);
-  if (!live) return;
-  const places = live.planned.targets.map((t) => t.from).sort((a, b) => a - b);
-  const head = view.state.selection.main.head;
-  const next = direction > 0 ? (places.find((p) => p > head) ?? places[0]) : ([...places].reverse().find((p) => p < head) ?? places[places.length - 1]);
-  view.dispatch({ selection: { anchor: next }, effects: EditorView.scrollIntoView(next, { y: "center" }) });
-  const el = view.dom.querySelector(`.cm-live[data-target="${live.planned.targets.find((t) => t.from === next)?.index}"]`);
-  (el as HTMLElement | null)?.classList.add("cm-live-focus");
-  setTimeout(() => (el as HTMLElement | null)?.classList.remove("cm-live-focus"), 600);
-}
-
-// Menus (File, Sampling) close when the writer clicks elsewhere.
-document.addEventListener("click", (e) => {
-  for (const menu of document.querySelectorAll<HTMLDetailsElement>("details.menu[open]")) {
-    if (!menu.contains(e.target as Node)) menu.open = false;
-  }
+shortcuts({
+  state: () => view.state,
+  focus: () => view.focus(),
+  write: () => void run(),
+  accept,
+  stop: () => void stop(),
+  reject,
+  next: (direction) => focusTarget(view, direction),
+  locked: () => say(LOCKED, "error"),
 });
-
-// The run's shortcuts work wherever focus is: the editor is read-only during a run and its
-// review, so focus may be anywhere. Handled before the editor sees them.
-window.addEventListener(
-  "keydown",
-  (e) => {
-    if (asking() || e.defaultPrevented) return;
-    const live = view.state.field(liveField);
-    const mod = e.ctrlKey || e.metaKey;
-    let handled = true;
-    if (mod && e.key === "Enter") {
-      if (live?.phase === "review") accept();
-      else if (!live) void run();
-    } else if (e.key === "Escape" && live) {
-      if (running()) void stop();
-      else reject();
-    } else if (e.key === "Escape" && document.querySelector("details.menu[open]")) {
-      for (const menu of document.querySelectorAll<HTMLDetailsElement>("details.menu[open]")) menu.open = false;
-      view.focus();
-    } else if (mod && e.shiftKey && e.key.toLowerCase() === "e" && !live) {
-      // (Ctrl+E alone is emphasis.)
-      $("ending").focus();
-    } else if (e.key === "Tab" && live?.phase === "review") {
-      focusTarget(e.shiftKey ? -1 : 1);
-    } else if (live && !mod && !e.altKey && (e.key.length === 1 || e.key === "Backspace" || e.key === "Delete" || e.key === "Enter")) {
-      // Typing into a locked text: say why nothing happens (unless typing in a field).
-      const field = (e.target as HTMLElement).closest?.("input, select, textarea");
-      if (field) return;
-      say(LOCKED, "error");
-    } else handled = false;
-    if (handled) {
-      e.preventDefault();
-      e.stopPropagation();
-    }
-  },
-  true,
-);
 
 async function start() {
   try {
@@ -640,19 +513,19 @@ async function start() {
     persist: persistSettings,
     say,
     loading: (progress) => {
-      modelLoading = progress;
+      model.loading = progress;
       const write = $<HTMLButtonElement>("run");
       write.disabled = progress !== null;
       write.title = progress ? `A model is loading (${progress}): Write is back once it is ready` : "Let Dream write (Ctrl+Enter)";
       if (progress) say(`${progress} Write is back once the model is ready.`);
     },
     loaded: (info) => {
-      instructable = info?.instructions ?? false;
+      model.instructable = info?.instructions ?? false;
       instruction.show();
       // Step times belong to the model and device they were measured on.
-      context = info?.context ?? 2048;
-      flops = info?.step_flops ?? null;
-      author = info?.author ?? author;
+      model.context = info?.context ?? 2048;
+      model.flops = info?.step_flops ?? null;
+      model.author = info?.author ?? model.author;
       speedModel.reset();
       updateSteps();
     },

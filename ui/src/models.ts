@@ -3,6 +3,7 @@
 // dialog shows is drawn by model-list (the models), model-system (this computer) and
 // model-copies (smaller copies); this module loads models and wires the dialog.
 import { api, describeError, isCommandError, precision, type DeviceChoice, type LoadRequest, type ModelInfo, type Settings } from "./ipc";
+import type { CopyType, FitEstimate, LoadEvent } from "./bindings";
 import { $ } from "./dom";
 import { setupCopies, showCopySource } from "./model-copies";
 import { showModelList } from "./model-list";
@@ -38,15 +39,7 @@ export async function setupModelDialog(hooks: Hooks) {
   const showLoaded = (info: ModelInfo | null) => {
     if (info?.source !== loaded?.source || info?.device !== loaded?.device || info?.dtype !== loaded?.dtype) hooks.loaded(info);
     loaded = info;
-    const button = $("model-button");
-    // The name, short enough for the toolbar; the whole of it and the device on hover.
-    const name = info ? info.name : "No model";
-    button.textContent = name.length > 17 ? `${name.slice(0, 16)}…` : name;
-    button.title = info ? `${info.name} on ${info.device} (${info.dtype}): choose and load a model` : "Choose and load a model";
-    // One short note while the demo is loaded (the load itself says only that it is ready).
-    const note = $("model-note");
-    note.textContent = info?.note ? `Demo model: ${info.note.summary}` : "";
-    note.title = info?.note?.about ?? "";
+    showModelButton(info);
     showCopySource(info);
   };
 
@@ -54,16 +47,7 @@ export async function setupModelDialog(hooks: Hooks) {
 
   const fit = async (model: string, available = false) => {
     try {
-      const estimate = await api.estimateFit(request(model));
-      $("fit").textContent = `${estimate.name}: ${estimate.message}`;
-      const suggest = estimate.suggest;
-      if (suggest && available) {
-        const b = document.createElement("button");
-        b.id = "fit-copy";
-        b.textContent = `Make a ${suggest === "q8_0" ? "Q8_0" : "Q4_K"} copy`;
-        b.addEventListener("click", () => void makeCopy(model, suggest));
-        $("fit").append(" ", b);
-      }
+      showFit(await api.estimateFit(request(model)), available ? (kind) => void makeCopy(model, kind) : null);
     } catch (e) {
       $("fit").textContent = describeError(e);
     }
@@ -89,10 +73,7 @@ export async function setupModelDialog(hooks: Hooks) {
     try {
       cancel.hidden = model === "demo";
       const info = await api.loadModel({ ...request(model), redownload }, (e) => {
-        progress.textContent =
-          e.stage === "download"
-            ? `Downloading ${e.file}${e.again ? " whole again (what an earlier try left did not verify)" : ""}: ${e.total ? Math.round((100 * e.downloaded) / e.total) : 0}% of ${gib(e.total)}`
-            : `Loading ${e.model}…`;
+        progress.textContent = progressText(e);
         hooks.loading(progress.textContent);
       });
       progress.textContent = `Loaded ${info.name} on ${info.device} (${info.dtype}).`;
@@ -118,21 +99,10 @@ export async function setupModelDialog(hooks: Hooks) {
     }
   };
 
-  /** Checks a downloaded model's files, and offers to fetch the damaged ones again. */
-  const verify = async (model: string) => {
-    $("load-progress").textContent = `Checking ${model}…`;
-    try {
-      const damage = await api.verifyModel(model);
-      $("load-progress").textContent = damage.length ? `Damaged: ${damage.map((d) => `${d.file} (${d.reason})`).join(", ")}.` : `${model}: every file matches.`;
-      if (damage.length) offerRedownload(model);
-    } catch (err) {
-      $("load-progress").textContent = describeError(err);
-    }
-  };
-
   const list = async () => {
     const estimate = (model: string) => api.estimateFit(request(model)).then((e) => e.message);
-    showModelList(await api.listModels(), loaded, { load: (m) => void load(m), fit: (m, a) => void fit(m, a), estimate, verify: (m) => void verify(m) });
+    const verify = (m: string) => void verifyModel(m, () => offerRedownload(m));
+    showModelList(await api.listModels(), loaded, { load: (m) => void load(m), fit: (m, a) => void fit(m, a), estimate, verify });
   };
 
   $("model-button").addEventListener("click", () => {
@@ -140,24 +110,7 @@ export async function setupModelDialog(hooks: Hooks) {
     void api.systemInfo().then((info) => showSystem(info, device));
     dialog.showModal();
   });
-  const loadPath = () => {
-    const path = $<HTMLInputElement>("model-path").value.trim();
-    if (path) void load(path);
-  };
-  $("model-path-load").addEventListener("click", loadPath);
-  // Local models come from the platform's dialogs.
-  for (const kind of ["folder", "file"] as const) {
-    $(`model-pick-${kind}`).addEventListener("click", async () => {
-      const path = await api.pickModel(kind).catch((e) => (hooks.say(describeError(e), "error"), null));
-      if (!path) return;
-      void fit(path);
-      void load(path);
-    });
-  }
-  $("model-path").addEventListener("keydown", (e) => {
-    if (e.key === "Enter") loadPath();
-  });
-  $("model-path").addEventListener("change", () => void fit($<HTMLInputElement>("model-path").value.trim()));
+  wireModelPath({ fit: (path) => void fit(path), load: (path) => void load(path), say: hooks.say });
 
   const status = await api.modelStatus();
   showLoaded(status.loaded);
@@ -170,4 +123,72 @@ export async function setupModelDialog(hooks: Hooks) {
       if (await load("demo")) hooks.say(`Could not load ${last} (${why}); the demo model is loaded instead.`, "error");
     }
   }
+}
+
+/** The toolbar's model button (the name, cut to fit; the whole of it and the device on hover)
+ * and, while the demo is loaded, one short note on what it writes. */
+function showModelButton(info: ModelInfo | null) {
+  const button = $("model-button");
+  const name = info ? info.name : "No model";
+  button.textContent = name.length > 17 ? `${name.slice(0, 16)}…` : name;
+  button.title = info ? `${info.name} on ${info.device} (${info.dtype}): choose and load a model` : "Choose and load a model";
+  const note = $("model-note");
+  note.textContent = info?.note ? `Demo model: ${info.note.summary}` : "";
+  note.title = info?.note?.about ?? "";
+}
+
+/** Whether the model fits, in words, and the smaller copy to make when one would fit (offered
+ * with `makeCopy` when the model is on disk to copy from). */
+function showFit(estimate: FitEstimate, makeCopy: ((kind: CopyType) => void) | null) {
+  $("fit").textContent = `${estimate.name}: ${estimate.message}`;
+  const suggest = estimate.suggest;
+  if (suggest && makeCopy) {
+    const b = document.createElement("button");
+    b.id = "fit-copy";
+    b.textContent = `Make a ${suggest === "q8_0" ? "Q8_0" : "Q4_K"} copy`;
+    b.addEventListener("click", () => makeCopy(suggest));
+    $("fit").append(" ", b);
+  }
+}
+
+/** A load's progress in words: the download of each file, then the reading of the weights. */
+function progressText(e: LoadEvent): string {
+  if (e.stage !== "download") return `Loading ${e.model}…`;
+  const again = e.again ? " whole again (what an earlier try left did not verify)" : "";
+  return `Downloading ${e.file}${again}: ${e.total ? Math.round((100 * e.downloaded) / e.total) : 0}% of ${gib(e.total)}`;
+}
+
+/** Checks a downloaded model's files, and offers (`again`) to fetch the damaged ones again. */
+async function verifyModel(model: string, again: () => void) {
+  $("load-progress").textContent = `Checking ${model}…`;
+  try {
+    const damage = await api.verifyModel(model);
+    $("load-progress").textContent = damage.length ? `Damaged: ${damage.map((d) => `${d.file} (${d.reason})`).join(", ")}.` : `${model}: every file matches.`;
+    if (damage.length) again();
+  } catch (err) {
+    $("load-progress").textContent = describeError(err);
+  }
+}
+
+/** A folder or file the writer names: typed (Enter or Load) or picked in the platform's
+ * dialog; its fit is shown as soon as it is named. */
+function wireModelPath(act: { fit(path: string): void; load(path: string): void; say: Hooks["say"] }) {
+  const field = $<HTMLInputElement>("model-path");
+  const loadTyped = () => {
+    const path = field.value.trim();
+    if (path) act.load(path);
+  };
+  $("model-path-load").addEventListener("click", loadTyped);
+  for (const kind of ["folder", "file"] as const) {
+    $(`model-pick-${kind}`).addEventListener("click", async () => {
+      const path = await api.pickModel(kind).catch((e) => (act.say(describeError(e), "error"), null));
+      if (!path) return;
+      act.fit(path);
+      act.load(path);
+    });
+  }
+  field.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") loadTyped();
+  });
+  field.addEventListener("change", () => act.fit(field.value.trim()));
 }
