@@ -1,7 +1,8 @@
 # Sourced by the scripts: a build folder outside the clone that survives fresh checkouts.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dream-writer/target}"
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
-export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-$(nproc)}"
+# getconf, not nproc: macOS has no nproc.
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-$(getconf _NPROCESSORS_ONLN)}"
 # The real Qwen2.5 tokenizer the engine's tests use, cached outside the clone by setup.sh --tests.
 export DREAM_QWEN_TOKENIZER="${DREAM_QWEN_TOKENIZER:-$HOME/.cache/dream-writer/qwen2.5-tokenizer.json}"
 # The built-in demo's base model (fetched by scripts/fetch-demo-base.sh).

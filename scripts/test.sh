@@ -18,6 +18,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc -p dream-engine --no-deps --document-private-items --locked
 (cd ui && npx prettier --check src test index.html && npm run --silent lint)
 
+echo "== the setup scripts on other platforms (uname and package tools stubbed)"
+bash tests/scripts/platforms.sh 2>&1 | tee -a "$log"
+
 echo "== the CUDA build"
 # candle's CUDA kernels need nvcc to build; without a toolkit this says so instead of passing.
 if command -v nvcc >/dev/null 2>&1; then
