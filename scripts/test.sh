@@ -21,6 +21,15 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p dream-engine --no-deps --document-privat
 echo "== the setup scripts on other platforms (uname and package tools stubbed)"
 bash tests/scripts/platforms.sh 2>&1 | tee -a "$log"
 
+echo "== the Mac and Windows builds"
+# Type-checked from here, so a change that breaks them fails: Apple Silicon with Metal (clang
+# compiles objc2's one Objective-C helper, which needs no SDK headers), and Windows (MSVC).
+echo "aarch64-apple-darwin, metal: the engine with its CLI, and the app"
+CC_aarch64_apple_darwin=clang cargo check --locked --target aarch64-apple-darwin -p dream-engine --features metal
+CC_aarch64_apple_darwin=clang cargo check --locked --target aarch64-apple-darwin -p dream-writer --features metal
+echo "x86_64-pc-windows-msvc: the engine with its CLI, and the app"
+cargo check --locked --target x86_64-pc-windows-msvc -p dream-engine -p dream-writer
+
 echo "== the CUDA build"
 # candle's CUDA kernels need nvcc to build; without a toolkit this says so instead of passing.
 if command -v nvcc >/dev/null 2>&1; then
