@@ -6,8 +6,8 @@
 # shapes, and a Q4_K copy of the 0.5B shape. Logs go to $OUT (default ./gpu-check).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# env.sh finds nvcc: installed, in /usr/local/cuda, or setup.sh --tests' copy from PyPI.
 . scripts/env.sh
-[ -x /usr/local/cuda/bin/nvcc ] && export PATH="$PATH:/usr/local/cuda/bin"
 out="${OUT:-$PWD/gpu-check}"
 mkdir -p "$out"
 failed=0

