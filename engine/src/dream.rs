@@ -96,7 +96,7 @@ impl Dream {
         let model = checkpoint
             .weights(dtype, device)
             .and_then(|weights| DreamModel::load_cancellable(&weights, &config, cancel))
-            .map_err(|e| e.on_device(device, needed))?;
+            .map_err(|e| crate::memory::out_of_memory(e, device, needed))?;
         Ok(Dream { config, tokenizer: Arc::new(tokenizer), model })
     }
 
@@ -160,7 +160,7 @@ impl Dream {
                 (tokens.step, tokens.steps) = (done + tokens.step, steps);
                 on_step(InfillStep { tokens, window: w, windows, spans });
             })
-            .map_err(|e| e.on_device(self.model.device(), needed))?;
+            .map_err(|e| crate::memory::out_of_memory(e, self.model.device(), needed))?;
             if let Some(e) = view_error {
                 return Err(e);
             }

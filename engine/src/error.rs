@@ -142,34 +142,6 @@ impl Error {
         }
     }
 
-    /// This error, when it is `device`'s memory running out while something needing `needed`
-    /// bytes ran there (CUDA's `CUDA_ERROR_OUT_OF_MEMORY`, cuBLAS's `ALLOC_FAILED`, Metal's
-    /// buffer that could not be created), as [`Error::OutOfMemory`] with what it needs and
-    /// what is free; any other error as it is.
-    ///
-    /// ```
-    /// use dream_engine::{candle_core::{self, Device}, Error};
-    /// let oom = candle_core::Error::Msg("DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")".into());
-    /// let e = Error::Candle(oom).on_device(&Device::Cpu, 5 << 30);
-    /// assert!(matches!(e, Error::OutOfMemory { needed, .. } if needed == 5 << 30));
-    /// assert!(e.to_string().contains("needs about 5.0 GiB"), "{e}");
-    /// let other = Error::Candle(candle_core::Error::Msg("shape mismatch".into())).on_device(&Device::Cpu, 1);
-    /// assert!(matches!(other, Error::Candle(_)));
-    /// ```
-    pub fn on_device(self, device: &candle_core::Device, needed: u64) -> Self {
-        const SIGNS: [&str; 4] = ["out_of_memory", "out of memory", "alloc_failed", "failed to create metal resource"];
-        match self {
-            Error::Candle(e) if SIGNS.iter().any(|s| e.to_string().to_ascii_lowercase().contains(s)) => {
-                Error::OutOfMemory {
-                    device: crate::device::describe(device),
-                    needed,
-                    free: crate::memory::available_on(device),
-                }
-            }
-            other => other,
-        }
-    }
-
     /// A request or settings field that cannot be honoured.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::InvalidRequest { field: field.into(), reason: reason.into() }

@@ -3,6 +3,7 @@
 use candle_core::{DType, Device};
 use serde::Serialize;
 
+use crate::error::Error;
 use crate::model::config::DreamConfig;
 
 /// Bytes a model needs to run one denoising step over `context` tokens.
@@ -68,6 +69,30 @@ pub fn available_on(device: &Device) -> Option<u64> {
     match device {
         Device::Cuda(_) => crate::device::nvidia_gpus().first().map(|g| g.memory_free),
         _ => available_system_memory(),
+    }
+}
+
+/// `e`, when it is `device`'s memory running out while something needing `needed` bytes ran
+/// there (CUDA's `CUDA_ERROR_OUT_OF_MEMORY`, cuBLAS's `ALLOC_FAILED`, Metal's buffer that could
+/// not be created), as [`Error::OutOfMemory`] with what it needs and what is free; any other
+/// error as it is.
+///
+/// ```
+/// use dream_engine::{candle_core::{self, Device}, memory::out_of_memory, Error};
+/// let oom = candle_core::Error::Msg("DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")".into());
+/// let e = out_of_memory(Error::Candle(oom), &Device::Cpu, 5 << 30);
+/// assert!(matches!(e, Error::OutOfMemory { needed, .. } if needed == 5 << 30));
+/// assert!(e.to_string().contains("needs about 5.0 GiB"), "{e}");
+/// let other = out_of_memory(Error::Candle(candle_core::Error::Msg("shape mismatch".into())), &Device::Cpu, 1);
+/// assert!(matches!(other, Error::Candle(_)));
+/// ```
+pub fn out_of_memory(e: Error, device: &Device, needed: u64) -> Error {
+    const SIGNS: [&str; 4] = ["out_of_memory", "out of memory", "alloc_failed", "failed to create metal resource"];
+    match e {
+        Error::Candle(c) if SIGNS.iter().any(|s| c.to_string().to_ascii_lowercase().contains(s)) => {
+            Error::OutOfMemory { device: crate::device::describe(device), needed, free: available_on(device) }
+        }
+        other => other,
     }
 }
 

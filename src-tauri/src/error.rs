@@ -119,7 +119,11 @@ mod tests {
     fn running_out_of_gpu_memory_is_its_own_error_in_plain_words() {
         let driver =
             dream_engine::candle_core::Error::Msg("DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")".into());
-        let e = Error::Candle(driver).on_device(&dream_engine::candle_core::Device::Cpu, 17 << 30);
+        let e = dream_engine::memory::out_of_memory(
+            Error::Candle(driver),
+            &dream_engine::candle_core::Device::Cpu,
+            17 << 30,
+        );
         let c = CommandError::from(e);
         assert_eq!(c.code, ErrorCode::OutOfMemory);
         assert!(c.message.contains("ran out of memory: this needs about 17.0 GiB"), "{}", c.message);
